@@ -1,0 +1,44 @@
+"""Request dependencies: the wired services and the authenticated principal."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from orchestrator.catalogue import tokens
+from orchestrator.domain.catalogue import Principal
+from orchestrator.domain.errors import Unauthenticated
+from orchestrator.wiring import Services
+
+_bearer = HTTPBearer(
+    auto_error=False, description="An API token issued by `federange admin bootstrap` or POST /api/v1/tokens"
+)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def current_principal(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
+    token = credentials.credentials
+    if not tokens.is_well_formed(token):
+        raise Unauthenticated("malformed token: Federange tokens look like 'frt_' followed by 43 characters")
+    with services.uow() as uow:
+        principal = uow.catalogue.principal_for_token(tokens.digest(token), now=services.clock.now())
+    if principal is None:
+        raise Unauthenticated("unknown, revoked or expired token")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]

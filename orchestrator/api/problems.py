@@ -1,0 +1,95 @@
+"""RFC 9457 problem+json for every error, from one table. Domain reasons reach the client unchanged."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from orchestrator.domain.errors import FederangeError, InvalidInput, Refused, Unauthenticated
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+_LOCATION_ROOTS = {"body", "query", "path", "header"}
+
+
+def problem(
+    status: int, title: str, detail: str, *, instance: str, extra: dict[str, Any] | None = None
+) -> JSONResponse:
+    slug = title.lower().replace(" ", "-")
+    body: dict[str, Any] = {
+        "type": f"urn:federange:problem:{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    body.update(extra or {})
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """('body', 'capacity', 'cpu_millicores') -> 'capacity.cpu_millicores'; list indexes as [i]."""
+    parts = list(loc)
+    if parts and parts[0] in _LOCATION_ROOTS and len(parts) > 1:
+        parts = parts[1:]
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "body"
+
+
+def _reason(message: str) -> str:
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(FederangeError)
+    async def _domain(request: Request, exc: FederangeError) -> JSONResponse:
+        extra: dict[str, Any] = {}
+        if isinstance(exc, InvalidInput):
+            extra["errors"] = [{"field": p.field, "reason": p.reason} for p in exc.problems]
+        if isinstance(exc, Refused):
+            extra["reasons"] = exc.reasons
+        return problem(exc.status, exc.title, exc.reason, instance=request.url.path, extra=extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": field_path(e["loc"]), "reason": _reason(str(e["msg"]))} for e in exc.errors()]
+        detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+        return problem(422, "Invalid input", detail, instance=request.url.path, extra={"errors": errors})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthenticated"}
+        return problem(
+            exc.status_code,
+            titles.get(exc.status_code, "HTTP error"),
+            str(exc.detail),
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(
+            500,
+            "Internal error",
+            "an unexpected error occurred; see the server log",
+            instance=request.url.path,
+        )
+
+
+__all__ = ["MEDIA_TYPE", "Unauthenticated", "field_path", "install", "problem"]

@@ -1,0 +1,69 @@
+"""Researcher environments: one instance of a scenario, deployed now, with a renewable TTL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, status
+
+from orchestrator.api.deps import PrincipalDep, ServicesDep
+from orchestrator.api.routes.exercises import detail_out, with_events
+from orchestrator.api.schemas.exercises import AccessOut, EnvironmentIn, ExerciseOut, ExerciseSummary, RenewIn
+from orchestrator.exercises.access import team_access
+
+router = APIRouter(prefix="/api/v1/environments", tags=["environments"])
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, summary="Launch an environment now (placed, booked, deployed)"
+)
+def launch(body: EnvironmentIn, principal: PrincipalDep, services: ServicesDep) -> ExerciseOut:
+    with services.uow() as uow:
+        unit = services.exercise_unit(uow)
+        detail = services.environments(unit).launch(
+            principal,
+            scenario=body.scenario,
+            ttl=timedelta(minutes=body.ttl_minutes),
+            name=body.name,
+            constraints=body.constraints.to_domain(),
+        )
+        return with_events(unit, detail_out(unit, detail))
+
+
+@router.get("", summary="The caller's organisation's environments (admins: all)")
+def list_(principal: PrincipalDep, services: ServicesDep, active: bool = True) -> list[ExerciseSummary]:
+    with services.uow() as uow:
+        unit = services.exercise_unit(uow)
+        found = services.environments(unit).list(principal, active_only=active)
+    return [ExerciseSummary.from_domain(e) for e in found]
+
+
+@router.get("/{environment_id}", summary="An environment with its stages and events")
+def get(environment_id: str, principal: PrincipalDep, services: ServicesDep) -> ExerciseOut:
+    with services.uow() as uow:
+        unit = services.exercise_unit(uow)
+        return with_events(unit, detail_out(unit, services.exercises(unit).get(principal, environment_id)))
+
+
+@router.get("/{environment_id}/access", summary="Endpoints and credentials of the environment")
+def access(environment_id: str, principal: PrincipalDep, services: ServicesDep) -> list[AccessOut]:
+    with services.uow() as uow:
+        unit = services.exercise_unit(uow)
+        teams = team_access(unit, principal, environment_id, seed=services.seed)
+    return [AccessOut.from_domain(t) for t in teams]
+
+
+@router.post("/{environment_id}/renew", summary="Push the end out (within the ranges' sharing policies)")
+def renew(environment_id: str, body: RenewIn, principal: PrincipalDep, services: ServicesDep) -> ExerciseOut:
+    with services.uow() as uow:
+        unit = services.exercise_unit(uow)
+        services.environments(unit).renew(principal, environment_id, extra=timedelta(minutes=body.minutes))
+        return with_events(unit, detail_out(unit, services.exercises(unit).get(principal, environment_id)))
+
+
+@router.delete("/{environment_id}", summary="Destroy: tear the instance down now and release the booking")
+def destroy(environment_id: str, principal: PrincipalDep, services: ServicesDep) -> ExerciseOut:
+    with services.uow() as uow:
+        unit = services.exercise_unit(uow)
+        services.environments(unit).destroy(principal, environment_id)
+        return with_events(unit, detail_out(unit, services.exercises(unit).get(principal, environment_id)))

@@ -1,0 +1,98 @@
+"""Ranges: the national cyber ranges of the federation and the capacity they share."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from orchestrator.api.deps import PrincipalDep, ServicesDep
+from orchestrator.api.schemas.catalogue import MaintenanceIn, MaintenanceOut, RangeIn, RangeOut, RangeUpdate
+from orchestrator.api.schemas.common import PageOut
+from orchestrator.domain.ranges import RangeStatus
+
+router = APIRouter(prefix="/api/v1/ranges", tags=["ranges"])
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, summary="Register a range (operator of its organisation)"
+)
+def register(body: RangeIn, principal: PrincipalDep, services: ServicesDep) -> RangeOut:
+    with services.uow() as uow:
+        record = services.catalogue(uow.catalogue).register_range(principal, body.to_domain())
+    return RangeOut.from_domain(record)
+
+
+@router.get("", summary="List the ranges the caller may see (filtered by sharing policy)")
+def list_(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
+    capability: str | None = None,
+    range_status: Annotated[RangeStatus | None, Query(alias="status")] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> PageOut[RangeOut]:
+    with services.uow() as uow:
+        result = services.catalogue(uow.catalogue).list_ranges(
+            principal,
+            country=country,
+            capability=capability,
+            status=None if range_status is None else range_status.value,
+            page=page,
+            page_size=page_size,
+        )
+    return PageOut[RangeOut](
+        items=[RangeOut.from_domain(r) for r in result.items],
+        total=result.total,
+        page=result.page,
+        page_size=result.page_size,
+    )
+
+
+@router.get("/{range_ref}", summary="Get a range by id or slug")
+def get(range_ref: str, principal: PrincipalDep, services: ServicesDep) -> RangeOut:
+    with services.uow() as uow:
+        record = services.catalogue(uow.catalogue).get_range(principal, range_ref)
+    return RangeOut.from_domain(record)
+
+
+@router.patch("/{range_ref}", summary="Change a range (its operators or an admin)")
+def update(range_ref: str, body: RangeUpdate, principal: PrincipalDep, services: ServicesDep) -> RangeOut:
+    with services.uow() as uow:
+        record = services.catalogue(uow.catalogue).update_range(principal, range_ref, body.to_domain())
+    return RangeOut.from_domain(record)
+
+
+@router.get("/{range_ref}/maintenance", summary="List a range's maintenance windows")
+def list_maintenance(range_ref: str, principal: PrincipalDep, services: ServicesDep) -> list[MaintenanceOut]:
+    with services.uow() as uow:
+        record = services.catalogue(uow.catalogue).get_range(principal, range_ref)
+    return [
+        MaintenanceOut(id=m.id, start=m.window.start, end=m.window.end, reason=m.window.reason)
+        for m in record.maintenance
+    ]
+
+
+@router.post(
+    "/{range_ref}/maintenance", status_code=status.HTTP_201_CREATED, summary="Schedule a maintenance window"
+)
+def add_maintenance(
+    range_ref: str, body: MaintenanceIn, principal: PrincipalDep, services: ServicesDep
+) -> MaintenanceOut:
+    with services.uow() as uow:
+        m = services.catalogue(uow.catalogue).add_maintenance(principal, range_ref, body.to_domain())
+    return MaintenanceOut(id=m.id, start=m.window.start, end=m.window.end, reason=m.window.reason)
+
+
+@router.delete(
+    "/{range_ref}/maintenance/{maintenance_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a maintenance window",
+)
+def remove_maintenance(
+    range_ref: str, maintenance_id: str, principal: PrincipalDep, services: ServicesDep
+) -> Response:
+    with services.uow() as uow:
+        services.catalogue(uow.catalogue).remove_maintenance(principal, range_ref, maintenance_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,268 @@
+"""Schemas for organisations, tokens, ranges, maintenance windows and audit events."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+
+from orchestrator.api.schemas.common import Capability, Country, Schema, Slug, UtcDateTime
+from orchestrator.catalogue.drafts import MaintenanceDraft, OrganisationDraft, RangeDraft, RangePatch
+from orchestrator.catalogue.service import IssuedToken
+from orchestrator.catalogue.views import range_view
+from orchestrator.domain.capacity import Resources
+from orchestrator.domain.catalogue import AuditEvent, Organisation, RangeRecord, Role, TokenInfo
+from orchestrator.domain.ranges import OrganisationKind, RangeStatus, SharingPolicy
+
+
+class OrganisationIn(Schema):
+    name: str = Field(min_length=1, max_length=200)
+    country: Country
+    kind: OrganisationKind
+
+    def to_domain(self) -> OrganisationDraft:
+        return OrganisationDraft(name=self.name, country=self.country, kind=self.kind)
+
+
+class OrganisationOut(BaseModel):
+    id: str
+    name: str
+    country: str
+    kind: OrganisationKind
+    created_at: datetime
+
+    @classmethod
+    def from_domain(cls, org: Organisation) -> OrganisationOut:
+        return cls(id=org.id, name=org.name, country=org.country, kind=org.kind, created_at=org.created_at)
+
+
+class TokenIn(Schema):
+    name: str = Field(min_length=1, max_length=200, description="Who or what holds the token")
+    organisation_id: str
+    role: Role
+    expires_at: UtcDateTime | None = None
+
+
+class TokenOut(BaseModel):
+    id: str
+    principal_id: str
+    principal_name: str
+    organisation_id: str
+    role: Role
+    prefix: str = Field(description="The first characters of the token, to recognise it")
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    @classmethod
+    def from_domain(cls, info: TokenInfo) -> TokenOut:
+        return cls(
+            id=info.id,
+            principal_id=info.principal_id,
+            principal_name=info.principal_name,
+            organisation_id=info.organisation_id,
+            role=info.role,
+            prefix=info.prefix,
+            created_at=info.created_at,
+            expires_at=info.expires_at,
+            revoked_at=info.revoked_at,
+        )
+
+
+class IssuedTokenOut(TokenOut):
+    token: str = Field(description="The token itself: shown once, store it now")
+
+    @classmethod
+    def from_issued(cls, issued: IssuedToken) -> IssuedTokenOut:
+        return cls(token=issued.plaintext, **TokenOut.from_domain(issued.info).model_dump())
+
+
+class CapacityIn(Schema):
+    cpu_millicores: int = Field(ge=0, description="CPU shared, in millicores (1000 = one core)")
+    memory_mib: int = Field(ge=0)
+    slots: int = Field(ge=0, description="How many team instances may run at once")
+    gpus: int = Field(default=0, ge=0)
+
+    def to_domain(self) -> Resources:
+        return Resources(self.cpu_millicores, self.memory_mib, self.slots, self.gpus)
+
+
+class PolicyIn(Schema):
+    allowed_countries: list[Country] = Field(default_factory=list, description="Empty: every country")
+    allowed_organisations: list[str] = Field(default_factory=list, description="Organisation ids; empty: all")
+    max_foreign_share: float = Field(default=1.0, ge=0, le=1)
+    approval_required: bool = False
+    max_booking_minutes: int | None = Field(default=None, gt=0)
+    min_lead_minutes: int | None = Field(default=None, ge=0)
+    allow_privileged: bool = False
+
+    def to_domain(self) -> SharingPolicy:
+        return SharingPolicy(
+            allowed_countries=frozenset(self.allowed_countries),
+            allowed_organisations=frozenset(self.allowed_organisations),
+            max_foreign_share=self.max_foreign_share,
+            approval_required=self.approval_required,
+            max_booking_length=None
+            if self.max_booking_minutes is None
+            else timedelta(minutes=self.max_booking_minutes),
+            min_lead_time=None if self.min_lead_minutes is None else timedelta(minutes=self.min_lead_minutes),
+            allow_privileged=self.allow_privileged,
+        )
+
+
+class ConnectorIn(Schema):
+    kind: str = Field(examples=["kubernetes", "docker", "ansible"])
+    config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Connector settings; secret fields (kubeconfig, token, *_key, ...) are encrypted at rest "
+        "and never returned",
+    )
+
+
+class RangeIn(Schema):
+    slug: Slug
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    operator_organisation_id: str | None = Field(default=None, description="Defaults to the caller's")
+    country: Country
+    capabilities: list[Capability] = Field(default_factory=list)
+    capacity: CapacityIn
+    policy: PolicyIn = Field(default_factory=PolicyIn)
+    status: RangeStatus = RangeStatus.ACTIVE
+    preference: int = Field(default=50, ge=0, le=100)
+    connector: ConnectorIn
+
+    def to_domain(self) -> RangeDraft:
+        return RangeDraft(
+            slug=self.slug,
+            name=self.name,
+            description=self.description,
+            operator_organisation_id=self.operator_organisation_id,
+            country=self.country,
+            capabilities=frozenset(self.capabilities),
+            capacity=self.capacity.to_domain(),
+            policy=self.policy.to_domain(),
+            status=self.status,
+            preference=self.preference,
+            connector_kind=self.connector.kind,
+            connector_config=self.connector.config,
+        )
+
+
+class ConnectorPatch(Schema):
+    kind: str | None = None
+    config: dict[str, Any] | None = Field(
+        default=None, description="Merged into the stored config; null removes"
+    )
+
+
+class RangeUpdate(Schema):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = None
+    country: Country | None = None
+    capabilities: list[Capability] | None = None
+    capacity: CapacityIn | None = None
+    policy: PolicyIn | None = None
+    status: RangeStatus | None = None
+    preference: int | None = Field(default=None, ge=0, le=100)
+    connector: ConnectorPatch | None = None
+
+    def to_domain(self) -> RangePatch:
+        return RangePatch(
+            name=self.name,
+            description=self.description,
+            country=self.country,
+            capabilities=None if self.capabilities is None else frozenset(self.capabilities),
+            capacity=None if self.capacity is None else self.capacity.to_domain(),
+            policy=None if self.policy is None else self.policy.to_domain(),
+            status=self.status,
+            preference=self.preference,
+            connector_kind=None if self.connector is None else self.connector.kind,
+            connector_config=None if self.connector is None else self.connector.config,
+        )
+
+
+class MaintenanceIn(Schema):
+    start: UtcDateTime
+    end: UtcDateTime
+    reason: str = ""
+
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError(f"maintenance window must end after it starts ({start.isoformat()})")
+        return end
+
+    def to_domain(self) -> MaintenanceDraft:
+        return MaintenanceDraft(start=self.start, end=self.end, reason=self.reason)
+
+
+class MaintenanceOut(BaseModel):
+    id: str
+    start: datetime
+    end: datetime
+    reason: str
+
+
+class ConnectorOut(BaseModel):
+    kind: str
+    config: dict[str, Any]
+    secret_fields: list[str] = Field(description="Names of the stored secret fields (values are never shown)")
+
+
+class RangeOut(BaseModel):
+    id: str
+    slug: str
+    name: str
+    description: str
+    operator_organisation_id: str
+    country: str
+    capabilities: list[str]
+    capacity: dict[str, int]
+    policy: dict[str, Any]
+    status: RangeStatus
+    preference: int
+    connector: ConnectorOut
+    maintenance: list[MaintenanceOut]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_domain(cls, record: RangeRecord) -> RangeOut:
+        view = range_view(record)
+        return cls(**view, created_at=record.created_at, updated_at=record.updated_at)
+
+
+class AuditOut(BaseModel):
+    id: str
+    at: datetime
+    actor_principal_id: str | None
+    actor_name: str
+    actor_organisation_id: str | None
+    action: str
+    object_kind: str
+    object_id: str
+    range_id: str | None
+    organisation_id: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+    @classmethod
+    def from_domain(cls, event: AuditEvent) -> AuditOut:
+        return cls(
+            id=event.id,
+            at=event.at,
+            actor_principal_id=event.actor_principal_id,
+            actor_name=event.actor_name,
+            actor_organisation_id=event.actor_organisation_id,
+            action=event.action,
+            object_kind=event.object_kind,
+            object_id=event.object_id,
+            range_id=event.range_id,
+            organisation_id=event.organisation_id,
+            before=None if event.before is None else dict(event.before),
+            after=None if event.after is None else dict(event.after),
+        )

@@ -1,0 +1,253 @@
+"""Schemas for exercises and environments: what a trainer asks for, and the plan and progress they see."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+
+from orchestrator.api.schemas.common import Capability, Country, Schema, UtcDateTime
+from orchestrator.exercises.access import TeamAccess
+from orchestrator.exercises.model import (
+    Constraints,
+    Exercise,
+    ExerciseDraft,
+    ExerciseEvent,
+    Instance,
+    StageRecord,
+    Strategy,
+    TeamDraft,
+    constraints_to_dict,
+)
+
+
+class TeamIn(Schema):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
+    organisation: str = Field(default="", max_length=200)
+    country: Country | None = None
+
+    def to_domain(self) -> TeamDraft:
+        return TeamDraft(name=self.name, organisation=self.organisation, country=self.country or "")
+
+
+class ConstraintsIn(Schema):
+    capabilities: list[Capability] = Field(default_factory=list, description="Range capabilities required")
+    allowed_countries: list[Country] = Field(default_factory=list, description="Data residency; empty: any")
+    include_ranges: list[str] = Field(default_factory=list, description="Only these ranges (slugs or ids)")
+    exclude_ranges: list[str] = Field(default_factory=list, description="Never these ranges (slugs or ids)")
+    min_ranges: int = Field(default=1, ge=1, description="Spread over at least this many ranges")
+    max_ranges: int | None = Field(default=None, ge=1)
+    max_teams_per_range: int | None = Field(default=None, ge=1)
+    country_affinity: bool = Field(default=True, description="Prefer a range in each team's own country")
+    strategy: Strategy = Strategy.SPREAD
+
+    def to_domain(self) -> Constraints:
+        return Constraints(
+            capabilities=frozenset(self.capabilities),
+            allowed_countries=frozenset(self.allowed_countries),
+            include_ranges=frozenset(self.include_ranges),
+            exclude_ranges=frozenset(self.exclude_ranges),
+            min_ranges=self.min_ranges,
+            max_ranges=self.max_ranges,
+            max_teams_per_range=self.max_teams_per_range,
+            country_affinity=self.country_affinity,
+            strategy=self.strategy,
+        )
+
+
+class ExerciseIn(Schema):
+    name: str = Field(min_length=1, max_length=200)
+    scenario: str = Field(min_length=1, description="`name` (newest version) or `name@version`")
+    teams: list[TeamIn] = Field(min_length=1, max_length=5000)
+    start: UtcDateTime
+    end: UtcDateTime
+    lead_minutes: int = Field(
+        default=15, ge=0, le=7 * 24 * 60, description="Deploy this long before the start"
+    )
+    warn_minutes: int = Field(default=10, ge=0, description="Warn this long before the end")
+    constraints: ConstraintsIn = Field(default_factory=ConstraintsIn)
+
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError(f"the exercise must end after it starts ({start.isoformat()})")
+        return end
+
+    def to_domain(self) -> ExerciseDraft:
+        return ExerciseDraft(
+            name=self.name,
+            scenario=self.scenario,
+            teams=tuple(t.to_domain() for t in self.teams),
+            start=self.start,
+            end=self.end,
+            lead=timedelta(minutes=self.lead_minutes),
+            warn_before_end=timedelta(minutes=self.warn_minutes),
+            constraints=self.constraints.to_domain(),
+        )
+
+
+class EnvironmentIn(Schema):
+    scenario: str = Field(min_length=1)
+    ttl_minutes: int = Field(default=120, ge=1, le=30 * 24 * 60, description="Lifetime; renewable")
+    name: str = Field(default="", max_length=200)
+    constraints: ConstraintsIn = Field(default_factory=ConstraintsIn)
+
+
+class ExtendIn(Schema):
+    end: UtcDateTime
+
+
+class RenewIn(Schema):
+    minutes: int = Field(ge=1, le=30 * 24 * 60, description="Push the end out by this much")
+
+
+class StageOut(BaseModel):
+    stage: str
+    attempt: int
+    outcome: str
+    started_at: datetime
+    finished_at: datetime | None
+    error: str
+    log: str
+
+    @classmethod
+    def from_domain(cls, r: StageRecord) -> StageOut:
+        return cls(
+            stage=r.stage.value,
+            attempt=r.attempt,
+            outcome=r.outcome.value,
+            started_at=r.started_at,
+            finished_at=r.finished_at,
+            error=r.error,
+            log=r.log,
+        )
+
+
+class TeamOut(BaseModel):
+    team: str
+    organisation: str
+    country: str
+    instance_id: str
+    range_id: str
+    range: str = Field(description="Range slug")
+    booking_id: str | None
+    stage: str
+    stage_reason: str
+    failed_stage: str | None
+    ready_at: datetime | None
+    torn_down_at: datetime | None
+    stages: list[StageOut]
+
+    @classmethod
+    def from_domain(cls, i: Instance, *, range_slug: str, stages: Sequence[StageRecord]) -> TeamOut:
+        return cls(
+            team=i.team,
+            organisation=i.team_organisation,
+            country=i.team_country,
+            instance_id=i.id,
+            range_id=i.range_id,
+            range=range_slug,
+            booking_id=i.booking_id,
+            stage=i.stage.value,
+            stage_reason=i.stage_reason,
+            failed_stage=None if i.failed_stage is None else i.failed_stage.value,
+            ready_at=i.ready_at,
+            torn_down_at=i.torn_down_at,
+            stages=[StageOut.from_domain(r) for r in stages],
+        )
+
+
+class EventOut(BaseModel):
+    at: datetime
+    level: str
+    message: str
+
+    @classmethod
+    def from_domain(cls, e: ExerciseEvent) -> EventOut:
+        return cls(at=e.at, level=e.level, message=e.message)
+
+
+class ExerciseSummary(BaseModel):
+    id: str
+    kind: str
+    name: str
+    scenario: str
+    status: str
+    status_reason: str
+    owner_organisation_id: str
+    start: datetime
+    end: datetime
+    deploy_at: datetime
+    constraints: dict[str, Any]
+
+    @classmethod
+    def from_domain(cls, e: Exercise) -> ExerciseSummary:
+        return cls(
+            id=e.id,
+            kind=e.kind.value,
+            name=e.name,
+            scenario=e.scenario_ref,
+            status=e.status.value,
+            status_reason=e.status_reason,
+            owner_organisation_id=e.owner_organisation_id,
+            start=e.start,
+            end=e.end,
+            deploy_at=e.deploy_at,
+            constraints=constraints_to_dict(e.constraints),
+        )
+
+
+class ExerciseOut(ExerciseSummary):
+    plan: dict[str, Any] = Field(
+        description="The placement: team -> range, demand per range, rejected ranges"
+    )
+    teams: list[TeamOut]
+    events: list[EventOut]
+
+
+class PlanOut(BaseModel):
+    scenario: str
+    footprint: dict[str, int] = Field(description="Per team instance")
+    feasible: bool
+    assignments: list[dict[str, str]]
+    demand: dict[str, dict[str, int]] = Field(description="Booking demand per range id")
+    reasons: list[str]
+    rejected: dict[str, list[str]] = Field(description="Why each range was not used")
+    summary: str
+
+
+class EndpointOut(BaseModel):
+    host: str
+    port: int
+    protocol: str
+    address: str
+    url: str
+
+
+class AccessOut(BaseModel):
+    team: str
+    instance_id: str
+    range: str
+    stage: str
+    endpoints: list[EndpointOut]
+    credentials: dict[str, str] = Field(
+        description="Handed to the team; shown only to the owner organisation"
+    )
+
+    @classmethod
+    def from_domain(cls, a: TeamAccess) -> AccessOut:
+        return cls(
+            team=a.team,
+            instance_id=a.instance_id,
+            range=a.range_slug,
+            stage=a.stage.value,
+            endpoints=[
+                EndpointOut(host=e.host, port=e.port, protocol=e.protocol, address=e.address, url=e.url)
+                for e in a.endpoints
+            ],
+            credentials=a.credentials,
+        )

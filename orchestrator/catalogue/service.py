@@ -1,0 +1,403 @@
+"""Catalogue use cases: organisations, tokens, ranges, maintenance, audit.
+
+Each method runs inside the caller's unit of work (the store) and records an audit event for every
+mutation. Authorisation is checked here, not in routes, so the CLI and the API obey the same rules.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, TypeVar
+
+from orchestrator.catalogue import audit, authz, secrets, tokens
+from orchestrator.catalogue.drafts import MaintenanceDraft, OrganisationDraft, RangeDraft, RangePatch
+from orchestrator.catalogue.ports import CatalogueStore
+from orchestrator.catalogue.validation import country_problem
+from orchestrator.catalogue.views import range_view, token_view
+from orchestrator.domain.catalogue import (
+    ConnectorSettings,
+    MaintenanceRecord,
+    Organisation,
+    Principal,
+    RangeRecord,
+    Role,
+    TokenInfo,
+)
+from orchestrator.domain.clock import Clock
+from orchestrator.domain.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from orchestrator.domain.ranges import MaintenanceWindow, OrganisationKind
+
+T = TypeVar("T")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token as issued: `plaintext` is shown once and never stored."""
+
+    plaintext: str
+    info: TokenInfo
+
+
+@dataclass(frozen=True)
+class Page:
+    items: Sequence[Any]
+    total: int
+    page: int
+    page_size: int
+
+
+class CatalogueService:
+    def __init__(self, *, store: CatalogueStore, clock: Clock, connector_kinds: frozenset[str]) -> None:
+        self.store = store
+        self.clock = clock
+        self.connector_kinds = connector_kinds
+
+    # -- audit ---------------------------------------------------------------------------------
+    def _audit(
+        self,
+        actor: Principal,
+        action: str,
+        *,
+        kind: str,
+        object_id: str,
+        range_id: str | None = None,
+        organisation_id: str | None = None,
+        before: Mapping[str, Any] | None = None,
+        after: Mapping[str, Any] | None = None,
+    ) -> None:
+        audit.record(
+            self.store,
+            self.clock,
+            actor,
+            action,
+            kind=kind,
+            object_id=object_id,
+            range_id=range_id,
+            organisation_id=organisation_id,
+            before=before,
+            after=after,
+        )
+
+    def list_audit(
+        self, actor: Principal, *, object_id: str | None, action: str | None, page: int, page_size: int
+    ) -> Page:
+        """Admins read everything; operators read events on their organisation's objects."""
+        authz.require_role(actor, Role.ADMIN, Role.OPERATOR, action="reading the audit log")
+        org = None if actor.role is Role.ADMIN else actor.organisation_id
+        items, total = self.store.list_audit(
+            organisation_id=org,
+            object_id=object_id,
+            action=action,
+            limit=page_size,
+            offset=(page - 1) * page_size,
+        )
+        return Page(items=items, total=total, page=page, page_size=page_size)
+
+    # -- organisations -------------------------------------------------------------------------
+    def create_organisation(self, actor: Principal, draft: OrganisationDraft) -> Organisation:
+        authz.require_role(actor, Role.ADMIN, action="creating an organisation")
+        if self.store.find_organisation_by_name(draft.name) is not None:
+            raise Conflict(f"an organisation named '{draft.name}' already exists")
+        org = Organisation(
+            id=new_id(), name=draft.name, country=draft.country, kind=draft.kind, created_at=self.clock.now()
+        )
+        self.store.add_organisation(org)
+        self._audit(
+            actor,
+            "organisation.create",
+            kind="organisation",
+            object_id=org.id,
+            organisation_id=org.id,
+            after={"name": org.name, "country": org.country, "kind": org.kind.value},
+        )
+        return org
+
+    def get_organisation(self, actor: Principal, organisation_id: str) -> Organisation:
+        org = self.store.get_organisation(organisation_id)
+        if org is None:
+            raise NotFound(f"organisation '{organisation_id}' does not exist")
+        return org
+
+    def list_organisations(self, actor: Principal) -> Sequence[Organisation]:
+        return self.store.list_organisations()
+
+    # -- principals and tokens -----------------------------------------------------------------
+    def bootstrap_admin(self, *, organisation_name: str, country: str, force: bool = False) -> IssuedToken:
+        """Create the first admin (and its organisation). Refuses when an admin exists unless forced."""
+        reason = country_problem(country)
+        if reason:
+            raise InvalidInput(FieldProblem("country", reason))
+        if self.store.count_admins() and not force:
+            raise Conflict("an admin already exists; use an admin token to issue more (or --force)")
+        org = self.store.find_organisation_by_name(organisation_name)
+        system = Principal(
+            id="", name="bootstrap", organisation_id="", organisation_country="", role=Role.ADMIN
+        )
+        if org is None:
+            org = self.create_organisation(
+                system,
+                OrganisationDraft(name=organisation_name, country=country, kind=OrganisationKind.AGENCY),
+            )
+        return self._issue(system, name="admin", organisation=org, role=Role.ADMIN, expires_at=None)
+
+    def issue_token(
+        self, actor: Principal, *, name: str, organisation_id: str, role: Role, expires_at: datetime | None
+    ) -> IssuedToken:
+        authz.require_role(actor, Role.ADMIN, action="issuing tokens")
+        org = self.store.get_organisation(organisation_id)
+        if org is None:
+            raise InvalidInput(
+                FieldProblem("organisation_id", f"organisation '{organisation_id}' does not exist")
+            )
+        if expires_at is not None and expires_at <= self.clock.now():
+            raise InvalidInput(FieldProblem("expires_at", "must be in the future"))
+        return self._issue(actor, name=name, organisation=org, role=role, expires_at=expires_at)
+
+    def _issue(
+        self,
+        actor: Principal,
+        *,
+        name: str,
+        organisation: Organisation,
+        role: Role,
+        expires_at: datetime | None,
+    ) -> IssuedToken:
+        now = self.clock.now()
+        principal = Principal(
+            id=new_id(),
+            name=name,
+            organisation_id=organisation.id,
+            organisation_country=organisation.country,
+            role=role,
+        )
+        self.store.add_principal(principal, created_at=now)
+        token = tokens.generate_token()
+        token_id = new_id()
+        self.store.add_token(
+            token_id=token_id,
+            principal_id=principal.id,
+            digest=token.digest,
+            prefix=token.prefix,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        info = TokenInfo(
+            id=token_id,
+            principal_id=principal.id,
+            principal_name=name,
+            organisation_id=organisation.id,
+            role=role,
+            prefix=token.prefix,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        self._audit(
+            actor,
+            "token.issue",
+            kind="token",
+            object_id=token_id,
+            organisation_id=organisation.id,
+            after=token_view(info),
+        )
+        return IssuedToken(plaintext=token.plaintext, info=info)
+
+    def list_tokens(self, actor: Principal) -> Sequence[TokenInfo]:
+        authz.require_role(actor, Role.ADMIN, action="listing tokens")
+        return self.store.list_tokens(organisation_id=None)
+
+    def revoke_token(self, actor: Principal, token_id: str) -> TokenInfo:
+        info = self.store.get_token(token_id)
+        if info is None:
+            raise NotFound(f"token '{token_id}' does not exist")
+        if actor.role is not Role.ADMIN and actor.id != info.principal_id:
+            raise Forbidden("only an admin or the token's own holder may revoke a token")
+        if info.revoked_at is None:
+            self.store.revoke_token(token_id, at=self.clock.now())
+            self._audit(
+                actor,
+                "token.revoke",
+                kind="token",
+                object_id=token_id,
+                organisation_id=info.organisation_id,
+                before=token_view(info),
+            )
+        revoked = self.store.get_token(token_id)
+        assert revoked is not None
+        return revoked
+
+    # -- ranges --------------------------------------------------------------------------------
+    def _check_connector_kind(self, kind: str) -> None:
+        if kind not in self.connector_kinds:
+            known = ", ".join(sorted(self.connector_kinds))
+            raise InvalidInput(
+                FieldProblem("connector.kind", f"unknown connector kind '{kind}' (known: {known})")
+            )
+
+    def register_range(self, actor: Principal, draft: RangeDraft) -> RangeRecord:
+        authz.require_role(actor, Role.ADMIN, Role.OPERATOR, action="registering a range")
+        operator_org = draft.operator_organisation_id or actor.organisation_id
+        if actor.role is Role.OPERATOR and operator_org != actor.organisation_id:
+            raise Forbidden("operators register ranges only for their own organisation")
+        if self.store.get_organisation(operator_org) is None:
+            raise InvalidInput(
+                FieldProblem("operator_organisation_id", f"organisation '{operator_org}' does not exist")
+            )
+        self._check_connector_kind(draft.connector_kind)
+        if self.store.slug_taken(draft.slug):
+            raise Conflict(f"a range with slug '{draft.slug}' already exists")
+        public, hidden = secrets.split_config(draft.connector_config)
+        now = self.clock.now()
+        record = RangeRecord(
+            id=new_id(),
+            slug=draft.slug,
+            name=draft.name,
+            description=draft.description,
+            operator_organisation_id=operator_org,
+            country=draft.country,
+            capabilities=draft.capabilities,
+            capacity=draft.capacity,
+            policy=draft.policy,
+            status=draft.status,
+            preference=draft.preference,
+            connector=ConnectorSettings(kind=draft.connector_kind, config=public, secrets=hidden),
+            created_at=now,
+            updated_at=now,
+        )
+        self.store.add_range(record)
+        self._audit(
+            actor,
+            "range.register",
+            kind="range",
+            object_id=record.id,
+            range_id=record.id,
+            organisation_id=operator_org,
+            after=range_view(record),
+        )
+        return record
+
+    def get_range(self, actor: Principal, ref: str) -> RangeRecord:
+        record = self.store.get_range(ref)
+        if record is None or not authz.can_see_range(actor, record):
+            raise NotFound(f"range '{ref}' does not exist or is not shared with your organisation")
+        return record
+
+    def list_ranges(
+        self,
+        actor: Principal,
+        *,
+        country: str | None,
+        capability: str | None,
+        status: str | None,
+        page: int,
+        page_size: int,
+    ) -> Page:
+        visible = [
+            r
+            for r in self.store.list_ranges(country=country, capability=capability, status=status)
+            if authz.can_see_range(actor, r)
+        ]
+        start = (page - 1) * page_size
+        return Page(
+            items=visible[start : start + page_size], total=len(visible), page=page, page_size=page_size
+        )
+
+    def update_range(self, actor: Principal, ref: str, patch: RangePatch) -> RangeRecord:
+        record = self.get_range(actor, ref)
+        authz.require_range_manager(actor, record, action="updating a range")
+        connector = record.connector
+        if patch.connector_kind is not None:
+            self._check_connector_kind(patch.connector_kind)
+            connector = replace(connector, kind=patch.connector_kind)
+        if patch.connector_config is not None:
+            connector = _merge_connector(connector, patch.connector_config)
+        updated = replace(
+            record,
+            name=_pick(patch.name, record.name),
+            description=_pick(patch.description, record.description),
+            country=_pick(patch.country, record.country),
+            capabilities=_pick(patch.capabilities, record.capabilities),
+            capacity=_pick(patch.capacity, record.capacity),
+            policy=_pick(patch.policy, record.policy),
+            status=_pick(patch.status, record.status),
+            preference=_pick(patch.preference, record.preference),
+            connector=connector,
+            updated_at=self.clock.now(),
+        )
+        self.store.save_range(updated)
+        self._audit(
+            actor,
+            "range.update",
+            kind="range",
+            object_id=record.id,
+            range_id=record.id,
+            organisation_id=record.operator_organisation_id,
+            before=range_view(record),
+            after=range_view(updated),
+        )
+        return updated
+
+    def add_maintenance(self, actor: Principal, ref: str, draft: MaintenanceDraft) -> MaintenanceRecord:
+        record = self.get_range(actor, ref)
+        authz.require_range_manager(actor, record, action="scheduling maintenance")
+        if draft.end <= draft.start:
+            raise InvalidInput(FieldProblem("end", "maintenance window must end after it starts"))
+        maintenance = MaintenanceRecord(
+            id=new_id(),
+            range_id=record.id,
+            window=MaintenanceWindow(start=draft.start, end=draft.end, reason=draft.reason),
+        )
+        self.store.add_maintenance(maintenance)
+        self._audit(
+            actor,
+            "range.maintenance.add",
+            kind="maintenance",
+            object_id=maintenance.id,
+            range_id=record.id,
+            organisation_id=record.operator_organisation_id,
+            after={"start": draft.start.isoformat(), "end": draft.end.isoformat(), "reason": draft.reason},
+        )
+        return maintenance
+
+    def remove_maintenance(self, actor: Principal, ref: str, maintenance_id: str) -> None:
+        record = self.get_range(actor, ref)
+        authz.require_range_manager(actor, record, action="removing maintenance")
+        removed = self.store.remove_maintenance(range_id=record.id, maintenance_id=maintenance_id)
+        if removed is None:
+            raise NotFound(f"maintenance window '{maintenance_id}' does not exist on range '{record.slug}'")
+        self._audit(
+            actor,
+            "range.maintenance.remove",
+            kind="maintenance",
+            object_id=maintenance_id,
+            range_id=record.id,
+            organisation_id=record.operator_organisation_id,
+            before={
+                "start": removed.window.start.isoformat(),
+                "end": removed.window.end.isoformat(),
+                "reason": removed.window.reason,
+            },
+        )
+
+
+def _pick(new: T | None, old: T) -> T:
+    return old if new is None else new
+
+
+def _merge_connector(connector: ConnectorSettings, changes: Mapping[str, Any]) -> ConnectorSettings:
+    config = dict(connector.config)
+    hidden = dict(connector.secrets)
+    removed = [k for k, v in changes.items() if v is None]
+    for key in removed:
+        config.pop(key, None)
+        hidden.pop(key, None)
+    public, new_secrets = secrets.split_config({k: v for k, v in changes.items() if v is not None})
+    config.update(public)
+    hidden.update(new_secrets)
+    return replace(connector, config=config, secrets=hidden)

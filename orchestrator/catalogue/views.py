@@ -1,0 +1,64 @@
+"""Secret-free views of catalogue objects, used for audit before/after and never holding secrets."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from orchestrator.domain.catalogue import RangeRecord, TokenInfo
+
+
+def _minutes(delta: timedelta | None) -> int | None:
+    return None if delta is None else int(delta.total_seconds() // 60)
+
+
+def range_view(record: RangeRecord) -> dict[str, Any]:
+    policy = record.policy
+    return {
+        "id": record.id,
+        "slug": record.slug,
+        "name": record.name,
+        "description": record.description,
+        "operator_organisation_id": record.operator_organisation_id,
+        "country": record.country,
+        "capabilities": sorted(record.capabilities),
+        "capacity": record.capacity.as_dict(),
+        "policy": {
+            "allowed_countries": sorted(policy.allowed_countries),
+            "allowed_organisations": sorted(policy.allowed_organisations),
+            "max_foreign_share": policy.max_foreign_share,
+            "approval_required": policy.approval_required,
+            "max_booking_minutes": _minutes(policy.max_booking_length),
+            "min_lead_minutes": _minutes(policy.min_lead_time),
+            "allow_privileged": policy.allow_privileged,
+        },
+        "status": record.status.value,
+        "preference": record.preference,
+        "connector": {
+            "kind": record.connector.kind,
+            "config": dict(record.connector.config),
+            "secret_fields": sorted(record.connector.secrets),
+        },
+        "maintenance": [
+            {
+                "id": m.id,
+                "start": m.window.start.isoformat(),
+                "end": m.window.end.isoformat(),
+                "reason": m.window.reason,
+            }
+            for m in record.maintenance
+        ],
+    }
+
+
+def token_view(token: TokenInfo) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "principal_id": token.principal_id,
+        "principal_name": token.principal_name,
+        "organisation_id": token.organisation_id,
+        "role": token.role.value,
+        "prefix": token.prefix,
+        "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+        "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
+    }

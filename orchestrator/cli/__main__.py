@@ -1,0 +1,5 @@
+"""`python -m orchestrator.cli` runs the `federange` command."""
+
+from orchestrator.cli import main
+
+main()

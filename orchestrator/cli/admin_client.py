@@ -1,0 +1,106 @@
+"""`federange orgs ...` and `federange tokens ...`: onboarding over HTTP with an admin token."""
+
+from __future__ import annotations
+
+import typer
+
+from orchestrator.cli import output
+from orchestrator.cli.client import TokenOption, UrlOption, client_of, make_client
+
+orgs_app = typer.Typer(help="Organisations of the federation.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens (admin).", no_args_is_help=True)
+
+
+@orgs_app.callback()
+def _orgs_client(ctx: typer.Context, url: str | None = UrlOption, token: str | None = TokenOption) -> None:
+    ctx.obj = make_client(url, token)
+
+
+@tokens_app.callback()
+def _tokens_client(ctx: typer.Context, url: str | None = UrlOption, token: str | None = TokenOption) -> None:
+    ctx.obj = make_client(url, token)
+
+
+@orgs_app.command("create")
+def create_org(
+    ctx: typer.Context,
+    name: str = typer.Option(...),
+    country: str = typer.Option(..., help="ISO 3166-1 alpha-2"),
+    kind: str = typer.Option("range_operator", help="range_operator | training_provider | research | agency"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Create an organisation."""
+    org = client_of(ctx).request(
+        "POST", "/api/v1/organisations", json={"name": name, "country": country, "kind": kind}
+    )
+    if as_json:
+        output.emit_json(org)
+        return
+    output.console.print(f"[green]created[/] organisation {org['name']} ({org['country']}): {org['id']}")
+
+
+@orgs_app.command("list")
+def list_orgs(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """List organisations."""
+    orgs = client_of(ctx).request("GET", "/api/v1/organisations")
+    if as_json:
+        output.emit_json(orgs)
+        return
+    output.table(
+        "Organisations",
+        ["id", "name", "country", "kind"],
+        [[o["id"], o["name"], o["country"], o["kind"]] for o in orgs],
+    )
+
+
+@tokens_app.command("issue")
+def issue(
+    ctx: typer.Context,
+    name: str = typer.Option(..., help="Who holds the token"),
+    organisation: str = typer.Option(..., "--organisation", "--org", help="Organisation id"),
+    role: str = typer.Option(..., help="admin | operator | trainer | researcher"),
+    expires_at: str | None = typer.Option(None, help="RFC 3339 expiry"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Issue a token; it is printed once."""
+    t = client_of(ctx).request(
+        "POST",
+        "/api/v1/tokens",
+        json={"name": name, "organisation_id": organisation, "role": role, "expires_at": expires_at},
+    )
+    if as_json:
+        output.emit_json(t)
+        return
+    output.errors.print(f"[green]token issued[/] for {t['principal_name']} ({t['role']}); shown once:")
+    output.console.print(t["token"])
+
+
+@tokens_app.command("list")
+def list_tokens(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """List tokens (never their secrets)."""
+    tokens = client_of(ctx).request("GET", "/api/v1/tokens")
+    if as_json:
+        output.emit_json(tokens)
+        return
+    output.table(
+        "Tokens",
+        ["id", "holder", "role", "organisation", "prefix", "revoked"],
+        [
+            [
+                t["id"],
+                t["principal_name"],
+                t["role"],
+                t["organisation_id"],
+                t["prefix"],
+                t["revoked_at"] or "",
+            ]
+            for t in tokens
+        ],
+    )
+
+
+@tokens_app.command("revoke")
+def revoke(ctx: typer.Context, token_id: str) -> None:
+    """Revoke a token."""
+    client_of(ctx).request("DELETE", f"/api/v1/tokens/{token_id}")
+    output.console.print(f"[green]revoked[/] token {token_id}")

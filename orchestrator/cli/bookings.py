@@ -1,0 +1,321 @@
+"""`federange bookings ...`: book capacity across ranges over HTTP, and follow the bookings' lifecycle."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+from rich.table import Table
+
+from orchestrator.cli import output
+from orchestrator.cli.client import TokenOption, UrlOption, client_of, make_client
+
+app = typer.Typer(
+    help="Book capacity on ranges for a window; confirm, renew, cancel, approve.", no_args_is_help=True
+)
+quota_app = typer.Typer(help="Per-organisation quotas (admins set them).", no_args_is_help=True)
+app.add_typer(quota_app, name="quota")
+
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+@app.callback()
+def _client(ctx: typer.Context, url: str | None = UrlOption, token: str | None = TokenOption) -> None:
+    ctx.obj = make_client(url, token)
+
+
+@quota_app.callback()
+def _quota_client(ctx: typer.Context) -> None:
+    ctx.obj = ctx.parent.obj if ctx.parent is not None else None
+
+
+def parse_duration(text: str, *, option: str) -> timedelta:
+    """'90m', '4h', '2d', '30s' -> timedelta."""
+    match = _DURATION.fullmatch(text.strip())
+    if not match:
+        raise typer.BadParameter(f"'{text}' is not a duration like 30m, 4h or 2d", param_hint=option)
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def parse_instant(text: str, *, option: str) -> datetime:
+    """An RFC 3339 instant with a timezone ('2027-03-04T09:00:00Z')."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"'{text}' is not an RFC 3339 instant", param_hint=option) from None
+    if value.tzinfo is None:
+        raise typer.BadParameter(f"'{text}' has no timezone: add Z or an offset", param_hint=option)
+    return value
+
+
+def demand_text(d: dict[str, int]) -> str:
+    parts = [f"{d['cpu_millicores'] / 1000:g} cpu", f"{d['memory_mib'] / 1024:g} GiB", f"{d['slots']} slots"]
+    if d.get("gpus"):
+        parts.append(f"{d['gpus']} GPU")
+    return ", ".join(parts)
+
+
+def print_bookings(title: str, bookings: list[dict[str, Any]]) -> None:
+    """A table of bookings; long values (ids) fold onto more lines rather than being cut."""
+    table = Table(title=title)
+    for column in ("id", "range", "status", "start", "end", "demand", "owner", "request"):
+        table.add_column(column, overflow="fold")
+    for b in bookings:
+        table.add_row(
+            b["id"],
+            b["range"],
+            b["status"],
+            b["start"],
+            b["end"],
+            demand_text(b["demand"]),
+            b["owner_organisation_id"],
+            b["request_id"],
+        )
+    output.console.print(table)
+
+
+def _print_request(data: dict[str, Any], *, verb: str) -> None:
+    again = " (repeat of an earlier request: nothing new booked)" if data.get("replayed") else ""
+    output.console.print(f"[green]{verb}[/] request {data['request_id']}{again}")
+    for b in data["bookings"]:
+        extra = f", hold until {b['hold_expires_at']}" if b.get("hold_expires_at") else ""
+        reason = f" ({b['status_reason']})" if b.get("status_reason") else ""
+        output.console.print(f"  {b['range']}: booking {b['id']} is [bold]{b['status']}[/]{reason}{extra}")
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    file: Path | None = typer.Option(None, "--file", "-f", exists=True, help="YAML/JSON request document"),
+    range_: list[str] = typer.Option([], "--range", "-r", help="Range slug or id; repeat for several"),
+    cpu: int = typer.Option(0, help="CPU millicores on each range"),
+    memory: int = typer.Option(0, help="Memory MiB on each range"),
+    slots: int = typer.Option(0, help="Instance slots on each range"),
+    gpus: int = typer.Option(0, help="GPUs on each range"),
+    start: str | None = typer.Option(None, help="RFC 3339 start, e.g. 2027-03-04T09:00:00Z"),
+    end: str | None = typer.Option(None, help="RFC 3339 end"),
+    duration: str | None = typer.Option(None, help="Instead of --end: 4h, 2d, ..."),
+    purpose: str | None = typer.Option(None, help="exercise | environment | manual"),
+    reference: str | None = typer.Option(None, help="What it is for (an exercise id)"),
+    confirm: bool = typer.Option(False, "--confirm", help="Confirm at once instead of holding"),
+    request_id: str | None = typer.Option(None, help="Idempotency key: repeating it books nothing twice"),
+    organisation: str | None = typer.Option(None, "--org", help="Book for this organisation (admins)"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Book one or several ranges for a window: every range or none (flags override the file)."""
+    body: dict[str, Any] = yaml.safe_load(file.read_text()) if file else {}
+    if range_:
+        demand = {"cpu_millicores": cpu, "memory_mib": memory, "slots": slots, "gpus": gpus}
+        body["items"] = [{"range": r, "demand": demand} for r in range_]
+    if start:
+        body["start"] = start
+    if end:
+        body["end"] = end
+    if duration:
+        if "start" not in body:
+            raise typer.BadParameter("--duration needs --start", param_hint="--duration")
+        begin = parse_instant(str(body["start"]), option="--start")
+        body["end"] = (begin + parse_duration(duration, option="--duration")).isoformat()
+    overrides = {"purpose": purpose, "reference": reference, "request_id": request_id}
+    body.update({k: v for k, v in overrides.items() if v is not None})
+    if organisation:
+        body["owner_organisation_id"] = organisation
+    if confirm:
+        body["hold"] = False
+    data = client_of(ctx).request("POST", "/api/v1/bookings", json=body)
+    if as_json:
+        output.emit_json(data)
+        return
+    _print_request(data, verb="booked")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    range_: str | None = typer.Option(None, "--range", "-r", help="Only this range"),
+    organisation: str | None = typer.Option(None, "--org", help="Only this owner organisation"),
+    status: list[str] = typer.Option([], "--status", help="Repeatable: held, confirmed, active, ..."),
+    request_id: str | None = typer.Option(None),
+    reference: str | None = typer.Option(None),
+    start: str | None = typer.Option(None, help="Only bookings ending after this"),
+    end: str | None = typer.Option(None, help="Only bookings starting before this"),
+    page: int = typer.Option(1, min=1),
+    page_size: int = typer.Option(50, min=1, max=500),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List the bookings you may see."""
+    params: dict[str, Any] = {
+        "range": range_,
+        "organisation_id": organisation,
+        "status": status or None,
+        "request_id": request_id,
+        "reference": reference,
+        "start": start,
+        "end": end,
+        "page": page,
+        "page_size": page_size,
+    }
+    data = client_of(ctx).request("GET", "/api/v1/bookings", params=params)
+    if as_json:
+        output.emit_json(data)
+        return
+    print_bookings(f"Bookings ({data['total']} in all)", data["items"])
+
+
+@app.command("show")
+def show(ctx: typer.Context, booking_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Show one booking."""
+    b = client_of(ctx).request("GET", f"/api/v1/bookings/{booking_id}")
+    if as_json:
+        output.emit_json(b)
+        return
+    output.table(
+        f"Booking {b['id']}",
+        ["field", "value"],
+        [
+            ["range", f"{b['range']} ({b['range_id']})"],
+            ["status", b["status"] + (f" ({b['status_reason']})" if b["status_reason"] else "")],
+            ["window", f"{b['start']} -> {b['end']}"],
+            ["demand", demand_text(b["demand"])],
+            ["owner", f"{b['owner_organisation_id']} ({b['owner_country']})"],
+            ["purpose", b["purpose"]],
+            ["reference", b["reference"] or ""],
+            ["request", b["request_id"]],
+            ["hold expires", b["hold_expires_at"] or ""],
+        ],
+    )
+
+
+def _act(
+    ctx: typer.Context, booking_id: str, action: str, *, request: bool, body: Any, as_json: bool
+) -> None:
+    path = f"/api/v1/booking-requests/{booking_id}" if request else f"/api/v1/bookings/{booking_id}"
+    data = client_of(ctx).request("POST", f"{path}/{action}", json=body)
+    if as_json:
+        output.emit_json(data)
+        return
+    if request:
+        _print_request(data, verb=f"{action}:")
+    else:
+        output.console.print(f"booking {data['id']} on {data['range']} is [bold]{data['status']}[/]")
+
+
+RequestFlag = typer.Option(False, "--request", help="The argument is a request id: act on all its bookings")
+
+
+@app.command("confirm")
+def confirm(
+    ctx: typer.Context,
+    booking_id: str,
+    request: bool = RequestFlag,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Confirm a held booking (or every held booking of a request) before the hold expires."""
+    _act(ctx, booking_id, "confirm", request=request, body=None, as_json=as_json)
+
+
+@app.command("renew")
+def renew(
+    ctx: typer.Context,
+    booking_id: str,
+    end: str | None = typer.Option(None, help="The new end (RFC 3339): later extends, earlier shrinks"),
+    extend: str | None = typer.Option(None, help="Instead of --end: move the end by 2h, 1d, ..."),
+    request: bool = RequestFlag,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Move the end of a booking: extending is refused (with the reason) when capacity does not allow it."""
+    if (end is None) == (extend is None):
+        raise typer.BadParameter("give exactly one of --end and --extend", param_hint="--end")
+    if extend is not None:
+        path = f"/api/v1/booking-requests/{booking_id}" if request else f"/api/v1/bookings/{booking_id}"
+        current = client_of(ctx).request("GET", path)
+        ends = [b["end"] for b in current["bookings"]] if request else [current["end"]]
+        latest = max(datetime.fromisoformat(e) for e in ends)
+        end = (latest + parse_duration(extend, option="--extend")).isoformat()
+    _act(ctx, booking_id, "renew", request=request, body={"end": end}, as_json=as_json)
+
+
+@app.command("cancel")
+def cancel(
+    ctx: typer.Context,
+    booking_id: str,
+    reason: str = typer.Option("", help="Why (kept with the booking)"),
+    request: bool = RequestFlag,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Cancel a booking (or every booking of a request)."""
+    _act(ctx, booking_id, "cancel", request=request, body={"reason": reason}, as_json=as_json)
+
+
+@app.command("release")
+def release(
+    ctx: typer.Context,
+    booking_id: str,
+    request: bool = RequestFlag,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Give the capacity of a confirmed or active booking back."""
+    _act(ctx, booking_id, "release", request=request, body=None, as_json=as_json)
+
+
+@app.command("approve")
+def approve(ctx: typer.Context, booking_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Approve a booking waiting for approval on your range."""
+    _act(ctx, booking_id, "approve", request=False, body=None, as_json=as_json)
+
+
+@app.command("decline")
+def decline(
+    ctx: typer.Context,
+    booking_id: str,
+    reason: str = typer.Option(..., help="Why (the requester sees it)"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Decline a booking waiting for approval on your range."""
+    _act(ctx, booking_id, "decline", request=False, body={"reason": reason}, as_json=as_json)
+
+
+@quota_app.command("show")
+def quota_show(ctx: typer.Context, organisation: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Show an organisation's quota."""
+    q = client_of(ctx).request("GET", f"/api/v1/organisations/{organisation}/quota")
+    if as_json:
+        output.emit_json(q)
+        return
+    limit = "none" if q["limit"] is None else demand_text(q["limit"])
+    output.console.print(f"quota of {q['organisation_id']}: {limit}")
+
+
+@quota_app.command("set")
+def quota_set(
+    ctx: typer.Context,
+    organisation: str,
+    cpu: int = typer.Option(..., help="CPU millicores held at once, all ranges together"),
+    memory: int = typer.Option(..., help="Memory MiB"),
+    slots: int = typer.Option(..., help="Instance slots"),
+    gpus: int = typer.Option(0),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Set an organisation's quota (admins)."""
+    body = {"cpu_millicores": cpu, "memory_mib": memory, "slots": slots, "gpus": gpus}
+    q = client_of(ctx).request("PUT", f"/api/v1/organisations/{organisation}/quota", json=body)
+    if as_json:
+        output.emit_json(q)
+        return
+    output.console.print(f"[green]quota set[/] for {q['organisation_id']}: {demand_text(q['limit'])}")
+
+
+@quota_app.command("remove")
+def quota_remove(ctx: typer.Context, organisation: str) -> None:
+    """Remove an organisation's quota (admins)."""
+    client_of(ctx).request("DELETE", f"/api/v1/organisations/{organisation}/quota")
+    output.console.print(f"[green]quota removed[/] for {organisation}")
+
+
+def default_start() -> datetime:
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)

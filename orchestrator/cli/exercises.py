@@ -1,0 +1,420 @@
+"""`federange exercise ...` and `federange env ...`: federated exercises and researcher environments over
+HTTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+
+from orchestrator.cli import output, progress
+from orchestrator.cli.client import ApiClient, TokenOption, UrlOption, client_of, make_client
+
+app = typer.Typer(help="Schedule and follow federated exercises.", no_args_is_help=True)
+env_app = typer.Typer(help="Researcher environments: one instance, now, with a TTL.", no_args_is_help=True)
+
+
+@app.callback()
+def _client(ctx: typer.Context, url: str | None = UrlOption, token: str | None = TokenOption) -> None:
+    ctx.obj = make_client(url, token)
+
+
+@env_app.callback()
+def _env_client(ctx: typer.Context, url: str | None = UrlOption, token: str | None = TokenOption) -> None:
+    ctx.obj = make_client(url, token)
+
+
+def parse_team(text: str) -> dict[str, str]:
+    """`name[:organisation[:country]]`."""
+    parts = text.split(":")
+    if not parts[0] or len(parts) > 3:
+        raise typer.BadParameter(f"'{text}' is not NAME[:ORGANISATION[:COUNTRY]]", param_hint="--team")
+    team = {"name": parts[0]}
+    if len(parts) > 1 and parts[1]:
+        team["organisation"] = parts[1]
+    if len(parts) > 2 and parts[2]:
+        team["country"] = parts[2].upper()
+    return team
+
+
+def _when(text: str | None, default: datetime) -> str:
+    """RFC 3339, or `+30m` / `+2h` / `+1d` relative to now."""
+    if text is None:
+        return default.isoformat()
+    if text.startswith("+"):
+        units = {"m": "minutes", "h": "hours", "d": "days", "s": "seconds"}
+        amount, unit = text[1:-1], text[-1]
+        if unit not in units or not amount.isdigit():
+            raise typer.BadParameter(f"'{text}': use +NNm, +NNh, +NNd or an RFC 3339 time")
+        return (datetime.now(UTC) + timedelta(**{units[unit]: int(amount)})).isoformat()
+    return text
+
+
+def exercise_body(
+    *,
+    file: Path | None,
+    name: str | None,
+    scenario: str | None,
+    teams: list[str],
+    start: str | None,
+    end: str | None,
+    lead: int | None,
+    capability: list[str],
+    country: list[str],
+    include: list[str],
+    exclude: list[str],
+    min_ranges: int | None,
+    max_ranges: int | None,
+    max_per_range: int | None,
+    strategy: str | None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = yaml.safe_load(file.read_text()) if file else {}
+    now = datetime.now(UTC)
+    if name:
+        body["name"] = name
+    if scenario:
+        body["scenario"] = scenario
+    if teams:
+        body["teams"] = [parse_team(t) for t in teams]
+    if start or "start" not in body:
+        body["start"] = _when(start, now + timedelta(minutes=30))
+    if end or "end" not in body:
+        started = datetime.fromisoformat(str(body["start"]).replace("Z", "+00:00"))
+        body["end"] = _when(end, started + timedelta(hours=2))
+    if lead is not None:
+        body["lead_minutes"] = lead
+    constraints = body.setdefault("constraints", {})
+    for key, values in (
+        ("capabilities", capability),
+        ("allowed_countries", [c.upper() for c in country]),
+        ("include_ranges", include),
+        ("exclude_ranges", exclude),
+    ):
+        if values:
+            constraints[key] = values
+    for key, value in (
+        ("min_ranges", min_ranges),
+        ("max_ranges", max_ranges),
+        ("max_teams_per_range", max_per_range),
+        ("strategy", strategy),
+    ):
+        if value is not None:
+            constraints[key] = value
+    body.setdefault("name", f"{body.get('scenario', 'exercise')} exercise")
+    return body
+
+
+FileOption = typer.Option(None, "--file", "-f", exists=True, help="YAML exercise document (flags override)")
+NameOption = typer.Option(None, "--name")
+ScenarioOption = typer.Option(None, "--scenario", "-s", help="name or name@version")
+TeamOption = typer.Option([], "--team", "-t", help="Repeatable NAME[:ORGANISATION[:COUNTRY]]")
+StartOption = typer.Option(None, help="RFC 3339 or +30m (default: in 30 minutes)")
+EndOption = typer.Option(None, help="RFC 3339 or +2h (default: start + 2h)")
+LeadOption = typer.Option(None, "--lead", help="Deploy this many minutes before the start (default 15)")
+CapabilityOption = typer.Option([], "--capability", "-c", help="Repeatable required range capability")
+CountryOption = typer.Option([], "--country", help="Repeatable allowed range country (data residency)")
+IncludeOption = typer.Option([], "--include", help="Repeatable: only these ranges")
+ExcludeOption = typer.Option([], "--exclude", help="Repeatable: never these ranges")
+MinRangesOption = typer.Option(None, "--min-ranges")
+MaxRangesOption = typer.Option(None, "--max-ranges")
+MaxPerRangeOption = typer.Option(None, "--max-per-range")
+StrategyOption = typer.Option(None, "--strategy", help="spread | pack | weighted")
+
+
+def _plan_table(plan: dict[str, Any]) -> None:
+    output.table(
+        f"Placement ({'feasible' if plan['feasible'] else 'INFEASIBLE'})",
+        ["team", "range", "why"],
+        [[a["team"], a["range"], a.get("reason", "")] for a in plan["assignments"]],
+    )
+    if plan["rejected"]:
+        output.table(
+            "Ranges not used",
+            ["range", "reasons"],
+            [[k, "; ".join(v)] for k, v in plan["rejected"].items()],
+        )
+    for reason in plan["reasons"]:
+        output.errors.print(f"  - {reason}")
+    if plan.get("summary"):
+        output.console.print(plan["summary"])
+
+
+@app.command("plan")
+def plan(
+    ctx: typer.Context,
+    file: Path | None = FileOption,
+    name: str | None = NameOption,
+    scenario: str | None = ScenarioOption,
+    team: list[str] = TeamOption,
+    start: str | None = StartOption,
+    end: str | None = EndOption,
+    lead: int | None = LeadOption,
+    capability: list[str] = CapabilityOption,
+    country: list[str] = CountryOption,
+    include: list[str] = IncludeOption,
+    exclude: list[str] = ExcludeOption,
+    min_ranges: int | None = MinRangesOption,
+    max_ranges: int | None = MaxRangesOption,
+    max_per_range: int | None = MaxPerRangeOption,
+    strategy: str | None = StrategyOption,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Show where the teams would go, without booking anything."""
+    body = exercise_body(
+        file=file,
+        name=name,
+        scenario=scenario,
+        teams=team,
+        start=start,
+        end=end,
+        lead=lead,
+        capability=capability,
+        country=country,
+        include=include,
+        exclude=exclude,
+        min_ranges=min_ranges,
+        max_ranges=max_ranges,
+        max_per_range=max_per_range,
+        strategy=strategy,
+    )
+    result = client_of(ctx).request("POST", "/api/v1/exercises/plan", json=body)
+    if as_json:
+        output.emit_json(result)
+    else:
+        _plan_table(result)
+    if not result["feasible"]:
+        raise typer.Exit(1)
+
+
+def _fetcher(client: ApiClient, path: str) -> Any:
+    return lambda: client.request("GET", path)
+
+
+def _up(exercise: dict[str, Any]) -> bool:
+    """Every team is up (or failed), or the exercise is over."""
+    if exercise["status"] in progress.FINAL_EXERCISE:
+        return True
+    settled = all(t["stage"] in ("ready", "failed", "done") for t in exercise["teams"])
+    return settled and exercise["status"] != "scheduled"
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    file: Path | None = FileOption,
+    name: str | None = NameOption,
+    scenario: str | None = ScenarioOption,
+    team: list[str] = TeamOption,
+    start: str | None = StartOption,
+    end: str | None = EndOption,
+    lead: int | None = LeadOption,
+    capability: list[str] = CapabilityOption,
+    country: list[str] = CountryOption,
+    include: list[str] = IncludeOption,
+    exclude: list[str] = ExcludeOption,
+    min_ranges: int | None = MinRangesOption,
+    max_ranges: int | None = MaxRangesOption,
+    max_per_range: int | None = MaxPerRangeOption,
+    strategy: str | None = StrategyOption,
+    watch: bool = typer.Option(False, "--watch", "-w", help="Follow the deployment live"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Schedule an exercise: place the teams, book every range (all or nothing), deploy on time."""
+    body = exercise_body(
+        file=file,
+        name=name,
+        scenario=scenario,
+        teams=team,
+        start=start,
+        end=end,
+        lead=lead,
+        capability=capability,
+        country=country,
+        include=include,
+        exclude=exclude,
+        min_ranges=min_ranges,
+        max_ranges=max_ranges,
+        max_per_range=max_per_range,
+        strategy=strategy,
+    )
+    client = client_of(ctx)
+    created = client.request("POST", "/api/v1/exercises", json=body)
+    if as_json:
+        output.emit_json(created)
+        return
+    output.console.print(
+        f"[green]scheduled[/] exercise [bold]{created['name']}[/] ({created['id']}): deploys at "
+        f"{created['deploy_at']}, runs {created['start']} -> {created['end']}"
+    )
+    _plan_table(created["plan"])
+    if watch:
+        progress.watch(_fetcher(client, f"/api/v1/exercises/{created['id']}"), until=_up)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    active: bool = typer.Option(False, "--active", help="Only exercises not yet over"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List your organisation's exercises."""
+    found = client_of(ctx).request("GET", "/api/v1/exercises", params={"active": active})
+    if as_json:
+        output.emit_json(found)
+        return
+    output.table(
+        "Exercises",
+        ["id", "name", "scenario", "status", "start", "end"],
+        [[e["id"], e["name"], e["scenario"], e["status"], e["start"], e["end"]] for e in found],
+    )
+
+
+def show_exercise(exercise: dict[str, Any]) -> None:
+    output.console.print(progress.header(exercise))
+    output.table(
+        "Teams",
+        ["team", "country", "range", "stage", "reason", "ready at"],
+        [
+            [t["team"], t["country"], t["range"], t["stage"], t["stage_reason"], t["ready_at"] or ""]
+            for t in exercise["teams"]
+        ],
+    )
+    progress.events_table(exercise)
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    exercise_id: str,
+    watch: bool = typer.Option(False, "--watch", "-w", help="Live per-team progress until all are up"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """An exercise's plan, per-team stages and events."""
+    client = client_of(ctx)
+    path = f"/api/v1/exercises/{exercise_id}"
+    if watch:
+        progress.events_table(progress.watch(_fetcher(client, path), until=_up))
+        return
+    exercise = client.request("GET", path)
+    if as_json:
+        output.emit_json(exercise)
+        return
+    show_exercise(exercise)
+
+
+@app.command("access")
+def access(ctx: typer.Context, exercise_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Per team: entry endpoints and the credentials handed out (your organisation only)."""
+    teams = client_of(ctx).request("GET", f"/api/v1/exercises/{exercise_id}/access")
+    if as_json:
+        output.emit_json(teams)
+        return
+    progress.access_table(teams)
+
+
+@app.command("cancel")
+def cancel(ctx: typer.Context, exercise_id: str) -> None:
+    """Cancel: release the bookings; tear down whatever was deployed."""
+    exercise = client_of(ctx).request("POST", f"/api/v1/exercises/{exercise_id}/cancel")
+    output.console.print(f"[yellow]cancelled[/] {exercise['name']}: {exercise['status']}")
+
+
+@app.command("extend")
+def extend(
+    ctx: typer.Context, exercise_id: str, end: str = typer.Option(..., help="RFC 3339 or +NNm")
+) -> None:
+    """Move the end of an exercise (the bookings follow, or nothing changes)."""
+    exercise = client_of(ctx).request(
+        "POST", f"/api/v1/exercises/{exercise_id}/extend", json={"end": _when(end, datetime.now(UTC))}
+    )
+    output.console.print(f"[green]extended[/] {exercise['name']} to {exercise['end']}")
+
+
+@app.command("retry")
+def retry(ctx: typer.Context, exercise_id: str, team: str = typer.Option(..., "--team", "-t")) -> None:
+    """Retry a team's failed stage."""
+    client_of(ctx).request("POST", f"/api/v1/exercises/{exercise_id}/teams/{team}/retry")
+    output.console.print(f"[green]retrying[/] team {team}")
+
+
+# -- environments ------------------------------------------------------------------------------------
+@env_app.command("launch")
+def env_launch(
+    ctx: typer.Context,
+    scenario: str = typer.Option(..., "--scenario", "-s"),
+    ttl: int = typer.Option(120, "--ttl", help="Minutes"),
+    name: str = typer.Option(""),
+    capability: list[str] = CapabilityOption,
+    country: list[str] = CountryOption,
+    wait: bool = typer.Option(
+        True, "--wait/--no-wait", help="Follow until ready and print the access details"
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Launch an environment now."""
+    client = client_of(ctx)
+    body: dict[str, Any] = {"scenario": scenario, "ttl_minutes": ttl, "name": name, "constraints": {}}
+    if capability:
+        body["constraints"]["capabilities"] = capability
+    if country:
+        body["constraints"]["allowed_countries"] = [c.upper() for c in country]
+    env = client.request("POST", "/api/v1/environments", json=body)
+    if as_json:
+        output.emit_json(env)
+        return
+    output.console.print(
+        f"[green]launched[/] environment {env['id']} on {env['teams'][0]['range']}, ends {env['end']}"
+    )
+    if wait:
+        final = progress.watch(_fetcher(client, f"/api/v1/environments/{env['id']}"), until=_up, timeout=1800)
+        progress.events_table(final, last=3)
+        progress.access_table(client.request("GET", f"/api/v1/environments/{env['id']}/access"))
+
+
+@env_app.command("list")
+def env_list(
+    ctx: typer.Context,
+    all_: bool = typer.Option(False, "--all", help="Include ended environments"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List your organisation's environments."""
+    found = client_of(ctx).request("GET", "/api/v1/environments", params={"active": not all_})
+    if as_json:
+        output.emit_json(found)
+        return
+    output.table(
+        "Environments",
+        ["id", "name", "scenario", "status", "ends"],
+        [[e["id"], e["name"], e["scenario"], e["status"], e["end"]] for e in found],
+    )
+
+
+@env_app.command("renew")
+def env_renew(ctx: typer.Context, environment_id: str, minutes: int = typer.Option(60, "--minutes")) -> None:
+    """Push an environment's end out."""
+    env = client_of(ctx).request(
+        "POST", f"/api/v1/environments/{environment_id}/renew", json={"minutes": minutes}
+    )
+    output.console.print(f"[green]renewed[/] {env['id']}: now ends {env['end']}")
+
+
+@env_app.command("destroy")
+def env_destroy(ctx: typer.Context, environment_id: str) -> None:
+    """Tear an environment down now."""
+    env = client_of(ctx).request("DELETE", f"/api/v1/environments/{environment_id}")
+    output.console.print(f"[yellow]destroying[/] {env['id']}: {env['status']}")
+
+
+@env_app.command("access")
+def env_access(
+    ctx: typer.Context, environment_id: str, as_json: bool = typer.Option(False, "--json")
+) -> None:
+    """Endpoints and credentials of an environment."""
+    teams = client_of(ctx).request("GET", f"/api/v1/environments/{environment_id}/access")
+    if as_json:
+        output.emit_json(teams)
+        return
+    progress.access_table(teams)

@@ -1,0 +1,113 @@
+"""`federange scenario render NAME --team T`: one team instance of a scenario as Kubernetes manifests.
+
+Prints exactly what the Kubernetes connector would apply (multi-document YAML, in apply order), for
+reviewing a scenario or applying it by hand. Per-instance values come from `--seed` (or
+FEDERANGE_RENDER_SEED); without one a fixed preview seed is used and said so, since those values are
+then predictable and fit for previews only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import typer
+import yaml
+
+from connectors.base import ConnectorRefusal, InstanceSpec, SecurityAllowance
+from connectors.kubernetes.naming import dns_label
+from connectors.kubernetes.render import render_instance
+from scenarios import library
+from scenarios.errors import ScenarioError, ScenarioNotFound
+from scenarios.loader import load_file
+from scenarios.materialise import materialise
+from scenarios.model import Scenario
+
+PREVIEW_SEED = "federange-preview"
+
+
+def _scenario_file(name: str) -> Path:
+    """A path to a scenario file or folder, else the name of a library scenario."""
+    path = Path(name)
+    if path.is_dir():
+        path = path / "scenario.yaml"
+    if path.is_file():
+        return path
+    try:
+        return library.scenario_dir(name.partition("@")[0]) / library.SCENARIO_FILE
+    except ScenarioNotFound as exc:
+        raise typer.BadParameter(f"no scenario file at {path}, and {exc}", param_hint="NAME") from exc
+
+
+def default_instance_id(scenario: Scenario, team: str) -> str:
+    """A DNS-label instance id (at most 20 characters) that is the same for the same scenario and team."""
+    stem = dns_label(team, max_length=63)[:12].strip("-") or "team"
+    digest = hashlib.sha256(f"{scenario.metadata.name}\0{team}".encode()).hexdigest()[:6]
+    return f"{stem}-{digest}"
+
+
+def _allowance(scenario: Scenario, allow_privileged: bool) -> SecurityAllowance:
+    if not allow_privileged:
+        return SecurityAllowance()
+    return SecurityAllowance(
+        privileged=True,
+        host_namespaces=True,
+        host_path=True,
+        added_capabilities=frozenset(c for h in scenario.spec.hosts for c in h.security.capabilities),
+    )
+
+
+def render(
+    name: str = typer.Argument(
+        ..., help="A library scenario name, a scenario file (scenario.yaml) or the folder holding one."
+    ),
+    team: str = typer.Option(..., "--team", help="The team the instance is for."),
+    instance: str | None = typer.Option(
+        None,
+        "--instance",
+        help="Instance id (DNS label, at most 20 characters); default: from scenario and team.",
+    ),
+    seed: str | None = typer.Option(
+        None, "--seed", envvar="FEDERANGE_RENDER_SEED", help="Seed the per-instance values are derived from."
+    ),
+    allow_privileged: bool = typer.Option(
+        False,
+        "--allow-privileged",
+        help="Render for a range that allows privileged containers, host namespaces, hostPath and added "
+        "capabilities.",
+    ),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the manifests to this file."),
+) -> None:
+    """Render one team instance of a scenario as Kubernetes manifests (YAML)."""
+    path = _scenario_file(name)
+    try:
+        scenario = load_file(path)
+    except ScenarioError as exc:
+        typer.echo(f"{path}: not a valid scenario:", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(1) from exc
+    instance_id = instance or default_instance_id(scenario, team)
+    if seed is None:
+        typer.echo(
+            "note: no --seed given; values come from the public preview seed (previews only)", err=True
+        )
+    spec = InstanceSpec(
+        instance_id=instance_id,
+        exercise="preview",
+        team=team,
+        scenario=scenario,
+        values=materialise(scenario, seed=(seed or PREVIEW_SEED).encode(), instance_id=instance_id),
+        allowance=_allowance(scenario, allow_privileged),
+    )
+    try:
+        objects = render_instance(spec)
+    except ConnectorRefusal as exc:
+        typer.echo(f"refused: {exc.reason}", err=True)
+        raise typer.Exit(1) from exc
+    text = yaml.safe_dump_all(objects, sort_keys=False, explicit_start=True)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {len(objects)} objects of instance {instance_id} to {output}", err=True)

@@ -1,0 +1,301 @@
+"""`federange scenario ...`: validate, inspect, import and upload scenarios.
+
+Everything here works offline on files and the built-in library, except `upload`, which talks to a
+Federange server. (`render` is registered on this app by orchestrator/cli/__init__.py.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from orchestrator.cli import output
+from orchestrator.cli.client import TokenOption, UrlOption, make_client
+from scenarios import library, schema
+from scenarios.bundle import Bundle, discover, load_bundle
+from scenarios.errors import Problem, ScenarioError, ScenarioNotFound
+from scenarios.importers.cyris import import_cyris
+from scenarios.importers.kypo import import_kypo
+from scenarios.importers.report import Imported, ImportRefused
+from scenarios.importers.tables import TablesError, load_tables
+from scenarios.summary import describe
+from scenarios.validation import security_problems
+
+app = typer.Typer(help="Validate, inspect, import and upload exercise scenarios.", no_args_is_help=True)
+import_app = typer.Typer(help="Import scenarios from other cyber ranges.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+def _fail(message: str) -> typer.Exit:
+    output.errors.print(f"[bold red]{message}[/]", markup=True, highlight=False)
+    return typer.Exit(1)
+
+
+def resolve(ref: str) -> Bundle:
+    """A scenario file path, or a library scenario `NAME[@VERSION]`; exits 1 with the reason otherwise."""
+    path = Path(ref)
+    try:
+        if path.is_file():
+            return load_bundle(path)
+        if path.is_dir() and (path / library.SCENARIO_FILE).is_file():
+            return load_bundle(path / library.SCENARIO_FILE)
+        name, _, version = ref.partition("@")
+        return library.bundle(name, version or None)
+    except ScenarioNotFound as exc:
+        raise _fail(exc.reason) from exc
+    except ScenarioError as exc:
+        _print_problems(exc.source or ref, exc.problems)
+        raise typer.Exit(1) from exc
+
+
+def _print_problems(source: str, problems: list[Problem]) -> None:
+    output.errors.print(f"[bold red]{source}[/]: {len(problems)} problem(s)", highlight=False)
+    for problem in problems:
+        output.errors.print(f"  [yellow]{problem.path or '(document)'}[/]: {problem.reason}", highlight=False)
+
+
+@app.command("list")
+def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> None:
+    """List the built-in scenario library."""
+    described = [describe(b.scenario) for b in library.library_versions()]
+    if as_json:
+        output.emit_json(described)
+        return
+    output.table(
+        f"Scenario library ({len(described)})",
+        ["name", "version", "difficulty", "hosts", "cpu (m)", "memory (MiB)", "requires", "title"],
+        [
+            [
+                d["name"],
+                d["version"],
+                d["difficulty"],
+                d["footprint"]["hosts"],
+                d["footprint"]["cpu_millicores"],
+                d["footprint"]["memory_mib"],
+                ",".join(d["requires"]),
+                d["title"],
+            ]
+            for d in described
+        ],
+    )
+
+
+@app.command("validate")
+def validate(
+    paths: list[Path] = typer.Argument(..., help="Scenario files, or directories to search for them"),
+    allow_privileged: bool = typer.Option(False, help="Accept privileged containers"),
+    allow_host_namespaces: bool = typer.Option(False, help="Accept hostNetwork / hostPID"),
+    allow_host_path: bool = typer.Option(False, help="Accept hostPath volumes"),
+    allow_capability: list[str] = typer.Option([], help="Accept adding this Linux capability (repeatable)"),
+) -> None:
+    """Check scenario files and print every problem with its path in the document (exit 1 on any).
+
+    Checks structure, cross-references, playbook files, and what a range with the default security
+    allowance refuses (privileged, host namespaces, hostPath, added capabilities) unless --allow-... says so.
+    """
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = discover(path)
+            if not found:
+                raise _fail(f"{path}: no scenario files (scenario.yaml or YAML with 'kind: Scenario')")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise _fail(f"{path}: no such file or directory")
+    bad = 0
+    for file in files:
+        try:
+            bundle = load_bundle(file)
+        except ScenarioError as exc:
+            _print_problems(str(file), exc.problems)
+            bad += 1
+            continue
+        refused = security_problems(
+            bundle.scenario,
+            privileged=allow_privileged,
+            host_namespaces=allow_host_namespaces,
+            host_path=allow_host_path,
+            added_capabilities=frozenset(allow_capability),
+        )
+        if refused:
+            _print_problems(str(file), refused)
+            bad += 1
+            continue
+        used = describe(bundle.scenario)["footprint"]
+        output.console.print(
+            f"[green]ok[/] {file}: {bundle.scenario.ref} ({used['hosts']} hosts, "
+            f"{used['cpu_millicores']}m cpu, {used['memory_mib']} MiB per team instance)",
+            highlight=False,
+        )
+    if bad:
+        raise _fail(f"{bad} of {len(files)} scenario file(s) invalid")
+
+
+@app.command("show")
+def show(
+    ref: str = typer.Argument(..., help="Library NAME[@VERSION], or a scenario file"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+) -> None:
+    """Footprint, segments, hosts, flows and variables (names and kinds, never values) of a scenario."""
+    d = describe(resolve(ref).scenario)
+    if as_json:
+        output.emit_json(d)
+        return
+    f = d["footprint"]
+    output.console.print(
+        f"[bold]{d['name']}@{d['version']}[/] - {d['title']} ({d['difficulty']})", highlight=False
+    )
+    if d["description"]:
+        output.console.print(d["description"], highlight=False)
+    output.table(
+        "Footprint per team instance (what a booking reserves)",
+        ["cpu (m)", "memory (MiB)", "slots", "gpus", "hosts", "req. cpu (m)", "req. mem (MiB)", "requires"],
+        [[f["cpu_millicores"], f["memory_mib"], f["slots"], f["gpus"], f["hosts"],
+          f["requests_cpu_millicores"], f["requests_memory_mib"], ",".join(d["requires"]) or "-"]],
+    )  # fmt: skip
+    output.table(
+        "Segments",
+        ["name", "hosts", "description"],
+        [[s["name"], ", ".join(s["hosts"]), s["description"]] for s in d["segments"]],
+    )
+    output.table(
+        "Hosts",
+        ["name", "image", "segments", "ports", "entry", "cpu req/lim (m)", "mem req/lim (MiB)", "readiness"],
+        [[h["name"], h["image"] + (" (needs VM)" if h["needs_vm"] else ""), ", ".join(h["segments"]),
+          ", ".join(h["ports"]), "yes" if h["entry"] else "", _pair(h, "cpu_millicores"),
+          _pair(h, "memory_mib"), h["readiness"]] for h in d["hosts"]],
+    )  # fmt: skip
+    output.table(
+        "Flows (everything else is denied)",
+        ["from", "to", "ports", "description"],
+        [[x["from"], x["to"], ", ".join(x["ports"]), x["description"]] for x in d["flows"]],
+    )
+    output.table(
+        "Variables (generated per team)",
+        ["name", "kind", "secret", "description"],
+        [[v["name"], v["kind"], "yes" if v["secret"] else "", v["description"]] for v in d["variables"]],
+    )
+    if d["provisioning"]:
+        output.table(
+            "Provisioning (after deploy)",
+            ["name", "playbook", "hosts"],
+            [[p["name"], p["playbook"], ", ".join(p["hosts"])] for p in d["provisioning"]],
+        )
+
+
+def _pair(host: dict[str, Any], key: str) -> str:
+    limits = host["limits"]
+    return f"{host['requests'][key]}/{limits[key] if limits else '-'}"
+
+
+@app.command("schema")
+def show_schema() -> None:
+    """Print the scenario JSON Schema (editors use it; it ships as scenarios/schema/scenario.schema.json)."""
+    output.console.out(schema.render(), end="", highlight=False)
+
+
+ImageMapOption = typer.Option(None, "--image-map", help="YAML file overriding the image/flavor tables")
+OutOption = typer.Option(None, "-o", "--output", help="Directory to write (default ./<scenario name>)")
+VersionOption = typer.Option("1.0.0", "--version", help="Version of the imported scenario")
+ForceOption = typer.Option(False, "--force", help="Overwrite an existing scenario.yaml")
+
+
+@import_app.command("kypo")
+def import_kypo_cmd(
+    path: Path = typer.Argument(..., help="topology.yml, or a KYPO sandbox definition directory"),
+    containers: Path | None = typer.Option(None, help="containers.yml (default: beside a topology.yml)"),
+    variables: Path | None = typer.Option(None, help="variables.yml (default: beside a topology.yml)"),
+    out: Path | None = OutOption,
+    image_map: Path | None = ImageMapOption,
+    version: str = VersionOption,
+    force: bool = ForceOption,
+) -> None:
+    """Import a KYPO/CyberRangeCZ sandbox definition; prints what could not be expressed."""
+    topology = path / "topology.yml" if path.is_dir() else path
+    if topology.name == "topology.yml":
+        beside = topology.parent
+        containers = containers or _existing(beside / "containers.yml")
+        variables = variables or _existing(beside / "variables.yml")
+    tables = _tables(image_map)
+    imported = _run(
+        lambda: import_kypo(
+            topology, containers=containers, variables=variables, tables=tables, version=version
+        )
+    )
+    _write(imported, out, force=force)
+
+
+@import_app.command("cyris")
+def import_cyris_cmd(
+    path: Path = typer.Argument(..., help="A CyRIS range description (YAML)"),
+    out: Path | None = OutOption,
+    image_map: Path | None = ImageMapOption,
+    version: str = VersionOption,
+    force: bool = ForceOption,
+) -> None:
+    """Import a CyRIS range description; tasks become a generated provisioning playbook per guest."""
+    tables = _tables(image_map)
+    _write(_run(lambda: import_cyris(path, tables=tables, version=version)), out, force=force)
+
+
+def _existing(path: Path) -> Path | None:
+    return path if path.is_file() else None
+
+
+def _tables(image_map: Path | None) -> Any:
+    try:
+        return load_tables(image_map)
+    except TablesError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _run(do: Any) -> Imported:
+    try:
+        imported: Imported = do()
+    except ImportRefused as exc:
+        raise _fail(str(exc)) from exc
+    return imported
+
+
+def _write(imported: Imported, out: Path | None, *, force: bool) -> None:
+    directory = out or Path(imported.scenario.metadata.name)
+    if (directory / "scenario.yaml").exists() and not force:
+        raise _fail(f"{directory / 'scenario.yaml'} exists; pass --force to overwrite it")
+    written = imported.write(directory)
+    items = imported.report.items
+    if items:
+        output.table(
+            f"Not imported as-is ({len(items)})",
+            ["source", "fate", "what happened"],
+            [[f"{i.path}" + (f" '{i.element}'" if i.element else ""), i.fate.value, i.reason] for i in items],
+        )
+    for path in written:
+        output.console.print(f"wrote {path}", highlight=False)
+    output.console.print(
+        f"imported {imported.scenario.ref}: {len(imported.scenario.spec.hosts)} hosts, "
+        f"{len(imported.scenario.spec.segments)} segments, {len(items)} report item(s)",
+        highlight=False,
+    )
+
+
+@app.command("upload")
+def upload(
+    path: Path = typer.Argument(..., help="The scenario file to upload"),
+    url: str | None = UrlOption,
+    token: str | None = TokenOption,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+) -> None:
+    """Upload a new scenario version to a Federange server (trainers and admins).
+
+    The file is validated here first; the server checks it again.
+    """
+    bundle = resolve(str(path))
+    data = make_client(url, token).request("POST", "/api/v1/scenarios", json={"document": bundle.text})
+    if as_json:
+        output.emit_json(data)
+        return
+    output.console.print(f"uploaded {data['name']}@{data['version']} ({data['source']})", highlight=False)

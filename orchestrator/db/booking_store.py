@@ -1,0 +1,321 @@
+"""The BookingStore port on SQLAlchemy, inside the caller's unit of work (it never commits).
+
+Locking: `lock_ranges` reads the range rows `ORDER BY id FOR UPDATE` on PostgreSQL, which locks them in
+id order, so two admissions over overlapping sets of ranges queue instead of deadlocking. The default READ
+COMMITTED isolation gives every later statement of the transaction a fresh snapshot, so once the lock is
+held the calendar read includes everything the previous holder committed. SQLite has no row locks: every
+transaction there starts with BEGIN IMMEDIATE (orchestrator.db.engine), which serialises writers.
+
+Reads use Core statements (rows, not ORM objects), so nothing stale can come from the session's identity
+map after waiting for a lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.orm import Session
+
+from orchestrator.booking.lengths import length_class, probes
+from orchestrator.booking.ports import BookingQuery, Locked
+from orchestrator.db.booking_sql import (
+    ALL_RANGES,
+    AUDIT,
+    BOOKINGS,
+    CALENDAR,
+    HELD,
+    INSERT_AUDIT,
+    INSERT_BOOKINGS,
+    LOCK_QUOTA,
+    LOCK_RANGES,
+    QUOTA,
+    QUOTAS,
+    RANGES,
+    B,
+    R,
+    audit_values,
+    booking_of,
+    booking_values,
+    driver_statement,
+    select_bookings,
+    snapshot_of,
+    utc,
+)
+from orchestrator.db.catalogue_store import SqlCatalogueStore
+from orchestrator.db.tables import (
+    QuotaRow,
+)
+from orchestrator.domain.bookings import Booking, Occupant, Quota
+from orchestrator.domain.capacity import Resources
+from orchestrator.domain.catalogue import AuditEvent, Organisation
+from orchestrator.domain.ranges import (
+    MaintenanceWindow,
+    OrganisationKind,
+    RangeSnapshot,
+)
+
+
+class SqlBookingStore:
+    def __init__(self, session: Session, catalogue: SqlCatalogueStore) -> None:
+        self.session = session
+        self.catalogue = catalogue
+        self._connection: Connection | None = None
+        self._postgres = session.get_bind().dialect.name == "postgresql"
+
+    @property
+    def _db(self) -> Connection:
+        """The unit of work's connection (one per transaction, asked of the session once): Core
+        statements skip the ORM's per-statement work."""
+        if self._connection is None:
+            self._connection = self.session.connection()
+        return self._connection
+
+    # -- catalogue side ----------------------------------------------------------------------------
+    def _snapshots(self, stmt: Select[Any], params: dict[str, Any]) -> list[RangeSnapshot]:
+        return self._fold(self._db.execute(stmt, params))
+
+    @staticmethod
+    def _fold(found: Iterable[Row[Any]]) -> list[RangeSnapshot]:
+        """Fold ranges-with-their-maintenance rows (one per window) into snapshots, keeping their order."""
+        rows: dict[str, Row[Any]] = {}
+        windows: dict[str, list[MaintenanceWindow]] = {}
+        for r in found:
+            rows.setdefault(r.id, r)
+            if r.m_start is not None:
+                windows.setdefault(r.id, []).append(
+                    MaintenanceWindow(start=r.m_start, end=r.m_end, reason=r.m_reason)
+                )
+        return [snapshot_of(r, tuple(windows.get(r.id, ()))) for r in rows.values()]
+
+    def range_snapshots(self, refs: Sequence[str]) -> list[RangeSnapshot]:
+        if not refs:
+            return []
+        return self._snapshots(RANGES, {"refs": list(dict.fromkeys(refs))})
+
+    def all_range_snapshots(self) -> list[RangeSnapshot]:
+        return self._snapshots(ALL_RANGES, {})
+
+    def lock_ranges(self, refs: Sequence[str], *, owner_organisation_id: str | None = None) -> Locked:
+        """One statement: the range rows locked in id order (FOR UPDATE OF ranges, which on PostgreSQL
+        locks rows in the order the sort returns them), with their maintenance windows and, when asked,
+        the owner organisation and its quota (joined, not locked)."""
+        if not refs:
+            return Locked(ranges=[])
+        params = {"refs": list(dict.fromkeys(refs)), "owner": owner_organisation_id or ""}
+        if self._postgres:
+            names = driver_statement("lock", self._db.dialect).columns
+            rows: Sequence[Any] = [_Row(r, names) for r in self._driver("lock", params)]
+        else:
+            rows = self._db.execute(LOCK_RANGES, params).all()
+        if not rows or rows[0].owner_id is None:
+            return Locked(ranges=self._fold(rows))
+        first = rows[0]
+        owner = Organisation(
+            id=first.owner_id,
+            name=first.owner_name,
+            country=first.owner_country,
+            kind=OrganisationKind(first.owner_kind),
+            created_at=first.owner_created_at,
+        )
+        quota = None
+        if first.q_cpu_millicores is not None:
+            limit = Resources(first.q_cpu_millicores, first.q_memory_mib, first.q_slots, first.q_gpus)
+            quota = Quota(organisation_id=owner.id, limit=limit)
+        return Locked(ranges=self._fold(rows), owner=owner, quota=quota)
+
+    def organisation(self, organisation_id: str) -> Organisation | None:
+        return self.catalogue.get_organisation(organisation_id)
+
+    def add_audit(self, event: AuditEvent) -> None:
+        """The catalogue's audit table, written with one Core INSERT (no ORM unit-of-work flush on the
+        admission path); the rows are the same as the catalogue store's."""
+        self._db.execute(INSERT_AUDIT, audit_values(event))
+
+    # -- bookings ----------------------------------------------------------------------------------
+    def add_bookings(self, bookings: Sequence[Booking], *, audit: Sequence[AuditEvent] = ()) -> None:
+        """PostgreSQL: one statement, the audit rows inserted by a data-modifying CTE around the
+        bookings' INSERT. SQLite (no such CTEs): two statements."""
+        if not bookings:
+            for event in audit:
+                self.add_audit(event)
+            return
+        rows = [booking_values(b) for b in bookings]
+        events = [audit_values(e) for e in audit]
+        if self._postgres and len(rows) == len(events) == 1:
+            params = {f"b_{k}": v for k, v in rows[0].items()}
+            params.update({f"a_{k}": v for k, v in events[0].items()})
+            params.update(a_before=_jsonb(params["a_before"]), a_after=_jsonb(params["a_after"]))
+            self._driver("insert", params, rows=False)
+            return
+        if self._postgres and events:
+            new = insert(BOOKINGS).values(rows).cte("new_bookings")
+            self._db.execute(insert(AUDIT).values(events).add_cte(new))
+            return
+        self._db.execute(INSERT_BOOKINGS, rows)
+        if events:
+            self._db.execute(INSERT_AUDIT, events)
+
+    def get_booking(self, booking_id: str, *, for_update: bool = False) -> Booking | None:
+        stmt = select_bookings().where(B.id == booking_id)
+        if for_update:
+            stmt = stmt.with_for_update(of=BOOKINGS)
+        row = self._db.execute(stmt).first()
+        return None if row is None else booking_of(row)
+
+    def bookings_of_request(self, request_id: str, *, for_update: bool = False) -> list[Booking]:
+        stmt = select_bookings().where(B.request_id == request_id).order_by(B.range_id)
+        if for_update:
+            stmt = stmt.with_for_update(of=BOOKINGS)
+        return [booking_of(r) for r in self._db.execute(stmt)]
+
+    def update_booking(self, booking: Booking) -> None:
+        self._db.execute(
+            update(BOOKINGS)
+            .where(B.id == booking.id)
+            .values(
+                status=booking.status.value,
+                status_reason=booking.status_reason,
+                end=booking.end,
+                length_class=length_class(booking.start, booking.end),
+                hold_expires_at=booking.hold_expires_at,
+                cpu_millicores=booking.demand.cpu_millicores,
+                memory_mib=booking.demand.memory_mib,
+                slots=booking.demand.slots,
+                gpus=booking.demand.gpus,
+                updated_at=booking.updated_at,
+            )
+        )
+
+    def _calendar(self, by: str, key: str, start: datetime, end: datetime, now: datetime) -> list[Occupant]:
+        params: dict[str, Any] = {"key": key, "start": start, "end": end, "now": now}
+        if self._postgres:
+            found: Sequence[Any] = self._driver(f"calendar:{by}", params)
+        else:
+            params.update({f"after_{c}": lower for c, lower, _ in probes(start, end)})
+            found = self._db.execute(CALENDAR[by], params).all()
+        return [
+            Occupant(
+                booking_id=booking_id,
+                range_id=range_id,
+                owner_organisation_id=owner,
+                owner_country=country,
+                start=begin.astimezone(UTC),
+                end=finish.astimezone(UTC),
+                demand=Resources(cpu, memory, slots, gpus),
+            )
+            for booking_id, range_id, owner, country, begin, finish, cpu, memory, slots, gpus in found
+        ]
+
+    def _driver(self, name: str, params: dict[str, Any], *, rows: bool = True) -> list[tuple[Any, ...]]:
+        """Run one of the admission path's statements on PostgreSQL through the driver's cursor, in this
+        unit of work's transaction. The SQL is SQLAlchemy's own, compiled once
+        (booking_sql.driver_statement): this skips the per-execution statement bookkeeping, which costs
+        as much client CPU as the round trip itself (see docs/benchmarks.md). Values are bound and read
+        as the driver's types: callers pass aware datetimes and Jsonb, and convert timestamps to UTC."""
+        stmt = driver_statement(name, self._db.dialect)
+        connection = self._db.connection.driver_connection
+        assert connection is not None, "a unit of work's connection is always open"
+        with connection.cursor() as cursor:
+            cursor.execute(stmt.sql, stmt.params(params))
+            return cursor.fetchall() if rows else []
+
+    def occupants(self, range_id: str, start: datetime, end: datetime, *, now: datetime) -> list[Occupant]:
+        return self._calendar("range_id", range_id, start, end, now)
+
+    def occupants_owned(
+        self, organisation_id: str, start: datetime, end: datetime, *, now: datetime
+    ) -> list[Occupant]:
+        return self._calendar("owner_organisation_id", organisation_id, start, end, now)
+
+    def list_bookings(self, query: BookingQuery, *, limit: int, offset: int) -> tuple[list[Booking], int]:
+        conditions: list[ColumnElement[bool]] = []
+        if query.visible_to is not None:
+            mine = B.owner_organisation_id == query.visible_to
+            conditions.append(
+                or_(mine, R.operator_organisation_id == query.visible_to) if query.include_operated else mine
+            )
+        if query.range_id is not None:
+            conditions.append(B.range_id == query.range_id)
+        if query.owner_organisation_id is not None:
+            conditions.append(B.owner_organisation_id == query.owner_organisation_id)
+        if query.statuses:
+            conditions.append(B.status.in_(sorted(s.value for s in query.statuses)))
+        if query.request_id is not None:
+            conditions.append(B.request_id == query.request_id)
+        if query.reference is not None:
+            conditions.append(B.reference == query.reference)
+        if query.start is not None:
+            conditions.append(B.end > query.start)
+        if query.end is not None:
+            conditions.append(B.start < query.end)
+        stmt = select_bookings().where(*conditions)
+        total = int(self._db.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+        rows = self._db.execute(stmt.order_by(B.start, B.id).limit(limit).offset(offset))
+        return [booking_of(r) for r in rows], total
+
+    def expired_holds(self, *, now: datetime, limit: int) -> list[Booking]:
+        stmt = (
+            select_bookings()
+            .where(HELD, B.hold_expires_at <= now)
+            .order_by(B.hold_expires_at, B.id)
+            .limit(limit)
+        )
+        if self._postgres:
+            stmt = stmt.with_for_update(of=BOOKINGS, skip_locked=True)
+        return [booking_of(r) for r in self._db.execute(stmt)]
+
+    # -- quotas ------------------------------------------------------------------------------------
+    def get_quota(self, organisation_id: str, *, for_update: bool = False) -> Quota | None:
+        row = self._db.execute(LOCK_QUOTA if for_update else QUOTA, {"org": organisation_id}).first()
+        if row is None:
+            return None
+        return Quota(
+            organisation_id=row.organisation_id,
+            limit=Resources(row.cpu_millicores, row.memory_mib, row.slots, row.gpus),
+        )
+
+    def put_quota(self, quota: Quota) -> None:
+        values = quota.limit.as_dict()
+        done = self._db.execute(
+            update(QUOTAS).where(QuotaRow.organisation_id == quota.organisation_id).values(**values)
+        )
+        if not done.rowcount:
+            self._db.execute(insert(QUOTAS).values(organisation_id=quota.organisation_id, **values))
+
+    def delete_quota(self, organisation_id: str) -> bool:
+        done = self._db.execute(delete(QUOTAS).where(QuotaRow.organisation_id == organisation_id))
+        return bool(done.rowcount)
+
+
+class _Row:
+    """A driver row read by column name, its timestamps as aware UTC (as SQLAlchemy's column types give
+    them: PostgreSQL returns the session's time zone)."""
+
+    __slots__ = ("_names", "_values")
+
+    def __init__(self, values: tuple[Any, ...], names: dict[str, int]) -> None:
+        self._values = values
+        self._names = names
+
+    def __getattr__(self, name: str) -> Any:
+        value = self._values[self._names[name]]
+        return utc(value) if isinstance(value, datetime) else value
+
+
+def _jsonb(value: dict[str, Any] | None) -> object:
+    from psycopg.types.json import Jsonb  # PostgreSQL only
+
+    return None if value is None else Jsonb(value)

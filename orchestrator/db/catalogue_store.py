@@ -1,0 +1,378 @@
+"""The CatalogueStore port on SQLAlchemy: maps rows to domain values and seals connector secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from orchestrator.db.crypto import Cipher
+from orchestrator.db.tables import (
+    AuditRow,
+    MaintenanceRow,
+    OrganisationRow,
+    PrincipalRow,
+    RangeRow,
+    TokenRow,
+)
+from orchestrator.domain.capacity import Resources
+from orchestrator.domain.catalogue import (
+    AuditEvent,
+    ConnectorSettings,
+    MaintenanceRecord,
+    Organisation,
+    Principal,
+    RangeRecord,
+    Role,
+    TokenInfo,
+)
+from orchestrator.domain.ranges import MaintenanceWindow, OrganisationKind, RangeStatus, SharingPolicy
+
+
+def _minutes(delta: timedelta | None) -> int | None:
+    return None if delta is None else int(delta.total_seconds() // 60)
+
+
+def _delta(minutes: int | None) -> timedelta | None:
+    return None if minutes is None else timedelta(minutes=minutes)
+
+
+class SqlCatalogueStore:
+    def __init__(self, session: Session, cipher: Cipher) -> None:
+        self.session = session
+        self.cipher = cipher
+
+    # organisations
+    def add_organisation(self, organisation: Organisation) -> None:
+        self.session.add(
+            OrganisationRow(
+                id=organisation.id,
+                name=organisation.name,
+                country=organisation.country,
+                kind=organisation.kind.value,
+                created_at=organisation.created_at,
+            )
+        )
+        self.session.flush()
+
+    def get_organisation(self, organisation_id: str) -> Organisation | None:
+        row = self.session.get(OrganisationRow, organisation_id)
+        return None if row is None else _organisation(row)
+
+    def find_organisation_by_name(self, name: str) -> Organisation | None:
+        row = self.session.scalars(select(OrganisationRow).where(OrganisationRow.name == name)).first()
+        return None if row is None else _organisation(row)
+
+    def list_organisations(self) -> Sequence[Organisation]:
+        rows = self.session.scalars(select(OrganisationRow).order_by(OrganisationRow.name))
+        return [_organisation(r) for r in rows]
+
+    # principals and tokens
+    def add_principal(self, principal: Principal, *, created_at: datetime) -> None:
+        self.session.add(
+            PrincipalRow(
+                id=principal.id,
+                name=principal.name,
+                organisation_id=principal.organisation_id,
+                role=principal.role.value,
+                created_at=created_at,
+            )
+        )
+        self.session.flush()
+
+    def add_token(
+        self,
+        *,
+        token_id: str,
+        principal_id: str,
+        digest: str,
+        prefix: str,
+        created_at: datetime,
+        expires_at: datetime | None,
+    ) -> None:
+        self.session.add(
+            TokenRow(
+                id=token_id,
+                principal_id=principal_id,
+                token_hash=digest,
+                prefix=prefix,
+                created_at=created_at,
+                expires_at=expires_at,
+            )
+        )
+        self.session.flush()
+
+    def principal_for_token(self, digest: str, *, now: datetime) -> Principal | None:
+        stmt = (
+            select(PrincipalRow, OrganisationRow.country)
+            .join(TokenRow, TokenRow.principal_id == PrincipalRow.id)
+            .join(OrganisationRow, OrganisationRow.id == PrincipalRow.organisation_id)
+            .where(
+                TokenRow.token_hash == digest,
+                TokenRow.revoked_at.is_(None),
+                or_(TokenRow.expires_at.is_(None), TokenRow.expires_at > now),
+            )
+        )
+        found = self.session.execute(stmt).first()
+        if found is None:
+            return None
+        row, country = found
+        return Principal(
+            id=row.id,
+            name=row.name,
+            organisation_id=row.organisation_id,
+            organisation_country=country,
+            role=Role(row.role),
+        )
+
+    def _token_query(self) -> Select[TokenRow, PrincipalRow]:
+        return select(TokenRow, PrincipalRow).join(PrincipalRow, PrincipalRow.id == TokenRow.principal_id)
+
+    def list_tokens(self, *, organisation_id: str | None) -> Sequence[TokenInfo]:
+        stmt = self._token_query().order_by(TokenRow.created_at)
+        if organisation_id is not None:
+            stmt = stmt.where(PrincipalRow.organisation_id == organisation_id)
+        return [_token(t, p) for t, p in self.session.execute(stmt)]
+
+    def get_token(self, token_id: str) -> TokenInfo | None:
+        found = self.session.execute(self._token_query().where(TokenRow.id == token_id)).first()
+        return None if found is None else _token(found[0], found[1])
+
+    def revoke_token(self, token_id: str, *, at: datetime) -> None:
+        row = self.session.get(TokenRow, token_id)
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = at
+            self.session.flush()
+
+    def count_admins(self) -> int:
+        stmt = select(func.count()).select_from(PrincipalRow).where(PrincipalRow.role == Role.ADMIN.value)
+        return int(self.session.scalar(stmt) or 0)
+
+    # ranges
+    def add_range(self, record: RangeRecord) -> None:
+        row = RangeRow(id=record.id, created_at=record.created_at)
+        self._fill(row, record)
+        self.session.add(row)
+        self.session.flush()
+
+    def save_range(self, record: RangeRecord) -> None:
+        row = self.session.get(RangeRow, record.id)
+        if row is None:
+            raise LookupError(record.id)
+        self._fill(row, record)
+        self.session.flush()
+
+    def _fill(self, row: RangeRow, record: RangeRecord) -> None:
+        policy = record.policy
+        row.slug = record.slug
+        row.name = record.name
+        row.description = record.description
+        row.operator_organisation_id = record.operator_organisation_id
+        row.country = record.country
+        row.capabilities = sorted(record.capabilities)
+        row.cpu_millicores = record.capacity.cpu_millicores
+        row.memory_mib = record.capacity.memory_mib
+        row.slots = record.capacity.slots
+        row.gpus = record.capacity.gpus
+        row.allowed_countries = sorted(policy.allowed_countries)
+        row.allowed_organisations = sorted(policy.allowed_organisations)
+        row.max_foreign_share = policy.max_foreign_share
+        row.approval_required = policy.approval_required
+        row.max_booking_minutes = _minutes(policy.max_booking_length)
+        row.min_lead_minutes = _minutes(policy.min_lead_time)
+        row.allow_privileged = policy.allow_privileged
+        row.preference = record.preference
+        row.status = record.status.value
+        row.connector_kind = record.connector.kind
+        row.connector_config = dict(record.connector.config)
+        row.connector_secrets = self.cipher.seal(dict(record.connector.secrets))
+        row.updated_at = record.updated_at
+
+    def get_range(self, ref: str) -> RangeRecord | None:
+        row = self.session.scalars(
+            select(RangeRow).where(or_(RangeRow.id == ref, RangeRow.slug == ref))
+        ).first()
+        return None if row is None else self._range(row)
+
+    def slug_taken(self, slug: str) -> bool:
+        return self.session.scalar(select(func.count()).where(RangeRow.slug == slug)) != 0
+
+    def list_ranges(
+        self, *, country: str | None, capability: str | None, status: str | None
+    ) -> Sequence[RangeRecord]:
+        stmt = select(RangeRow).order_by(RangeRow.slug)
+        if country:
+            stmt = stmt.where(RangeRow.country == country)
+        if status:
+            stmt = stmt.where(RangeRow.status == status)
+        rows = list(self.session.scalars(stmt))
+        if capability:
+            rows = [r for r in rows if capability in r.capabilities]
+        maintenance = self._maintenance_for([r.id for r in rows])
+        return [self._range(r, maintenance.get(r.id, ())) for r in rows]
+
+    def _maintenance_for(self, range_ids: list[str]) -> dict[str, tuple[MaintenanceRecord, ...]]:
+        if not range_ids:
+            return {}
+        grouped: dict[str, list[MaintenanceRecord]] = {}
+        stmt = (
+            select(MaintenanceRow)
+            .where(MaintenanceRow.range_id.in_(range_ids))
+            .order_by(MaintenanceRow.start)
+        )
+        for m in self.session.scalars(stmt):
+            grouped.setdefault(m.range_id, []).append(_maintenance(m))
+        return {k: tuple(v) for k, v in grouped.items()}
+
+    def _range(self, row: RangeRow, maintenance: tuple[MaintenanceRecord, ...] | None = None) -> RangeRecord:
+        if maintenance is None:
+            maintenance = self._maintenance_for([row.id]).get(row.id, ())
+        return RangeRecord(
+            id=row.id,
+            slug=row.slug,
+            name=row.name,
+            description=row.description,
+            operator_organisation_id=row.operator_organisation_id,
+            country=row.country,
+            capabilities=frozenset(row.capabilities),
+            capacity=Resources(row.cpu_millicores, row.memory_mib, row.slots, row.gpus),
+            policy=SharingPolicy(
+                allowed_countries=frozenset(row.allowed_countries),
+                allowed_organisations=frozenset(row.allowed_organisations),
+                max_foreign_share=row.max_foreign_share,
+                approval_required=row.approval_required,
+                max_booking_length=_delta(row.max_booking_minutes),
+                min_lead_time=_delta(row.min_lead_minutes),
+                allow_privileged=row.allow_privileged,
+            ),
+            status=RangeStatus(row.status),
+            preference=row.preference,
+            connector=ConnectorSettings(
+                kind=row.connector_kind,
+                config=dict(row.connector_config),
+                secrets=self.cipher.open(row.connector_secrets),
+            ),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            maintenance=maintenance,
+        )
+
+    def add_maintenance(self, record: MaintenanceRecord) -> None:
+        self.session.add(
+            MaintenanceRow(
+                id=record.id,
+                range_id=record.range_id,
+                start=record.window.start,
+                end=record.window.end,
+                reason=record.window.reason,
+                created_at=record.window.start,
+            )
+        )
+        self.session.flush()
+
+    def remove_maintenance(self, *, range_id: str, maintenance_id: str) -> MaintenanceRecord | None:
+        row = self.session.get(MaintenanceRow, maintenance_id)
+        if row is None or row.range_id != range_id:
+            return None
+        record = _maintenance(row)
+        self.session.delete(row)
+        self.session.flush()
+        return record
+
+    # audit
+    def add_audit(self, event: AuditEvent) -> None:
+        self.session.add(
+            AuditRow(
+                id=event.id,
+                at=event.at,
+                actor_principal_id=event.actor_principal_id,
+                actor_name=event.actor_name,
+                actor_organisation_id=event.actor_organisation_id,
+                action=event.action,
+                object_kind=event.object_kind,
+                object_id=event.object_id,
+                range_id=event.range_id,
+                organisation_id=event.organisation_id,
+                before=dict(event.before) if event.before is not None else None,
+                after=dict(event.after) if event.after is not None else None,
+            )
+        )
+        self.session.flush()
+
+    def list_audit(
+        self,
+        *,
+        organisation_id: str | None,
+        object_id: str | None,
+        action: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[Sequence[AuditEvent], int]:
+        stmt = select(AuditRow)
+        if organisation_id is not None:
+            stmt = stmt.where(
+                or_(
+                    AuditRow.organisation_id == organisation_id,
+                    AuditRow.actor_organisation_id == organisation_id,
+                )
+            )
+        if object_id:
+            stmt = stmt.where(or_(AuditRow.object_id == object_id, AuditRow.range_id == object_id))
+        if action:
+            stmt = stmt.where(AuditRow.action == action)
+        total = int(self.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+        rows = self.session.scalars(
+            stmt.order_by(AuditRow.at.desc(), AuditRow.id).limit(limit).offset(offset)
+        )
+        return [_audit(r) for r in rows], total
+
+
+def _organisation(row: OrganisationRow) -> Organisation:
+    return Organisation(
+        id=row.id,
+        name=row.name,
+        country=row.country,
+        kind=OrganisationKind(row.kind),
+        created_at=row.created_at,
+    )
+
+
+def _token(t: TokenRow, p: PrincipalRow) -> TokenInfo:
+    return TokenInfo(
+        id=t.id,
+        principal_id=p.id,
+        principal_name=p.name,
+        organisation_id=p.organisation_id,
+        role=Role(p.role),
+        prefix=t.prefix,
+        created_at=t.created_at,
+        expires_at=t.expires_at,
+        revoked_at=t.revoked_at,
+    )
+
+
+def _maintenance(row: MaintenanceRow) -> MaintenanceRecord:
+    return MaintenanceRecord(
+        id=row.id,
+        range_id=row.range_id,
+        window=MaintenanceWindow(start=row.start, end=row.end, reason=row.reason),
+    )
+
+
+def _audit(row: AuditRow) -> AuditEvent:
+    return AuditEvent(
+        id=row.id,
+        at=row.at,
+        actor_principal_id=row.actor_principal_id,
+        actor_name=row.actor_name,
+        actor_organisation_id=row.actor_organisation_id,
+        action=row.action,
+        object_kind=row.object_kind,
+        object_id=row.object_id,
+        range_id=row.range_id,
+        organisation_id=row.organisation_id,
+        before=row.before,
+        after=row.after,
+    )

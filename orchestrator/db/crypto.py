@@ -1,0 +1,68 @@
+"""Encryption at rest of connector secrets (kubeconfigs, tokens, keys).
+
+The key comes from FEDERANGE_SECRET_KEY: any string with enough entropy; a Fernet key is derived from it
+with HKDF-SHA256. On the embedded default (SQLite) without a key, a random key is generated once into
+the data directory with mode 0600. PostgreSQL without a key is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from orchestrator.domain.errors import NotReady
+
+_INFO = b"federange connector secrets v1"
+
+
+class Cipher:
+    def __init__(self, secret_key: str) -> None:
+        if len(secret_key) < 16:
+            raise NotReady("FEDERANGE_SECRET_KEY must be at least 16 characters")
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(
+            secret_key.encode("utf-8")
+        )
+        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+
+    def seal(self, values: dict[str, str]) -> str:
+        if not values:
+            return ""
+        return self._fernet.encrypt(json.dumps(values, sort_keys=True).encode("utf-8")).decode("ascii")
+
+    def open(self, sealed: str) -> dict[str, str]:
+        if not sealed:
+            return {}
+        try:
+            data: dict[str, str] = json.loads(self._fernet.decrypt(sealed.encode("ascii")))
+        except InvalidToken as exc:
+            raise NotReady(
+                "connector secrets cannot be decrypted: FEDERANGE_SECRET_KEY differs from the key they were "
+                "sealed with"
+            ) from exc
+        return data
+
+
+def resolve_secret_key(*, configured: str, is_sqlite: bool, data_dir: Path) -> str:
+    if configured:
+        return configured
+    if not is_sqlite:
+        raise NotReady(
+            "FEDERANGE_SECRET_KEY is not set: Federange refuses to store connector secrets in PostgreSQL "
+            "without an encryption key (set it to a long random string and keep it safe)"
+        )
+    key_file = data_dir / "secret.key"
+    if key_file.exists():
+        return key_file.read_text(encoding="ascii").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key)
+    return key

@@ -1,0 +1,301 @@
+"""The ExerciseStore port on SQLAlchemy: exercises, team instances, stage records, events, range health."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from orchestrator.db.tables import ExerciseEventRow, ExerciseRow, InstanceRow, RangeHealthRow, StageRow
+from orchestrator.domain.capacity import Resources
+from orchestrator.exercises.model import (
+    Endpoint,
+    Exercise,
+    ExerciseEvent,
+    ExerciseKind,
+    ExerciseStatus,
+    Instance,
+    RangeHealth,
+    Stage,
+    StageOutcome,
+    StageRecord,
+    constraints_from_dict,
+    constraints_to_dict,
+)
+
+
+class SqlExerciseStore:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # exercises
+    def add_exercise(self, exercise: Exercise) -> None:
+        row = ExerciseRow(id=exercise.id, created_at=exercise.created_at)
+        _fill_exercise(row, exercise)
+        self.session.add(row)
+        self.session.flush()
+
+    def get_exercise(self, exercise_id: str, *, lock: bool = False) -> Exercise | None:
+        row = self.session.get(ExerciseRow, exercise_id, with_for_update=lock)
+        return None if row is None else _exercise(row)
+
+    def save_exercise(self, exercise: Exercise) -> None:
+        row = self.session.get(ExerciseRow, exercise.id)
+        if row is None:
+            raise LookupError(exercise.id)
+        _fill_exercise(row, exercise)
+        self.session.flush()
+
+    def list_exercises(
+        self, *, owner_organisation_id: str | None, kind: ExerciseKind | None, statuses: Sequence[str] | None
+    ) -> Sequence[Exercise]:
+        stmt = select(ExerciseRow).order_by(ExerciseRow.start, ExerciseRow.id)
+        if owner_organisation_id is not None:
+            stmt = stmt.where(ExerciseRow.owner_organisation_id == owner_organisation_id)
+        if kind is not None:
+            stmt = stmt.where(ExerciseRow.kind == kind.value)
+        if statuses is not None:
+            stmt = stmt.where(ExerciseRow.status.in_(list(statuses)))
+        return [_exercise(r) for r in self.session.scalars(stmt)]
+
+    # instances
+    def add_instance(self, instance: Instance) -> None:
+        row = InstanceRow(id=instance.id, created_at=instance.created_at)
+        _fill_instance(row, instance)
+        self.session.add(row)
+        self.session.flush()
+
+    def get_instance(self, instance_id: str, *, lock: bool = False) -> Instance | None:
+        row = self.session.get(InstanceRow, instance_id, with_for_update=lock)
+        return None if row is None else _instance(row)
+
+    def save_instance(self, instance: Instance) -> None:
+        row = self.session.get(InstanceRow, instance.id)
+        if row is None:
+            raise LookupError(instance.id)
+        _fill_instance(row, instance)
+        self.session.flush()
+
+    def instances_of(self, exercise_id: str) -> Sequence[Instance]:
+        stmt = select(InstanceRow).where(InstanceRow.exercise_id == exercise_id).order_by(InstanceRow.team)
+        return [_instance(r) for r in self.session.scalars(stmt)]
+
+    def instances_on(self, range_id: str, *, stages: Sequence[Stage]) -> Sequence[Instance]:
+        stmt = select(InstanceRow).where(
+            InstanceRow.range_id == range_id, InstanceRow.stage.in_([s.value for s in stages])
+        )
+        return [_instance(r) for r in self.session.scalars(stmt.order_by(InstanceRow.id))]
+
+    def known_instance_ids(self, instance_ids: Sequence[str]) -> set[str]:
+        if not instance_ids:
+            return set()
+        stmt = select(InstanceRow.id).where(InstanceRow.id.in_(list(instance_ids)))
+        return set(self.session.scalars(stmt))
+
+    # stage records
+    def start_stage(self, *, instance_id: str, stage: Stage, at: datetime) -> StageRecord:
+        seq = self.session.scalar(
+            select(func.coalesce(func.max(StageRow.seq), 0)).where(StageRow.instance_id == instance_id)
+        )
+        attempt = self.session.scalar(
+            select(func.count())
+            .select_from(StageRow)
+            .where(StageRow.instance_id == instance_id, StageRow.stage == stage.value)
+        )
+        row = StageRow(
+            id=str(uuid.uuid4()),
+            instance_id=instance_id,
+            seq=int(seq or 0) + 1,
+            stage=stage.value,
+            attempt=int(attempt or 0) + 1,
+            outcome=StageOutcome.RUNNING.value,
+            started_at=at,
+            finished_at=None,
+            error="",
+            log="",
+        )
+        self.session.add(row)
+        self.session.flush()
+        return _stage(row)
+
+    def append_stage_log(self, record_id: str, lines: Sequence[str]) -> None:
+        row = self.session.get(StageRow, record_id)
+        if row is None or not lines:
+            return
+        row.log = row.log + "".join(line.rstrip("\n") + "\n" for line in lines)
+        self.session.flush()
+
+    def finish_stage(self, record_id: str, *, outcome: StageOutcome, at: datetime, error: str = "") -> None:
+        row = self.session.get(StageRow, record_id)
+        if row is None:
+            return
+        row.outcome = outcome.value
+        row.finished_at = at
+        row.error = error
+        self.session.flush()
+
+    def stages_of(self, instance_id: str) -> Sequence[StageRecord]:
+        stmt = select(StageRow).where(StageRow.instance_id == instance_id).order_by(StageRow.seq)
+        return [_stage(r) for r in self.session.scalars(stmt)]
+
+    # events
+    def add_event(self, event: ExerciseEvent) -> None:
+        self.session.add(
+            ExerciseEventRow(
+                id=event.id,
+                exercise_id=event.exercise_id,
+                at=event.at,
+                level=event.level,
+                message=event.message,
+            )
+        )
+        self.session.flush()
+
+    def events_of(self, exercise_id: str) -> Sequence[ExerciseEvent]:
+        stmt = (
+            select(ExerciseEventRow)
+            .where(ExerciseEventRow.exercise_id == exercise_id)
+            .order_by(ExerciseEventRow.at, ExerciseEventRow.id)
+        )
+        return [
+            ExerciseEvent(id=r.id, exercise_id=r.exercise_id, at=r.at, level=r.level, message=r.message)
+            for r in self.session.scalars(stmt)
+        ]
+
+    # range health
+    def put_health(self, health: RangeHealth) -> None:
+        row = self.session.get(RangeHealthRow, health.range_id)
+        if row is None:
+            row = RangeHealthRow(range_id=health.range_id)
+            self.session.add(row)
+        row.healthy = health.healthy
+        row.reason = health.reason
+        row.version = health.version[:100]
+        row.observed_free = health.observed_free.as_dict()
+        row.observed_total = health.observed_total.as_dict()
+        row.probed_at = health.probed_at
+        self.session.flush()
+
+    def health_of(self, range_ids: Sequence[str]) -> Mapping[str, RangeHealth]:
+        if not range_ids:
+            return {}
+        stmt = select(RangeHealthRow).where(RangeHealthRow.range_id.in_(list(range_ids)))
+        return {
+            r.range_id: RangeHealth(
+                range_id=r.range_id,
+                healthy=r.healthy,
+                reason=r.reason,
+                version=r.version,
+                observed_free=Resources.from_dict(r.observed_free),
+                observed_total=Resources.from_dict(r.observed_total),
+                probed_at=r.probed_at,
+            )
+            for r in self.session.scalars(stmt)
+        }
+
+
+def _fill_exercise(row: ExerciseRow, e: Exercise) -> None:
+    row.kind = e.kind.value
+    row.name = e.name
+    row.owner_organisation_id = e.owner_organisation_id
+    row.created_by = e.created_by
+    row.scenario_name = e.scenario_name
+    row.scenario_version = e.scenario_version
+    row.start = e.start
+    row.end = e.end
+    row.lead_seconds = int(e.lead.total_seconds())
+    row.warn_seconds = int(e.warn_before_end.total_seconds())
+    row.constraints = constraints_to_dict(e.constraints)
+    row.status = e.status.value
+    row.status_reason = e.status_reason
+    row.cancelled_by = e.cancelled_by
+    row.plan = dict(e.plan)
+    row.updated_at = e.updated_at
+
+
+def _exercise(row: ExerciseRow) -> Exercise:
+    return Exercise(
+        id=row.id,
+        kind=ExerciseKind(row.kind),
+        name=row.name,
+        owner_organisation_id=row.owner_organisation_id,
+        created_by=row.created_by,
+        scenario_name=row.scenario_name,
+        scenario_version=row.scenario_version,
+        start=row.start,
+        end=row.end,
+        lead=timedelta(seconds=row.lead_seconds),
+        warn_before_end=timedelta(seconds=row.warn_seconds),
+        constraints=constraints_from_dict(row.constraints),
+        status=ExerciseStatus(row.status),
+        status_reason=row.status_reason,
+        plan=dict(row.plan),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        cancelled_by=row.cancelled_by,
+    )
+
+
+def _fill_instance(row: InstanceRow, i: Instance) -> None:
+    row.exercise_id = i.exercise_id
+    row.team = i.team
+    row.team_organisation = i.team_organisation
+    row.team_country = i.team_country
+    row.range_id = i.range_id
+    row.booking_id = i.booking_id
+    row.stage = i.stage.value
+    row.stage_reason = i.stage_reason
+    row.failed_stage = None if i.failed_stage is None else i.failed_stage.value
+    row.endpoints = [
+        {"host": e.host, "port": e.port, "protocol": e.protocol, "address": e.address, "url": e.url}
+        for e in i.endpoints
+    ]
+    row.updated_at = i.updated_at
+    row.ready_at = i.ready_at
+    row.torn_down_at = i.torn_down_at
+
+
+def _instance(row: InstanceRow) -> Instance:
+    return Instance(
+        id=row.id,
+        exercise_id=row.exercise_id,
+        team=row.team,
+        team_organisation=row.team_organisation,
+        team_country=row.team_country,
+        range_id=row.range_id,
+        booking_id=row.booking_id,
+        stage=Stage(row.stage),
+        stage_reason=row.stage_reason,
+        failed_stage=None if row.failed_stage is None else Stage(row.failed_stage),
+        endpoints=tuple(
+            Endpoint(
+                host=e["host"],
+                port=int(e["port"]),
+                protocol=e.get("protocol", "TCP"),
+                address=e.get("address", ""),
+                url=e.get("url", ""),
+            )
+            for e in row.endpoints
+        ),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        ready_at=row.ready_at,
+        torn_down_at=row.torn_down_at,
+    )
+
+
+def _stage(row: StageRow) -> StageRecord:
+    return StageRecord(
+        id=row.id,
+        instance_id=row.instance_id,
+        stage=Stage(row.stage),
+        attempt=row.attempt,
+        outcome=StageOutcome(row.outcome),
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        error=row.error,
+        log=row.log,
+    )

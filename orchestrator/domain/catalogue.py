@@ -1,0 +1,147 @@
+"""Catalogue values: organisations, principals and their roles, ranges as stored, audit events."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from orchestrator.domain.capacity import Resources
+from orchestrator.domain.ranges import (
+    MaintenanceWindow,
+    OrganisationKind,
+    RangeSnapshot,
+    RangeStatus,
+    SharingPolicy,
+)
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    OPERATOR = "operator"
+    TRAINER = "trainer"
+    RESEARCHER = "researcher"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Organisation:
+    id: str
+    name: str
+    country: str
+    kind: OrganisationKind
+    created_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class Principal:
+    """Who is calling: a named identity with one role in one organisation."""
+
+    id: str
+    name: str
+    organisation_id: str
+    organisation_country: str
+    role: Role
+
+
+#: The actor recorded for changes made by the system itself (scheduler, bootstrap).
+SYSTEM = Principal(id="", name="system", organisation_id="", organisation_country="", role=Role.ADMIN)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenInfo:
+    id: str
+    principal_id: str
+    principal_name: str
+    organisation_id: str
+    role: Role
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectorSettings:
+    """A connector kind and its config; `secrets` holds the fields encrypted at rest, never shown."""
+
+    kind: str
+    config: Mapping[str, Any] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MaintenanceRecord:
+    id: str
+    range_id: str
+    window: MaintenanceWindow
+
+
+@dataclass(frozen=True, kw_only=True)
+class RangeRecord:
+    id: str
+    slug: str
+    name: str
+    description: str
+    operator_organisation_id: str
+    country: str
+    capabilities: frozenset[str]
+    capacity: Resources
+    policy: SharingPolicy
+    status: RangeStatus
+    preference: int
+    connector: ConnectorSettings
+    created_at: datetime
+    updated_at: datetime
+    maintenance: tuple[MaintenanceRecord, ...] = ()
+
+    def snapshot(self) -> RangeSnapshot:
+        return RangeSnapshot(
+            id=self.id,
+            slug=self.slug,
+            country=self.country,
+            operator_organisation=self.operator_organisation_id,
+            capabilities=self.capabilities,
+            capacity=self.capacity,
+            policy=self.policy,
+            status=self.status,
+            maintenance=tuple(m.window for m in self.maintenance),
+            preference=self.preference,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditEvent:
+    id: str
+    at: datetime
+    actor_principal_id: str | None
+    actor_name: str
+    actor_organisation_id: str | None
+    action: str
+    object_kind: str
+    object_id: str
+    range_id: str | None = None
+    organisation_id: str | None = None
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScenarioVersion:
+    """One immutable-once-used version of a scenario document (YAML text as uploaded).
+
+    `organisation_id` is None for the built-in library shipped in scenarios/library.
+    """
+
+    name: str
+    version: str
+    document: str
+    digest: str
+    organisation_id: str | None
+    created_at: datetime | None = None
+    first_used_at: datetime | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"

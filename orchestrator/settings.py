@@ -1,0 +1,47 @@
+"""Settings, read once from the environment (prefix FEDERANGE_) and passed down explicitly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("federange", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Everything configurable about one Federange process.
+
+    The embedded default is a SQLite file in the user's data directory; FEDERANGE_DATABASE_URL selects
+    PostgreSQL (`postgresql+psycopg://...`), which requires FEDERANGE_SECRET_KEY.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FEDERANGE_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str = ""
+    secret_key: str = Field(default="", repr=False)
+    host: str = "127.0.0.1"
+    port: int = 8471
+    hold_ttl_seconds: int = Field(default=600, ge=10)
+    scheduler_tick_seconds: float = Field(default=2.0, gt=0)
+    probe_interval_seconds: float = Field(default=60.0, gt=0)
+    reconcile_interval_seconds: float = Field(default=60.0, gt=0)
+    heal_interval_seconds: float = Field(default=30.0, gt=0)
+    action_parallelism: int = Field(default=8, ge=1, le=256)
+    action_lease_seconds: float = Field(default=60.0, ge=5)
+    ready_timeout_seconds: float = Field(default=600.0, gt=0)
+    instance_seed: str = Field(default="", repr=False)
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'federange.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url().startswith("sqlite")

@@ -1,0 +1,39 @@
+"""Run the API double on its own: `python -m tests.support.kube_api --port 8001`.
+
+Prints one line, the server's URL, once it listens (and a kubeconfig with --kubeconfig PATH), then serves
+until interrupted. Used by the deploy benchmark (server and client in separate processes, as against a
+real cluster) and for trying the e2e suite's plumbing by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from tests.support.kube_api.server import KubeApiServer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.support.kube_api")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
+    parser.add_argument("--no-validate", action="store_true", help="skip schema validation of writes")
+    parser.add_argument("--kubeconfig", type=Path, help="write a kubeconfig for the server here")
+    args = parser.parse_args()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with KubeApiServer(port=args.port, latency=args.latency, validate=not args.no_validate) as server:
+        if args.kubeconfig is not None:
+            args.kubeconfig.write_text(server.kubeconfig(), encoding="utf-8")
+        sys.stdout.write(server.url + "\n")
+        sys.stdout.flush()
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+
+
+if __name__ == "__main__":
+    main()
