@@ -1,0 +1,337 @@
+"""Booking engine benchmark on PostgreSQL: admissions per second, and admission latency as calendars grow.
+
+    .venv/bin/python bench/booking.py [--seconds 5] [--sizes 100,1000,10000,100000]
+
+Creates its own database on the server named by FEDERANGE_BENCH_POSTGRES_URL (default: the local test
+server) and drops it afterwards. Every figure is printed next to a baseline measured in the same run:
+plain single-row INSERT transactions into the same `bookings` table (same indexes, no checks, no locks,
+no audit), so the ratios say what admission costs on top of writing the row it creates.
+
+1. Throughput, with 1, 4 and 16 client processes, in --rounds interleaved rounds of --seconds each
+   (the medians are reported; each ratio is the median of the per-round ratios):
+   - baseline: BEGIN; INSERT one booking row; COMMIT
+   - admissions, spread: each client books its own range (no lock contention between clients)
+   - admissions, one range: every client books the same range (they queue on its row lock)
+   An admission is the whole use case: lock the range, read its calendar through the index, check policy,
+   capacity and quota, insert the booking and its audit event, commit.
+2. Latency against calendar size: one range pre-filled with N bookings (N = 100 .. 100,000, spread over
+   time with a constant density, a few of them weeks long), then single-client admissions of windows
+   inside the filled span; median and 95th percentile, beside the baseline INSERT latency at the same N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.engine import make_url
+
+from orchestrator.booking.lengths import length_class
+from orchestrator.booking.requests import BookingItem, BookingRequest
+from orchestrator.db import migrate
+from orchestrator.db.booking_sql import BOOKINGS
+from orchestrator.db.engine import make_engine
+from orchestrator.domain.capacity import Resources
+from orchestrator.domain.catalogue import Principal, Role
+from orchestrator.domain.errors import Refused
+from orchestrator.settings import Settings
+from orchestrator.wiring import Services, build
+
+ADMIN_URL = os.environ.get(
+    "FEDERANGE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+T0 = datetime(2031, 1, 1, tzinfo=UTC)
+ORG = "00000000-0000-0000-0000-00000000b00c"
+CLIENTS = (1, 4, 16)
+TRAINER = Principal(
+    id="bench", name="bench", organisation_id=ORG, organisation_country="EE", role=Role.TRAINER
+)
+SMALL = Resources(100, 128, 1, 0)
+
+
+def range_id(n: int) -> str:
+    return f"00000000-0000-0000-0000-{n:012d}"
+
+
+def setup_schema(url: str, ranges: int) -> None:
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    with engine.begin() as c:
+        c.execute(
+            text("INSERT INTO organisations VALUES (:id, 'Bench school', 'EE', 'training_provider', now())"),
+            {"id": ORG},
+        )
+        for n in range(ranges):
+            c.execute(
+                text(
+                    "INSERT INTO ranges (id, slug, name, description, operator_organisation_id, country,"
+                    " capabilities, cpu_millicores, memory_mib, slots, gpus, allowed_countries,"
+                    " allowed_organisations, max_foreign_share, approval_required, allow_privileged,"
+                    " preference, status, connector_kind, connector_config, connector_secrets, created_at,"
+                    " updated_at) VALUES (:id, :slug, :slug, '', :org, 'EE', '[]', 100000000,"
+                    " 100000000, 1000000, 0, '[]', '[]', 1.0, false, false, 50, 'active', 'fake', '{}', '',"
+                    " now(), now())"
+                ),
+                {"id": range_id(n), "slug": f"bench-{n}", "org": ORG},
+            )
+    engine.dispose()
+
+
+def row(rng_id: str, start: datetime, end: datetime) -> dict[str, object]:
+    return {
+        "id": str(uuid.uuid4()),
+        "request_id": str(uuid.uuid4()),
+        "range_id": rng_id,
+        "owner_organisation_id": ORG,
+        "owner_country": "EE",
+        "created_by": "bench",
+        "purpose": "manual",
+        "reference": None,
+        "start": start,
+        "end": end,
+        "length_class": length_class(start, end),
+        "cpu_millicores": SMALL.cpu_millicores,
+        "memory_mib": SMALL.memory_mib,
+        "slots": SMALL.slots,
+        "gpus": 0,
+        "status": "confirmed",
+        "status_reason": "",
+        "hold_expires_at": None,
+        "created_at": T0,
+        "updated_at": T0,
+    }
+
+
+def random_window(rnd: random.Random, span: timedelta) -> tuple[datetime, datetime]:
+    start = T0 + timedelta(minutes=rnd.randrange(int(span.total_seconds() // 60)))
+    return start, start + timedelta(hours=rnd.randint(1, 8))
+
+
+# -- workers (one process each, with their own engine) ----------------------------------------------
+@dataclass(frozen=True)
+class Job:
+    url: str
+    kind: str  # "insert" | "admit"
+    ranges: tuple[str, ...]
+    seconds: float
+    seed: int
+
+
+def _services(url: str) -> Services:
+    return build(
+        Settings(database_url=url, secret_key="bench-secret-key-0123456789abcdef", hold_ttl_seconds=600)
+    )
+
+
+def _admit(services: Services, rnd: random.Random, ranges: tuple[str, ...], span: timedelta) -> bool:
+    start, end = random_window(rnd, span)
+    request = BookingRequest(
+        items=[BookingItem(range_ref=rnd.choice(ranges), demand=SMALL)], start=start, end=end, hold=False
+    )
+    try:
+        with services.uow() as uow:
+            services.booking(uow.bookings).create_request(TRAINER, request)
+    except Refused:
+        return False
+    return True
+
+
+def worker(job: Job, ready: mp.Barrier, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    rnd = random.Random(job.seed)
+    span = timedelta(days=365)
+    services = _services(job.url)
+    engine = services.engine
+    step: Callable[[], bool]
+    if job.kind == "insert":
+
+        def step() -> bool:
+            start, end = random_window(rnd, span)
+            with engine.begin() as c:
+                c.execute(insert(BOOKINGS), row(rnd.choice(job.ranges), start, end))
+            return True
+
+    else:
+
+        def step() -> bool:
+            return _admit(services, rnd, job.ranges, span)
+
+    for _ in range(20):  # warm up: connections, statement caches, prepared statements
+        step()
+    ready.wait()
+    done = refused = 0
+    deadline = time.perf_counter() + job.seconds
+    while time.perf_counter() < deadline:
+        if step():
+            done += 1
+        else:
+            refused += 1
+    services.close()
+    out.put((done, refused))
+
+
+def throughput(url: str, kind: str, clients: int, seconds: float, ranges: list[tuple[str, ...]]) -> float:
+    ctx = mp.get_context("fork")
+    ready = ctx.Barrier(clients + 1)
+    out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    procs = [
+        ctx.Process(target=worker, args=(Job(url, kind, ranges[i % len(ranges)], seconds, i), ready, out))
+        for i in range(clients)
+    ]
+    for p in procs:
+        p.start()
+    ready.wait()
+    results = [out.get(timeout=seconds + 120) for _ in procs]
+    for p in procs:
+        p.join()
+    done = sum(r[0] for r in results)
+    if any(r[1] for r in results):
+        print(f"    ({sum(r[1] for r in results)} refused)")
+    return done / seconds
+
+
+# -- latency against calendar size -------------------------------------------------------------------
+def fill(url: str, rng_id: str, count: int, *, density: timedelta) -> timedelta:
+    """Add bookings so the range holds `count`, one starting every `density`; 1 in 500 lasts 2 weeks."""
+    engine = make_engine(url)
+    rnd = random.Random(count)
+    with engine.begin() as c:
+        have = c.execute(
+            text("SELECT count(*) FROM bookings WHERE range_id = :r"), {"r": rng_id}
+        ).scalar_one()
+        rows = []
+        for i in range(have, count):
+            start = T0 + density * i
+            hours = 24 * 14 if rnd.random() < 0.002 else rnd.randint(1, 8)
+            rows.append(row(rng_id, start, start + timedelta(hours=hours)))
+        for chunk in range(0, len(rows), 5000):
+            c.execute(insert(BOOKINGS), rows[chunk : chunk + 5000])
+        c.execute(text("ANALYZE bookings"))
+    engine.dispose()
+    return density * count
+
+
+def latency(url: str, rng_id: str, span: timedelta, samples: int) -> tuple[float, float, float, float, int]:
+    """(admission median, p95, insert median, p95) in ms, and the median number of overlapping bookings."""
+    services = _services(url)
+    rnd = random.Random(7)
+    admit_ms: list[float] = []
+    insert_ms: list[float] = []
+    overlaps: list[int] = []
+    for i in range(samples + 20):
+        start, end = random_window(rnd, span)
+        request = BookingRequest(
+            items=[BookingItem(range_ref=rng_id, demand=SMALL)], start=start, end=end, hold=False
+        )
+        t = time.perf_counter()
+        with services.uow() as uow:
+            made = services.booking(uow.bookings).create_request(TRAINER, request)
+        elapsed = (time.perf_counter() - t) * 1000
+        plain = row(rng_id, start, end)
+        t = time.perf_counter()
+        with services.engine.begin() as c:
+            c.execute(insert(BOOKINGS), plain)
+        baseline = (time.perf_counter() - t) * 1000
+        with services.uow() as uow:
+            if i >= 20:
+                overlaps.append(len(uow.bookings.occupants(rng_id, start, end, now=T0)) - 2)
+            # Keep the calendar at its size: remove what this sample added (not timed).
+            ids = [plain["id"], *(b.id for b in made.bookings)]
+            uow.session.execute(text("DELETE FROM bookings WHERE id = ANY(:ids)"), {"ids": ids})
+        if i >= 20:
+            admit_ms.append(elapsed)
+            insert_ms.append(baseline)
+    services.close()
+
+    def p95(xs: list[float]) -> float:
+        return sorted(xs)[int(len(xs) * 0.95) - 1]
+
+    return (
+        statistics.median(admit_ms),
+        p95(admit_ms),
+        statistics.median(insert_ms),
+        p95(insert_ms),
+        int(statistics.median(overlaps)),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=3.0, help="per throughput round")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per figure (median)")
+    parser.add_argument(
+        "--sizes", default="100,1000,10000,100000", help="calendar sizes for the latency series"
+    )
+    parser.add_argument("--samples", type=int, default=200, help="admissions per calendar size")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"federange_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        setup_schema(url, ranges=17)
+        print(f"# Booking engine on {os.cpu_count()} cores, PostgreSQL database {name}\n")
+        print("## Throughput (per second, each client its own process)\n")
+        print("| clients | plain INSERT txn | admissions, spread | ratio | admissions, one range | ratio |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+        own = [(range_id(n),) for n in range(16)]
+        for clients in CLIENTS:
+            # Interleave short rounds of the three, so load from elsewhere hits them alike; report the
+            # median of each and the median of the per-round ratios (each against its own round's baseline).
+            rounds: dict[str, list[float]] = {"base": [], "spread": [], "single": []}
+            for _ in range(args.rounds):
+                rounds["base"].append(throughput(url, "insert", clients, args.seconds, own))
+                rounds["spread"].append(throughput(url, "admit", clients, args.seconds, own))
+                rounds["single"].append(throughput(url, "admit", clients, args.seconds, [(range_id(0),)]))
+            base, spread, single = (statistics.median(rounds[k]) for k in ("base", "spread", "single"))
+            ratio = {
+                k: statistics.median(a / b for a, b in zip(rounds[k], rounds["base"], strict=True))
+                for k in ("spread", "single")
+            }
+            cells = [
+                f"{base:.0f}",
+                f"{spread:.0f}",
+                f"{ratio['spread']:.2f}",
+                f"{single:.0f}",
+                f"{ratio['single']:.2f}",
+            ]
+            print(f"| {clients} | " + " | ".join(cells) + " |", flush=True)
+        print("\n## Admission latency against calendar size (one client, ms)\n")
+        print(
+            "| bookings on the range | overlapping the window | admission median | p95 "
+            "| plain INSERT median | p95 | ratio of medians |"
+        )
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        target = range_id(16)
+        for size in sizes:
+            span = fill(url, target, size, density=timedelta(minutes=30))
+            a50, a95, i50, i95, k = latency(url, target, span, args.samples)
+            print(
+                f"| {size:,} | {k} | {a50:.2f} | {a95:.2f} | {i50:.2f} | {i95:.2f} | {a50 / i50:.2f} |",
+                flush=True,
+            )
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

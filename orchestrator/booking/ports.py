@@ -1,0 +1,109 @@
+"""The booking engine's persistence port. `orchestrator.db.booking_store` implements it on SQLAlchemy
+inside the caller's unit of work; `orchestrator.booking.memory` is the in-memory fake beside it.
+
+Contract shared by every implementation (tests/integration/booking/test_store_contract.py):
+- `lock_ranges` serialises admissions per range: it returns once no other transaction can change the
+  ranges' calendars until this one ends, and reads the snapshots under that lock. Callers pass every range
+  of a decision at once; implementations lock them in id order so two decisions never deadlock.
+- `occupants` returns every booking of the range that overlaps [start, end) and occupies capacity at
+  `now` (HELD with a live hold, PENDING_APPROVAL, CONFIRMED, ACTIVE) and nothing else, reading through an
+  index so its cost follows the overlapping bookings, not the calendar (see `orchestrator.booking.lengths`).
+- Nothing here commits: the unit of work that owns the store does, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from orchestrator.domain.bookings import Booking, BookingStatus, Occupant, Quota
+from orchestrator.domain.catalogue import AuditEvent, Organisation
+from orchestrator.domain.ranges import RangeSnapshot
+
+
+@dataclass(frozen=True, kw_only=True)
+class BookingQuery:
+    """Filters for listing bookings. `visible_to` limits the result to the bookings an organisation owns
+    (and, with `include_operated`, those on ranges it operates); None means no limit (admins)."""
+
+    visible_to: str | None = None
+    include_operated: bool = False
+    range_id: str | None = None
+    owner_organisation_id: str | None = None
+    statuses: frozenset[BookingStatus] = frozenset()
+    request_id: str | None = None
+    reference: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Locked:
+    """What `lock_ranges` read under the range locks."""
+
+    ranges: list[RangeSnapshot]
+    owner: Organisation | None = None
+    quota: Quota | None = None
+
+
+class BookingStore(Protocol):
+    # -- what the booking engine reads from the catalogue ------------------------------------------
+    def range_snapshots(self, refs: Sequence[str]) -> list[RangeSnapshot]:
+        """Snapshots of the ranges named by id or slug (unknown refs are left out), without locking."""
+        ...
+
+    def all_range_snapshots(self) -> list[RangeSnapshot]:
+        """Every range in the catalogue, ordered by slug."""
+        ...
+
+    def lock_ranges(self, refs: Sequence[str], *, owner_organisation_id: str | None = None) -> Locked:
+        """Lock the ranges named by id or slug, in id order, until the transaction ends; return their
+        snapshots read under the lock, in id order (unknown refs are left out). With an owner, also read
+        that organisation and its quota (not locked) in the same round trip."""
+        ...
+
+    def organisation(self, organisation_id: str) -> Organisation | None: ...
+
+    def add_audit(self, event: AuditEvent) -> None: ...
+
+    # -- bookings --------------------------------------------------------------------------------
+    def add_bookings(self, bookings: Sequence[Booking], *, audit: Sequence[AuditEvent] = ()) -> None:
+        """Insert the bookings and the audit events recording them (in one round trip where the
+        database allows)."""
+        ...
+
+    def get_booking(self, booking_id: str, *, for_update: bool = False) -> Booking | None: ...
+    def bookings_of_request(self, request_id: str, *, for_update: bool = False) -> list[Booking]:
+        """The request's bookings ordered by range id."""
+        ...
+
+    def update_booking(self, booking: Booking) -> None:
+        """Store the booking's status, status_reason, end, hold_expires_at and updated_at."""
+        ...
+
+    def occupants(self, range_id: str, start: datetime, end: datetime, *, now: datetime) -> list[Occupant]:
+        """Occupying bookings of the range overlapping [start, end), through the calendar index, ordered by
+        start."""
+        ...
+
+    def occupants_owned(
+        self, organisation_id: str, start: datetime, end: datetime, *, now: datetime
+    ) -> list[Occupant]:
+        """Occupying bookings of the organisation (all ranges) overlapping [start, end), indexed."""
+        ...
+
+    def list_bookings(self, query: BookingQuery, *, limit: int, offset: int) -> tuple[list[Booking], int]:
+        """Matching bookings ordered by start then id, and how many match in all."""
+        ...
+
+    def expired_holds(self, *, now: datetime, limit: int) -> list[Booking]:
+        """HELD bookings whose hold expired at or before `now`, locked for update (rows another
+        transaction holds are skipped where the database can)."""
+        ...
+
+    # -- quotas ----------------------------------------------------------------------------------
+    def get_quota(self, organisation_id: str, *, for_update: bool = False) -> Quota | None: ...
+    def put_quota(self, quota: Quota) -> None: ...
+    def delete_quota(self, organisation_id: str) -> bool: ...

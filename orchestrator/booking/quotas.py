@@ -1,0 +1,88 @@
+"""Per-organisation quotas: an optional ceiling on the capacity an organisation holds at once, summed over
+all ranges. Admins set and remove them; the organisation's members read theirs. Admission enforces them
+(`orchestrator.booking.admission.quota_problems`); lowering a quota never cancels existing bookings.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from orchestrator.booking.ports import BookingStore
+from orchestrator.booking.requests import demand_problems
+from orchestrator.catalogue.authz import require_role
+from orchestrator.domain.bookings import Quota
+from orchestrator.domain.capacity import Resources
+from orchestrator.domain.catalogue import AuditEvent, Principal, Role
+from orchestrator.domain.clock import Clock
+from orchestrator.domain.errors import Forbidden, InvalidInput, NotFound
+
+
+class QuotaService:
+    def __init__(self, *, store: BookingStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    def _organisation_name(self, organisation_id: str) -> str:
+        org = self.store.organisation(organisation_id)
+        if org is None:
+            raise NotFound(f"organisation '{organisation_id}' does not exist")
+        return org.name
+
+    def get(self, actor: Principal, organisation_id: str) -> Quota | None:
+        """The organisation's quota, or None when it has none (admins, or members of the organisation)."""
+        name = self._organisation_name(organisation_id)
+        if actor.role is not Role.ADMIN and actor.organisation_id != organisation_id:
+            raise Forbidden(f"only members of '{name}' or an admin may read its quota")
+        return self.store.get_quota(organisation_id)
+
+    def set(self, actor: Principal, organisation_id: str, limit: Resources) -> Quota:
+        require_role(actor, Role.ADMIN, action="setting a quota")
+        self._organisation_name(organisation_id)
+        problems = [p for p in demand_problems(limit, "limit") if p.field != "limit"]
+        if problems:
+            raise InvalidInput(problems)
+        before = self.store.get_quota(organisation_id, for_update=True)
+        quota = Quota(organisation_id=organisation_id, limit=limit)
+        self.store.put_quota(quota)
+        self._audit(
+            actor,
+            "quota.set",
+            organisation_id,
+            before=None if before is None else before.limit.as_dict(),
+            after=limit.as_dict(),
+        )
+        return quota
+
+    def remove(self, actor: Principal, organisation_id: str) -> None:
+        require_role(actor, Role.ADMIN, action="removing a quota")
+        self._organisation_name(organisation_id)
+        before = self.store.get_quota(organisation_id, for_update=True)
+        if before is None:
+            raise NotFound(f"organisation '{organisation_id}' has no quota")
+        self.store.delete_quota(organisation_id)
+        self._audit(actor, "quota.remove", organisation_id, before=before.limit.as_dict(), after=None)
+
+    def _audit(
+        self,
+        actor: Principal,
+        action: str,
+        organisation_id: str,
+        *,
+        before: dict[str, int] | None,
+        after: dict[str, int] | None,
+    ) -> None:
+        self.store.add_audit(
+            AuditEvent(
+                id=str(uuid.uuid4()),
+                at=self.clock.now(),
+                actor_principal_id=actor.id or None,
+                actor_name=actor.name,
+                actor_organisation_id=actor.organisation_id or None,
+                action=action,
+                object_kind="quota",
+                object_id=organisation_id,
+                organisation_id=organisation_id,
+                before=before,
+                after=after,
+            )
+        )

@@ -1,0 +1,420 @@
+"""Booking use cases: create (all or nothing), confirm, renew, cancel, release, activate, approve, decline,
+expire holds, read.
+
+Every method runs inside the caller's unit of work (the store) and never commits: a route opens the unit
+of work and commits once, and the exercise planner calls these methods inside the same transaction that
+creates its exercise. Every check runs before the first write, so a refusal (an exception) leaves the
+caller's transaction untouched. Every mutation writes an audit event.
+
+Concurrency: the methods that can take capacity (create, renew, confirm) first lock the ranges involved,
+in id order (`BookingStore.lock_ranges`), and only then read the clock and the calendars, so two
+decisions on one range are serialised and each sees what the other committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from orchestrator.booking import access, policy
+from orchestrator.booking.admission import Claim, capacity_problems
+from orchestrator.booking.availability import AvailabilityService
+from orchestrator.booking.ledger import Ledger, check_move, new_id
+from orchestrator.booking.lengths import MAX_BOOKING_LENGTH
+from orchestrator.booking.occupancy import Occupancy
+from orchestrator.booking.ports import BookingQuery, BookingStore
+from orchestrator.booking.quotas import QuotaService
+from orchestrator.booking.requests import BookingRequest, RequestResult
+from orchestrator.booking.views import booking_view
+from orchestrator.catalogue.service import Page
+from orchestrator.domain.bookings import OCCUPYING, Booking, BookingStatus
+from orchestrator.domain.capacity import Resources
+from orchestrator.domain.catalogue import SYSTEM, Principal
+from orchestrator.domain.clock import Clock
+from orchestrator.domain.errors import (
+    Conflict,
+    FieldProblem,
+    InvalidInput,
+    NotFound,
+    Refused,
+)
+from orchestrator.domain.ranges import RangeSnapshot
+
+log = logging.getLogger(__name__)
+S = BookingStatus
+
+
+class BookingService:
+    def __init__(self, *, store: BookingStore, clock: Clock, hold_ttl: timedelta) -> None:
+        self.store = store
+        self.clock = clock
+        self.hold_ttl = hold_ttl
+        self.ledger = Ledger(store=store, clock=clock)
+
+    @property
+    def availability(self) -> AvailabilityService:
+        return AvailabilityService(store=self.store, clock=self.clock)
+
+    @property
+    def quotas(self) -> QuotaService:
+        return QuotaService(store=self.store, clock=self.clock)
+
+    # -- create ----------------------------------------------------------------------------------
+    def create_request(
+        self, actor: Principal, request: BookingRequest, *, owner_organisation_id: str | None = None
+    ) -> RequestResult:
+        """Book every item of the request for its window, or nothing (raises Refused with every reason).
+
+        Items on ranges whose policy requires approval become PENDING_APPROVAL (they hold their capacity
+        while the operator decides); the others become HELD until `now + hold_ttl` (or CONFIRMED when
+        `request.hold` is False). A repeated `request_id` returns the first request's bookings.
+        """
+        problems = request.problems()
+        if problems:
+            raise InvalidInput(problems)
+        owner, quota, snapshots = self.ledger.lock_for(
+            actor, [item.range_ref for item in request.items], owner_organisation_id=owner_organisation_id
+        )
+        by_ref = {ref: s for s in snapshots for ref in (s.id, s.slug)}
+        now = self.clock.now()
+        if request.request_id is not None:
+            earlier = self.store.bookings_of_request(request.request_id)
+            if earlier:
+                return self._replay(request, earlier, owner, by_ref)
+        if request.end <= now:
+            raise InvalidInput(FieldProblem("end", f"is in the past (now is {now.isoformat()})"))
+        start = max(request.start, now)
+        reasons: list[str] = []
+        claims: list[Claim] = []
+        for item in request.items:
+            snapshot = by_ref[item.range_ref]
+            reasons += policy.booking_problems(snapshot, owner, start=request.start, end=request.end, now=now)
+            claim = Claim(snapshot=snapshot, start=start, end=request.end, demand=item.demand)
+            reasons += capacity_problems(
+                claim, self.ledger.occupancy_of(snapshot, start, request.end, now), owner
+            )
+            claims.append(claim)
+        if quota is not None:
+            reasons += self.ledger.quota_reasons(owner, quota, claims, now=now)
+        if reasons:
+            log.info("booking request refused for %s: %s", owner.name, "; ".join(reasons))
+            raise Refused(reasons)
+        request_id = request.request_id or new_id()
+        bookings = [self._new_booking(actor, request, request_id, claim, owner, now=now) for claim in claims]
+        self.store.add_bookings(
+            bookings, audit=[self.ledger.event(actor, "booking.create", b, at=now) for b in bookings]
+        )
+        return RequestResult(request_id=request_id, bookings=bookings)
+
+    def _new_booking(
+        self,
+        actor: Principal,
+        request: BookingRequest,
+        request_id: str,
+        claim: Claim,
+        owner: policy.Owner,
+        *,
+        now: datetime,
+    ) -> Booking:
+        snapshot = claim.snapshot
+        if policy.needs_approval(snapshot, owner):
+            status, expires, reason = S.PENDING_APPROVAL, None, f"waits for approval by {snapshot.slug}"
+        elif request.hold:
+            status, expires, reason = S.HELD, now + self.hold_ttl, ""
+        else:
+            status, expires, reason = S.CONFIRMED, None, ""
+        return Booking(
+            id=new_id(),
+            request_id=request_id,
+            range_id=snapshot.id,
+            range_slug=snapshot.slug,
+            owner_organisation_id=owner.organisation_id,
+            owner_country=owner.country,
+            created_by=actor.id,
+            purpose=request.purpose,
+            reference=request.reference,
+            start=request.start,
+            end=request.end,
+            demand=claim.demand,
+            status=status,
+            status_reason=reason,
+            hold_expires_at=expires,
+            created_at=now,
+            updated_at=now,
+        )
+
+    def _replay(
+        self,
+        request: BookingRequest,
+        earlier: Sequence[Booking],
+        owner: policy.Owner,
+        by_ref: Mapping[str, RangeSnapshot],
+    ) -> RequestResult:
+        """The same idempotency key again: the same request returns what it got; a different one is a
+        conflict rather than a silent second booking."""
+        asked = {(by_ref[i.range_ref].id, i.demand) for i in request.items}
+        got = {(b.range_id, b.demand) for b in earlier}
+        first = earlier[0]
+        same = (
+            asked == got
+            and first.owner_organisation_id == owner.organisation_id
+            and (first.start, first.end) == (request.start, request.end)
+        )
+        if not same:
+            raise Conflict(
+                f"request_id '{first.request_id}' was already used for another request "
+                f"({len(earlier)} booking(s) from {first.start.isoformat()} to {first.end.isoformat()}); "
+                "use a new request_id"
+            )
+        order = {by_ref[i.range_ref].id: n for n, i in enumerate(request.items)}
+        ordered = sorted(earlier, key=lambda b: order[b.range_id])
+        return RequestResult(request_id=first.request_id, bookings=ordered, replayed=True)
+
+    # -- reads -----------------------------------------------------------------------------------
+    def get(self, actor: Principal, booking_id: str) -> Booking:
+        """A booking the actor may see (its organisation's, its range's if an operator, any if admin)."""
+        return self.ledger.get(actor, booking_id)
+
+    def get_request(self, actor: Principal, request_id: str) -> list[Booking]:
+        """The bookings of a request that the actor may see, ordered by range id."""
+        return self.ledger.get_request(actor, request_id)
+
+    def list_bookings(self, actor: Principal, query: BookingQuery, *, page: int, page_size: int) -> Page:
+        """Bookings the actor may see, filtered; `query.range_id` may name the range by slug too."""
+        if query.range_id is not None:
+            found = self.store.range_snapshots([query.range_id])
+            if not found:
+                raise NotFound(f"range '{query.range_id}' does not exist")
+            query = replace(query, range_id=found[0].id)
+        items, total = self.store.list_bookings(
+            access.scope(actor, query), limit=page_size, offset=(page - 1) * page_size
+        )
+        return Page(items=items, total=total, page=page, page_size=page_size)
+
+    def occupancy(self, range_ids: Sequence[str], *, start: datetime, end: datetime) -> dict[str, Occupancy]:
+        """For placement: per range id, the intervals that occupy capacity over [start, end) (HELD with a
+        live hold, PENDING_APPROVAL, CONFIRMED, ACTIVE) and their foreign subset. Unknown ids are left
+        out. Combine with `orchestrator.booking.occupancy.free_for_owner` and the ranges' snapshots."""
+        now = self.clock.now()
+        return {
+            s.id: self.ledger.occupancy_of(s, start, end, now)
+            for s in self.store.range_snapshots(list(range_ids))
+        }
+
+    # -- confirm and renew (may take capacity: under the range locks) ------------------------------
+    def confirm(self, actor: Principal, booking_id: str) -> Booking:
+        """HELD -> CONFIRMED while the hold lives; confirming a CONFIRMED or ACTIVE booking is a no-op."""
+        return self._confirm(actor, [self.ledger.mine(actor, booking_id, action="confirming a booking")])[0]
+
+    def confirm_request(self, actor: Principal, request_id: str) -> list[Booking]:
+        """Confirm every HELD booking of the request, all or nothing: an expired or ended booking makes the
+        whole confirmation fail. PENDING_APPROVAL bookings stay pending (the operator confirms them)."""
+        return self._confirm(actor, self.ledger.of_request(actor, request_id, action="confirming a request"))
+
+    def _confirm(self, actor: Principal, bookings: Sequence[Booking]) -> list[Booking]:
+        self.ledger.lock([b.range_id for b in bookings])
+        now = self.clock.now()
+        current = self.ledger.reread(bookings)
+        single = len(current) == 1
+        for b in current:
+            if b.status is S.HELD and not b.occupies(now):
+                raise Conflict(
+                    f"booking {b.id} on {b.range_slug}: its hold expired at "
+                    f"{b.hold_expires_at.isoformat() if b.hold_expires_at else '?'}; its capacity may be "
+                    "taken since: book again"
+                )
+            if b.status is S.PENDING_APPROVAL and single:
+                raise Conflict(
+                    f"booking {b.id} on {b.range_slug} waits for approval by the range's operators"
+                )
+            if b.status not in OCCUPYING:
+                check_move(b, S.CONFIRMED)
+        return [
+            self.ledger.move(actor, b, S.CONFIRMED, action="booking.confirm", now=now)
+            if b.status is S.HELD
+            else b
+            for b in current
+        ]
+
+    def renew(self, actor: Principal, booking_id: str, *, end: datetime) -> Booking:
+        """Move the end of a booking: later (only if capacity, foreign share, quota and the range's maximum
+        booking length allow it over the added time) or earlier (always, but not into the past)."""
+        return self._renew(
+            actor, [self.ledger.mine(actor, booking_id, action="renewing a booking")], end=end
+        )[0]
+
+    def renew_request(self, actor: Principal, request_id: str, *, end: datetime) -> list[Booking]:
+        """Move the end of every live booking of the request, all or nothing."""
+        bookings = self.ledger.of_request(actor, request_id, action="renewing a request")
+        return self._renew(actor, [b for b in bookings if b.status in OCCUPYING], end=end)
+
+    def _renew(self, actor: Principal, bookings: Sequence[Booking], *, end: datetime) -> list[Booking]:
+        if not bookings:
+            raise Conflict("nothing to renew: the request has no held, pending, confirmed or active booking")
+        locked = self.store.lock_ranges(
+            [b.range_id for b in bookings], owner_organisation_id=bookings[0].owner_organisation_id
+        )
+        snapshots = {s.id: s for s in locked.ranges}
+        quota = self.ledger.lock_quota(locked)
+        now = self.clock.now()
+        current = self.ledger.reread(bookings)
+        problems = []
+        for b in current:
+            if not b.occupies(now):
+                state = "an expired hold" if b.status is S.HELD else b.status.value
+                raise Conflict(f"booking {b.id} on {b.range_slug} is {state}; it cannot be renewed")
+            if end <= max(b.start, now):
+                problems.append(
+                    f"must be after the booking's start ({b.start.isoformat()}) and now ({now.isoformat()})"
+                )
+            elif end - b.start > MAX_BOOKING_LENGTH:
+                problems.append(f"a booking lasts at most {policy.describe(MAX_BOOKING_LENGTH)}")
+        if problems:
+            raise InvalidInput([FieldProblem("end", p) for p in dict.fromkeys(problems)])
+        name = locked.owner.name if locked.owner else current[0].owner_organisation_id
+        owner = policy.Owner(
+            organisation_id=current[0].owner_organisation_id, name=name, country=current[0].owner_country
+        )
+        reasons: list[str] = []
+        claims: list[Claim] = []
+        for b in current:
+            if end <= b.end:
+                continue
+            snapshot = snapshots[b.range_id]
+            reasons += policy.window_problems(snapshot, owner, start=b.start, end=end)
+            claim = Claim(snapshot=snapshot, start=max(b.end, now), end=end, demand=b.demand)
+            reasons += capacity_problems(
+                claim, self.ledger.occupancy_of(snapshot, claim.start, end, now), owner
+            )
+            claims.append(claim)
+        if quota is not None:
+            reasons += self.ledger.quota_reasons(owner, quota, claims, now=now)
+        if reasons:
+            raise Refused(reasons)
+        renewed = []
+        for b in current:
+            updated = replace(b, end=end, updated_at=now)
+            self.store.update_booking(updated)
+            self.ledger.audit(actor, "booking.renew", updated, at=now, before=booking_view(b))
+            renewed.append(updated)
+        return renewed
+
+    def reduce(self, actor: Principal, booking_id: str, *, demand: Resources, reason: str = "") -> Booking:
+        """Lower the demand of a live booking (e.g. some of an exercise's teams moved to another range).
+
+        Shrinking only frees capacity, so it needs no admission; growing is refused (book more instead).
+        """
+        booking = self.ledger.mine(actor, booking_id, action="reducing a booking")
+        now = self.clock.now()
+        if not booking.occupies(now):
+            raise Conflict(
+                f"booking {booking.id} on {booking.range_slug} is {booking.status.value}; nothing to reduce"
+            )
+        grown = [d for d, v in demand.items() if v > booking.demand.get(d)]
+        if grown:
+            raise InvalidInput(
+                [
+                    FieldProblem(f"demand.{d}", f"can only shrink (booked {booking.demand.get(d)})")
+                    for d in grown
+                ]
+            )
+        if demand.is_negative_anywhere():
+            raise InvalidInput(FieldProblem("demand", "must not be negative"))
+        updated = replace(
+            booking, demand=demand, status_reason=reason or booking.status_reason, updated_at=now
+        )
+        self.store.update_booking(updated)
+        self.ledger.audit(actor, "booking.reduce", updated, at=now, before=booking_view(booking))
+        return updated
+
+    # -- transitions that free or keep capacity (no range lock needed) -----------------------------
+    def cancel(self, actor: Principal, booking_id: str, *, reason: str = "") -> Booking:
+        """HELD, PENDING_APPROVAL or CONFIRMED -> CANCELLED; cancelling a CANCELLED booking is a no-op."""
+        booking = self.ledger.mine(actor, booking_id, action="cancelling a booking")
+        return self._apply(actor, [booking], S.CANCELLED, reason=reason or "cancelled")[0]
+
+    def cancel_request(self, actor: Principal, request_id: str, *, reason: str = "") -> list[Booking]:
+        """Cancel every booking of the request that has not ended (expired, rejected and cancelled ones
+        stay as they are); an ACTIVE booking must be released instead (409)."""
+        bookings = self.ledger.of_request(actor, request_id, action="cancelling a request")
+        return self._apply(
+            actor, bookings, S.CANCELLED, reason=reason or "cancelled", skip={S.EXPIRED, S.REJECTED}
+        )
+
+    def release(self, actor: Principal, booking_id: str) -> Booking:
+        """CONFIRMED or ACTIVE -> RELEASED: the capacity is given back; releasing twice is a no-op."""
+        booking = self.ledger.mine(actor, booking_id, action="releasing a booking")
+        return self._apply(actor, [booking], S.RELEASED, reason="released")[0]
+
+    def release_request(self, actor: Principal, request_id: str) -> list[Booking]:
+        bookings = self.ledger.of_request(actor, request_id, action="releasing a request")
+        skip = {S.EXPIRED, S.REJECTED, S.CANCELLED}
+        return self._apply(actor, bookings, S.RELEASED, reason="released", skip=skip)
+
+    def activate(self, actor: Principal, booking_id: str) -> Booking:
+        """CONFIRMED -> ACTIVE (its instances are being deployed); activating twice is a no-op."""
+        booking = self.ledger.mine(actor, booking_id, action="activating a booking")
+        return self._apply(actor, [booking], S.ACTIVE, reason="")[0]
+
+    def activate_request(self, actor: Principal, request_id: str) -> list[Booking]:
+        bookings = self.ledger.of_request(actor, request_id, action="activating a request")
+        return self._apply(actor, bookings, S.ACTIVE, reason="")
+
+    def approve(self, actor: Principal, booking_id: str) -> Booking:
+        """PENDING_APPROVAL -> CONFIRMED, by the range's operators or an admin."""
+        booking = self.ledger.decidable(actor, booking_id, action="approving a booking", target=S.CONFIRMED)
+        return self._apply(actor, [booking], S.CONFIRMED, reason=f"approved by {actor.name}")[0]
+
+    def decline(self, actor: Principal, booking_id: str, *, reason: str) -> Booking:
+        """PENDING_APPROVAL -> REJECTED with the operator's reason, by the range's operators or an admin."""
+        booking = self.ledger.decidable(actor, booking_id, action="declining a booking", target=S.REJECTED)
+        why = f"declined by {actor.name}" + (f": {reason}" if reason else "")
+        return self._apply(actor, [booking], S.REJECTED, reason=why)[0]
+
+    def expire_holds(self, *, limit: int = 500) -> int:
+        """Mark HELD bookings whose hold has run out EXPIRED (admission already ignores them)."""
+        now = self.clock.now()
+        expired = self.store.expired_holds(now=now, limit=limit)
+        for b in expired:
+            when = b.hold_expires_at.isoformat() if b.hold_expires_at else "?"
+            self.ledger.move(
+                SYSTEM, b, S.EXPIRED, action="booking.expire", now=now, reason=f"hold expired at {when}"
+            )
+        if expired:
+            log.info("expired %d hold(s)", len(expired))
+        return len(expired)
+
+    def _apply(
+        self,
+        actor: Principal,
+        bookings: Sequence[Booking],
+        target: BookingStatus,
+        *,
+        reason: str,
+        skip: frozenset[BookingStatus] | set[BookingStatus] = frozenset(),
+    ) -> list[Booking]:
+        """Move every booking to `target` or none: checks all moves first, then writes. Bookings already
+        in `target` or in `skip` are returned unchanged."""
+        now = self.clock.now()
+        current = self.ledger.reread(bookings)
+        for b in current:
+            if b.status is not target and b.status not in skip:
+                check_move(b, target)
+        action = f"booking.{_ACTIONS[target]}"
+        return [
+            b
+            if b.status is target or b.status in skip
+            else self.ledger.move(actor, b, target, action=action, now=now, reason=reason)
+            for b in current
+        ]
+
+
+_ACTIONS: dict[BookingStatus, str] = {
+    S.CANCELLED: "cancel",
+    S.RELEASED: "release",
+    S.ACTIVE: "activate",
+    S.CONFIRMED: "approve",
+    S.REJECTED: "decline",
+}
