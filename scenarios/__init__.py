@@ -1,0 +1,1 @@
+"""The Federange scenario format: models, validation, footprint, importers. Data lives beside it."""

@@ -1,0 +1,61 @@
+"""Reading scenario documents: YAML text -> a validated `Scenario`, or a ScenarioError naming each path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from scenarios.errors import Problem, ScenarioError, path_of
+from scenarios.model import Scenario
+from scenarios.validation import cross_reference_problems
+
+#: Keys pydantic puts into a location for tagged/aliased fields that mean nothing to authors.
+_ALIASES = {"from_": "from", "api_version": "apiVersion"}
+
+
+def parse_document(text: str, *, source: str = "") -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise ScenarioError([Problem("", f"not valid YAML: {where}{exc}")], source=source) from exc
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            [Problem("", "a scenario is a YAML mapping (apiVersion, kind, metadata, spec)")], source=source
+        )
+    if data.get("apiVersion") != "federange/v1" or data.get("kind") != "Scenario":
+        found = f"apiVersion={data.get('apiVersion')!r}, kind={data.get('kind')!r}"
+        raise ScenarioError(
+            [Problem("apiVersion", f"expected apiVersion 'federange/v1' and kind 'Scenario', found {found}")],
+            source=source,
+        )
+    return data
+
+
+def from_data(data: dict[str, Any], *, source: str = "") -> Scenario:
+    """Validate a parsed document: structure first, then cross-references; raises ScenarioError."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = [_ALIASES.get(str(p), p) if isinstance(p, str) else p for p in error["loc"]]
+            reason = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(Problem(path_of(loc), reason))
+        raise ScenarioError(problems, source=source) from exc
+    problems = cross_reference_problems(scenario)
+    if problems:
+        raise ScenarioError(problems, source=source)
+    return scenario
+
+
+def load_text(text: str, *, source: str = "") -> Scenario:
+    return from_data(parse_document(text, source=source), source=source)
+
+
+def load_file(path: Path) -> Scenario:
+    return load_text(path.read_text(encoding="utf-8"), source=str(path))
