@@ -1,0 +1,222 @@
+"""The one Connector Protocol: how Federange talks to a range, whatever runs it.
+
+Contract (every implementation, checked by tests/contract):
+- every call is keyword-only and idempotent;
+- `deploy` for an instance id that is already deployed converges it and returns, it never duplicates;
+- `teardown` of an unknown or already removed instance returns normally;
+- `status` of an unknown instance returns `InstanceStatus(phase=Phase.ABSENT)`, never raises;
+- a refusal (the range will not take the instance: policy, capacity, unsupported feature) raises
+  `ConnectorRefusal` with a human reason at once; a failure of the range (API down, timeouts after
+  retries, image pull errors) raises `ConnectorError` with a reason. Neither ever hangs: every wait is
+  bounded by the connector's own timeouts;
+- every object a connector creates carries the instance id in labels so `list_instances` finds it
+  again after a crash, and `teardown` removes all of it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from scenarios.model import Scenario
+
+#: Label keys put on every object a connector creates.
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_INSTANCE = "federange.eu/instance"
+LABEL_EXERCISE = "federange.eu/exercise"
+LABEL_TEAM = "federange.eu/team"
+LABEL_SCENARIO = "federange.eu/scenario"
+LABEL_HOST = "federange.eu/host"
+LABEL_SEGMENT = "federange.eu/segment"
+MANAGED_BY = "federange"
+
+
+def label_value(text: str) -> str:
+    """A Kubernetes/Docker label value: at most 63 of [A-Za-z0-9._-], starting and ending alphanumeric."""
+    cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "-" for c in text)[:63]
+    return cleaned.strip("._-") or "none"
+
+
+class ConnectorRefusal(Exception):
+    """The range will not take this request; `reason` says why. Not retried."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ConnectorError(Exception):
+    """The range failed to do what was asked (after retries); `reason` says what failed where."""
+
+    def __init__(self, reason: str, *, retryable: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+
+
+class Phase(enum.StrEnum):
+    ABSENT = "absent"
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+    TERMINATING = "terminating"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceAmounts:
+    """Connector-side capacity figures (same dimensions as the orchestrator's Resources)."""
+
+    cpu_millicores: int = 0
+    memory_mib: int = 0
+    slots: int = 0
+    gpus: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeResult:
+    healthy: bool
+    version: str
+    observed_free: ResourceAmounts
+    observed_total: ResourceAmounts
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecurityAllowance:
+    """What the target range's policy lets scenarios ask for (default: nothing dangerous)."""
+
+    privileged: bool = False
+    host_namespaces: bool = False
+    host_path: bool = False
+    added_capabilities: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstanceSpec:
+    """One team's isolated copy of a scenario, as a connector deploys it.
+
+    `instance_id` is DNS-label safe (lowercase, digits, '-'; at most 20 characters) and unique across
+    the federation; `values` maps every per-instance variable and generated secret of the scenario to
+    its resolved value for this instance (see scenarios.materialise).
+    """
+
+    instance_id: str
+    exercise: str
+    team: str
+    scenario: Scenario
+    values: Mapping[str, str] = field(default_factory=dict)
+    allowance: SecurityAllowance = field(default_factory=SecurityAllowance)
+
+    def labels(self) -> dict[str, str]:
+        """The labels every object of this instance carries (values are label-safe)."""
+        return {
+            LABEL_MANAGED_BY: MANAGED_BY,
+            LABEL_INSTANCE: self.instance_id,
+            LABEL_EXERCISE: label_value(self.exercise),
+            LABEL_TEAM: label_value(self.team),
+            LABEL_SCENARIO: label_value(self.scenario.metadata.name),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Endpoint:
+    """How a team reaches one of its entry hosts.
+
+    `port` is the scenario's port on the host; `url` is what the team connects to (`tcp://addr:port`,
+    with the port the range published, which may differ from `port`); `address` is the reachable host
+    part (a node IP, a load balancer, or `addr:published-port` where the range maps ports).
+    """
+
+    host: str
+    port: int
+    protocol: str = "TCP"
+    address: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HostStatus:
+    name: str
+    ready: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstanceStatus:
+    instance_id: str
+    phase: Phase
+    hosts: tuple[HostStatus, ...] = ()
+    endpoints: tuple[Endpoint, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProvisioningTarget:
+    """How Ansible reaches the hosts of one deployed instance (for post-deploy provisioning).
+
+    `inventory` is an Ansible YAML inventory (`{"all": {"hosts": {name: {connection vars}}}}`) whose
+    host names are the scenario's host names; `files` are files (file name -> content, e.g. a kubeconfig)
+    the provisioner writes into its private run directory first: the inventory refers to them as
+    `{{ federange_files }}/<name>`. Secrets travel only here, never in logs.
+    """
+
+    inventory: Mapping[str, Any]
+    files: Mapping[str, str] = field(default_factory=dict)
+    #: A simulated range (the fake connector) has no machines to run playbooks against.
+    simulated: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstanceRecord:
+    """What `list_instances` reports: an instance the range holds objects for."""
+
+    instance_id: str
+    exercise: str = ""
+    team: str = ""
+    phase: Phase = Phase.PENDING
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """A driver for one range. Constructed from the range's connector config (a mapping)."""
+
+    kind: str
+
+    def probe(self) -> ProbeResult:
+        """Health, version and observed capacity of the range. Never raises for an unhealthy range:
+        returns `healthy=False` with the reason."""
+        ...
+
+    def deploy(self, *, instance: InstanceSpec) -> InstanceStatus:
+        """Create or converge every object of the instance; idempotent per instance id. Returns the
+        status right after the objects exist (it does not wait for readiness: see `wait_ready`)."""
+        ...
+
+    def wait_ready(self, *, instance_id: str, timeout: float) -> InstanceStatus:
+        """Wait (bounded by `timeout` seconds) until every host is ready or one has failed; returns the
+        final status, with `phase=FAILED` and a reason (image pull error, crash loop, quota) on failure
+        or on timeout."""
+        ...
+
+    def status(self, *, instance_id: str) -> InstanceStatus:
+        """Per-host readiness and access endpoints; `Phase.ABSENT` for an unknown instance."""
+        ...
+
+    def teardown(self, *, instance_id: str) -> None:
+        """Remove every object of the instance and return once they are gone; no error if absent."""
+        ...
+
+    def list_instances(self) -> Sequence[InstanceRecord]:
+        """Every instance this range holds objects for (for reconciliation and orphan detection)."""
+        ...
+
+    def provisioning_target(self, *, instance_id: str) -> ProvisioningTarget:
+        """How Ansible reaches this deployed instance's hosts; raises ConnectorError when the instance
+        is absent or the range offers no way in (a VM range driven by playbooks answers with its own)."""
+        ...
+
+
+ConnectorConfig = Mapping[str, Any]

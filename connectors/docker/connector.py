@@ -1,0 +1,196 @@
+"""The Docker connector: a small range run by one Docker Engine (or Podman's Docker-compatible API).
+
+Config keys are in connectors.docker.config; the isolation model in connectors.docker.topology; what a
+host becomes in connectors.docker.containers. The connector keeps no state: everything it needs to
+answer `status`, `list_instances` and `teardown` is in the labels of the objects it created.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from connectors.base import (
+    LABEL_HOST,
+    LABEL_INSTANCE,
+    LABEL_MANAGED_BY,
+    MANAGED_BY,
+    ConnectorError,
+    InstanceRecord,
+    InstanceSpec,
+    InstanceStatus,
+    Phase,
+    ProbeResult,
+    ProvisioningTarget,
+    ResourceAmounts,
+)
+from connectors.docker import naming
+from connectors.docker.config import DockerConfig
+from connectors.docker.deploy import Deployment, check_security
+from connectors.docker.engine import Engine
+from connectors.docker.observe import holdings, instance_holdings, instance_records, instance_status
+from connectors.docker.teardown import remove_instance
+from connectors.docker.topology import limitations
+
+logger = logging.getLogger(__name__)
+
+#: Attempts for the health probe: an unreachable engine should be reported quickly, not retried long.
+PROBE_ATTEMPTS = 2
+
+
+class DockerConnector:
+    kind = "docker"
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        self.config = DockerConfig.from_mapping(config)
+        self.engine = Engine(self.config, max_pool_size=max(10, self.config.workers * 2))
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def __enter__(self) -> DockerConnector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # Protocol -------------------------------------------------------------------------------------
+
+    def probe(self) -> ProbeResult:
+        """Engine version and capacity: the engine's CPUs and memory less what federange containers
+        reserve (their limits); slots from config (default 4 per CPU) less the instances present."""
+        api = self.engine.api
+        try:
+            info = self.engine.call("read engine info", api.info, attempts=PROBE_ATTEMPTS)
+            ours = self.engine.call(
+                "list federange containers",
+                lambda: api.containers(all=True, filters={"label": [f"{LABEL_MANAGED_BY}={MANAGED_BY}"]}),
+                attempts=PROBE_ATTEMPTS,
+            )
+        except ConnectorError as exc:
+            empty = ResourceAmounts()
+            return ProbeResult(
+                healthy=False, version="", observed_free=empty, observed_total=empty, reason=exc.reason
+            )
+        cpus = int(info.get("NCPU") or 0)
+        total = ResourceAmounts(
+            cpu_millicores=cpus * 1000,
+            memory_mib=int(info.get("MemTotal") or 0) // (1024 * 1024),
+            slots=self.config.slots or cpus * 4,
+        )
+        labels = [c.get("Labels") or {} for c in ours]
+        used_cpu = sum(int(x.get(naming.LABEL_CPU) or 0) for x in labels)
+        used_memory = sum(int(x.get(naming.LABEL_MEMORY) or 0) for x in labels)
+        instances = {x.get(LABEL_INSTANCE) for x in labels if x.get(LABEL_INSTANCE)}
+        free = ResourceAmounts(
+            cpu_millicores=total.cpu_millicores - used_cpu,
+            memory_mib=total.memory_mib - used_memory,
+            slots=total.slots - len(instances),
+        )
+        version = f"docker-engine/{info.get('ServerVersion', '?')} ({info.get('OperatingSystem', '?')})"
+        return ProbeResult(healthy=True, version=version, observed_free=free, observed_total=total)
+
+    def deploy(self, *, instance: InstanceSpec) -> InstanceStatus:
+        """Create or converge the instance's networks, volumes and containers (see deploy.py).
+
+        Refuses (ConnectorRefusal) what the range's security allowance does not permit before creating
+        anything; raises ConnectorError with the step and the engine's reason when a step fails, leaving
+        the labelled objects created so far for `teardown`."""
+        check_security(instance)
+        for note in limitations(instance.scenario):
+            logger.info("instance %s on docker range: %s", instance.instance_id, note)
+        Deployment(self.engine, instance).run()
+        return self.status(instance_id=instance.instance_id)
+
+    def wait_ready(self, *, instance_id: str, timeout: float) -> InstanceStatus:
+        deadline = time.monotonic() + timeout
+        pause = 0.1
+        while True:
+            try:
+                current = self.status(instance_id=instance_id)
+            except ConnectorError as exc:
+                return InstanceStatus(instance_id=instance_id, phase=Phase.FAILED, reason=exc.reason)
+            if current.phase in (Phase.READY, Phase.FAILED, Phase.ABSENT):
+                return current
+            left = deadline - time.monotonic()
+            if left <= 0:
+                waiting = ", ".join(
+                    f"{h.name} ({h.reason or 'not ready'})" for h in current.hosts if not h.ready
+                )
+                return InstanceStatus(
+                    instance_id=instance_id,
+                    phase=Phase.FAILED,
+                    hosts=current.hosts,
+                    endpoints=current.endpoints,
+                    reason=f"not ready after {timeout:g}s: {waiting or current.reason}",
+                )
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 1.0)
+
+    def status(self, *, instance_id: str) -> InstanceStatus:
+        return instance_status(self.engine, instance_id)
+
+    def teardown(self, *, instance_id: str) -> None:
+        remove_instance(self.engine, instance_id)
+
+    def list_instances(self) -> Sequence[InstanceRecord]:
+        """Instances with objects on the engine; the phase comes from container states alone (no
+        readiness probes), which is what reconciliation and orphan detection need."""
+        return instance_records(self.engine)
+
+    def provisioning_target(self, *, instance_id: str) -> ProvisioningTarget:
+        """Ansible reaches each host through the engine's exec API (community.docker.docker_api); an
+        engine behind TLS needs the docker CLI connection instead (docker_api cannot speak TLS)."""
+        found = instance_holdings(self.engine, instance_id)
+        if not found.containers:
+            raise ConnectorError(
+                f"instance {instance_id} has no containers on docker range {self.config.base_url}"
+            )
+        files: dict[str, str] = {}
+        base: dict[str, Any]
+        if self.config.uses_tls:
+            base = {
+                "ansible_connection": "community.docker.docker",
+                "ansible_docker_extra_args": self._cli_tls_args(files),
+            }
+        else:
+            base = {
+                "ansible_connection": "community.docker.docker_api",
+                "ansible_docker_docker_host": self.config.base_url,
+                "ansible_docker_timeout": max(10, int(self.config.api_timeout)),
+            }
+        hosts = {}
+        for container in found.containers:
+            host = (container.get("Labels") or {}).get(LABEL_HOST)
+            if host:
+                name = container["Names"][0].lstrip("/")
+                hosts[host] = {**base, "ansible_host": name, "federange_instance": instance_id}
+        return ProvisioningTarget(inventory={"all": {"hosts": hosts}}, files=files)
+
+    def _cli_tls_args(self, files: dict[str, str]) -> str:
+        args = [f"-H {self.config.base_url}", "--tlsverify" if self.config.tls_verify else "--tls"]
+        for name, text, flag in (
+            ("ca.pem", self.config.tls_ca, "--tlscacert"),
+            ("cert.pem", self.config.tls_cert, "--tlscert"),
+            ("key.pem", self.config.tls_key, "--tlskey"),
+        ):
+            if text:
+                files[name] = text
+                args.append(f"{flag} {{{{ federange_files }}}}/{name}")
+        return " ".join(args)
+
+    # beyond the Protocol ----------------------------------------------------------------------------
+
+    def limitations(self, instance: InstanceSpec) -> list[str]:
+        """Where this range enforces less than the instance's scenario declares (for operators)."""
+        return limitations(instance.scenario)
+
+    def objects(self, instance_id: str) -> list[str]:
+        """`kind:name:id` of every object of the instance on the engine."""
+        return instance_holdings(self.engine, instance_id).names()
+
+    def managed_objects(self) -> list[str]:
+        """Every object on the engine that federange manages (any instance)."""
+        return holdings(self.engine, f"{LABEL_MANAGED_BY}={MANAGED_BY}").names()

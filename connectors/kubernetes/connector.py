@@ -1,0 +1,396 @@
+"""The Kubernetes connector: one namespace per team instance, applied with server-side apply.
+
+How it keeps the Connector contract (connectors/base.py):
+- deploy renders the instance (a refusal happens here, before any call), then applies every object in
+  order with field manager `federange` (namespace, quota, limits and NetworkPolicies before any pod).
+  Applying is idempotent; a redeploy also prunes objects of the instance the new rendering no longer has.
+  When an apply fails (after retries) the reason is recorded on the namespace, so the half-made instance
+  is still listed (its namespace carries the instance labels from the first call on) and reported FAILED
+  with that reason, and teardown removes it whole.
+- wait_ready watches the instance's pods, re-reading the instance's state on every change, for at most
+  the given timeout; failures surface with the reason Kubernetes gives (image pull, crash loop, quota).
+- teardown deletes the namespace (Kubernetes removes its content) and polls until it is gone, within
+  `teardown_timeout`; an absent namespace is success. It never deletes a namespace that does not carry
+  this instance's labels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from connectors.base import (
+    LABEL_EXERCISE,
+    LABEL_HOST,
+    LABEL_INSTANCE,
+    LABEL_MANAGED_BY,
+    LABEL_TEAM,
+    MANAGED_BY,
+    ConnectorError,
+    ConnectorRefusal,
+    InstanceRecord,
+    InstanceSpec,
+    InstanceStatus,
+    Phase,
+    ProbeResult,
+    ProvisioningTarget,
+    ResourceAmounts,
+)
+from connectors.kubernetes import capacity
+from connectors.kubernetes.apiserver import ApiServer, RetryPolicy
+from connectors.kubernetes.auth import api_client, kubeconfig_text
+from connectors.kubernetes.fanout import Outcome, fan_out
+from connectors.kubernetes.naming import ANNOTATION_DEPLOY_ERROR, namespace_name
+from connectors.kubernetes.ratelimit import TokenBucket
+from connectors.kubernetes.readiness import Observed, instance_status
+from connectors.kubernetes.render import KIND_ORDER, render_instance
+from connectors.kubernetes.settings import KubernetesSettings, parse_settings
+
+log = logging.getLogger(__name__)
+
+STATUS_FIELD_MANAGER = "federange-status"
+
+
+def _meta(obj: Mapping[str, Any]) -> dict[str, Any]:
+    meta: dict[str, Any] = obj.get("metadata") or {}
+    return meta
+
+
+def _labels(obj: Mapping[str, Any]) -> dict[str, str]:
+    labels: dict[str, str] = _meta(obj).get("labels") or {}
+    return labels
+
+
+class KubernetesConnector:
+    kind = "kubernetes"
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        try:
+            self.settings: KubernetesSettings = parse_settings(config)
+        except ValueError as exc:
+            raise ConnectorError(f"kubernetes connector config: {exc}") from exc
+        s = self.settings
+        self.api = ApiServer(
+            api_client(s),
+            limiter=TokenBucket(rate=s.qps, burst=s.burst),
+            retry=RetryPolicy(attempts=s.retry_attempts, initial=s.retry_initial, maximum=s.retry_max),
+            connect_timeout=s.connect_timeout,
+            request_timeout=s.request_timeout,
+        )
+
+    def close(self) -> None:
+        self.api.close()
+
+    def __enter__(self) -> KubernetesConnector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- naming and rendering -----------------------------------------------------------------------
+
+    def namespace(self, instance_id: str) -> str:
+        return namespace_name(instance_id, prefix=self.settings.namespace_prefix)
+
+    def render(self, instance: InstanceSpec) -> list[dict[str, Any]]:
+        return render_instance(
+            instance,
+            namespace_prefix=self.settings.namespace_prefix,
+            pod_security=self.settings.pod_security.value,
+            network=self.settings.network,
+        )
+
+    def _selector(self, instance_id: str) -> str:
+        return f"{LABEL_INSTANCE}={instance_id}"
+
+    # -- probe --------------------------------------------------------------------------------------
+
+    def probe(self) -> ProbeResult:
+        try:
+            version = str(self.api.version().get("gitVersion", "unknown"))
+            nodes, _ = self.api.list("Node")
+            pods, _ = self.api.list("Pod", field_selector="status.phase!=Succeeded,status.phase!=Failed")
+            instances, _ = self.api.list(
+                "Namespace", label_selector=f"{LABEL_MANAGED_BY}={MANAGED_BY},{LABEL_INSTANCE}"
+            )
+        except ConnectorError as exc:
+            zero = ResourceAmounts()
+            return ProbeResult(
+                healthy=False, version="", observed_free=zero, observed_total=zero, reason=exc.reason
+            )
+        total, free = capacity.observed(nodes, pods)
+        slots = self.settings.slots
+        healthy = any(capacity.schedulable(n) for n in nodes)
+        return ProbeResult(
+            healthy=healthy,
+            version=version,
+            observed_total=ResourceAmounts(
+                cpu_millicores=total.cpu_millicores, memory_mib=total.memory_mib, slots=slots, gpus=total.gpus
+            ),
+            observed_free=ResourceAmounts(
+                cpu_millicores=free.cpu_millicores,
+                memory_mib=free.memory_mib,
+                slots=max(0, slots - len(instances)),
+                gpus=free.gpus,
+            ),
+            reason="" if healthy else "no node is ready and schedulable for instance pods",
+        )
+
+    # -- deploy -------------------------------------------------------------------------------------
+
+    def _owned(self, namespace: Mapping[str, Any], instance_id: str) -> bool:
+        labels = _labels(namespace)
+        return labels.get(LABEL_MANAGED_BY) == MANAGED_BY and labels.get(LABEL_INSTANCE) == instance_id
+
+    def deploy(self, *, instance: InstanceSpec) -> InstanceStatus:
+        objects = self.render(instance)
+        ns = self.namespace(instance.instance_id)
+        existing = self.api.get("Namespace", ns)
+        if existing is not None:
+            if not self._owned(existing, instance.instance_id):
+                raise ConnectorRefusal(
+                    f"namespace {ns} already exists and does not belong to instance {instance.instance_id}"
+                )
+            if _meta(existing).get("deletionTimestamp"):
+                raise ConnectorError(
+                    f"instance {instance.instance_id} is still being torn down (namespace {ns} is "
+                    "terminating); deploy it again once teardown has finished",
+                    retryable=True,
+                )
+        for obj in objects:
+            try:
+                self.api.apply(obj, field_manager=self.settings.field_manager)
+            except ConnectorError as exc:
+                reason = f"applying {obj['kind']} {_meta(obj)['name']} failed: {exc.reason}"
+                self._record_deploy_error(ns, reason)
+                raise ConnectorError(reason, retryable=exc.retryable) from exc
+        if existing is not None:
+            try:
+                self._prune(ns, instance.instance_id, keep={(o["kind"], _meta(o)["name"]) for o in objects})
+            except ConnectorError as exc:
+                reason = f"removing objects the scenario no longer has failed: {exc.reason}"
+                self._record_deploy_error(ns, reason)
+                raise ConnectorError(reason, retryable=exc.retryable) from exc
+            if ANNOTATION_DEPLOY_ERROR in (_meta(existing).get("annotations") or {}):
+                self.api.merge_patch(
+                    "Namespace",
+                    ns,
+                    patch={"metadata": {"annotations": {ANNOTATION_DEPLOY_ERROR: None}}},
+                    field_manager=STATUS_FIELD_MANAGER,
+                )
+        log.info("applied instance %s into namespace %s (%d objects)", instance.instance_id, ns, len(objects))
+        return self.status(instance_id=instance.instance_id)
+
+    def _record_deploy_error(self, ns: str, reason: str) -> None:
+        """Best effort: the API may be the thing that failed; the raised error carries the reason anyway."""
+        try:
+            self.api.merge_patch(
+                "Namespace",
+                ns,
+                patch={"metadata": {"annotations": {ANNOTATION_DEPLOY_ERROR: reason[:1000]}}},
+                field_manager=STATUS_FIELD_MANAGER,
+            )
+        except ConnectorError as exc:
+            log.warning("could not record the deploy failure on namespace %s: %s", ns, exc.reason)
+
+    def _prune(self, ns: str, instance_id: str, *, keep: set[tuple[str, str]]) -> None:
+        for kind in reversed(KIND_ORDER[1:]):
+            items, _ = self.api.list(kind, namespace=ns, label_selector=self._selector(instance_id))
+            for item in items:
+                name = str(_meta(item).get("name"))
+                if (kind, name) not in keep:
+                    log.info("pruning %s %s/%s (no longer rendered)", kind, ns, name)
+                    self.api.delete(kind, name, namespace=ns)
+
+    def deploy_many(
+        self, instances: Sequence[InstanceSpec], *, max_parallel: int | None = None
+    ) -> list[Outcome[InstanceStatus]]:
+        """Deploy many instances at once (bounded by `max_parallel`, default from the config), one
+        outcome per instance in the given order."""
+        return fan_out(
+            lambda i: self.deploy(instance=i),
+            instances,
+            key=lambda i: i.instance_id,
+            max_parallel=max_parallel or self.settings.max_parallel,
+        )
+
+    def teardown_many(
+        self, instance_ids: Sequence[str], *, max_parallel: int | None = None
+    ) -> list[Outcome[None]]:
+        return fan_out(
+            lambda i: self.teardown(instance_id=i),
+            instance_ids,
+            key=lambda i: i,
+            max_parallel=max_parallel or self.settings.max_parallel,
+        )
+
+    # -- status and readiness -----------------------------------------------------------------------
+
+    def _observe(self, instance_id: str) -> Observed:
+        ns = self.namespace(instance_id)
+        namespace = self.api.get("Namespace", ns)
+        if namespace is None or not self._owned(namespace, instance_id):
+            return Observed(namespace=None)
+        selector = self._selector(instance_id)
+        deployments, _ = self.api.list("Deployment", namespace=ns, label_selector=selector)
+        pods, version = self.api.list("Pod", namespace=ns, label_selector=selector)
+        events, _ = self.api.list("Event", namespace=ns)
+        services, _ = self.api.list("Service", namespace=ns, label_selector=selector)
+        return Observed(
+            namespace=namespace,
+            deployments=deployments,
+            pods=pods,
+            events=events,
+            services=services,
+            resource_version=version,
+        )
+
+    def status(self, *, instance_id: str) -> InstanceStatus:
+        return instance_status(
+            instance_id, self._observe(instance_id), access_address=self.settings.access_address
+        )
+
+    def wait_ready(self, *, instance_id: str, timeout: float) -> InstanceStatus:
+        deadline = time.monotonic() + timeout
+        ns = self.namespace(instance_id)
+        while True:
+            observed = self._observe(instance_id)
+            current = instance_status(instance_id, observed, access_address=self.settings.access_address)
+            if current.phase in (Phase.READY, Phase.FAILED, Phase.ABSENT):
+                return current
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return InstanceStatus(
+                    instance_id=instance_id,
+                    phase=Phase.FAILED,
+                    hosts=current.hosts,
+                    endpoints=current.endpoints,
+                    reason=f"not ready after {timeout:g}s: {current.reason}",
+                )
+            self._await_pod_change(
+                ns, instance_id, observed.resource_version, min(remaining, self.settings.watch_window)
+            )
+
+    def _await_pod_change(self, ns: str, instance_id: str, resource_version: str, window: float) -> None:
+        """Return at the first change to the instance's pods, or after `window` seconds (events and
+        Deployment conditions, which explain pods that never appear, are re-read by the caller then)."""
+        started = time.monotonic()
+        events = self.api.watch(
+            "Pod",
+            namespace=ns,
+            resource_version=resource_version,
+            timeout=window,
+            label_selector=self._selector(instance_id),
+        )
+        try:
+            with contextlib.closing(events):  # leaving early closes the stream at once
+                for event in events:
+                    if event.get("type") in ("ADDED", "MODIFIED", "DELETED", "ERROR"):
+                        return
+                    if time.monotonic() - started >= window:
+                        return
+        except ConnectorError as exc:
+            log.debug("watching pods of %s failed (%s); re-reading instead", instance_id, exc.reason)
+            time.sleep(min(window, 1.0))
+
+    # -- teardown and inventory ---------------------------------------------------------------------
+
+    def teardown(self, *, instance_id: str) -> None:
+        ns = self.namespace(instance_id)
+        existing = self.api.get("Namespace", ns)
+        if existing is None:
+            return
+        if not self._owned(existing, instance_id):
+            raise ConnectorRefusal(
+                f"namespace {ns} does not carry the labels of instance {instance_id}; not deleting it"
+            )
+        self.api.delete("Namespace", ns)
+        deadline = time.monotonic() + self.settings.teardown_timeout
+        delay = 0.05
+        while True:
+            current = self.api.get("Namespace", ns)
+            if current is None:
+                log.info("instance %s torn down (namespace %s gone)", instance_id, ns)
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                conditions = (current.get("status") or {}).get("conditions") or []
+                detail = "; ".join(
+                    f"{c.get('type')}: {c.get('message')}" for c in conditions if c.get("status") == "True"
+                )
+                raise ConnectorError(
+                    f"namespace {ns} of instance {instance_id} is still terminating after "
+                    f"{self.settings.teardown_timeout:g}s" + (f" ({detail})" if detail else ""),
+                    retryable=True,
+                )
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 2.0)
+
+    def list_instances(self) -> Sequence[InstanceRecord]:
+        managed = f"{LABEL_MANAGED_BY}={MANAGED_BY}"
+        namespaces, _ = self.api.list("Namespace", label_selector=f"{managed},{LABEL_INSTANCE}")
+        deployments, _ = self.api.list("Deployment", label_selector=managed)
+        pods, _ = self.api.list("Pod", label_selector=managed)
+        records = []
+        for namespace in namespaces:
+            labels = _labels(namespace)
+            instance_id = labels[LABEL_INSTANCE]
+            if _meta(namespace).get("name") != self.namespace(instance_id):
+                continue  # another Federange (other namespace prefix) on the same cluster
+            mine = _meta(namespace).get("name")
+            status = instance_status(
+                instance_id,
+                Observed(
+                    namespace=namespace,
+                    deployments=[d for d in deployments if _meta(d).get("namespace") == mine],
+                    pods=[p for p in pods if _meta(p).get("namespace") == mine],
+                ),
+            )
+            records.append(
+                InstanceRecord(
+                    instance_id=instance_id,
+                    exercise=labels.get(LABEL_EXERCISE, ""),
+                    team=labels.get(LABEL_TEAM, ""),
+                    phase=status.phase,
+                )
+            )
+        return sorted(records, key=lambda r: r.instance_id)
+
+    # -- provisioning -------------------------------------------------------------------------------
+
+    def provisioning_target(self, *, instance_id: str) -> ProvisioningTarget:
+        """Ansible reaches each host through the Kubernetes API (`kubernetes.core.kubectl` connection):
+        exec into the host's running pod, with the range's kubeconfig written as a private file."""
+        observed = self._observe(instance_id)
+        if observed.namespace is None:
+            raise ConnectorError(f"instance {instance_id} is not deployed on this range")
+        ns = self.namespace(instance_id)
+        kubeconfig = kubeconfig_text(self.settings)
+        running: dict[str, str] = {}
+        for pod in observed.pods:
+            if (pod.get("status") or {}).get("phase") == "Running" and not _meta(pod).get(
+                "deletionTimestamp"
+            ):
+                running[_labels(pod).get(LABEL_HOST, "")] = str(_meta(pod).get("name"))
+        hosts: dict[str, dict[str, Any]] = {}
+        expected = sorted({_labels(d).get(LABEL_HOST, "") for d in observed.deployments})
+        for host in expected:
+            if host not in running:
+                raise ConnectorError(f"host {host} of instance {instance_id} has no running pod to provision")
+            variables: dict[str, Any] = {
+                "ansible_connection": "kubernetes.core.kubectl",
+                "ansible_kubectl_namespace": ns,
+                "ansible_kubectl_pod": running[host],
+                "ansible_kubectl_container": host,
+                "federange_instance": instance_id,
+            }
+            if kubeconfig:
+                variables["ansible_kubectl_kubeconfig"] = "{{ federange_files }}/kubeconfig"
+                if self.settings.auth.context:
+                    variables["ansible_kubectl_context"] = self.settings.auth.context
+            hosts[host] = variables
+        files = {"kubeconfig": kubeconfig} if kubeconfig else {}
+        return ProvisioningTarget(inventory={"all": {"hosts": hosts}}, files=files)
