@@ -1,0 +1,54 @@
+"""Access details: per team, how to reach its entry hosts and the credentials it is given.
+
+Only the exercise owner's organisation reads them (not even admins of other organisations): they hold
+live credentials of running instances. Credentials are the scenario variables marked `access: true`
+(never flags), regenerated from the seed, so nothing secret is stored in the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orchestrator.domain.catalogue import Principal
+from orchestrator.domain.errors import NotFound
+from orchestrator.exercises.model import Endpoint, Stage
+from orchestrator.exercises.ports import Unit
+from scenarios.materialise import value_of
+
+
+@dataclass(frozen=True, kw_only=True)
+class TeamAccess:
+    team: str
+    instance_id: str
+    range_slug: str
+    stage: Stage
+    endpoints: tuple[Endpoint, ...]
+    credentials: dict[str, str]
+
+
+def team_access(unit: Unit, actor: Principal, exercise_id: str, *, seed: bytes) -> list[TeamAccess]:
+    exercise = unit.exercises.get_exercise(exercise_id)
+    if exercise is None or actor.organisation_id != exercise.owner_organisation_id:
+        raise NotFound(
+            f"exercise '{exercise_id}' does not exist or belongs to another organisation "
+            "(access details are only for the organisation that runs it)"
+        )
+    handle = unit.scenarios.resolve(exercise.scenario_ref)
+    handed_out = [v for v in handle.scenario.spec.variables if v.access]
+    out = []
+    for instance in unit.exercises.instances_of(exercise.id):
+        record = unit.catalogue.get_range(instance.range_id)
+        live = instance.stage in (Stage.READY, Stage.PROVISIONING)
+        out.append(
+            TeamAccess(
+                team=instance.team,
+                instance_id=instance.id,
+                range_slug="" if record is None else record.slug,
+                stage=instance.stage,
+                endpoints=instance.endpoints if live else (),
+                credentials={v.name: value_of(v, seed=seed, instance_id=instance.id) for v in handed_out}
+                if live
+                else {},
+            )
+        )
+    return out

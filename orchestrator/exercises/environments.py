@@ -1,0 +1,71 @@
+"""Researcher environments: one instance of a scenario, placed and deployed now, living for a TTL.
+
+An environment is an exercise of kind `environment` with a single team (the researcher), no deploy lead
+and a window [now, now + TTL); renewing moves its end (the bookings follow, within the ranges' sharing
+policies: a range's maximum booking length bounds how far an environment can be renewed there).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from orchestrator.domain.catalogue import Principal
+from orchestrator.domain.clock import Clock
+from orchestrator.domain.errors import Conflict, FieldProblem, InvalidInput
+from orchestrator.exercises.model import Constraints, Exercise, ExerciseDraft, ExerciseKind, TeamDraft
+from orchestrator.exercises.service import Detail, ExerciseService
+
+
+class EnvironmentService:
+    def __init__(self, *, exercises: ExerciseService, clock: Clock) -> None:
+        self.exercises = exercises
+        self.clock = clock
+
+    def launch(
+        self,
+        actor: Principal,
+        *,
+        scenario: str,
+        ttl: timedelta,
+        name: str = "",
+        constraints: Constraints | None = None,
+    ) -> Detail:
+        if ttl <= timedelta(0):
+            raise InvalidInput(FieldProblem("ttl_minutes", "must be positive"))
+        now = self.clock.now()
+        draft = ExerciseDraft(
+            name=name or f"{scenario} for {actor.name}",
+            scenario=scenario,
+            teams=(
+                TeamDraft(
+                    name=actor.name, organisation=actor.organisation_id, country=actor.organisation_country
+                ),
+            ),
+            start=now,
+            end=now + ttl,
+            lead=timedelta(0),
+            warn_before_end=min(timedelta(minutes=10), ttl / 4),
+            constraints=constraints or Constraints(),
+            kind=ExerciseKind.ENVIRONMENT,
+        )
+        return self.exercises.create(actor, draft)
+
+    def _environment(self, actor: Principal, environment_id: str) -> Exercise:
+        exercise = self.exercises.get(actor, environment_id).exercise
+        if exercise.kind is not ExerciseKind.ENVIRONMENT:
+            raise Conflict(f"'{environment_id}' is an exercise, not an environment")
+        return exercise
+
+    def renew(self, actor: Principal, environment_id: str, *, extra: timedelta) -> Exercise:
+        """Push the end out by `extra` (from the current end)."""
+        if extra <= timedelta(0):
+            raise InvalidInput(FieldProblem("minutes", "must be positive"))
+        exercise = self._environment(actor, environment_id)
+        return self.exercises.extend(actor, environment_id, end=exercise.end + extra)
+
+    def destroy(self, actor: Principal, environment_id: str) -> Exercise:
+        self._environment(actor, environment_id)
+        return self.exercises.cancel(actor, environment_id)
+
+    def list(self, actor: Principal, *, active_only: bool = True) -> list[Exercise]:
+        return self.exercises.list(actor, kind=ExerciseKind.ENVIRONMENT, active_only=active_only)

@@ -1,0 +1,21 @@
+"""Exercise events: what the trainer is told (healing results, failures, the end approaching)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from orchestrator.domain.clock import Clock
+from orchestrator.exercises.model import ExerciseEvent
+from orchestrator.exercises.ports import Unit
+
+log = logging.getLogger(__name__)
+
+
+def note(unit: Unit, clock: Clock, exercise_id: str, message: str, *, level: str = "info") -> None:
+    log.info("exercise %s: %s", exercise_id, message)
+    unit.exercises.add_event(
+        ExerciseEvent(
+            id=str(uuid.uuid4()), exercise_id=exercise_id, at=clock.now(), level=level, message=message
+        )
+    )

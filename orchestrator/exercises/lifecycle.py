@@ -1,0 +1,370 @@
+"""The due-action handlers that deploy, provision and tear down team instances.
+
+Each handler is idempotent (a crashed process's action is claimed again once its lease lapses) and
+talks to the range only between short transactions: read and mark what it is about to do, call the
+connector, record what happened. A deploy whose instance was torn down meanwhile undoes itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+from connectors.base import (
+    ConnectorError,
+    ConnectorRefusal,
+    InstanceSpec,
+    InstanceStatus,
+    Phase,
+    SecurityAllowance,
+)
+from orchestrator.domain.catalogue import SYSTEM, RangeRecord
+from orchestrator.domain.clock import Clock
+from orchestrator.exercises import schedule
+from orchestrator.exercises.events import note
+from orchestrator.exercises.model import (
+    EXERCISE_MACHINE,
+    Exercise,
+    ExerciseStatus,
+    Instance,
+    Stage,
+)
+from orchestrator.exercises.model import Endpoint as InstanceEndpoint
+from orchestrator.exercises.ports import ConnectorFactory, Provisioner, ScenarioHandle, Transactions, Unit
+from orchestrator.exercises.stages import (
+    StageLog,
+    enter,
+    fail,
+    locked_instance,
+    log_lines,
+    settle_exercise,
+    stamp,
+)
+from scenarios.materialise import materialise
+
+log = logging.getLogger(__name__)
+
+_DEPLOYABLE = frozenset({Stage.BOOKED, Stage.DEPLOYING, Stage.FAILED, Stage.READY})
+_OVER = frozenset({ExerciseStatus.TEARING_DOWN, ExerciseStatus.DONE, ExerciseStatus.CANCELLED})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Runtime:
+    """Everything a lifecycle handler needs (one context object for jobs)."""
+
+    transactions: Transactions
+    clock: Clock
+    connectors: ConnectorFactory
+    seed: bytes
+    provisioner: Provisioner | None = None
+    ready_timeout: float = 600.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Work:
+    instance: Instance
+    exercise: Exercise
+    range: RangeRecord
+    handle: ScenarioHandle
+
+
+class RetryLater(Exception):
+    """A transient failure: the due action is retried with backoff (the reason is in the stage log)."""
+
+
+def allowance_of(record: RangeRecord) -> SecurityAllowance:
+    allowed = record.policy.allow_privileged
+    return SecurityAllowance(
+        privileged=allowed,
+        host_namespaces=allowed,
+        host_path=allowed,
+        added_capabilities=frozenset({"NET_ADMIN", "NET_RAW", "SYS_PTRACE"}) if allowed else frozenset(),
+    )
+
+
+def instance_spec(rt: Runtime, work: _Work) -> InstanceSpec:
+    scenario = work.handle.scenario
+    return InstanceSpec(
+        instance_id=work.instance.id,
+        exercise=work.exercise.id,
+        team=work.instance.team,
+        scenario=scenario,
+        values=materialise(scenario, seed=rt.seed, instance_id=work.instance.id),
+        allowance=allowance_of(work.range),
+    )
+
+
+def _load(unit: Unit, instance: Instance) -> tuple[Exercise, RangeRecord, ScenarioHandle]:
+    exercise = unit.exercises.get_exercise(instance.exercise_id, lock=True)
+    record = unit.catalogue.get_range(instance.range_id)
+    if exercise is None or record is None:
+        raise LookupError(f"instance {instance.id} lost its exercise or range")
+    return exercise, record, unit.scenarios.resolve(exercise.scenario_ref)
+
+
+def _endpoints(status: InstanceStatus) -> tuple[InstanceEndpoint, ...]:
+    return tuple(
+        InstanceEndpoint(host=e.host, port=e.port, protocol=e.protocol, address=e.address, url=e.url)
+        for e in status.endpoints
+    )
+
+
+# -- deploy ------------------------------------------------------------------------------------------
+def _begin_deploy(rt: Runtime, instance_id: str, *, provision_only: bool) -> _Work | None:
+    now = rt.clock.now()
+    with rt.transactions() as unit:
+        instance = locked_instance(unit, instance_id)
+        if instance is None:
+            return None
+        exercise, record, handle = _load(unit, instance)
+        if exercise.status in _OVER or now >= exercise.end:
+            log.info("not deploying %s: exercise %s is %s", instance_id, exercise.id, exercise.status.value)
+            return None
+        wanted = Stage.PROVISIONING if provision_only else Stage.DEPLOYING
+        if instance.stage not in _DEPLOYABLE | {Stage.PROVISIONING}:
+            return None
+        booking_id = instance.booking_id
+        if booking_id:
+            status = unit.bookings.status([booking_id]).get(booking_id, "missing")
+            if status not in ("confirmed", "active"):
+                reason = (
+                    f"the booking on range '{record.slug}' awaits the operator's approval"
+                    if status == "pending_approval"
+                    else f"the booking on range '{record.slug}' is {status}"
+                )
+                if instance.stage is Stage.BOOKED:
+                    instance = enter(unit, instance, Stage.DEPLOYING, now=now)
+                fail(unit, instance, reason, now=now)
+                note(unit, rt.clock, exercise.id, f"team {instance.team}: {reason}", level="error")
+                return None
+            if status == "confirmed":
+                unit.bookings.activate([booking_id])
+        redeploying = exercise.status is ExerciseStatus.RUNNING and not provision_only
+        if exercise.status is ExerciseStatus.SCHEDULED or redeploying:
+            exercise = replace(
+                exercise,
+                status=EXERCISE_MACHINE.move(exercise.status, ExerciseStatus.DEPLOYING),
+                updated_at=now,
+            )
+            unit.exercises.save_exercise(exercise)
+        instance = enter(unit, instance, wanted, now=now)
+        log_lines(unit, instance.id, [stamp(rt.clock, f"{wanted.value} on range {record.slug}")])
+        return _Work(instance=instance, exercise=exercise, range=record, handle=handle)
+
+
+def _still_wanted(rt: Runtime, instance_id: str, stage: Stage) -> bool:
+    with rt.transactions() as unit:
+        instance = unit.exercises.get_instance(instance_id)
+        return instance is not None and instance.stage is stage
+
+
+def _record_failure(rt: Runtime, work: _Work, reason: str) -> None:
+    now = rt.clock.now()
+    with rt.transactions() as unit:
+        instance = locked_instance(unit, work.instance.id)
+        if instance is None or instance.stage not in (Stage.DEPLOYING, Stage.PROVISIONING):
+            return
+        log_lines(unit, instance.id, [stamp(rt.clock, f"failed: {reason}")])
+        fail(unit, instance, reason, now=now)
+        note(
+            unit,
+            rt.clock,
+            work.exercise.id,
+            f"team {instance.team} on {work.range.slug}: {reason}",
+            level="error",
+        )
+        settle_exercise(unit, work.exercise.id, now=now)
+
+
+def deploy(
+    rt: Runtime, instance_id: str, *, final_attempt: bool = True, provision_only: bool = False
+) -> None:
+    """Deploy a team's instance, wait until it is ready, run its provisioning playbooks."""
+    work = _begin_deploy(rt, instance_id, provision_only=provision_only)
+    if work is None:
+        return
+    connector = rt.connectors(work.range)
+    spec = instance_spec(rt, work)
+    if not provision_only:
+        try:
+            connector.deploy(instance=spec)
+            if not _still_wanted(rt, instance_id, Stage.DEPLOYING):
+                connector.teardown(instance_id=instance_id)  # torn down while we deployed: undo
+                return
+            status = connector.wait_ready(instance_id=instance_id, timeout=rt.ready_timeout)
+        except ConnectorRefusal as exc:
+            _record_failure(rt, work, f"refused by range '{work.range.slug}': {exc.reason}")
+            return
+        except ConnectorError as exc:
+            if exc.retryable and not final_attempt:
+                with rt.transactions() as unit:
+                    log_lines(
+                        unit, instance_id, [stamp(rt.clock, f"transient error, retrying: {exc.reason}")]
+                    )
+                raise RetryLater(exc.reason) from exc
+            _record_failure(rt, work, exc.reason)
+            return
+        if status.phase is not Phase.READY:
+            _record_failure(rt, work, status.reason or f"instance is {status.phase.value}")
+            return
+    else:
+        status = connector.status(instance_id=instance_id)
+        if status.phase is not Phase.READY:
+            _record_failure(
+                rt, work, f"cannot provision: instance is {status.phase.value} {status.reason}".strip()
+            )
+            return
+    if work.handle.scenario.spec.provisioning:
+        if not provision_only:
+            with rt.transactions() as unit:
+                instance = locked_instance(unit, instance_id)
+                if instance is None or instance.stage is not Stage.DEPLOYING:
+                    return
+                enter(unit, instance, Stage.PROVISIONING, now=rt.clock.now())
+        if rt.provisioner is None:
+            _record_failure(rt, work, "provisioning: this orchestrator has no provisioner configured")
+            return
+        sink = StageLog(rt.transactions, instance_id)
+        try:
+            outcome = rt.provisioner.provision(
+                scenario=work.handle.scenario,
+                base_dir=work.handle.base_dir,
+                target=connector.provisioning_target(instance_id=instance_id),
+                values=spec.values,
+                instance_id=instance_id,
+                on_event=sink,
+            )
+        except ConnectorError as exc:
+            sink.flush()
+            _record_failure(rt, work, f"provisioning: {exc.reason}")
+            return
+        sink.flush()
+        if not outcome.ok:
+            _record_failure(rt, work, f"provisioning failed: {outcome.error}")
+            return
+    _finish_ready(rt, work, status)
+
+
+def _finish_ready(rt: Runtime, work: _Work, status: InstanceStatus) -> None:
+    now = rt.clock.now()
+    with rt.transactions() as unit:
+        instance = locked_instance(unit, work.instance.id)
+        if instance is None or instance.stage not in (Stage.DEPLOYING, Stage.PROVISIONING):
+            return
+        instance = enter(unit, instance, Stage.READY, now=now)
+        unit.exercises.save_instance(replace(instance, endpoints=_endpoints(status)))
+        log_lines(unit, instance.id, [stamp(rt.clock, "ready")])
+        settle_exercise(unit, work.exercise.id, now=now)
+
+
+# -- teardown ----------------------------------------------------------------------------------------
+def release_if_unused(unit: Unit, instance: Instance) -> None:
+    """Release the instance's booking once no instance of its exercise on that booking is still up
+    (the teams of an exercise on one range share one booking)."""
+    booking_id = instance.booking_id
+    if not booking_id:
+        return
+    sharing = [i for i in unit.exercises.instances_of(instance.exercise_id) if i.booking_id == booking_id]
+    if all(i.stage is Stage.DONE for i in sharing):
+        status = unit.bookings.status([booking_id]).get(booking_id, "")
+        if status in ("active", "confirmed"):
+            unit.bookings.release([booking_id])
+        elif status in ("held", "pending_approval"):
+            unit.bookings.cancel(SYSTEM, [booking_id], reason="the exercise no longer needs it")
+
+
+def teardown_exercise(rt: Runtime, exercise_id: str) -> None:
+    """The window ended (or the exercise was cancelled): tear every instance down."""
+    now = rt.clock.now()
+    with rt.transactions() as unit:
+        exercise = unit.exercises.get_exercise(exercise_id, lock=True)
+        if exercise is None or exercise.status in (ExerciseStatus.DONE, ExerciseStatus.CANCELLED):
+            return
+        if exercise.status is not ExerciseStatus.TEARING_DOWN:
+            exercise = replace(
+                exercise,
+                status=EXERCISE_MACHINE.move(exercise.status, ExerciseStatus.TEARING_DOWN),
+                updated_at=now,
+            )
+            unit.exercises.save_exercise(exercise)
+            note(unit, rt.clock, exercise.id, "tearing down every team instance")
+        unit.actions.cancel_for(
+            object_kind="exercise", object_id=exercise.id, kinds=[schedule.WARN, schedule.READY_DEADLINE]
+        )
+        for instance in unit.exercises.instances_of(exercise.id):
+            if instance.stage is Stage.DONE:
+                continue
+            if instance.stage is Stage.BOOKED:
+                # Never deployed: nothing on the range; give the capacity back at once.
+                unit.actions.cancel_for(object_kind="instance", object_id=instance.id)
+                enter(unit, instance, Stage.DONE, now=now, reason="never deployed")
+                release_if_unused(unit, instance)
+                continue
+            schedule.schedule_teardown(unit.actions, instance, now=now)
+        settle_exercise(unit, exercise.id, now=now)
+
+
+def teardown_instance(rt: Runtime, instance_id: str) -> None:
+    """Remove the instance from its range and release its booking; retried until it succeeds."""
+    now = rt.clock.now()
+    with rt.transactions() as unit:
+        instance = locked_instance(unit, instance_id)
+        if instance is None or instance.stage is Stage.DONE:
+            return
+        record = unit.catalogue.get_range(instance.range_id)
+        if record is None:
+            raise LookupError(f"instance {instance_id} lost its range")
+        instance = enter(unit, instance, Stage.TEARING_DOWN, now=now)
+        log_lines(unit, instance_id, [stamp(rt.clock, f"tearing down on range {record.slug}")])
+    try:
+        rt.connectors(record).teardown(instance_id=instance_id)
+    except (ConnectorError, ConnectorRefusal) as exc:
+        reason = exc.reason
+        with rt.transactions() as unit:
+            log_lines(unit, instance_id, [stamp(rt.clock, f"teardown failed, will retry: {reason}")])
+        raise RetryLater(reason) from exc
+    now = rt.clock.now()
+    with rt.transactions() as unit:
+        instance = locked_instance(unit, instance_id)
+        if instance is None or instance.stage is Stage.DONE:
+            return
+        instance = enter(unit, instance, Stage.DONE, now=now)
+        release_if_unused(unit, instance)
+        settle_exercise(unit, instance.exercise_id, now=now)
+
+
+# -- reminders ---------------------------------------------------------------------------------------
+def ready_deadline(rt: Runtime, exercise_id: str) -> None:
+    with rt.transactions() as unit:
+        exercise = unit.exercises.get_exercise(exercise_id)
+        if exercise is None or exercise.status in _OVER:
+            return
+        late = [i for i in unit.exercises.instances_of(exercise_id) if i.stage is not Stage.READY]
+        if late:
+            detail = "; ".join(
+                f"{i.team}: {i.stage.value}{' - ' + i.stage_reason if i.stage_reason else ''}" for i in late
+            )
+            note(
+                unit,
+                rt.clock,
+                exercise_id,
+                f"{len(late)} team(s) not ready at the start: {detail}",
+                level="warning",
+            )
+        else:
+            note(unit, rt.clock, exercise_id, "every team instance is ready")
+
+
+def warn_end(rt: Runtime, exercise_id: str) -> None:
+    with rt.transactions() as unit:
+        exercise = unit.exercises.get_exercise(exercise_id)
+        if exercise is None or exercise.status in _OVER:
+            return
+        minutes = max(int((exercise.end - rt.clock.now()).total_seconds() // 60), 0)
+        note(
+            unit,
+            rt.clock,
+            exercise_id,
+            f"ends at {exercise.end.isoformat()} (in {minutes} min): every instance will be torn down then",
+            level="warning",
+        )

@@ -1,0 +1,123 @@
+"""The reconciler: compare what the database says runs on each range with what the range reports.
+
+- an instance the database holds as ready, whose window is still open, but that the range no longer
+  has, is redeployed (drift: someone deleted it, the node died);
+- an instance the range holds that belongs to one of this orchestrator's exercises but that the
+  database holds as done (or does not know) is an orphan and is torn down. An instance the database
+  places on another range is left to that range (ranges may share an engine).
+
+Instances of exercises this database does not know are left alone: another orchestrator may share the
+range. Instances in the middle of a stage (deploying, provisioning, tearing down) are left to the
+action that owns them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from connectors.base import ConnectorError, ConnectorRefusal, InstanceRecord
+from orchestrator.domain.ranges import RangeStatus
+from orchestrator.exercises import schedule
+from orchestrator.exercises.events import note
+from orchestrator.exercises.lifecycle import Runtime
+from orchestrator.exercises.model import ExerciseStatus, Stage
+from orchestrator.exercises.stages import enter, locked_instance, log_lines, stamp
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Drift:
+    redeployed: list[str] = field(default_factory=list)
+    orphans_removed: list[str] = field(default_factory=list)
+    unreachable: dict[str, str] = field(default_factory=dict)
+
+
+def reconcile(rt: Runtime) -> Drift:
+    drift = Drift()
+    with rt.transactions() as unit:
+        records = [
+            r
+            for r in unit.catalogue.list_ranges(country=None, capability=None, status=None)
+            if r.status is not RangeStatus.DECOMMISSIONED
+        ]
+    for record in records:
+        try:
+            listed = list(rt.connectors(record).list_instances())
+        except (ConnectorError, ConnectorRefusal) as exc:
+            drift.unreachable[record.slug] = exc.reason
+            continue
+        except Exception as exc:  # a broken driver must not stop reconciling the other ranges
+            log.warning("listing instances on %s failed: %s", record.slug, exc)
+            drift.unreachable[record.slug] = str(exc)
+            continue
+        orphans = _repair_range(rt, record.id, listed, drift)
+        for orphan in orphans:
+            try:
+                rt.connectors(record).teardown(instance_id=orphan.instance_id)
+            except (ConnectorError, ConnectorRefusal) as exc:
+                log.warning(
+                    "removing orphan %s from %s failed: %s", orphan.instance_id, record.slug, exc.reason
+                )
+                continue
+            drift.orphans_removed.append(orphan.instance_id)
+            with rt.transactions() as unit:
+                if unit.exercises.get_exercise(orphan.exercise) is not None:
+                    note(
+                        unit,
+                        rt.clock,
+                        orphan.exercise,
+                        f"removed orphaned instance {orphan.instance_id} (team "
+                        f"{orphan.team}) from range {record.slug}",
+                        level="warning",
+                    )
+    return drift
+
+
+def _repair_range(
+    rt: Runtime, range_id: str, listed: list[InstanceRecord], drift: Drift
+) -> list[InstanceRecord]:
+    """Redeploy what went missing (in one transaction); return the orphans to remove."""
+    now = rt.clock.now()
+    listed_ids = {r.instance_id for r in listed}
+    with rt.transactions() as unit:
+        for instance in unit.exercises.instances_on(range_id, stages=[Stage.READY]):
+            if instance.id in listed_ids:
+                continue
+            exercise = unit.exercises.get_exercise(instance.exercise_id)
+            if exercise is None or exercise.status not in (ExerciseStatus.RUNNING, ExerciseStatus.DEPLOYING):
+                continue
+            if now >= exercise.end:
+                continue
+            locked = locked_instance(unit, instance.id)
+            if locked is None or locked.stage is not Stage.READY:
+                continue
+            moved = enter(unit, locked, Stage.DEPLOYING, now=now, reason="missing on its range: redeploying")
+            log_lines(unit, moved.id, [stamp(rt.clock, "the range no longer has this instance: redeploying")])
+            schedule.schedule_deploy(unit.actions, moved, at=now, now=now)
+            note(
+                unit,
+                rt.clock,
+                exercise.id,
+                f"team {instance.team}: instance vanished from its range; redeploying",
+                level="warning",
+            )
+            drift.redeployed.append(instance.id)
+        known = {
+            i: unit.exercises.get_instance(i) for i in unit.exercises.known_instance_ids(sorted(listed_ids))
+        }
+        ours = {
+            r.exercise for r in listed if r.exercise and unit.exercises.get_exercise(r.exercise) is not None
+        }
+    orphans = []
+    for record in listed:
+        held = known.get(record.instance_id)
+        if held is None:
+            if record.exercise in ours:
+                orphans.append(record)
+        elif held.stage is Stage.DONE:
+            orphans.append(record)
+        # An instance the database places on another range is that range's business: two ranges may
+        # share one engine (a Docker host registered twice), so their listings overlap.
+    return orphans

@@ -1,0 +1,374 @@
+"""Exercise and environment use cases: plan, create (plan + book + schedule), read, cancel, extend, retry.
+
+Everything here runs inside the caller's unit of work: creating an exercise places the teams, books every
+range in one atomic request and schedules the due actions in the same transaction, so an exercise either
+exists with all its bookings and its schedule, or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from orchestrator.catalogue import audit, authz
+from orchestrator.domain.catalogue import Principal, Role
+from orchestrator.domain.clock import Clock
+from orchestrator.domain.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound, Refused
+from orchestrator.exercises import schedule
+from orchestrator.exercises.events import note
+from orchestrator.exercises.model import (
+    EXERCISE_MACHINE,
+    INSTANCE_MACHINE,
+    RETRYABLE,
+    Exercise,
+    ExerciseDraft,
+    ExerciseKind,
+    ExerciseStatus,
+    Instance,
+    Plan,
+    Stage,
+    StageRecord,
+)
+from orchestrator.exercises.planning import PlacementAsk, Placer, candidates, demand_of
+from orchestrator.exercises.ports import ScenarioHandle, Unit
+from orchestrator.exercises.views import exercise_view
+
+#: Exercise statuses in which the exercise still holds bookings and may hold instances.
+ACTIVE_STATUSES = (
+    ExerciseStatus.SCHEDULED,
+    ExerciseStatus.DEPLOYING,
+    ExerciseStatus.RUNNING,
+    ExerciseStatus.TEARING_DOWN,
+)
+
+
+def bookings_of(instances: Sequence[Instance]) -> list[str]:
+    """The distinct bookings the instances hold (teams on one range share their exercise's booking)."""
+    return sorted({i.booking_id for i in instances if i.booking_id})
+
+
+def new_instance_id() -> str:
+    """DNS-label safe, short (connectors derive namespace/container names from it), unique."""
+    return "x" + uuid.uuid4().hex[:11]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Detail:
+    exercise: Exercise
+    instances: tuple[Instance, ...]
+    stages: dict[str, tuple[StageRecord, ...]]
+
+
+class ExerciseService:
+    def __init__(self, *, unit: Unit, clock: Clock, placer: Placer) -> None:
+        self.unit = unit
+        self.clock = clock
+        self.placer = placer
+
+    # -- planning --------------------------------------------------------------------------------
+    def _validate(self, draft: ExerciseDraft) -> None:
+        problems = []
+        if draft.end <= draft.start:
+            problems.append(FieldProblem("end", "the exercise must end after it starts"))
+        if draft.lead < timedelta(0):
+            problems.append(FieldProblem("lead_minutes", "must not be negative"))
+        if draft.end <= self.clock.now():
+            problems.append(FieldProblem("end", "the exercise window is already over"))
+        if not draft.teams:
+            problems.append(FieldProblem("teams", "an exercise needs at least one team"))
+        seen: set[str] = set()
+        for i, team in enumerate(draft.teams):
+            if team.name in seen:
+                problems.append(FieldProblem(f"teams[{i}].name", f"duplicate team '{team.name}'"))
+            seen.add(team.name)
+        c = draft.constraints
+        if c.max_ranges is not None and c.max_ranges < c.min_ranges:
+            problems.append(FieldProblem("constraints.max_ranges", "must be at least min_ranges"))
+        if c.min_ranges > len(draft.teams):
+            problems.append(
+                FieldProblem(
+                    "constraints.min_ranges",
+                    f"{c.min_ranges} ranges cannot each get one of {len(draft.teams)} teams",
+                )
+            )
+        if problems:
+            raise InvalidInput(problems)
+
+    def plan(self, actor: Principal, draft: ExerciseDraft) -> tuple[ScenarioHandle, Plan]:
+        """Place the teams without booking anything (a dry run of create)."""
+        self._require_creator(actor, draft.kind)
+        self._validate(draft)
+        handle = self.unit.scenarios.resolve(draft.scenario)
+        missing = set(handle.scenario.spec.requires) - set(draft.constraints.capabilities)
+        constraints = replace(draft.constraints, capabilities=draft.constraints.capabilities | missing)
+        ask = PlacementAsk(
+            teams=draft.teams,
+            demand=demand_of(handle),
+            candidates=candidates(
+                self.unit,
+                start=draft.booked_from,
+                end=draft.end,
+                owner_organisation_id=actor.organisation_id,
+                owner_country=actor.organisation_country,
+            ),
+            constraints=constraints,
+            owner_organisation_id=actor.organisation_id,
+            owner_country=actor.organisation_country,
+            start=draft.booked_from,
+            end=draft.end,
+            now=self.clock.now(),
+        )
+        return handle, self.placer(ask)
+
+    def _require_creator(self, actor: Principal, kind: ExerciseKind) -> None:
+        if kind is ExerciseKind.ENVIRONMENT:
+            authz.require_role(
+                actor, Role.RESEARCHER, Role.TRAINER, Role.ADMIN, action="launching environments"
+            )
+        else:
+            authz.require_role(actor, Role.TRAINER, Role.ADMIN, action="scheduling exercises")
+
+    # -- create ----------------------------------------------------------------------------------
+    def create(self, actor: Principal, draft: ExerciseDraft) -> Detail:
+        handle, plan = self.plan(actor, draft)
+        if not plan.feasible:
+            raise Refused(list(plan.reasons) or ["no placement satisfies the constraints"])
+        now = self.clock.now()
+        exercise = Exercise(
+            id=str(uuid.uuid4()),
+            kind=draft.kind,
+            name=draft.name,
+            owner_organisation_id=actor.organisation_id,
+            created_by=actor.id,
+            scenario_name=handle.name,
+            scenario_version=handle.version,
+            start=draft.start,
+            end=draft.end,
+            lead=draft.lead,
+            warn_before_end=draft.warn_before_end,
+            constraints=draft.constraints,
+            status=ExerciseStatus.SCHEDULED,
+            status_reason="",
+            plan=plan.as_dict(),
+            created_at=now,
+            updated_at=now,
+        )
+        teams = {t.name: t for t in draft.teams}
+        ranges = plan.ranges()
+        booking_ids = self.unit.bookings.book(
+            actor,
+            owner_organisation_id=actor.organisation_id,
+            items=[(range_id, plan.demand[range_id]) for range_id in ranges],
+            start=draft.booked_from,
+            end=draft.end,
+            purpose=draft.kind.value,
+            reference=exercise.id,
+            request_id=exercise.id,
+        )
+        booking_of = dict(zip(ranges, booking_ids, strict=True))
+        self.unit.exercises.add_exercise(exercise)
+        instances = []
+        for assignment in plan.assignments:
+            booking_id = booking_of[assignment.range_id]
+            team = teams[assignment.team]
+            instance = Instance(
+                id=new_instance_id(),
+                exercise_id=exercise.id,
+                team=team.name,
+                team_organisation=team.organisation,
+                team_country=team.country,
+                range_id=assignment.range_id,
+                booking_id=booking_id,
+                stage=Stage.BOOKED,
+                stage_reason=assignment.reason,
+                failed_stage=None,
+                endpoints=(),
+                created_at=now,
+                updated_at=now,
+            )
+            self.unit.exercises.add_instance(instance)
+            self.unit.exercises.start_stage(instance_id=instance.id, stage=Stage.BOOKED, at=now)
+            schedule.schedule_deploy(self.unit.actions, instance, at=max(exercise.deploy_at, now), now=now)
+            instances.append(instance)
+        schedule.schedule_exercise(self.unit.actions, exercise, now=now)
+        self.unit.scenarios.mark_used(handle.name, handle.version)
+        note(self.unit, self.clock, exercise.id, f"scheduled: {plan.summary}")
+        audit.record(
+            self.unit.catalogue,
+            self.clock,
+            actor,
+            f"{exercise.kind.value}.create",
+            kind=exercise.kind.value,
+            object_id=exercise.id,
+            organisation_id=exercise.owner_organisation_id,
+            after=exercise_view(exercise, instances),
+        )
+        return Detail(exercise=exercise, instances=tuple(instances), stages={})
+
+    # -- read ------------------------------------------------------------------------------------
+    def _visible(self, actor: Principal, exercise_id: str, *, lock: bool = False) -> Exercise:
+        exercise = self.unit.exercises.get_exercise(exercise_id, lock=lock)
+        if exercise is None or not (
+            actor.role is Role.ADMIN or actor.organisation_id == exercise.owner_organisation_id
+        ):
+            raise NotFound(f"exercise '{exercise_id}' does not exist or belongs to another organisation")
+        return exercise
+
+    def _manageable(self, actor: Principal, exercise_id: str) -> Exercise:
+        exercise = self._visible(actor, exercise_id, lock=True)
+        if actor.role is Role.ADMIN:
+            return exercise
+        allowed = {Role.TRAINER} | ({Role.RESEARCHER} if exercise.kind is ExerciseKind.ENVIRONMENT else set())
+        if actor.role not in allowed:
+            raise Forbidden(
+                f"changing {exercise.kind.value}s needs role trainer or admin; '{actor.name}' is "
+                f"{actor.role.value}"
+            )
+        return exercise
+
+    def get(self, actor: Principal, exercise_id: str) -> Detail:
+        exercise = self._visible(actor, exercise_id)
+        instances = tuple(self.unit.exercises.instances_of(exercise.id))
+        stages = {i.id: tuple(self.unit.exercises.stages_of(i.id)) for i in instances}
+        return Detail(exercise=exercise, instances=instances, stages=stages)
+
+    def list(self, actor: Principal, *, kind: ExerciseKind | None, active_only: bool) -> list[Exercise]:
+        org = None if actor.role is Role.ADMIN else actor.organisation_id
+        statuses = [s.value for s in ACTIVE_STATUSES] if active_only else None
+        return list(
+            self.unit.exercises.list_exercises(owner_organisation_id=org, kind=kind, statuses=statuses)
+        )
+
+    # -- change ----------------------------------------------------------------------------------
+    def cancel(self, actor: Principal, exercise_id: str) -> Exercise:
+        """Before anything deployed: release the bookings and stop. Otherwise tear everything down now;
+        the exercise ends as cancelled either way."""
+        exercise = self._manageable(actor, exercise_id)
+        if exercise.status in (ExerciseStatus.CANCELLED, ExerciseStatus.DONE):
+            raise Conflict(f"{exercise.kind.value} '{exercise.name}' is already {exercise.status.value}")
+        now = self.clock.now()
+        instances = self.unit.exercises.instances_of(exercise.id)
+        untouched = all(i.stage is Stage.BOOKED for i in instances)
+        if exercise.status is ExerciseStatus.SCHEDULED and untouched:
+            self.unit.bookings.cancel(
+                actor,
+                [i.booking_id for i in instances if i.booking_id],
+                reason=f"{exercise.kind.value} cancelled",
+            )
+            for instance in instances:
+                self.unit.actions.cancel_for(object_kind="instance", object_id=instance.id)
+                self.unit.exercises.save_instance(
+                    replace(
+                        instance,
+                        stage=INSTANCE_MACHINE.move(instance.stage, Stage.DONE),
+                        stage_reason="cancelled before deployment",
+                        updated_at=now,
+                    )
+                )
+            self.unit.actions.cancel_for(object_kind="exercise", object_id=exercise.id)
+            updated = replace(
+                exercise,
+                status=EXERCISE_MACHINE.move(exercise.status, ExerciseStatus.CANCELLED),
+                status_reason=f"cancelled by {actor.name}",
+                cancelled_by=actor.name,
+                updated_at=now,
+            )
+        else:
+            self.unit.actions.cancel_for(object_kind="exercise", object_id=exercise.id)
+            self.unit.actions.schedule(
+                kind=schedule.TEARDOWN,
+                object_kind="exercise",
+                object_id=exercise.id,
+                due_at=now,
+                now=now,
+                max_attempts=schedule.TEARDOWN_ATTEMPTS,
+            )
+            updated = replace(
+                exercise, status_reason=f"cancelled by {actor.name}", cancelled_by=actor.name, updated_at=now
+            )
+        self.unit.exercises.save_exercise(updated)
+        note(self.unit, self.clock, exercise.id, f"cancelled by {actor.name}", level="warning")
+        audit.record(
+            self.unit.catalogue,
+            self.clock,
+            actor,
+            f"{exercise.kind.value}.cancel",
+            kind=exercise.kind.value,
+            object_id=exercise.id,
+            organisation_id=exercise.owner_organisation_id,
+            before={"status": exercise.status.value},
+            after={"status": updated.status.value},
+        )
+        return updated
+
+    def extend(self, actor: Principal, exercise_id: str, *, end: datetime) -> Exercise:
+        """Move the end (later, or earlier but not into the past); the bookings follow or nothing does."""
+        exercise = self._manageable(actor, exercise_id)
+        if exercise.status not in ACTIVE_STATUSES or exercise.status is ExerciseStatus.TEARING_DOWN:
+            raise Conflict(
+                f"{exercise.kind.value} '{exercise.name}' is {exercise.status.value}; it cannot change"
+            )
+        now = self.clock.now()
+        if end <= max(now, exercise.start):
+            raise InvalidInput(FieldProblem("end", "the new end must be after the start and in the future"))
+        instances = self.unit.exercises.instances_of(exercise.id)
+        self.unit.bookings.renew(actor, bookings_of(instances), end=end)
+        updated = replace(exercise, end=end, updated_at=now)
+        self.unit.exercises.save_exercise(updated)
+        schedule.reschedule_end(self.unit.actions, updated, now=now)
+        note(
+            self.unit,
+            self.clock,
+            exercise.id,
+            f"end moved from {exercise.end.isoformat()} to {end.isoformat()}",
+        )
+        audit.record(
+            self.unit.catalogue,
+            self.clock,
+            actor,
+            f"{exercise.kind.value}.extend",
+            kind=exercise.kind.value,
+            object_id=exercise.id,
+            organisation_id=exercise.owner_organisation_id,
+            before={"end": exercise.end.isoformat()},
+            after={"end": end.isoformat()},
+        )
+        return updated
+
+    def retry(self, actor: Principal, exercise_id: str, *, team: str) -> Instance:
+        """Run a team's failed stage again (deploying, provisioning or tearing down)."""
+        exercise = self._manageable(actor, exercise_id)
+        instance = next((i for i in self.unit.exercises.instances_of(exercise.id) if i.team == team), None)
+        if instance is None:
+            raise NotFound(f"team '{team}' is not part of {exercise.kind.value} '{exercise.name}'")
+        if instance.stage is not Stage.FAILED or instance.failed_stage not in RETRYABLE:
+            raise Conflict(f"team '{team}' is {instance.stage.value}: only a failed stage can be retried")
+        now = self.clock.now()
+        failed = instance.failed_stage
+        if failed is Stage.TEARING_DOWN or exercise.status is ExerciseStatus.TEARING_DOWN:
+            schedule.schedule_teardown(self.unit.actions, instance, now=now)
+        elif now >= exercise.end:
+            raise Conflict(f"the {exercise.kind.value} window ended at {exercise.end.isoformat()}")
+        elif failed is Stage.PROVISIONING:
+            schedule.schedule_provision(self.unit.actions, instance, now=now)
+        else:
+            schedule.schedule_deploy(self.unit.actions, instance, at=now, now=now)
+        note(
+            self.unit,
+            self.clock,
+            exercise.id,
+            f"team {team}: {failed.value if failed else ''} retried by {actor.name}",
+        )
+        audit.record(
+            self.unit.catalogue,
+            self.clock,
+            actor,
+            f"{exercise.kind.value}.retry",
+            kind="instance",
+            object_id=instance.id,
+            organisation_id=exercise.owner_organisation_id,
+            after={"team": team, "stage": failed.value if failed else ""},
+        )
+        return instance

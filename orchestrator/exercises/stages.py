@@ -1,0 +1,138 @@
+"""Moving an instance through its stages, with a record (timestamps, attempts, log, error) per stage.
+
+`enter` and `fail` are the only ways an instance's stage changes; both check the transition table, close
+the running stage record and open the next, so the stage history always reads in order.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from orchestrator.domain.clock import Clock
+from orchestrator.exercises.model import (
+    EXERCISE_MACHINE,
+    INSTANCE_MACHINE,
+    ExerciseStatus,
+    Instance,
+    Stage,
+    StageOutcome,
+)
+from orchestrator.exercises.ports import Transactions, Unit
+
+
+def locked_instance(unit: Unit, instance_id: str) -> Instance | None:
+    """Lock an instance for a change. Every handler locks the exercise row first, then the instance
+    row: one lock order for all, so concurrent handlers of one exercise queue instead of deadlocking."""
+    found = unit.exercises.get_instance(instance_id)
+    if found is None:
+        return None
+    unit.exercises.get_exercise(found.exercise_id, lock=True)
+    return unit.exercises.get_instance(instance_id, lock=True)
+
+
+def _close_running(
+    unit: Unit, instance_id: str, *, outcome: StageOutcome, at: datetime, error: str = ""
+) -> None:
+    for record in reversed(unit.exercises.stages_of(instance_id)):
+        if record.outcome is StageOutcome.RUNNING:
+            unit.exercises.finish_stage(record.id, outcome=outcome, at=at, error=error)
+        break
+
+
+def enter(unit: Unit, instance: Instance, stage: Stage, *, now: datetime, reason: str = "") -> Instance:
+    """Move the instance into `stage` (legal moves only); re-entering the current stage is a no-op
+    that keeps its running record (a retried action after a crash)."""
+    if instance.stage is stage:
+        return instance
+    INSTANCE_MACHINE.move(instance.stage, stage)
+    _close_running(unit, instance.id, outcome=StageOutcome.SUCCEEDED, at=now)
+    moved = replace(instance, stage=stage, stage_reason=reason, failed_stage=None, updated_at=now)
+    if stage is Stage.READY:
+        moved = replace(moved, ready_at=now)
+    if stage is Stage.DONE:
+        moved = replace(moved, torn_down_at=now)
+    unit.exercises.save_instance(moved)
+    record = unit.exercises.start_stage(instance_id=instance.id, stage=stage, at=now)
+    if stage is Stage.DONE:
+        unit.exercises.finish_stage(record.id, outcome=StageOutcome.SUCCEEDED, at=now)
+    return moved
+
+
+def fail(unit: Unit, instance: Instance, error: str, *, now: datetime) -> Instance:
+    """The current stage failed: record why; the instance waits in FAILED for a retry."""
+    if instance.stage is Stage.FAILED:
+        return instance
+    INSTANCE_MACHINE.move(instance.stage, Stage.FAILED)
+    _close_running(unit, instance.id, outcome=StageOutcome.FAILED, at=now, error=error)
+    failed = replace(
+        instance, stage=Stage.FAILED, stage_reason=error, failed_stage=instance.stage, updated_at=now
+    )
+    unit.exercises.save_instance(failed)
+    return failed
+
+
+def log_lines(unit: Unit, instance_id: str, lines: Sequence[str]) -> None:
+    for record in reversed(unit.exercises.stages_of(instance_id)):
+        unit.exercises.append_stage_log(record.id, lines)
+        return
+
+
+def settle_exercise(unit: Unit, exercise_id: str, *, now: datetime) -> None:
+    """Derive the exercise status from its instances: running once none is still on its way up;
+    done (or cancelled) once every instance is torn down."""
+    exercise = unit.exercises.get_exercise(exercise_id, lock=True)
+    if exercise is None:
+        return
+    stages = {i.stage for i in unit.exercises.instances_of(exercise_id)}
+    target: ExerciseStatus | None = None
+    if exercise.status is ExerciseStatus.DEPLOYING and not stages & {
+        Stage.BOOKED,
+        Stage.DEPLOYING,
+        Stage.PROVISIONING,
+    }:
+        target = ExerciseStatus.RUNNING
+    elif exercise.status is ExerciseStatus.TEARING_DOWN and stages <= {Stage.DONE}:
+        target = ExerciseStatus.CANCELLED if exercise.cancelled_by else ExerciseStatus.DONE
+    if target is not None:
+        unit.exercises.save_exercise(
+            replace(exercise, status=EXERCISE_MACHINE.move(exercise.status, target), updated_at=now)
+        )
+
+
+class StageLog:
+    """Collects log lines from a long step (an Ansible run) and writes them in batches, each batch in
+    its own short transaction, so the stage log fills while the step runs."""
+
+    def __init__(
+        self, transactions: Transactions, instance_id: str, *, every: float = 1.0, batch: int = 50
+    ) -> None:
+        self._transactions = transactions
+        self._instance_id = instance_id
+        self._every = every
+        self._batch = batch
+        self._pending: list[str] = []
+        self._last = time.monotonic()
+        self._lock = threading.Lock()
+
+    def __call__(self, line: str) -> None:
+        with self._lock:
+            self._pending.append(line)
+            due = len(self._pending) >= self._batch or time.monotonic() - self._last >= self._every
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            lines, self._pending = self._pending, []
+            self._last = time.monotonic()
+        if lines:
+            with self._transactions() as unit:
+                log_lines(unit, self._instance_id, lines)
+
+
+def stamp(clock: Clock, text: str) -> str:
+    return f"{clock.now().strftime('%H:%M:%S')} {text}"

@@ -1,0 +1,59 @@
+"""The ticks the scheduler runs; each opens its own units of work.
+
+due-actions     every tick      claim and run due actions (deploy, teardown, warnings)
+lease-heartbeat every lease/3   keep the leases of running actions
+expire-holds    every tick      mark holds whose TTL ran out EXPIRED (admission already ignores them)
+probe-ranges    every probe     health, version and observed capacity of every range
+reconcile       every minute    redeploy vanished instances, remove orphans
+heal            every 30 s      move teams off ranges that became unusable before their exercise
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from orchestrator.exercises import healing, probing, reconciler
+from orchestrator.scheduler.actions import ActionRunner
+from orchestrator.scheduler.handlers import lifecycle_handlers
+from orchestrator.wiring import Services
+
+if TYPE_CHECKING:
+    from orchestrator.scheduler.runner import Tick
+
+
+def expire_holds(services: Services) -> int:
+    """Mark holds whose TTL ran out EXPIRED; one transaction per batch."""
+    total = 0
+    while True:
+        with services.uow() as uow:
+            done = services.booking(uow.bookings).expire_holds(limit=500)
+        total += done
+        if done < 500:
+            return total
+
+
+def action_runner(services: Services) -> ActionRunner:
+    settings = services.settings
+    runner = ActionRunner(
+        services,
+        lifecycle_handlers(),
+        parallel=settings.action_parallelism,
+        lease=timedelta(seconds=settings.action_lease_seconds),
+    )
+    runner.release_dead_local_claims()
+    return runner
+
+
+def all_ticks(services: Services, runner: ActionRunner) -> list[Tick]:
+    from orchestrator.scheduler.runner import Tick
+
+    settings = services.settings
+    return [
+        Tick("due-actions", settings.scheduler_tick_seconds, lambda _s: runner.tick()),
+        Tick("lease-heartbeat", max(runner.lease.total_seconds() / 3, 1.0), lambda _s: runner.heartbeat()),
+        Tick("expire-holds", max(settings.scheduler_tick_seconds, 1.0), expire_holds),
+        Tick("probe-ranges", settings.probe_interval_seconds, lambda s: probing.probe_ranges(s.runtime())),
+        Tick("reconcile", settings.reconcile_interval_seconds, lambda s: reconciler.reconcile(s.runtime())),
+        Tick("heal", settings.heal_interval_seconds, lambda s: healing.heal(s.runtime(), s.placer)),
+    ]

@@ -1,0 +1,137 @@
+"""Wiring of the exercise lifecycle: its unit of work, the connectors by range, the Ansible provisioner."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from connectors import registry
+from connectors.base import Connector, ProvisioningTarget
+from orchestrator.db.actions_store import SqlActionStore
+from orchestrator.db.catalogue_store import SqlCatalogueStore
+from orchestrator.db.exercise_store import SqlExerciseStore
+from orchestrator.db.uow import UnitOfWork
+from orchestrator.domain.catalogue import RangeRecord
+from orchestrator.exercises.ports import ProvisionOutcome, Transactions, Unit
+from orchestrator.wiring.bookings import EngineBookings
+from orchestrator.wiring.scenario_source import CatalogueScenarios
+from scenarios.model import Scenario
+
+if TYPE_CHECKING:
+    from orchestrator.wiring import Services
+
+log = logging.getLogger(__name__)
+
+
+class ExerciseUnit:
+    """One unit of work seen as the exercise lifecycle's `Unit`."""
+
+    def __init__(self, uow: UnitOfWork, services: Services) -> None:
+        self._uow = uow
+        self._services = services
+
+    @cached_property
+    def exercises(self) -> SqlExerciseStore:
+        return self._uow.exercises
+
+    @cached_property
+    def actions(self) -> SqlActionStore:
+        return self._uow.actions
+
+    @cached_property
+    def catalogue(self) -> SqlCatalogueStore:
+        return self._uow.catalogue
+
+    @cached_property
+    def bookings(self) -> EngineBookings:
+        store = self._uow.bookings
+        return EngineBookings(self._services.booking(store), store)
+
+    @cached_property
+    def scenarios(self) -> CatalogueScenarios:
+        return CatalogueScenarios(self._services.scenarios(self._uow.scenarios))
+
+
+def transactions(services: Services) -> Transactions:
+    """Opens a unit of work per call: the short transactions lifecycle handlers use around I/O."""
+
+    @contextmanager
+    def open_unit() -> Iterator[Unit]:
+        with services.uow() as uow:
+            yield ExerciseUnit(uow, services)
+
+    return open_unit
+
+
+class ConnectorCache:
+    """One connector per range and connector configuration, reused across actions (connectors are
+    thread-safe and keep their HTTP clients); a changed configuration builds a new one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[str, Connector]] = {}
+
+    def __call__(self, record: RangeRecord) -> Connector:
+        config = {**record.connector.config, **record.connector.secrets}
+        key = hashlib.sha256(
+            json.dumps([record.connector.kind, config], sort_keys=True, default=str).encode()
+        ).hexdigest()
+        with self._lock:
+            cached = self._cache.get(record.id)
+            if cached is not None and cached[0] == key:
+                return cached[1]
+        connector = registry.load(record.connector.kind, config)
+        with self._lock:
+            self._cache[record.id] = (key, connector)
+        return connector
+
+
+class AnsibleProvisioner:
+    """Runs a scenario's provisioning playbooks with ansible-runner (connectors.ansible.provisioner)."""
+
+    def __init__(self, *, timeout: float = 900.0) -> None:
+        self.timeout = timeout
+
+    def provision(
+        self,
+        *,
+        scenario: Scenario,
+        base_dir: Path | None,
+        target: ProvisioningTarget,
+        values: Mapping[str, str],
+        instance_id: str,
+        on_event: Callable[[str], None],
+    ) -> ProvisionOutcome:
+        if target.simulated:
+            for playbook in scenario.spec.provisioning:
+                on_event(f"SIMULATED range: playbook '{playbook.name}' ({playbook.playbook}) not run")
+            return ProvisionOutcome(ok=True)
+        try:
+            from connectors.ansible.provisioner import provision
+        except ImportError as exc:
+            return ProvisionOutcome(
+                ok=False,
+                error=f"ansible-runner is not installed here ({exc}): install federange[ansible]",
+            )
+        if base_dir is None:
+            return ProvisionOutcome(
+                ok=False,
+                error=f"the playbooks of {scenario.ref} are not available to this orchestrator (uploaded "
+                "scenarios carry no files); ship the scenario in a library directory",
+            )
+        result = provision(
+            scenario,
+            scenario_dir=base_dir,
+            target=target,
+            values=values,
+            on_event=on_event,
+            timeout=self.timeout,
+        )
+        return ProvisionOutcome(ok=result.ok, error=result.reason)

@@ -1,0 +1,223 @@
+"""A real Kubernetes cluster as a contract harness, for the e2e suite.
+
+Configuration (environment):
+
+    FEDERANGE_E2E_KUBECONFIG       path of a kubeconfig (required; the suite skips without it)
+    FEDERANGE_E2E_CONTEXT          context to use (default: the kubeconfig's current context)
+    FEDERANGE_E2E_IMAGE            a pullable image with busybox tools (default busybox:1.36)
+    FEDERANGE_E2E_READY_TIMEOUT    seconds an instance may take to become ready (default 180)
+
+Everything the suite creates lives in namespaces named `e2e-<run>-...` (a fresh run id per session) and
+labelled as Federange instances; `sweep()` deletes every one of them at the end, also after failures.
+The credentials need what docs/kubernetes.md lists for a range (namespaces, the namespaced kinds Federange
+applies, pods and events, cluster-wide lists of nodes, deployments and pods) plus pods/exec.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from connectors import registry
+from connectors.base import LABEL_HOST, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY, Connector, InstanceSpec
+from connectors.kubernetes.connector import KubernetesConnector
+from connectors.kubernetes.render import KIND_ORDER, render_instance
+from scenarios.model import Scenario
+from tests.contract.harness import contract_scenario
+
+ENV_KUBECONFIG = "FEDERANGE_E2E_KUBECONFIG"
+
+#: The isolation smoke test's scenario (`{image}`: the e2e image); its matrix is also checked offline by
+#: tests/unit/kubernetes/test_isolation.py.
+ISOLATION = """
+apiVersion: federange/v1
+kind: Scenario
+metadata: {{name: e2e-isolation, version: 1.0.0, title: Isolation smoke test}}
+spec:
+  segments: [{{name: front}}, {{name: back}}, {{name: other}}]
+  hosts:
+    - name: web
+      image: {image}
+      command: [httpd, -f, -p, "8080", -h, /www]
+      ports: [{{port: 8080}}]
+      segments: [back]
+      files: [{{path: /www/index.html, content: "federange e2e\\n"}}]
+      readiness: {{tcp_port: 8080}}
+      resources:
+        requests: {{cpu_millicores: 20, memory_mib: 16}}
+        limits: {{cpu_millicores: 100, memory_mib: 32}}
+    - name: client
+      image: {image}
+      command: [sleep, "3600"]
+      segments: [front]
+      resources:
+        requests: {{cpu_millicores: 20, memory_mib: 16}}
+        limits: {{cpu_millicores: 100, memory_mib: 32}}
+    - name: peer
+      image: {image}
+      command: [sleep, "3600"]
+      segments: [back]
+      resources:
+        requests: {{cpu_millicores: 20, memory_mib: 16}}
+        limits: {{cpu_millicores: 100, memory_mib: 32}}
+    - name: stranger
+      image: {image}
+      command: [sleep, "3600"]
+      segments: [other]
+      resources:
+        requests: {{cpu_millicores: 20, memory_mib: 16}}
+        limits: {{cpu_millicores: 100, memory_mib: 32}}
+  flows:
+    - from: {{segment: front, hosts: [client]}}
+      to: {{segment: back, hosts: [web]}}
+      ports: [{{port: 8080}}]
+"""
+
+
+def kubeconfig_from_env() -> tuple[str, str] | None:
+    """(kubeconfig text, context) or None when the suite should skip; a set but unreadable path is an
+    error, not a skip: someone meant to run against a cluster."""
+    location = os.environ.get(ENV_KUBECONFIG, "").strip()
+    if not location:
+        return None
+    path = Path(location).expanduser()
+    if not path.is_file():
+        raise RuntimeError(f"{ENV_KUBECONFIG}={location} does not name a readable kubeconfig file")
+    return path.read_text(encoding="utf-8"), os.environ.get("FEDERANGE_E2E_CONTEXT", "")
+
+
+class ClusterHarness:
+    kind = "kubernetes"
+
+    def __init__(self, kubeconfig: str, context: str) -> None:
+        self.kubeconfig = kubeconfig
+        self.context = context
+        self.image = os.environ.get("FEDERANGE_E2E_IMAGE", "busybox:1.36")
+        self.ready_timeout = float(os.environ.get("FEDERANGE_E2E_READY_TIMEOUT", "180"))
+        self.prefix = f"e2e-{uuid.uuid4().hex[:6]}"
+        self.config: dict[str, Any] = {
+            "kubeconfig": kubeconfig,
+            "namespace_prefix": self.prefix,
+            "watch_window": 5,
+            "teardown_timeout": 300,
+            "qps": 20,
+            "burst": 40,
+        }
+        if context:
+            self.config["context"] = context
+        self.own = KubernetesConnector(self.config)
+
+    # -- the Harness protocol -----------------------------------------------------------------------
+
+    def connector(self) -> Connector:
+        return registry.load("kubernetes", self.config)
+
+    def scenario(self) -> Scenario:
+        return contract_scenario(image=self.image)
+
+    def failing_scenario(self) -> Scenario:
+        return contract_scenario(image=self.image, failing=True)
+
+    def arrange_partial_failure(self, instance: InstanceSpec) -> None:
+        """A real API refusal part-way: the namespace already holds a `target` Deployment whose selector
+        differs from the rendered one (as after a hand edit), so applying it fails with 422 (the selector
+        is immutable) after the namespace, its policies and the first host were applied."""
+        namespace = self.own.namespace(instance.instance_id)
+        rendered = render_instance(instance, namespace_prefix=self.prefix)
+        self.own.api.apply(rendered[0], field_manager="federange-e2e")
+        conflict = {"e2e.federange.eu/conflict": "yes"}
+        self.own.api.apply(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "target", "namespace": namespace, "labels": instance.labels()},
+                "spec": {
+                    "replicas": 0,
+                    "selector": {"matchLabels": conflict},
+                    "template": {
+                        "metadata": {"labels": conflict},
+                        "spec": {"containers": [{"name": "target", "image": self.image}]},
+                    },
+                },
+            },
+            field_manager="federange-e2e",
+        )
+
+    def _objects(self, instance_id: str) -> list[dict[str, Any]]:
+        namespace = self.own.namespace(instance_id)
+        found = []
+        existing = self.own.api.get("Namespace", namespace)
+        if existing is not None:
+            found.append(existing)
+        for kind in KIND_ORDER[1:]:
+            items, _ = self.own.api.list(kind, namespace=namespace)
+            found += items
+        return found
+
+    def leftovers(self, instance_id: str) -> Sequence[str]:
+        return sorted(f"{o['kind']}/{o['metadata']['name']}" for o in self._objects(instance_id))
+
+    def labels(self, instance_id: str) -> Sequence[Mapping[str, str]]:
+        namespace = self.own.namespace(instance_id)
+        pods, _ = self.own.api.list("Pod", namespace=namespace)
+        return [o["metadata"].get("labels") or {} for o in [*self._objects(instance_id), *pods]]
+
+    # -- cleanup and exec ---------------------------------------------------------------------------
+
+    def sweep(self) -> list[str]:
+        """Delete every namespace this run created (by prefix and Federange labels); returns the names
+        that were still there."""
+        items, _ = self.own.api.list("Namespace", label_selector=f"{LABEL_MANAGED_BY}={MANAGED_BY}")
+        mine = [n["metadata"]["name"] for n in items if n["metadata"]["name"].startswith(f"{self.prefix}-")]
+        for name in mine:
+            self.own.api.delete("Namespace", name)
+        deadline = time.monotonic() + 300
+        while mine and time.monotonic() < deadline:
+            mine = [name for name in mine if self.own.api.get("Namespace", name) is not None]
+            time.sleep(2)
+        return mine
+
+    def pod_of(self, instance_id: str, host: str) -> str:
+        pods, _ = self.own.api.list(
+            "Pod",
+            namespace=self.own.namespace(instance_id),
+            label_selector=f"{LABEL_INSTANCE}={instance_id},{LABEL_HOST}={host}",
+        )
+        running = [p for p in pods if p.get("status", {}).get("phase") == "Running"]
+        if not running:
+            raise AssertionError(f"host {host} of {instance_id} has no running pod")
+        return str(running[0]["metadata"]["name"])
+
+    def exec(self, instance_id: str, host: str, command: list[str], *, timeout: float = 20) -> int:
+        """Run `command` in the host's container through the API (no kubectl); its exit code."""
+        from kubernetes import client, config
+        from kubernetes.stream import stream
+
+        api_client = config.new_client_from_config_dict(
+            yaml.safe_load(self.kubeconfig), context=self.context or None, persist_config=False
+        )
+        try:
+            session = stream(
+                client.CoreV1Api(api_client).connect_get_namespaced_pod_exec,
+                self.pod_of(instance_id, host),
+                self.own.namespace(instance_id),
+                container=host,
+                command=command,
+                stderr=True,
+                stdin=False,
+                stdout=True,
+                tty=False,
+                _preload_content=False,
+            )
+            session.run_forever(timeout=timeout)
+            code = session.returncode
+            session.close()
+            return -1 if code is None else int(code)
+        finally:
+            api_client.close()

@@ -1,0 +1,190 @@
+"""A scenario for three teams on the real Docker engine: deployed, provisioned by Ansible, isolated, gone.
+
+Runs over the busybox fixture scenario beside this file and over every library scenario whose images are
+all `busybox:*` (they run on the locally built busybox image; nothing else can run without a registry).
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from connectors.ansible.provisioner import ProvisioningResult, provision
+from connectors.base import InstanceSpec
+from connectors.docker import DockerConnector, naming
+from connectors.docker.fanout import deploy_many, teardown_many
+from scenarios.loader import load_file
+from scenarios.materialise import materialise
+from scenarios.model import Host, Scenario
+from tests.integration.connectors.dockerenv import addresses, remains, run_in
+
+pytestmark = [pytest.mark.docker, pytest.mark.ansible, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[3]
+FIXTURE = Path(__file__).parent / "scenarios" / "busybox-range" / "scenario.yaml"
+SEED = b"three-teams-seed"
+TEAMS = ("a", "b", "c")
+
+
+def _busybox_only(path: Path) -> bool:
+    scenario = load_file(path)
+    return all(h.image.startswith("busybox:") for h in scenario.spec.hosts)
+
+
+LIBRARY = sorted(p for p in (ROOT / "scenarios" / "library").glob("*/scenario.yaml") if _busybox_only(p))
+SCENARIOS = [FIXTURE, *LIBRARY]
+
+
+def _instances(scenario: Scenario) -> list[InstanceSpec]:
+    token = uuid.uuid4().hex[:6]
+    instances = []
+    for team in TEAMS:
+        instance_id = f"tt{token}-{team}"
+        instances.append(
+            InstanceSpec(
+                instance_id=instance_id,
+                exercise="three-teams",
+                team=f"team-{team}",
+                scenario=scenario,
+                values=materialise(scenario, seed=SEED, instance_id=instance_id),
+            )
+        )
+    return instances
+
+
+def _ports(host: Host) -> list[int]:
+    """TCP ports the host listens on: declared ones and its readiness probe's."""
+    ports = [p.port for p in host.ports if p.protocol.value == "TCP"]
+    readiness = host.readiness
+    if readiness is not None and readiness.tcp_port is not None:
+        ports.append(readiness.tcp_port)
+    if readiness is not None and readiness.http is not None:
+        ports.append(readiness.http.port)
+    return sorted(set(ports))
+
+
+def _reach(target: str, host: Host) -> str:
+    """A shell check that prints REACHED when `target` answers: a TCP connect to each listening port, and
+    ICMP (engines without NET_RAW by default, like Podman, refuse ping: TCP carries the check there)."""
+    checks = [
+        f"(nc -w 2 {target} {port} </dev/null >/dev/null 2>&1 && echo REACHED {target}:{port}) &"
+        for port in _ports(host)
+    ]
+    checks.append(f"(timeout 3 ping -c 1 -W 1 {target} >/dev/null 2>&1 && echo REACHED {target}) &")
+    return " ".join(checks)
+
+
+def _check_segments(api: docker.APIClient, instance: InstanceSpec) -> None:
+    """Hosts sharing a segment reach each other by name through the segment's network."""
+    for segment in instance.scenario.spec.segments:
+        members = [h for h in instance.scenario.spec.hosts if segment.name in h.segments]
+        for source, target in itertools.permutations(members, 2):
+            result = run_in(
+                api,
+                naming.container_name(instance.instance_id, source.name),
+                ["sh", "-c", f"{_reach(target.name, target)} wait"],
+            )
+            where = f"{instance.team}: {source.name} -> {target.name} on {segment.name}"
+            assert "REACHED" in result.output, f"{where} does not connect: {result.output}"
+
+
+def _check_isolation(api: docker.APIClient, instance: InstanceSpec, others: list[InstanceSpec]) -> None:
+    """No host of `instance` reaches any host of the other teams, by address or by container name, and
+    a host name resolves to the team's own host only. One exec per host runs every ping in parallel
+    (a name nobody answers for takes the resolver's full timeout: 3 s without an answer is a miss)."""
+    targets: list[str] = []  # shell checks
+    foreign_addresses: set[str] = set()
+    for other in others:
+        for target in other.scenario.spec.hosts:
+            foreign = naming.container_name(other.instance_id, target.name)
+            found = addresses(api, foreign)
+            assert found, f"{foreign} has no address"
+            foreign_addresses.update(found)
+            targets += [_reach(t, target) for t in [*found, foreign]]
+    pings = " ".join(targets)
+
+    def from_host(host: str) -> None:
+        source = naming.container_name(instance.instance_id, host)
+        result = run_in(api, source, ["sh", "-c", f"{pings} wait"])
+        assert "REACHED" not in result.output, f"{instance.team} {host}: {result.output}"
+        resolved = run_in(api, source, ["nslookup", host])
+        leaked = [a for a in foreign_addresses if a in resolved.output.split()]
+        assert not leaked, f"{host} resolved to another team's address: {leaked}"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(from_host, [h.name for h in instance.scenario.spec.hosts]))
+
+
+def _check_fixture(api: docker.APIClient, instance: InstanceSpec) -> None:
+    """What the busybox-range fixture promises: the flag over HTTP, the flow to the db, provisioning."""
+    flag = instance.values["flag"]
+    gateway = naming.container_name(instance.instance_id, "gateway")
+    web = naming.container_name(instance.instance_id, "web")
+    page = run_in(api, gateway, ["wget", "-q", "-O", "-", "http://web/index.html"])
+    assert page.code == 0 and page.output.strip() == flag, page.output
+    through_flow = run_in(api, gateway, ["wget", "-q", "-O", "-", "http://db:5432/password"])
+    assert through_flow.code == 0, (
+        f"the declared flow gateway -> db carries no traffic: {through_flow.output}"
+    )
+    assert through_flow.output.strip() == instance.values["db_password"]
+    marker = run_in(api, web, ["cat", "/www/provisioned.txt"])
+    assert marker.output.strip() == f"provisioned {flag}", marker.output
+    mode = run_in(
+        api, naming.container_name(instance.instance_id, "db"), ["stat", "-c", "%a", "/data/password"]
+    )
+    assert mode.output.strip() == "600"
+
+
+@pytest.mark.parametrize("scenario_file", SCENARIOS, ids=lambda p: p.parent.name)
+def test_three_teams_deploy_provision_isolate_teardown(
+    scenario_file: Path, range_config: dict[str, Any], docker_engine: docker.APIClient
+) -> None:
+    scenario = load_file(scenario_file)
+    instances = _instances(scenario)
+    ids = [i.instance_id for i in instances]
+    connector = DockerConnector(range_config)
+    try:
+        outcomes = deploy_many(connector, instances, workers=3, ready_timeout=60)
+        assert all(o.ok for o in outcomes), [o.error for o in outcomes]
+
+        def provisioned(instance: InstanceSpec) -> tuple[InstanceSpec, ProvisioningResult, list[str]]:
+            lines: list[str] = []
+            result = provision(
+                scenario,
+                scenario_dir=scenario_file.parent,
+                target=connector.provisioning_target(instance_id=instance.instance_id),
+                values=instance.values,
+                on_event=lines.append,
+            )
+            return instance, result, lines
+
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            runs = list(pool.map(provisioned, instances))
+        for instance, result, lines in runs:
+            assert result.ok, result.reason + "\n" + "\n".join(lines)
+            assert len(result.runs) == len(scenario.spec.provisioning)
+            for playbook in scenario.spec.provisioning:
+                for host in playbook.hosts:
+                    assert any(
+                        f"[{host}]" in line and line.startswith(("ok:", "changed:")) for line in lines
+                    ), lines
+            secrets = [v for k, v in instance.values.items() if scenario.variable(k).is_secret]
+            assert not any(s in line for s in secrets for line in lines), "a secret reached the event lines"
+
+        for instance in instances:
+            _check_segments(docker_engine, instance)
+            if scenario_file == FIXTURE:
+                _check_fixture(docker_engine, instance)
+        for instance in instances:
+            _check_isolation(docker_engine, instance, [o for o in instances if o is not instance])
+    finally:
+        outcomes = teardown_many(connector, ids, workers=3)
+        connector.close()
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes]
+    assert remains(docker_engine, ids) == []

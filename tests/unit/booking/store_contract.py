@@ -1,0 +1,185 @@
+"""The BookingStore contract, run over the in-memory fake (unit) and the SQL store on SQLite and
+PostgreSQL (integration): every implementation must answer the same way."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import replace
+from datetime import timedelta
+
+from orchestrator.booking.ports import BookingQuery, BookingStore
+from orchestrator.domain.bookings import Booking, BookingStatus, Purpose, Quota
+from orchestrator.domain.capacity import Resources
+from orchestrator.domain.catalogue import AuditEvent
+from tests.unit.booking.scenario import ORGS, T0
+
+OpenStore = Callable[[], AbstractContextManager[BookingStore]]
+S = BookingStatus
+NOW = T0 + timedelta(days=10)
+
+
+def booking(n: int, rnd: random.Random) -> Booking:
+    start = T0 + timedelta(minutes=rnd.randrange(0, 60 * 24 * 40))
+    length = timedelta(minutes=rnd.choice([5, 30, 60, 61, 180, 60 * 24, 60 * 24 * 9, 60 * 24 * 30]))
+    status = rnd.choice(list(S))
+    expires = NOW + timedelta(minutes=rnd.choice([-5, 0, 5])) if status is S.HELD else None
+    org = rnd.choice(sorted(ORGS))
+    return Booking(
+        id=f"00000000-0000-0000-0000-{n:012d}",
+        request_id=f"req-{n // 2}",
+        range_id=["ee", "fi"][n % 2],
+        range_slug=["ee-range", "fi-range"][n % 2],
+        owner_organisation_id=org,
+        owner_country=ORGS[org],
+        created_by="",
+        purpose=Purpose.EXERCISE,
+        reference=f"ex-{n % 7}",
+        start=start,
+        end=start + length,
+        demand=Resources(n, 2 * n, 1, 0),
+        status=status,
+        status_reason="",
+        hold_expires_at=expires,
+        created_at=T0,
+        updated_at=T0,
+    )
+
+
+def event(b: Booking) -> AuditEvent:
+    return AuditEvent(
+        id=f"10000000-0000-0000-0000-{b.id[-12:]}",
+        at=T0,
+        actor_principal_id=None,
+        actor_name="test",
+        actor_organisation_id=None,
+        action="booking.create",
+        object_kind="booking",
+        object_id=b.id,
+        range_id=b.range_id,
+        organisation_id=b.owner_organisation_id,
+        after={"status": b.status.value},
+    )
+
+
+def occupying(b: Booking, start: object, end: object) -> bool:
+    return b.start < end and b.end > start and b.occupies(NOW)  # type: ignore[operator]
+
+
+def check_contract(open_store: OpenStore, audit_actions: Callable[[], list[str]]) -> None:
+    rnd = random.Random(5)
+    made = [booking(n, rnd) for n in range(240)]
+    with open_store() as store:
+        store.add_bookings(made[:2], audit=[event(b) for b in made[:2]])
+        store.add_bookings(made[2:])
+    assert audit_actions() == ["booking.create", "booking.create"]
+
+    with open_store() as store:
+        # Occupants: exactly the occupying bookings overlapping the window, by start, through any index.
+        seen = 0
+        for _ in range(40):
+            start = T0 + timedelta(minutes=rnd.randrange(0, 60 * 24 * 45))
+            end = start + timedelta(minutes=rnd.choice([1, 60, 600, 60 * 24 * 3]))
+            for range_id in ("ee", "fi"):
+                got = store.occupants(range_id, start, end, now=NOW)
+                want = sorted(
+                    (b for b in made if b.range_id == range_id and occupying(b, start, end)),
+                    key=lambda b: (b.start, b.id),
+                )
+                assert [o.booking_id for o in got] == [b.id for b in want]
+                seen += len(got)
+                assert all(o.owner_country == ORGS[o.owner_organisation_id] for o in got)
+            got_owned = {o.booking_id for o in store.occupants_owned("ee-school", start, end, now=NOW)}
+            assert got_owned == {
+                b.id for b in made if b.owner_organisation_id == "ee-school" and occupying(b, start, end)
+            }
+
+        assert seen > 100  # the windows did hit bookings
+
+        # Ranges by id or slug, locked in id order; the owner and its quota in the same read.
+        store.put_quota(Quota(organisation_id="ee-school", limit=Resources(9, 9, 9, 9)))
+        locked = store.lock_ranges(["fi-range", "ee", "nowhere"], owner_organisation_id="ee-school")
+        assert [s.id for s in locked.ranges] == ["ee", "fi"]
+        assert locked.ranges[0].maintenance[0].reason == "patching"
+        assert locked.owner is not None and locked.owner.country == "EE"
+        assert locked.quota == Quota(organisation_id="ee-school", limit=Resources(9, 9, 9, 9))
+        bare = store.lock_ranges(["fi"], owner_organisation_id="de-lab")
+        assert bare.owner is not None and bare.quota is None
+        assert store.lock_ranges(["fi"]).owner is None
+        assert [s.slug for s in store.all_range_snapshots()] == ["ee-range", "fi-range"]
+
+        # Reads and updates.
+        first = made[0]
+        assert store.get_booking(first.id, for_update=True) == first
+        assert [b.id for b in store.bookings_of_request("req-3")] == [made[6].id, made[7].id]
+        live = next(b for b in made if b.status is S.CONFIRMED)
+        store.update_booking(replace(live, status=S.CANCELLED, status_reason="gone"))
+        assert live.id not in {
+            o.booking_id for o in store.occupants(live.range_id, live.start, live.end, now=NOW)
+        }
+        longer = replace(live, status=S.ACTIVE, end=live.end + timedelta(days=60))
+        store.update_booking(longer)
+        late = longer.end - timedelta(minutes=1)
+        assert live.id in {o.booking_id for o in store.occupants(live.range_id, late, longer.end, now=NOW)}
+        assert store.get_booking(live.id) == longer
+
+        expired = store.expired_holds(now=NOW, limit=1000)
+        want_expired = [
+            b
+            for b in made
+            if b.status is S.HELD and b.hold_expires_at is not None and b.hold_expires_at <= NOW
+        ]
+        assert {b.id for b in expired} == {b.id for b in want_expired}
+        assert [b.hold_expires_at for b in expired] == sorted(b.hold_expires_at for b in expired)  # type: ignore[type-var]
+        assert len(store.expired_holds(now=NOW, limit=3)) == 3
+
+        # Listing: who sees what, filters, pages, totals.
+        def listed(query: BookingQuery, limit: int = 1000, offset: int = 0) -> tuple[list[str], int]:
+            items, total = store.list_bookings(query, limit=limit, offset=offset)
+            return [b.id for b in items], total
+
+        everyone, total = listed(BookingQuery())
+        assert total == len(made) and len(everyone) == len(made)
+        current = {b.id: store.get_booking(b.id) for b in made}
+        ordered = sorted(current.values(), key=lambda b: (b.start, b.id))  # type: ignore[union-attr]
+        assert everyone == [b.id for b in ordered]  # type: ignore[union-attr]
+        page, total = listed(BookingQuery(), limit=10, offset=20)
+        assert page == everyone[20:30] and total == len(made)
+        own, _ = listed(BookingQuery(visible_to="fi-ops"))
+        assert set(own) == {b.id for b in made if b.owner_organisation_id == "fi-ops"}
+        operated, _ = listed(BookingQuery(visible_to="fi-ops", include_operated=True))
+        assert set(operated) == {
+            b.id for b in made if b.owner_organisation_id == "fi-ops" or b.range_id == "fi"
+        }
+        window = (T0 + timedelta(days=3), T0 + timedelta(days=4))
+        filtered, total = listed(
+            BookingQuery(
+                range_id="ee",
+                statuses=frozenset({S.HELD, S.PENDING_APPROVAL}),
+                reference="ex-3",
+                start=window[0],
+                end=window[1],
+            )
+        )
+        expected = [
+            b.id
+            for b in ordered
+            if b is not None
+            and b.range_id == "ee"
+            and b.status in {S.HELD, S.PENDING_APPROVAL}
+            and b.reference == "ex-3"
+            and b.start < window[1]
+            and b.end > window[0]
+        ]
+        assert filtered == expected and total == len(expected)
+        assert set(listed(BookingQuery(request_id="req-5"))[0]) == {made[10].id, made[11].id}
+
+        # Quotas.
+        store.put_quota(Quota(organisation_id="ee-school", limit=Resources(1, 2, 3, 4)))
+        assert store.get_quota("ee-school", for_update=True) == Quota(
+            organisation_id="ee-school", limit=Resources(1, 2, 3, 4)
+        )
+        assert store.delete_quota("ee-school") and not store.delete_quota("ee-school")
+        assert store.get_quota("ee-school") is None
+        assert store.organisation("de-lab") is not None and store.organisation("nobody") is None
