@@ -96,6 +96,7 @@ class Services:
         )
 
     def close(self) -> None:
+        self.connectors.close()
         self.engine.dispose()
 
 

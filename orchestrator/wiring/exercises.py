@@ -77,6 +77,7 @@ class ConnectorCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[str, Connector]] = {}
+        self._retired: list[Connector] = []
 
     def __call__(self, record: RangeRecord) -> Connector:
         config = {**record.connector.config, **record.connector.secrets}
@@ -89,8 +90,22 @@ class ConnectorCache:
                 return cached[1]
         connector = registry.load(record.connector.kind, config)
         with self._lock:
+            replaced = self._cache.get(record.id)
+            if replaced is not None:  # an action may still be using it: close it at shutdown
+                self._retired.append(replaced[1])
             self._cache[record.id] = (key, connector)
         return connector
+
+    def close(self) -> None:
+        """Close every connector built (their HTTP clients and sockets); the cache is empty afterwards."""
+        with self._lock:
+            built = [c for _, c in self._cache.values()] + self._retired
+            self._cache.clear()
+            self._retired.clear()
+        for connector in built:
+            close = getattr(connector, "close", None)
+            if callable(close):
+                close()
 
 
 class AnsibleProvisioner:

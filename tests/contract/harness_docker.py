@@ -42,9 +42,13 @@ class DockerHarness:
         self.image = image
         self.config = docker_config(image, url=url)
         self.squatters: list[str] = []
+        self._shared: Connector | None = None
 
     def connector(self) -> Connector:
-        return registry.load("docker", self.config)
+        # One connector for the whole module, closed with the harness: no client socket outlives it.
+        if self._shared is None:
+            self._shared = registry.load("docker", self.config)
+        return self._shared
 
     def scenario(self) -> Scenario:
         return contract_scenario(image="busybox:1.36")
@@ -64,14 +68,14 @@ class DockerHarness:
         return connector
 
     def leftovers(self, instance_id: str) -> Sequence[str]:
-        with self._connector() as connector:
-            return connector.objects(instance_id)
+        return self._connector().objects(instance_id)
 
     def labels(self, instance_id: str) -> Sequence[Mapping[str, str]]:
-        with self._connector() as connector:
-            return instance_holdings(connector.engine, instance_id).labels()
+        return instance_holdings(self._connector().engine, instance_id).labels()
 
     def close(self) -> None:
+        if isinstance(self._shared, DockerConnector):
+            self._shared.close()
         for name in self.squatters:
             with suppress(docker.errors.NotFound):
                 self.api.remove_container(name, force=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from connectors import registry
 from connectors.base import LABEL_INSTANCE, Connector, InstanceSpec
+from connectors.kubernetes.connector import KubernetesConnector
 from connectors.kubernetes.naming import namespace_name
 from connectors.kubernetes.render import KIND_ORDER
 from scenarios.model import Scenario
@@ -32,9 +33,17 @@ class KubernetesHarness:
         self.config: dict[str, Any] = server.connector_config(
             qps=0, watch_window=1, retry_attempts=3, retry_initial=0.01, retry_max=0.05, teardown_timeout=10
         )
+        self._shared: Connector | None = None
 
     def connector(self) -> Connector:
-        return registry.load("kubernetes", self.config)
+        # One connector for the whole module, closed with the harness: no client socket outlives it.
+        if self._shared is None:
+            self._shared = registry.load("kubernetes", self.config)
+        return self._shared
+
+    def close(self) -> None:
+        if isinstance(self._shared, KubernetesConnector):
+            self._shared.close()
 
     def scenario(self) -> Scenario:
         return contract_scenario(image=IMAGE)
@@ -78,4 +87,8 @@ class KubernetesHarness:
 @contextmanager
 def harness() -> Iterator[KubernetesHarness]:
     with KubeApiServer() as server:
-        yield KubernetesHarness(server)
+        h = KubernetesHarness(server)
+        try:
+            yield h
+        finally:
+            h.close()

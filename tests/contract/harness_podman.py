@@ -12,7 +12,7 @@ import docker
 import pytest
 
 from tests.contract.harness_docker import DockerHarness
-from tests.support.images import ensure_busybox_image
+from tests.support.images import ensure_busybox_image, unreachable
 from tests.support.requirements import skip_or_fail
 
 MARKS = (pytest.mark.docker,)
@@ -26,6 +26,11 @@ class PodmanHarness(DockerHarness):
 
 @contextmanager
 def harness() -> Iterator[PodmanHarness]:
+    reason = unreachable(PODMAN_URL)
+    if reason:
+        skip_or_fail(
+            "podman", f"no Podman API answers at {PODMAN_URL} (.ci/start-podman.sh starts one): {reason}"
+        )
     api = docker.APIClient(base_url=PODMAN_URL, version="1.41", timeout=30)
     try:
         api.ping()

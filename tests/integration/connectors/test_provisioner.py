@@ -3,13 +3,13 @@ every scenario host is run locally)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 from connectors.ansible.provisioner import provision
 from connectors.base import ProvisioningTarget
-from connectors.fake import FakeConnector
 from scenarios.loader import load_text
 from scenarios.materialise import materialise
 from scenarios.model import Scenario
@@ -47,13 +47,14 @@ spec:
 
 
 def _target(scenario: Scenario, instance_id: str) -> ProvisioningTarget:
-    from connectors.base import InstanceSpec
-
-    connector = FakeConnector({"world": f"prov-{instance_id}"})
-    connector.deploy(
-        instance=InstanceSpec(instance_id=instance_id, exercise="e", team="t", scenario=scenario)
+    """Every scenario host of the instance is this machine, reached with Ansible's local connection."""
+    hosts = {
+        host.name: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+        for host in scenario.spec.hosts
+    }
+    return ProvisioningTarget(
+        inventory={"all": {"hosts": hosts, "vars": {"federange_instance": instance_id}}}
     )
-    return connector.provisioning_target(instance_id=instance_id)
 
 
 def test_a_playbook_runs_per_host_with_filled_vars_and_streams_redacted_events(tmp_path: Path) -> None:
