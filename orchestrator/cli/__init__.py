@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import typer
 
-from orchestrator.cli import admin_client, bookings, exercises, ranges, scenario_render, scenarios, server
+from orchestrator.cli import (
+    admin_client,
+    bookings,
+    demo,
+    exercises,
+    ranges,
+    scenario_render,
+    scenarios,
+    server,
+)
 
 app = typer.Typer(
     help="Federange: book capacity on federated cyber ranges and run exercises across them.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+app.command("demo")(demo.demo)
 app.command("server")(server.serve)
 app.command("api")(server.api)
 app.command("scheduler")(server.scheduler)

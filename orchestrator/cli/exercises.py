@@ -193,14 +193,6 @@ def _fetcher(client: ApiClient, path: str) -> Any:
     return lambda: client.request("GET", path)
 
 
-def _up(exercise: dict[str, Any]) -> bool:
-    """Every team is up (or failed), or the exercise is over."""
-    if exercise["status"] in progress.FINAL_EXERCISE:
-        return True
-    settled = all(t["stage"] in ("ready", "failed", "done") for t in exercise["teams"])
-    return settled and exercise["status"] != "scheduled"
-
-
 @app.command("create")
 def create(
     ctx: typer.Context,
@@ -251,7 +243,7 @@ def create(
     )
     _plan_table(created["plan"])
     if watch:
-        progress.watch(_fetcher(client, f"/api/v1/exercises/{created['id']}"), until=_up)
+        progress.watch(_fetcher(client, f"/api/v1/exercises/{created['id']}"), until=progress.up)
 
 
 @app.command("list")
@@ -296,7 +288,7 @@ def status(
     client = client_of(ctx)
     path = f"/api/v1/exercises/{exercise_id}"
     if watch:
-        progress.events_table(progress.watch(_fetcher(client, path), until=_up))
+        progress.events_table(progress.watch(_fetcher(client, path), until=progress.up))
         return
     exercise = client.request("GET", path)
     if as_json:
@@ -369,7 +361,9 @@ def env_launch(
         f"[green]launched[/] environment {env['id']} on {env['teams'][0]['range']}, ends {env['end']}"
     )
     if wait:
-        final = progress.watch(_fetcher(client, f"/api/v1/environments/{env['id']}"), until=_up, timeout=1800)
+        final = progress.watch(
+            _fetcher(client, f"/api/v1/environments/{env['id']}"), until=progress.up, timeout=1800
+        )
         progress.events_table(final, last=3)
         progress.access_table(client.request("GET", f"/api/v1/environments/{env['id']}/access"))
 

@@ -77,29 +77,45 @@ def header(exercise: dict[str, Any]) -> Table:
     return table
 
 
+def up(exercise: dict[str, Any]) -> bool:
+    """Every team is up (or failed), or the exercise is over."""
+    if exercise["status"] in FINAL_EXERCISE:
+        return True
+    settled = all(t["stage"] in ("ready", "failed", "done") for t in exercise["teams"])
+    return settled and exercise["status"] != "scheduled"
+
+
 def watch(
     fetch: Callable[[], dict[str, Any]],
     *,
     until: Callable[[dict[str, Any]], bool],
     interval: float = 1.0,
     timeout: float | None = None,
+    stop_on_interrupt: bool = True,
 ) -> dict[str, Any]:
-    """Poll `fetch` and redraw until `until(exercise)` (or the timeout, or Ctrl-C); returns the last state."""
+    """Poll `fetch` and redraw until `until(exercise)` (or the timeout); returns the last state. Ctrl-C
+    stops the watching quietly, or propagates when `stop_on_interrupt` is false (the caller acts on it)."""
     bars = TeamBars()
     current = fetch()
     bars.update(current)
     deadline = None if timeout is None else time.monotonic() + timeout
-    with Live(Group(header(current), bars.progress), console=output.console, refresh_per_second=4) as live:
-        try:
-            while not until(current):
-                if deadline is not None and time.monotonic() > deadline:
-                    break
-                time.sleep(interval)
-                current = fetch()
-                bars.update(current)
-                live.update(Group(header(current), bars.progress))
-        except KeyboardInterrupt:
-            pass
+    view = Group(header(current), bars.progress)
+    try:
+        with Live(view, console=output.console, refresh_per_second=4) as live:
+            try:
+                while not until(current):
+                    if deadline is not None and time.monotonic() > deadline:
+                        break
+                    time.sleep(interval)
+                    current = fetch()
+                    bars.update(current)
+                    live.update(Group(header(current), bars.progress))
+            except KeyboardInterrupt:
+                if not stop_on_interrupt:
+                    raise
+    finally:
+        if not output.console.is_terminal:  # a terminal moves on by itself; a pipe or a file does not
+            output.console.line()
     return current
 
 

@@ -1,0 +1,377 @@
+"""`federange demo`: the whole federation story on this machine, on the embedded default.
+
+An in-process server (API + scheduler) on a fresh SQLite database in the data directory, two national
+ranges registered by their operators, a trainer who schedules a federated exercise for several teams,
+the teams placed across both ranges and deployed on time, their access details, and the teardown at the
+end with nothing left behind. Every step goes over the public HTTP API, as a real user's would.
+
+The ranges are Docker ranges on the local engine when one answers (the scenario's busybox image is pulled,
+or built from the host's busybox binary when no registry is reachable); otherwise simulated ranges (the
+in-memory fake connector), and the output says so.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import httpx
+import typer
+
+from orchestrator.cli import output, progress
+from orchestrator.cli.client import ApiClient
+from orchestrator.settings import Settings
+
+SCENARIO = "ctf-starter"
+SCENARIO_IMAGE = "busybox:1.36"
+LOCAL_IMAGE = "federange-demo/busybox:local"
+TEAMS = [("red", "EE"), ("blue", "LV"), ("green", "EE"), ("white", "LT"), ("orange", "LV"), ("purple", "FI")]
+# slug, country, operator organisation, instance slots
+RANGES = [
+    ("ee-range", "EE", "Estonian national cyber range", 2),
+    ("lv-range", "LV", "Latvian national cyber range", 3),
+]
+
+
+class Backend(StrEnum):
+    auto = "auto"
+    docker = "docker"
+    simulated = "simulated"
+
+
+@dataclass
+class RangeBackend:
+    """What the demo ranges run on: a connector kind, its config per range, and how to say it."""
+
+    kind: str
+    describe: str
+    configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    docker_url: str = ""
+
+
+def _step(text: str) -> None:
+    output.console.rule(f"[bold]{text}")
+
+
+def docker_backend(url: str) -> RangeBackend:
+    """Docker ranges on the engine at `url`; raises RuntimeError with the reason when that cannot be."""
+    try:
+        import docker
+        import docker.errors
+
+        from connectors.docker.localimage import LocalImageError, ensure_busybox_image
+    except ImportError as exc:
+        raise RuntimeError(
+            f"the Docker client is not installed ({exc}); pip install 'federange[demo]'"
+        ) from exc
+    try:
+        import ansible_runner  # noqa: F401 - the scenario's provisioning playbook runs with it
+    except ImportError as exc:
+        raise RuntimeError(f"ansible-runner is not installed ({exc}); pip install 'federange[demo]'") from exc
+    try:
+        api = docker.APIClient(base_url=url, version="auto", timeout=30)
+        api.ping()
+    except Exception as exc:  # any failure to reach the engine is the reason to fall back
+        raise RuntimeError(f"no Docker engine answers at {url}: {exc}") from exc
+    try:
+        image_map: dict[str, str] = {}
+        how = f"{SCENARIO_IMAGE} from the engine"
+        try:
+            api.inspect_image(SCENARIO_IMAGE)
+        except docker.errors.ImageNotFound:
+            try:
+                repository, _, tag = SCENARIO_IMAGE.partition(":")
+                api.pull(repository, tag=tag)
+                api.inspect_image(SCENARIO_IMAGE)
+                how = f"{SCENARIO_IMAGE} pulled"
+            except docker.errors.DockerException:
+                try:
+                    image_map[SCENARIO_IMAGE] = ensure_busybox_image(api, LOCAL_IMAGE)
+                except LocalImageError as exc:
+                    raise RuntimeError(f"cannot pull {SCENARIO_IMAGE} nor build it locally: {exc}") from exc
+                how = f"{SCENARIO_IMAGE} mapped to {LOCAL_IMAGE} (built from the host's busybox: no registry)"
+    finally:
+        api.close()
+    config = {"base_url": url, "image_map": image_map, "pull": "never" if image_map else "if-missing"}
+    return RangeBackend(
+        kind="docker",
+        describe=f"Docker ranges on the engine at {url}; {how}",
+        configs={slug: dict(config) for slug, *_ in RANGES},
+        docker_url=url,
+    )
+
+
+def simulated_backend(reason: str) -> RangeBackend:
+    run = uuid.uuid4().hex[:8]
+    return RangeBackend(
+        kind="fake",
+        describe=f"SIMULATED ranges (in-memory; nothing is deployed): {reason}",
+        configs={
+            slug: {"world": f"demo-{slug}-{run}", "deploy_latency": 1.0, "ready_after": 2.0}
+            for slug, *_ in RANGES
+        },
+    )
+
+
+def choose_backend(backend: Backend, docker_url: str) -> RangeBackend:
+    if backend is Backend.simulated:
+        return simulated_backend("asked for with --ranges simulated")
+    try:
+        return docker_backend(docker_url)
+    except RuntimeError as exc:
+        if backend is Backend.docker:
+            output.errors.print(f"[bold red]Docker ranges are not available[/]: {exc}")
+            raise typer.Exit(1) from exc
+        return simulated_backend(str(exc))
+
+
+@contextmanager
+def running_server(settings: Settings) -> Iterator[tuple[str, str]]:
+    """Migrate the demo database, start the scheduler and the API; yields (url, admin token)."""
+    from orchestrator.api.embedded import serve_in_background
+    from orchestrator.db import migrate
+    from orchestrator.db.engine import make_engine
+    from orchestrator.scheduler.runner import SchedulerRunner
+    from orchestrator.wiring import build
+
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    services = build(settings)
+    runner = SchedulerRunner(services)
+    runner.start()
+    try:
+        with services.uow() as uow:
+            admin = services.catalogue(uow.catalogue).bootstrap_admin(
+                organisation_name="Federation administration", country="BE"
+            )
+        with serve_in_background(services) as url:
+            yield url, admin.plaintext
+    finally:
+        runner.shutdown()
+        services.close()
+
+
+def onboard(url: str, admin: str, backend: RangeBackend) -> str:
+    """Operators register their ranges; a training provider gets a trainer token (returned)."""
+    root = ApiClient(url, admin)
+
+    def organisation(name: str, country: str, kind: str) -> str:
+        org: dict[str, Any] = root.request(
+            "POST", "/api/v1/organisations", json={"name": name, "country": country, "kind": kind}
+        )
+        return str(org["id"])
+
+    def token(org: str, role: str, name: str) -> str:
+        issued = root.request(
+            "POST", "/api/v1/tokens", json={"name": name, "organisation_id": org, "role": role}
+        )
+        return str(issued["token"])
+
+    rows = []
+    for slug, country, name, slots in RANGES:
+        operator = ApiClient(
+            url, token(organisation(name, country, "range_operator"), "operator", f"{slug}-ops")
+        )
+        registered = operator.request(
+            "POST",
+            "/api/v1/ranges",
+            json={
+                "slug": slug,
+                "name": name,
+                "country": country,
+                "capabilities": ["containers", backend.kind],
+                "capacity": {"cpu_millicores": 4000, "memory_mib": 4096, "slots": slots, "gpus": 0},
+                "connector": {"kind": backend.kind, "config": backend.configs[slug]},
+            },
+        )
+        rows.append([registered["slug"], country, name, str(slots), backend.kind])
+    output.table(
+        "Ranges registered by their operators", ["range", "country", "operator", "slots", "connector"], rows
+    )
+    school = organisation("Baltic cyber school", "EE", "training_provider")
+    return token(school, "trainer", "trainer-demo")
+
+
+def exercise_request(teams: int, minutes: float, starts_in: float) -> dict[str, Any]:
+    start = datetime.now(UTC) + timedelta(seconds=starts_in)
+    return {
+        "name": "Baltic Shield (demo)",
+        "scenario": SCENARIO,
+        "teams": [{"name": n, "organisation": f"CERT-{c}", "country": c} for n, c in TEAMS[:teams]],
+        "start": start.isoformat(),
+        "end": (start + timedelta(minutes=minutes)).isoformat(),
+        "lead_minutes": 0,
+        "constraints": {"min_ranges": 2},
+    }
+
+
+def probe_entry_points(access: list[dict[str, Any]]) -> list[list[str]]:
+    """Fetch every team's web entry point over HTTP, as a team member's browser would."""
+    rows = []
+    for team in access:
+        for endpoint in team["endpoints"]:
+            if endpoint.get("host") != "web" or not endpoint.get("url"):
+                continue
+            address = str(endpoint["url"]).replace("tcp://", "http://")
+            try:
+                page = httpx.get(address + "/", timeout=10)
+                title = "Acme Widgets" in page.text
+                answer = f"HTTP {page.status_code}" + (" - the team's web site" if title else "")
+            except httpx.HTTPError as exc:
+                answer = f"no answer: {exc}"
+            rows.append([team["team"], address, answer])
+    return rows
+
+
+def leftovers(backend: RangeBackend, exercise_id: str) -> list[str]:
+    """Containers and networks still labelled with the exercise on the engine (Docker ranges only)."""
+    if backend.kind != "docker":
+        return []
+    import docker
+
+    from connectors.base import LABEL_EXERCISE
+
+    api = docker.APIClient(base_url=backend.docker_url, version="auto", timeout=30)
+    try:
+        label = {"label": [f"{LABEL_EXERCISE}={exercise_id}"]}
+        found = [f"container {c['Names'][0]}" for c in api.containers(all=True, filters=label)]
+        found += [f"network {n['Name']}" for n in api.networks(filters=label)]
+        return found
+    finally:
+        api.close()
+
+
+def _over(exercise: dict[str, Any]) -> bool:
+    return exercise["status"] in ("done", "cancelled")
+
+
+def _follow(
+    fetch: Callable[[], dict[str, Any]], until: Callable[[dict[str, Any]], bool], timeout: float
+) -> dict[str, Any]:
+    return progress.watch(fetch, until=until, interval=0.5, timeout=timeout, stop_on_interrupt=False)
+
+
+def demo(
+    teams: int = typer.Option(4, "--teams", min=2, max=len(TEAMS), help="How many teams take part"),
+    minutes: float = typer.Option(
+        1.0, "--minutes", min=0.1, max=120, help="How long the exercise runs once it starts"
+    ),
+    ranges: Backend = typer.Option(
+        Backend.auto,
+        "--ranges",
+        help="docker (the local engine), simulated, or auto (docker when it answers)",
+    ),
+    start_in: float = typer.Option(
+        10.0, "--start-in", min=0, max=3600, help="Seconds until the exercise starts"
+    ),
+    docker_url: str = typer.Option(
+        os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock"), "--docker-url", help="Docker engine"
+    ),
+) -> None:
+    """Run a federated exercise end to end on this machine: two ranges, N teams, deploy, access, teardown."""
+    started = time.monotonic()
+    settings = Settings()
+    workdir = settings.data_dir / "demo"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    demo_settings = settings.model_copy(
+        update={
+            "database_url": f"sqlite:///{workdir / 'federange.db'}",
+            "scheduler_tick_seconds": 0.5,
+            "reconcile_interval_seconds": 5.0,
+            "probe_interval_seconds": 3600.0,
+            "ready_timeout_seconds": 180.0,
+            "instance_seed": settings.instance_seed or secrets.token_hex(16),
+        }
+    )
+    _step("1. Ranges")
+    backend = choose_backend(ranges, docker_url)
+    output.console.print(backend.describe)
+    output.console.print(f"database: {demo_settings.resolved_database_url()} (the embedded default, fresh)")
+    with running_server(demo_settings) as (url, admin):
+        output.console.print(f"Federange API at {url} (scheduler in the same process)")
+        trainer = ApiClient(url, onboard(url, admin, backend))
+
+        _step(f"2. A trainer schedules '{SCENARIO}' for {teams} teams")
+        body = exercise_request(teams, minutes, starts_in=start_in)
+        created = trainer.request("POST", "/api/v1/exercises", json=body)
+        exercise_id = created["id"]
+        countries = {t["name"]: t["country"] for t in body["teams"]}
+        output.table(
+            "Placement (one booking per range, all or nothing)",
+            ["team", "country", "range", "why"],
+            [
+                [a["team"], countries.get(a["team"], ""), a["range"], a.get("reason", "")]
+                for a in created["plan"]["assignments"]
+            ],
+        )
+        bookings = trainer.request("GET", "/api/v1/bookings", params={"reference": exercise_id})["items"]
+        output.table(
+            "Bookings",
+            ["range", "status", "window", "slots", "cpu (m)", "memory (MiB)"],
+            [
+                [
+                    b["range"],
+                    b["status"],
+                    f"{b['start']} -> {b['end']}",
+                    str(b["demand"]["slots"]),
+                    str(b["demand"]["cpu_millicores"]),
+                    str(b["demand"]["memory_mib"]),
+                ]
+                for b in bookings
+            ],
+        )
+
+        def fetch() -> dict[str, Any]:
+            current: dict[str, Any] = trainer.request("GET", f"/api/v1/exercises/{exercise_id}")
+            return current
+
+        try:
+            _step(f"3. Deploy at {created['deploy_at']}: one isolated instance per team")
+            up = _follow(fetch, progress.up, timeout=600)
+            failed = [t for t in up["teams"] if t["stage"] == "failed"]
+            _step("4. Access details handed to the teams")
+            access = trainer.request("GET", f"/api/v1/exercises/{exercise_id}/access")
+            progress.access_table(access)
+            probes = probe_entry_points(access) if backend.kind == "docker" else []
+            if probes:
+                output.table("Entry points answering", ["team", "address", "answer"], probes)
+            _step(f"5. The exercise runs until {up['end']}; then everything is torn down")
+            final = _follow(fetch, _over, timeout=minutes * 60 + 600)
+        except KeyboardInterrupt:
+            output.errors.print("[yellow]interrupted: cancelling the exercise and tearing down[/]")
+            trainer.request("POST", f"/api/v1/exercises/{exercise_id}/cancel")
+            final = _follow(fetch, _over, timeout=300)
+            failed = []
+        progress.events_table(final, last=8)
+        released = trainer.request("GET", "/api/v1/bookings", params={"reference": exercise_id})["items"]
+        remains = leftovers(backend, exercise_id)
+
+    _step("Result")
+    output.console.print(
+        f"exercise {final['status']}; bookings: "
+        + ", ".join(sorted(f"{b['range']} {b['status']}" for b in released))
+    )
+    if remains:
+        output.errors.print(f"[bold red]left behind on the engine[/]: {', '.join(remains)}")
+    elif backend.kind == "docker":
+        output.console.print("[green]nothing left on the Docker engine[/]")
+    for team in failed:
+        output.errors.print(
+            f"[red]team {team['team']} failed[/] at {team.get('failed_stage')}: {team.get('stage_reason')}"
+        )
+    if remains or failed or not _over(final):
+        raise typer.Exit(1)
+    output.console.print(f"[green]demo finished[/] in {time.monotonic() - started:.0f}s")
