@@ -5,16 +5,16 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from typing import TYPE_CHECKING
 
 import typer
-import uvicorn
 
 from orchestrator.cli import output
-from orchestrator.db import migrate
-from orchestrator.db.engine import make_engine
 from orchestrator.domain.errors import FederangeError
 from orchestrator.settings import Settings
-from orchestrator.wiring import Services, build
+
+if TYPE_CHECKING:  # the server side loads SQLAlchemy, Alembic and uvicorn: only when a command needs them
+    from orchestrator.wiring import Services
 
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 admin_app = typer.Typer(
@@ -32,6 +32,8 @@ def _logging() -> None:
 
 
 def _services() -> Services:
+    from orchestrator.wiring import build
+
     try:
         return build(Settings())
     except FederangeError as exc:
@@ -43,6 +45,8 @@ def api(
     port: int | None = typer.Option(None, help="Port (FEDERANGE_PORT)"),
 ) -> None:
     """Run the stateless API only (scale it out; run `federange scheduler` beside it)."""
+    import uvicorn
+
     from orchestrator.api.app import create_app
 
     _logging()
@@ -86,8 +90,13 @@ def serve(
     ),
 ) -> None:
     """Run the API and the scheduler in one process (the embedded default: SQLite in your data dir)."""
+    import uvicorn
+
     from orchestrator.api.app import create_app
+    from orchestrator.db import migrate
+    from orchestrator.db.engine import make_engine
     from orchestrator.scheduler.runner import SchedulerRunner
+    from orchestrator.wiring import build
 
     _logging()
     settings = Settings()
@@ -113,6 +122,9 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision")) -> None:
     """Create or upgrade the schema of the database named by FEDERANGE_DATABASE_URL."""
+    from orchestrator.db import migrate
+    from orchestrator.db.engine import make_engine
+
     settings = Settings()
     engine = make_engine(settings.resolved_database_url())
     try:
@@ -132,6 +144,8 @@ def bootstrap(
     force: bool = typer.Option(False, help="Issue another admin token even if an admin exists"),
 ) -> None:
     """Create the first admin token (printed once: store it)."""
+    from orchestrator.wiring import build
+
     settings = Settings()
     try:
         services = build(settings)
