@@ -7,7 +7,8 @@ end with nothing left behind. Every step goes over the public HTTP API, as a rea
 
 The ranges are Docker ranges on the local engine when one answers (the scenario's busybox image is pulled,
 or built from the host's busybox binary when no registry is reachable); otherwise simulated ranges (the
-in-memory fake connector), and the output says so.
+in-memory fake connector), and the output says so. When the current kubeconfig context answers, it is
+registered as a third range (Kubernetes, the main path), next to the Docker ones.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import httpx
 import typer
+import yaml
 
 from orchestrator.cli import output, progress
 from orchestrator.cli.client import ApiClient
@@ -48,6 +51,9 @@ class Backend(StrEnum):
     simulated = "simulated"
 
 
+KUBE_RANGE = ("kube-range", "FI", "Finnish national cyber range (your current Kubernetes context)", 3)
+
+
 @dataclass
 class RangeBackend:
     """What the demo ranges run on: a connector kind, its config per range, and how to say it."""
@@ -56,6 +62,47 @@ class RangeBackend:
     describe: str
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)
     docker_url: str = ""
+
+
+@dataclass
+class KubeRange:
+    """The current kubeconfig context as a Kubernetes range."""
+
+    context: str
+    config: dict[str, Any]
+    version: str
+
+
+def kube_context_range(kubeconfig: str) -> tuple[KubeRange | None, str]:
+    """The current context of the kubeconfig file (the first of KUBECONFIG's list) when its API server
+    answers the connector's probe; otherwise None and why."""
+    path = Path(kubeconfig.split(os.pathsep, maxsplit=1)[0]).expanduser()
+    if not path.is_file():
+        return None, f"no kubeconfig at {path}"
+    text = path.read_text()
+    try:
+        document = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        return None, f"{path} is not YAML: {exc}"
+    context = str(document.get("current-context") or "") if isinstance(document, dict) else ""
+    if not context:
+        return None, f"{path} has no current context"
+    try:
+        from connectors import registry
+
+        config: dict[str, Any] = {"kubeconfig": text, "context": context}
+        connector = registry.load("kubernetes", {**config, "retry_attempts": 1, "request_timeout": 10})
+    except Exception as exc:  # a missing client or an unusable kubeconfig: the reason is shown
+        return None, f"context {context!r} cannot be used: {exc}"
+    try:
+        probe = connector.probe()
+    finally:
+        close = getattr(connector, "close", None)
+        if callable(close):
+            close()
+    if not probe.healthy:
+        return None, f"context {context!r} does not answer: {probe.reason}"
+    return KubeRange(context=context, config=config, version=probe.version), ""
 
 
 def _step(text: str) -> None:
@@ -163,7 +210,7 @@ def running_server(settings: Settings) -> Iterator[tuple[str, str]]:
         services.close()
 
 
-def onboard(url: str, admin: str, backend: RangeBackend) -> str:
+def onboard(url: str, admin: str, backend: RangeBackend, kube: KubeRange | None) -> str:
     """Operators register their ranges; a training provider gets a trainer token (returned)."""
     root = ApiClient(url, admin)
 
@@ -179,8 +226,11 @@ def onboard(url: str, admin: str, backend: RangeBackend) -> str:
         )
         return str(issued["token"])
 
+    ranges = [(*r, backend.kind, backend.configs[r[0]]) for r in RANGES]
+    if kube is not None:
+        ranges.append((*KUBE_RANGE, "kubernetes", kube.config))
     rows = []
-    for slug, country, name, slots in RANGES:
+    for slug, country, name, slots, kind, config in ranges:
         operator = ApiClient(
             url, token(organisation(name, country, "range_operator"), "operator", f"{slug}-ops")
         )
@@ -191,12 +241,12 @@ def onboard(url: str, admin: str, backend: RangeBackend) -> str:
                 "slug": slug,
                 "name": name,
                 "country": country,
-                "capabilities": ["containers", backend.kind],
+                "capabilities": ["containers", kind],
                 "capacity": {"cpu_millicores": 4000, "memory_mib": 4096, "slots": slots, "gpus": 0},
-                "connector": {"kind": backend.kind, "config": backend.configs[slug]},
+                "connector": {"kind": kind, "config": config},
             },
         )
-        rows.append([registered["slug"], country, name, str(slots), backend.kind])
+        rows.append([registered["slug"], country, name, str(slots), kind])
     output.table(
         "Ranges registered by their operators", ["range", "country", "operator", "slots", "connector"], rows
     )
@@ -264,7 +314,7 @@ def _follow(
 
 
 def demo(
-    teams: int = typer.Option(4, "--teams", min=2, max=len(TEAMS), help="How many teams take part"),
+    teams: int = typer.Option(3, "--teams", min=2, max=len(TEAMS), help="How many teams take part"),
     minutes: float = typer.Option(
         1.0, "--minutes", min=0.1, max=120, help="How long the exercise runs once it starts"
     ),
@@ -275,6 +325,11 @@ def demo(
     ),
     start_in: float = typer.Option(
         10.0, "--start-in", min=0, max=3600, help="Seconds until the exercise starts"
+    ),
+    kubeconfig: str = typer.Option(
+        os.environ.get("KUBECONFIG", "~/.kube/config"),
+        "--kubeconfig",
+        help="Its current context becomes a third range when it answers ('' to leave Kubernetes out)",
     ),
     docker_url: str = typer.Option(
         os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock"), "--docker-url", help="Docker engine"
@@ -299,10 +354,17 @@ def demo(
     _step("1. Ranges")
     backend = choose_backend(ranges, docker_url)
     output.console.print(backend.describe)
+    kube, why_not = kube_context_range(kubeconfig) if kubeconfig else (None, "left out with --kubeconfig ''")
+    if kube is not None:
+        output.console.print(
+            f"Kubernetes range on your current context {kube.context!r} (server {kube.version})"
+        )
+    else:
+        output.console.print(f"no Kubernetes range: {why_not}")
     output.console.print(f"database: {demo_settings.resolved_database_url()} (the embedded default, fresh)")
     with running_server(demo_settings) as (url, admin):
         output.console.print(f"Federange API at {url} (scheduler in the same process)")
-        trainer = ApiClient(url, onboard(url, admin, backend))
+        trainer = ApiClient(url, onboard(url, admin, backend, kube))
 
         _step(f"2. A trainer schedules '{SCENARIO}' for {teams} teams")
         body = exercise_request(teams, minutes, starts_in=start_in)
@@ -345,7 +407,8 @@ def demo(
             _step("4. Access details handed to the teams")
             access = trainer.request("GET", f"/api/v1/exercises/{exercise_id}/access")
             progress.access_table(access)
-            probes = probe_entry_points(access) if backend.kind == "docker" else []
+            simulated = set(backend.configs) if backend.kind == "fake" else set()
+            probes = probe_entry_points([a for a in access if a["range"] not in simulated])
             if probes:
                 output.table("Entry points answering", ["team", "address", "answer"], probes)
             _step(f"5. The exercise runs until {up['end']}; then everything is torn down")
