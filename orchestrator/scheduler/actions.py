@@ -6,6 +6,10 @@ and a heartbeat keeps extending their leases while they run, so a lease can be s
 dies, its actions are claimed again soon after. On start-up, claims held by dead processes of this host
 are released at once. A handler runs outside the claim's transaction and must be idempotent. Failures
 are retried with exponential backoff up to the action's max_attempts.
+
+With `refill` (the scheduler process), a pool thread that finishes an action claims the next due ones
+at once instead of leaving its slot idle until the next tick: 128 teams' deploys then keep all workers
+busy rather than going `parallel` per tick interval.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class ActionRunner:
         lease: timedelta = timedelta(seconds=60),
         batch: int = 20,
         parallel: int = 1,
+        refill: bool = False,
     ) -> None:
         self.services = services
         self.handlers = dict(handlers)
@@ -58,6 +63,8 @@ class ActionRunner:
         self.lease = lease
         self.batch = batch
         self.parallel = parallel
+        self.refill = refill and parallel > 1
+        self._stopping = False
         self._pool = (
             ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="action") if parallel > 1 else None
         )
@@ -122,10 +129,21 @@ class ActionRunner:
             future.result(timeout=timeout)
 
     def shutdown(self) -> None:
+        self._stopping = True
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=False)
 
     def _run(self, action: DueAction) -> None:
+        self._execute(action)
+        if self.refill and not self._stopping:
+            with self._lock:
+                self._running.pop(action.id, None)  # this slot is free for what is due next
+            try:
+                self.tick()
+            except Exception:  # the periodic tick claims it later; never lose the worker thread over it
+                log.exception("claiming the next due actions after %s failed", action.id)
+
+    def _execute(self, action: DueAction) -> None:
         clock = self.services.clock
         try:
             self.handlers[action.kind](self.services, action)

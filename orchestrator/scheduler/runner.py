@@ -37,7 +37,7 @@ class SchedulerRunner:
         self.services = services
         self.actions: ActionRunner | None = None
         if ticks is None:
-            self.actions = default.action_runner(services)
+            self.actions = default.action_runner(services, refill=True)
             self.ticks = default.all_ticks(services, self.actions)
         else:
             self.ticks = list(ticks)

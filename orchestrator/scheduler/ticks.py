@@ -33,13 +33,16 @@ def expire_holds(services: Services) -> int:
             return total
 
 
-def action_runner(services: Services) -> ActionRunner:
+def action_runner(services: Services, *, refill: bool = False) -> ActionRunner:
+    """The lifecycle's action runner; `refill` for a scheduler process (a finished action claims the
+    next ones at once), off where a caller ticks by hand."""
     settings = services.settings
     runner = ActionRunner(
         services,
         lifecycle_handlers(),
         parallel=settings.action_parallelism,
         lease=timedelta(seconds=settings.action_lease_seconds),
+        refill=refill,
     )
     runner.release_dead_local_claims()
     return runner

@@ -100,7 +100,7 @@ class Driver:
         self.clock = clock
         self.runner: ActionRunner = action_runner(services)
 
-    def run_due(self, rounds: int = 10) -> int:
+    def run_due(self, rounds: int = 1000) -> int:
         """Tick until nothing more is due now (bounded); returns how many actions ran."""
         total = 0
         for _ in range(rounds):

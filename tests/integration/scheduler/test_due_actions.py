@@ -142,3 +142,35 @@ def test_only_handled_kinds_are_claimed_and_cancelled_ones_never(
     seen: list[str] = []
     assert ActionRunner(services, {"probe": lambda _s, a: seen.append(a.id)}).tick() == 1
     assert seen == [probe]
+
+
+@pytest.mark.parametrize("refill", [False, True])
+def test_a_refilling_pool_keeps_its_workers_busy_without_waiting_for_a_tick(
+    services: Services, clock: FrozenClock, refill: bool
+) -> None:
+    """One tick claims as many actions as there are workers; with `refill` (the scheduler process), a
+    worker that finishes claims the next due action itself, so all of them run before any other tick."""
+    ids = schedule(services, 9)
+    done: list[str] = []
+    lock = threading.Lock()
+
+    def slow(_services: Services, action: DueAction) -> None:
+        time.sleep(0.05)
+        with lock:
+            done.append(action.id)
+
+    runner = ActionRunner(services, {"probe": slow}, worker="pool", parallel=3, refill=refill)
+    try:
+        assert runner.tick() == 3
+        deadline = time.monotonic() + 30
+        while len(done) < (9 if refill else 3) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)  # anything more would have run by now
+        with lock:
+            ran = sorted(done)
+        assert ran == (sorted(ids) if refill else sorted(ran)) and len(ran) == (9 if refill else 3)
+    finally:
+        runner.shutdown()
+    with services.uow() as uow:
+        finished = [i for i in ids if uow.actions.get(i).status is ActionStatus.DONE]  # type: ignore[union-attr]
+    assert len(finished) == len(ran)
