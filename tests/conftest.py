@@ -19,6 +19,14 @@ from tests.support.requirements import skip_or_fail
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Tests on the Docker engine run one after the other on one worker (`--dist loadgroup`): they wait
+    on the engine more than they compute, and the others run beside them on the remaining workers. (Marked
+    as each item is collected: xdist reads the groups in its own collection_modifyitems hook.)"""
+    if item.get_closest_marker("docker"):
+        item.add_marker(pytest.mark.xdist_group("docker-engine"))
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "postgres":
