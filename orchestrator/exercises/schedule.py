@@ -70,10 +70,13 @@ def reschedule_end(actions: ActionScheduler, exercise: Exercise, *, now: datetim
         actions.schedule(kind=WARN, object_kind="exercise", object_id=exercise.id, due_at=warn_at, now=now)
 
 
-def schedule_deploy(actions: ActionScheduler, instance: Instance, *, at: datetime, now: datetime) -> None:
+def _schedule_stage(
+    actions: ActionScheduler, instance: Instance, kind: str, *, at: datetime, now: datetime
+) -> None:
+    """Replace whatever deploy or provisioning step the instance had pending with `kind` at `at`."""
     actions.cancel_for(object_kind="instance", object_id=instance.id, kinds=[DEPLOY, PROVISION])
     actions.schedule(
-        kind=DEPLOY,
+        kind=kind,
         object_kind="instance",
         object_id=instance.id,
         due_at=at,
@@ -82,16 +85,12 @@ def schedule_deploy(actions: ActionScheduler, instance: Instance, *, at: datetim
     )
 
 
+def schedule_deploy(actions: ActionScheduler, instance: Instance, *, at: datetime, now: datetime) -> None:
+    _schedule_stage(actions, instance, DEPLOY, at=at, now=now)
+
+
 def schedule_provision(actions: ActionScheduler, instance: Instance, *, now: datetime) -> None:
-    actions.cancel_for(object_kind="instance", object_id=instance.id, kinds=[DEPLOY, PROVISION])
-    actions.schedule(
-        kind=PROVISION,
-        object_kind="instance",
-        object_id=instance.id,
-        due_at=now,
-        now=now,
-        max_attempts=DEPLOY_ATTEMPTS,
-    )
+    _schedule_stage(actions, instance, PROVISION, at=now, now=now)
 
 
 def schedule_teardown(actions: ActionScheduler, instance: Instance, *, now: datetime) -> None:

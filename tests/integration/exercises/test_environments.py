@@ -6,33 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 
-from orchestrator.domain.clock import FrozenClock
-from orchestrator.wiring import Services
 from tests.integration.catalogue.helpers import auth
-from tests.integration.exercises.helpers import Driver, Federation, federation
+from tests.integration.exercises.helpers import Driver, Federation
 
 NOW = datetime(2030, 7, 1, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock(services: Services) -> FrozenClock:
-    frozen = FrozenClock(NOW)
-    services.clock = frozen
-    return frozen
-
-
-@pytest.fixture
-def driver(services: Services, clock: FrozenClock) -> Driver:
-    d = Driver(services, clock)
-    yield d  # type: ignore[misc]
-    d.close()
-
-
-@pytest.fixture
-def fed(http: httpx.Client, admin_token: str) -> Federation:
-    return federation(http, admin_token, ranges={"ee-range": ("EE", 2)})
+RANGES = {"ee-range": ("EE", 2)}  # one range: the refusals need it full
 
 
 def launch(http: httpx.Client, token: str, **body: object) -> httpx.Response:

@@ -8,36 +8,16 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 
 from orchestrator.domain.clock import FrozenClock
 from orchestrator.wiring import Services
 from tests.integration.catalogue.helpers import auth
-from tests.integration.exercises.helpers import Driver, Federation, exercise_body, federation
+from tests.integration.exercises.helpers import Driver, Federation, exercise_body
 
 NOW = datetime(2030, 5, 1, 8, 0, tzinfo=UTC)
 START = NOW + timedelta(days=2)
 END = START + timedelta(hours=4)
 TEAMS = [("red", "EE"), ("blue", "LV"), ("green", "FI"), ("yellow", "DE")]
-
-
-@pytest.fixture
-def clock(services: Services) -> FrozenClock:
-    frozen = FrozenClock(NOW)
-    services.clock = frozen
-    return frozen
-
-
-@pytest.fixture
-def driver(services: Services, clock: FrozenClock) -> Driver:
-    d = Driver(services, clock)
-    yield d  # type: ignore[misc]
-    d.close()
-
-
-@pytest.fixture
-def fed(http: httpx.Client, admin_token: str) -> Federation:
-    return federation(http, admin_token)
 
 
 def create(http: httpx.Client, fed: Federation, **constraints: object) -> dict[str, object]:

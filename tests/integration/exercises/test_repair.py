@@ -7,39 +7,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 
 from connectors import fake
 from connectors.base import InstanceSpec
-from orchestrator.domain.clock import FrozenClock
 from orchestrator.exercises import healing, probing, reconciler
 from orchestrator.wiring import Services
 from scenarios.library import load_library
 from tests.integration.catalogue.helpers import auth
-from tests.integration.exercises.helpers import Driver, Federation, exercise_body, federation
+from tests.integration.exercises.helpers import Driver, Federation, exercise_body
 
 NOW = datetime(2030, 6, 1, 8, 0, tzinfo=UTC)
 START = NOW + timedelta(days=1)
 END = START + timedelta(hours=3)
-
-
-@pytest.fixture
-def clock(services: Services) -> FrozenClock:
-    frozen = FrozenClock(NOW)
-    services.clock = frozen
-    return frozen
-
-
-@pytest.fixture
-def driver(services: Services, clock: FrozenClock) -> Driver:
-    d = Driver(services, clock)
-    yield d  # type: ignore[misc]
-    d.close()
-
-
-@pytest.fixture
-def fed(http: httpx.Client, admin_token: str) -> Federation:
-    return federation(http, admin_token)
 
 
 def teams_of(http: httpx.Client, fed: Federation, exercise_id: str) -> dict[str, dict[str, object]]:

@@ -168,7 +168,10 @@ def test_a_refilling_pool_keeps_its_workers_busy_without_waiting_for_a_tick(
         time.sleep(0.2)  # anything more would have run by now
         with lock:
             ran = sorted(done)
-        assert ran == (sorted(ids) if refill else sorted(ran)) and len(ran) == (9 if refill else 3)
+        if refill:
+            assert ran == sorted(ids)  # all nine, from one tick
+        else:
+            assert len(ran) == 3 and set(ran) <= set(ids)  # one tick's worth; the rest waits for the next
     finally:
         runner.shutdown()
     with services.uow() as uow:
