@@ -16,7 +16,8 @@ Contract (every implementation, checked by tests/contract):
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -220,3 +221,34 @@ class Connector(Protocol):
 
 
 ConnectorConfig = Mapping[str, Any]
+
+
+def poll_until_settled(
+    status: Callable[[], InstanceStatus], *, instance_id: str, timeout: float, pauses: Iterable[float]
+) -> InstanceStatus:
+    """`wait_ready` for connectors that can only poll: read `status` until the instance is READY, FAILED
+    or ABSENT, sleeping the next of `pauses` in between (its last value repeats); past `timeout` seconds
+    the result is FAILED, naming every host still not ready. A status read that raises ConnectorError
+    is a FAILED result with its reason."""
+    deadline = time.monotonic() + timeout
+    pause = 0.0
+    remaining = iter(pauses)
+    while True:
+        try:
+            current = status()
+        except ConnectorError as exc:
+            return InstanceStatus(instance_id=instance_id, phase=Phase.FAILED, reason=exc.reason)
+        if current.phase in (Phase.READY, Phase.FAILED, Phase.ABSENT):
+            return current
+        left = deadline - time.monotonic()
+        if left <= 0:
+            waiting = ", ".join(f"{h.name} ({h.reason or 'not ready'})" for h in current.hosts if not h.ready)
+            return InstanceStatus(
+                instance_id=instance_id,
+                phase=Phase.FAILED,
+                hosts=current.hosts,
+                endpoints=current.endpoints,
+                reason=f"not ready after {timeout:g}s: {waiting or current.reason}",
+            )
+        pause = next(remaining, pause)
+        time.sleep(min(pause, left))

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +52,7 @@ from connectors.base import (
     ProbeResult,
     ProvisioningTarget,
     ResourceAmounts,
+    poll_until_settled,
 )
 from scenarios.materialise import fill, secret_names
 from scenarios.validation import security_problems
@@ -320,26 +320,12 @@ class AnsibleVmConnector:
         return _status(instance_id, self._status_answer(instance_id), "status.yml")
 
     def wait_ready(self, *, instance_id: str, timeout: float) -> InstanceStatus:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                current = self.status(instance_id=instance_id)
-            except ConnectorError as exc:
-                return InstanceStatus(instance_id=instance_id, phase=Phase.FAILED, reason=exc.reason)
-            if current.phase in (Phase.READY, Phase.FAILED, Phase.ABSENT):
-                return current
-            left = deadline - time.monotonic()
-            if left <= 0:
-                waiting = ", ".join(
-                    f"{h.name} ({h.reason or 'not ready'})" for h in current.hosts if not h.ready
-                )
-                return InstanceStatus(
-                    instance_id=instance_id,
-                    phase=Phase.FAILED,
-                    hosts=current.hosts,
-                    reason=f"not ready after {timeout:g}s: {waiting or current.reason}",
-                )
-            time.sleep(min(self.config.poll_interval, left))
+        return poll_until_settled(
+            lambda: self.status(instance_id=instance_id),
+            instance_id=instance_id,
+            timeout=timeout,
+            pauses=[self.config.poll_interval],
+        )
 
     def teardown(self, *, instance_id: str) -> None:
         """Runs teardown.yml, whose contract is to return only once every machine and network of the

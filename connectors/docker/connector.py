@@ -8,7 +8,6 @@ answer `status`, `list_instances` and `teardown` is in the labels of the objects
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,10 +20,10 @@ from connectors.base import (
     InstanceRecord,
     InstanceSpec,
     InstanceStatus,
-    Phase,
     ProbeResult,
     ProvisioningTarget,
     ResourceAmounts,
+    poll_until_settled,
 )
 from connectors.docker import naming
 from connectors.docker.config import DockerConfig
@@ -105,29 +104,14 @@ class DockerConnector:
         return self.status(instance_id=instance.instance_id)
 
     def wait_ready(self, *, instance_id: str, timeout: float) -> InstanceStatus:
-        deadline = time.monotonic() + timeout
-        pause = 0.1
-        while True:
-            try:
-                current = self.status(instance_id=instance_id)
-            except ConnectorError as exc:
-                return InstanceStatus(instance_id=instance_id, phase=Phase.FAILED, reason=exc.reason)
-            if current.phase in (Phase.READY, Phase.FAILED, Phase.ABSENT):
-                return current
-            left = deadline - time.monotonic()
-            if left <= 0:
-                waiting = ", ".join(
-                    f"{h.name} ({h.reason or 'not ready'})" for h in current.hosts if not h.ready
-                )
-                return InstanceStatus(
-                    instance_id=instance_id,
-                    phase=Phase.FAILED,
-                    hosts=current.hosts,
-                    endpoints=current.endpoints,
-                    reason=f"not ready after {timeout:g}s: {waiting or current.reason}",
-                )
-            time.sleep(min(pause, left))
-            pause = min(pause * 2, 1.0)
+        # back-off from 0.1 s, doubling, at most 1 s between polls
+        pauses = (min(0.1 * 2**i, 1.0) for i in range(8))
+        return poll_until_settled(
+            lambda: self.status(instance_id=instance_id),
+            instance_id=instance_id,
+            timeout=timeout,
+            pauses=pauses,
+        )
 
     def status(self, *, instance_id: str) -> InstanceStatus:
         return instance_status(self.engine, instance_id)
