@@ -17,7 +17,7 @@ from orchestrator.booking import access, policy
 from orchestrator.booking.admission import Claim, quota_problems
 from orchestrator.booking.calendar import Interval
 from orchestrator.booking.occupancy import Occupancy
-from orchestrator.booking.ports import BookingStore, Locked
+from orchestrator.booking.ports import BookingStore, CalendarRead, Locked
 from orchestrator.booking.views import booking_view
 from orchestrator.domain.bookings import BOOKING_STATES, Booking, BookingStatus, Quota
 from orchestrator.domain.catalogue import AuditEvent, Principal
@@ -73,12 +73,18 @@ class Ledger:
         )
 
     def lock_for(
-        self, actor: Principal, refs: Sequence[str], *, owner_organisation_id: str | None
-    ) -> tuple[policy.Owner, Quota | None, list[RangeSnapshot]]:
-        """Lock the ranges, read the owner (the actor's organisation or the one named, admins only), and
-        when it has a quota lock that too: every lock is taken before the caller reads the clock."""
+        self,
+        actor: Principal,
+        refs: Sequence[str],
+        *,
+        owner_organisation_id: str | None,
+        calendar: CalendarRead | None = None,
+    ) -> tuple[policy.Owner, Quota | None, Locked]:
+        """Lock the ranges (reading their calendars with the locks when asked), read the owner (the
+        actor's organisation or the one named, admins only), and when it has a quota lock that too:
+        every lock is taken before the caller reads the clock."""
         org_id = access.owner_for(actor, owner_organisation_id)
-        locked = self.store.lock_ranges(refs, owner_organisation_id=org_id)
+        locked = self.store.lock_ranges(refs, owner_organisation_id=org_id, calendar=calendar)
         check_found(refs, locked.ranges)
         if locked.owner is None:
             raise InvalidInput(
@@ -86,7 +92,7 @@ class Ledger:
             )
         org = locked.owner
         owner = policy.Owner(organisation_id=org.id, name=org.name, country=org.country)
-        return owner, self.lock_quota(locked), locked.ranges
+        return owner, self.lock_quota(locked), locked
 
     def lock_quota(self, locked: Locked) -> Quota | None:
         """The owner's quota under its row lock, taken after the range locks (always in that order), so

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from orchestrator.booking.lengths import length_class, probes
-from orchestrator.booking.ports import BookingQuery, Locked
+from orchestrator.booking.ports import BookingQuery, CalendarRead, Locked, read_calendars
 from orchestrator.domain.bookings import OCCUPYING, Booking, BookingStatus, Occupant, Quota
 from orchestrator.domain.catalogue import AuditEvent, Organisation
 from orchestrator.domain.ranges import RangeSnapshot
@@ -81,15 +81,23 @@ class InMemoryBookingStore:
     def all_range_snapshots(self) -> list[RangeSnapshot]:
         return sorted(self.ranges.values(), key=lambda r: r.slug)
 
-    def lock_ranges(self, refs: Sequence[str], *, owner_organisation_id: str | None = None) -> Locked:
+    def lock_ranges(
+        self,
+        refs: Sequence[str],
+        *,
+        owner_organisation_id: str | None = None,
+        calendar: CalendarRead | None = None,
+    ) -> Locked:
         found = self._find(refs)
         self.locked.append([r.id for r in found])
+        calendars = {} if calendar is None else read_calendars(self, found, calendar)
         if owner_organisation_id is None:
-            return Locked(ranges=found)
+            return Locked(ranges=found, calendars=calendars)
         return Locked(
             ranges=found,
             owner=self.organisations.get(owner_organisation_id),
             quota=self.quotas.get(owner_organisation_id),
+            calendars=calendars,
         )
 
     def organisation(self, organisation_id: str) -> Organisation | None:

@@ -4,7 +4,10 @@ inside the caller's unit of work; `orchestrator.booking.memory` is the in-memory
 Contract shared by every implementation (tests/integration/booking/test_store_contract.py):
 - `lock_ranges` serialises admissions per range: it returns once no other transaction can change the
   ranges' calendars until this one ends, and reads the snapshots under that lock. Callers pass every range
-  of a decision at once; implementations lock them in id order so two decisions never deadlock.
+  of a decision at once; implementations lock them in id order so two decisions never deadlock. Asked
+  for a `CalendarRead`, it also reads the locked ranges' calendars, after the locks are held (PostgreSQL:
+  in the same round trip, pipelined), so what it returns includes everything the previous holder of a
+  lock committed.
 - `occupants` returns every booking of the range that overlaps [start, end) and occupies capacity at
   `now` (HELD with a live hold, PENDING_APPROVAL, CONFIRMED, ACTIVE) and nothing else, reading through an
   index so its cost follows the overlapping bookings, not the calendar (see `orchestrator.booking.lengths`).
@@ -14,7 +17,7 @@ Contract shared by every implementation (tests/integration/booking/test_store_co
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -40,12 +43,31 @@ class BookingQuery:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CalendarRead:
+    """Read the locked ranges' calendars over [start, end) with the locks (`lock_ranges(calendar=...)`).
+
+    The caller reads the clock only once the locks are held, so it cannot give the instant that decides
+    which holds are still live; it gives `not_before`, a clock reading taken before asking for the locks.
+    The store leaves out the holds that expired by then and returns the others with their expiry
+    (`Occupant.hold_expires_at`); the caller drops those that expired by its own later `now`
+    (`Occupant.occupies`). Likewise `start` may be earlier than the window the caller decides on: the
+    occupants are a superset, filtered by overlap when the calendar is swept.
+    """
+
+    start: datetime
+    end: datetime
+    not_before: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class Locked:
-    """What `lock_ranges` read under the range locks."""
+    """What `lock_ranges` read under the range locks; `calendars` (by range id) only when asked for, each
+    ordered by start."""
 
     ranges: list[RangeSnapshot]
     owner: Organisation | None = None
     quota: Quota | None = None
+    calendars: dict[str, list[Occupant]] = field(default_factory=dict)
 
 
 class BookingStore(Protocol):
@@ -58,10 +80,18 @@ class BookingStore(Protocol):
         """Every range in the catalogue, ordered by slug."""
         ...
 
-    def lock_ranges(self, refs: Sequence[str], *, owner_organisation_id: str | None = None) -> Locked:
+    def lock_ranges(
+        self,
+        refs: Sequence[str],
+        *,
+        owner_organisation_id: str | None = None,
+        calendar: CalendarRead | None = None,
+    ) -> Locked:
         """Lock the ranges named by id or slug, in id order, until the transaction ends; return their
         snapshots read under the lock, in id order (unknown refs are left out). With an owner, also read
-        that organisation and its quota (not locked) in the same round trip."""
+        that organisation and its quota (not locked) in the same round trip. With a `calendar`, also read
+        each locked range's occupying bookings overlapping [calendar.start, calendar.end), leaving out
+        the holds expired at `calendar.not_before` (the contract of `occupants`, holds' expiries kept)."""
         ...
 
     def organisation(self, organisation_id: str) -> Organisation | None: ...
@@ -107,3 +137,13 @@ class BookingStore(Protocol):
     def get_quota(self, organisation_id: str, *, for_update: bool = False) -> Quota | None: ...
     def put_quota(self, quota: Quota) -> None: ...
     def delete_quota(self, organisation_id: str) -> bool: ...
+
+
+def read_calendars(
+    store: BookingStore, ranges: Sequence[RangeSnapshot], calendar: CalendarRead
+) -> dict[str, list[Occupant]]:
+    """`lock_ranges`' calendars for a store that reads them one statement after the other, once the
+    locks are held."""
+    return {
+        r.id: store.occupants(r.id, calendar.start, calendar.end, now=calendar.not_before) for r in ranges
+    }

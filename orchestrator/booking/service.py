@@ -7,8 +7,9 @@ creates its exercise. Every check runs before the first write, so a refusal (an 
 caller's transaction untouched. Every mutation writes an audit event.
 
 Concurrency: the methods that can take capacity (create, renew, confirm) first lock the ranges involved,
-in id order (`BookingStore.lock_ranges`), and only then read the clock and the calendars, so two
-decisions on one range are serialised and each sees what the other committed.
+in id order (`BookingStore.lock_ranges`), and only then read the clock and the calendars (create reads
+them with the locks, in one round trip, and filters the holds by the clock read after), so two decisions
+on one range are serialised and each sees what the other committed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from orchestrator.booking.availability import AvailabilityService
 from orchestrator.booking.ledger import Ledger, check_move, new_id
 from orchestrator.booking.lengths import MAX_BOOKING_LENGTH
 from orchestrator.booking.occupancy import Occupancy
-from orchestrator.booking.ports import BookingQuery, BookingStore
+from orchestrator.booking.ports import BookingQuery, BookingStore, CalendarRead
 from orchestrator.booking.quotas import QuotaService
 from orchestrator.booking.requests import BookingRequest, RequestResult
 from orchestrator.booking.views import booking_view
@@ -74,10 +75,16 @@ class BookingService:
         problems = request.problems()
         if problems:
             raise InvalidInput(problems)
-        owner, quota, snapshots = self.ledger.lock_for(
-            actor, [item.range_ref for item in request.items], owner_organisation_id=owner_organisation_id
+        # The calendars come with the locks (one round trip on PostgreSQL). The clock is read again once
+        # the locks are held; `before` only bounds what the store returns (see CalendarRead).
+        before = self.clock.now()
+        owner, quota, locked = self.ledger.lock_for(
+            actor,
+            [item.range_ref for item in request.items],
+            owner_organisation_id=owner_organisation_id,
+            calendar=CalendarRead(start=max(request.start, before), end=request.end, not_before=before),
         )
-        by_ref = {ref: s for s in snapshots for ref in (s.id, s.slug)}
+        by_ref = {ref: s for s in locked.ranges for ref in (s.id, s.slug)}
         now = self.clock.now()
         if request.request_id is not None:
             earlier = self.store.bookings_of_request(request.request_id)
@@ -92,9 +99,8 @@ class BookingService:
             snapshot = by_ref[item.range_ref]
             reasons += policy.booking_problems(snapshot, owner, start=request.start, end=request.end, now=now)
             claim = Claim(snapshot=snapshot, start=start, end=request.end, demand=item.demand)
-            reasons += capacity_problems(
-                claim, self.ledger.occupancy_of(snapshot, start, request.end, now), owner
-            )
+            live = [o for o in locked.calendars[snapshot.id] if o.occupies(now)]
+            reasons += capacity_problems(claim, Occupancy.of(snapshot, live), owner)
             claims.append(claim)
         if quota is not None:
             reasons += self.ledger.quota_reasons(owner, quota, claims, now=now)

@@ -17,20 +17,20 @@ from sqlalchemy import (
     Dialect,
     Insert,
     Select,
-    String,
     Table,
+    TextClause,
     and_,
-    any_,
     bindparam,
+    case,
     func,
     insert,
     literal_column,
+    null,
     or_,
     select,
     text,
     true,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Row
 
 from orchestrator.booking.lengths import MAX_CLASS, length_class
@@ -119,22 +119,23 @@ LOCK_RANGES = (
     .order_by(R.id, M.start)
     .with_for_update(of=RangeRow.__table__)
 )
-#: PostgreSQL's form of LOCK_RANGES: `= ANY(:refs)` instead of an expanding IN, so its SQL never changes.
-PG_LOCK_RANGES = (
-    select(*ALL_RANGES.selected_columns, *OWNER_ROW.c)
-    .select_from(
-        RangeRow.__table__.outerjoin(MaintenanceRow.__table__, M.range_id == R.id).outerjoin(
-            OWNER_ROW, true()
-        )
-    )
-    .where(
-        or_(
-            R.id == any_(bindparam("refs", type_=postgresql.ARRAY(String))),
-            R.slug == any_(bindparam("refs", type_=postgresql.ARRAY(String))),
-        )
-    )
-    .order_by(R.id, M.start)
-    .with_for_update(of=RangeRow.__table__)
+#: What admission reads of each occupying booking (then its hold's expiry, see `hold_expiry`).
+OCCUPANT = ("id", "range_id", "owner_organisation_id", "owner_country", "start", "end", *DIMENSIONS)
+#: PostgreSQL's LOCK_RANGES, with the calendars read after the locks in the same call (the function of
+#: migration 0006; NULL :start reads no calendar). ADMISSION_COLUMNS names its columns, in order.
+ADMISSION_READ = text(
+    "SELECT * FROM federange_admission_read(CAST(:refs AS VARCHAR[]), CAST(:owner AS VARCHAR),"
+    " CAST(:start AS TIMESTAMPTZ), CAST(:end AS TIMESTAMPTZ), CAST(:not_before AS TIMESTAMPTZ))"
+)
+ADMISSION_COLUMNS = (
+    "kind",
+    *(c.name for c in RANGE_COLUMNS),
+    "m_start",
+    "m_end",
+    "m_reason",
+    *OWNER_ROW.c.keys(),
+    *(f"o_{c}" for c in OCCUPANT),
+    "o_hold_expires_at",
 )
 QUOTA = select(QUOTAS).where(Q.organisation_id == bindparam("org"))
 LOCK_QUOTA = QUOTA.with_for_update()
@@ -152,8 +153,11 @@ INSERT_BOOKING_AND_AUDIT = (
 INSERT_AUDIT = insert(AUDIT)
 
 
-#: What admission reads of each occupying booking.
-OCCUPANT = ("id", "range_id", "owner_organisation_id", "owner_country", "start", "end", *DIMENSIONS)
+def hold_expiry(
+    status: ColumnElement[Any] = B.status, expires: ColumnElement[Any] = B.hold_expires_at
+) -> ColumnElement[Any]:
+    """The expiry of a HELD booking's hold, NULL for the other statuses (Occupant.hold_expires_at)."""
+    return case((status == BookingStatus.HELD.value, expires), else_=null()).label("hold_expiry")
 
 
 def calendar_statement(key: ColumnElement[Any]) -> Select[Any]:
@@ -171,7 +175,7 @@ def calendar_statement(key: ColumnElement[Any]) -> Select[Any]:
         )
     )
     return (
-        select(*(B[c] for c in OCCUPANT))
+        select(*(B[c] for c in OCCUPANT), hold_expiry())
         .where(key == bindparam("key"), OCCUPYING, by_class, B.end > bindparam("start"), live_hold())
         .order_by(B.start, B.id)
     )
@@ -182,7 +186,8 @@ def pg_calendar_statement(key: ColumnElement[Any]) -> Select[Any]:
     LATERAL index range scan each, the lower bound computed in SQL exactly as `lengths.probes` does
     (:start - 2^class hours). An OR of 17 branches costs more to plan than to run, and arrays of bounds
     cost the client more to send; this plan is cheap to make (OFFSET 0 keeps the planner from flattening
-    the LATERAL subquery into a sequential scan)."""
+    the LATERAL subquery into a sequential scan). The function of migration 0006 repeats this query for
+    the admission path; the store contract suite checks that both return the same calendar."""
     probe = (
         func.generate_series(literal_column("0"), literal_column(str(MAX_CLASS)))
         .table_valued("length_class")
@@ -200,11 +205,12 @@ def pg_calendar_statement(key: ColumnElement[Any]) -> Select[Any]:
             B.start > bindparam("start", type_=UTCDateTime()) - span,
             B.start < bindparam("end"),
         )
+        .order_by(B.start)  # the index's own order: keeps the planner on it while the table is near empty
         .offset(0)
         .lateral("found")
     )
     return (
-        select(*(found.c[c] for c in OCCUPANT))
+        select(*(found.c[c] for c in OCCUPANT), hold_expiry(found.c.status, found.c.hold_expires_at))
         .select_from(probe)
         .join(found, true())
         .where(found.c.end > bindparam("start"), live_hold(found.c.status, found.c.hold_expires_at))
@@ -234,8 +240,8 @@ class DriverStatement:
         return {**self.defaults, **given}
 
 
-_DRIVER: dict[str, Select[Any] | Insert] = {
-    "lock": PG_LOCK_RANGES,
+_DRIVER: dict[str, Select[Any] | Insert | TextClause] = {
+    "admission_read": ADMISSION_READ,
     "calendar:range_id": PG_CALENDAR["range_id"],
     "calendar:owner_organisation_id": PG_CALENDAR["owner_organisation_id"],
     "insert": INSERT_BOOKING_AND_AUDIT,
@@ -247,7 +253,12 @@ def driver_statement(name: str, dialect: Dialect) -> DriverStatement:
     """The admission path's statements on PostgreSQL, compiled for psycopg's `%(name)s` parameters."""
     stmt = _DRIVER[name]
     compiled = stmt.compile(dialect=dialect)
-    columns = {} if isinstance(stmt, Insert) else {c: i for i, c in enumerate(stmt.selected_columns.keys())}
+    if isinstance(stmt, Select):
+        columns = {c: i for i, c in enumerate(stmt.selected_columns.keys())}
+    elif stmt is ADMISSION_READ:
+        columns = {c: i for i, c in enumerate(ADMISSION_COLUMNS)}
+    else:
+        columns = {}
     return DriverStatement(
         str(compiled), {k: v for k, v in compiled.params.items() if v is not None}, columns
     )

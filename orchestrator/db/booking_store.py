@@ -12,7 +12,8 @@ map after waiting for a lock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import namedtuple
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,11 +28,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.orm import Session
 
 from orchestrator.booking.lengths import length_class, probes
-from orchestrator.booking.ports import BookingQuery, Locked
+from orchestrator.booking.ports import BookingQuery, CalendarRead, Locked, read_calendars
 from orchestrator.db.booking_sql import (
+    ADMISSION_COLUMNS,
     ALL_RANGES,
     AUDIT,
     BOOKINGS,
@@ -52,7 +53,6 @@ from orchestrator.db.booking_sql import (
     driver_statement,
     select_bookings,
     snapshot_of,
-    utc,
 )
 from orchestrator.db.catalogue_store import SqlCatalogueStore
 from orchestrator.db.tables import (
@@ -69,19 +69,12 @@ from orchestrator.domain.ranges import (
 
 
 class SqlBookingStore:
-    def __init__(self, session: Session, catalogue: SqlCatalogueStore) -> None:
-        self.session = session
-        self.catalogue = catalogue
-        self._connection: Connection | None = None
-        self._postgres = session.get_bind().dialect.name == "postgresql"
-
-    @property
-    def _db(self) -> Connection:
-        """The unit of work's connection (one per transaction, asked of the session once): Core
-        statements skip the ORM's per-statement work."""
-        if self._connection is None:
-            self._connection = self.session.connection()
-        return self._connection
+    def __init__(self, connection: Connection, catalogue: Callable[[], SqlCatalogueStore]) -> None:
+        """`connection`: the unit of work's, in its transaction; `catalogue`: the unit of work's
+        catalogue store, asked for only when a lookup needs it (it brings the ORM session)."""
+        self._db = connection
+        self._catalogue = catalogue
+        self._postgres = connection.dialect.name == "postgresql"
 
     # -- catalogue side ----------------------------------------------------------------------------
     def _snapshots(self, stmt: Select[Any], params: dict[str, Any]) -> list[RangeSnapshot]:
@@ -96,7 +89,7 @@ class SqlBookingStore:
             rows.setdefault(r.id, r)
             if r.m_start is not None:
                 windows.setdefault(r.id, []).append(
-                    MaintenanceWindow(start=r.m_start, end=r.m_end, reason=r.m_reason)
+                    MaintenanceWindow(start=as_utc(r.m_start), end=as_utc(r.m_end), reason=r.m_reason)
                 )
         return [snapshot_of(r, tuple(windows.get(r.id, ()))) for r in rows.values()]
 
@@ -108,36 +101,65 @@ class SqlBookingStore:
     def all_range_snapshots(self) -> list[RangeSnapshot]:
         return self._snapshots(ALL_RANGES, {})
 
-    def lock_ranges(self, refs: Sequence[str], *, owner_organisation_id: str | None = None) -> Locked:
-        """One statement: the range rows locked in id order (FOR UPDATE OF ranges, which on PostgreSQL
-        locks rows in the order the sort returns them), with their maintenance windows and, when asked,
-        the owner organisation and its quota (joined, not locked)."""
+    def lock_ranges(
+        self,
+        refs: Sequence[str],
+        *,
+        owner_organisation_id: str | None = None,
+        calendar: CalendarRead | None = None,
+    ) -> Locked:
+        """The range rows locked in id order (FOR UPDATE, which on PostgreSQL locks rows in the order the
+        sort returns them), read with their maintenance windows and, when asked, the owner organisation
+        and its quota (joined, not locked), and the calendars.
+
+        PostgreSQL: one statement, the function of migration 0006, which locks and then reads with a
+        snapshot taken after the locks were granted. SQLite: the locking SELECT (the transaction's BEGIN
+        IMMEDIATE already holds the database), then one calendar query per range."""
         if not refs:
             return Locked(ranges=[])
-        params = {"refs": list(dict.fromkeys(refs)), "owner": owner_organisation_id or ""}
+        unique = list(dict.fromkeys(refs))
+        owner = owner_organisation_id or ""
+        calendars: dict[str, list[Occupant]] = {}
         if self._postgres:
-            names = driver_statement("lock", self._db.dialect).columns
-            rows: Sequence[Any] = [_Row(r, names) for r in self._driver("lock", params)]
+            params: dict[str, Any] = {
+                "refs": unique,
+                "owner": owner,
+                "start": None,
+                "end": None,
+                "not_before": None,
+            }
+            if calendar is not None:
+                params.update(start=calendar.start, end=calendar.end, not_before=calendar.not_before)
+            found = self._driver("admission_read", params)
+            rows: Sequence[Any] = [_ADMISSION_ROW._make(r) for r in found if r[0] == 0]
+            ranges = self._fold(rows)
+            if calendar is not None:
+                calendars = {r.id: [] for r in ranges}
+                for occupant in _occupants(r[_FIRST_OCCUPANT_COLUMN:] for r in found if r[0] == 1):
+                    calendars[occupant.range_id].append(occupant)
         else:
-            rows = self._db.execute(LOCK_RANGES, params).all()
+            rows = self._db.execute(LOCK_RANGES, {"refs": unique, "owner": owner}).all()
+            ranges = self._fold(rows)
+            if calendar is not None:
+                calendars = read_calendars(self, ranges, calendar)
         if not rows or rows[0].owner_id is None:
-            return Locked(ranges=self._fold(rows))
+            return Locked(ranges=ranges, calendars=calendars)
         first = rows[0]
-        owner = Organisation(
+        owner_org = Organisation(
             id=first.owner_id,
             name=first.owner_name,
             country=first.owner_country,
             kind=OrganisationKind(first.owner_kind),
-            created_at=first.owner_created_at,
+            created_at=as_utc(first.owner_created_at),
         )
         quota = None
         if first.q_cpu_millicores is not None:
             limit = Resources(first.q_cpu_millicores, first.q_memory_mib, first.q_slots, first.q_gpus)
-            quota = Quota(organisation_id=owner.id, limit=limit)
-        return Locked(ranges=self._fold(rows), owner=owner, quota=quota)
+            quota = Quota(organisation_id=owner_org.id, limit=limit)
+        return Locked(ranges=ranges, owner=owner_org, quota=quota, calendars=calendars)
 
     def organisation(self, organisation_id: str) -> Organisation | None:
-        return self.catalogue.get_organisation(organisation_id)
+        return self._catalogue().get_organisation(organisation_id)
 
     def add_audit(self, event: AuditEvent) -> None:
         """The catalogue's audit table, written with one Core INSERT (no ORM unit-of-work flush on the
@@ -202,22 +224,9 @@ class SqlBookingStore:
     def _calendar(self, by: str, key: str, start: datetime, end: datetime, now: datetime) -> list[Occupant]:
         params: dict[str, Any] = {"key": key, "start": start, "end": end, "now": now}
         if self._postgres:
-            found: Sequence[Any] = self._driver(f"calendar:{by}", params)
-        else:
-            params.update({f"after_{c}": lower for c, lower, _ in probes(start, end)})
-            found = self._db.execute(CALENDAR[by], params).all()
-        return [
-            Occupant(
-                booking_id=booking_id,
-                range_id=range_id,
-                owner_organisation_id=owner,
-                owner_country=country,
-                start=begin.astimezone(UTC),
-                end=finish.astimezone(UTC),
-                demand=Resources(cpu, memory, slots, gpus),
-            )
-            for booking_id, range_id, owner, country, begin, finish, cpu, memory, slots, gpus in found
-        ]
+            return _occupants(self._driver(f"calendar:{by}", params))
+        params.update({f"after_{c}": lower for c, lower, _ in probes(start, end)})
+        return _occupants(self._db.execute(CALENDAR[by], params))
 
     def _driver(self, name: str, params: dict[str, Any], *, rows: bool = True) -> list[tuple[Any, ...]]:
         """Run one of the admission path's statements on PostgreSQL through the driver's cursor, in this
@@ -226,11 +235,14 @@ class SqlBookingStore:
         as much client CPU as the round trip itself (see docs/benchmarks.md). Values are bound and read
         as the driver's types: callers pass aware datetimes and Jsonb, and convert timestamps to UTC."""
         stmt = driver_statement(name, self._db.dialect)
-        connection = self._db.connection.driver_connection
-        assert connection is not None, "a unit of work's connection is always open"
-        with connection.cursor() as cursor:
+        with self._driver_connection().cursor() as cursor:
             cursor.execute(stmt.sql, stmt.params(params))
             return cursor.fetchall() if rows else []
+
+    def _driver_connection(self) -> Any:
+        connection = self._db.connection.driver_connection
+        assert connection is not None, "a unit of work's connection is always open"
+        return connection
 
     def occupants(self, range_id: str, start: datetime, end: datetime, *, now: datetime) -> list[Occupant]:
         return self._calendar("range_id", range_id, start, end, now)
@@ -300,22 +312,35 @@ class SqlBookingStore:
         return bool(done.rowcount)
 
 
-class _Row:
-    """A driver row read by column name, its timestamps as aware UTC (as SQLAlchemy's column types give
-    them: PostgreSQL returns the session's time zone)."""
+def _occupants(found: Iterable[Sequence[Any]]) -> list[Occupant]:
+    """Occupants from calendar rows (OCCUPANT's columns, then the hold's expiry), timestamps as UTC."""
+    return [
+        Occupant(
+            booking_id=booking_id,
+            range_id=range_id,
+            owner_organisation_id=owner,
+            owner_country=country,
+            start=begin.astimezone(UTC),
+            end=finish.astimezone(UTC),
+            demand=Resources(cpu, memory, slots, gpus),
+            hold_expires_at=None if expiry is None else expiry.astimezone(UTC),
+        )
+        for booking_id, range_id, owner, country, begin, finish, cpu, memory, slots, gpus, expiry in found
+    ]
 
-    __slots__ = ("_names", "_values")
 
-    def __init__(self, values: tuple[Any, ...], names: dict[str, int]) -> None:
-        self._values = values
-        self._names = names
-
-    def __getattr__(self, name: str) -> Any:
-        value = self._values[self._names[name]]
-        return utc(value) if isinstance(value, datetime) else value
+#: A row of the admission function, read by column name; its timestamps come in the session's time zone
+#: (as_utc where a snapshot keeps them).
+_ADMISSION_ROW = namedtuple("_ADMISSION_ROW", ADMISSION_COLUMNS)  # type: ignore[misc]
+_FIRST_OCCUPANT_COLUMN = ADMISSION_COLUMNS.index("o_id")
 
 
 def _jsonb(value: dict[str, Any] | None) -> object:
     from psycopg.types.json import Jsonb  # PostgreSQL only
 
     return None if value is None else Jsonb(value)
+
+
+def as_utc(value: datetime) -> datetime:
+    """A timestamp the driver read in the session's time zone, as UTC (as the column types give them)."""
+    return value.astimezone(UTC)

@@ -1,9 +1,16 @@
-"""The unit of work: one session, one transaction, committed once at the edge."""
+"""The unit of work: one connection, one transaction, committed once at the edge.
+
+The transaction is opened on a Core connection; the ORM session that some stores use is created only
+when one asks for it, and then takes control of that same transaction (`join_transaction_mode=
+"control_fully"`). The booking engine's admission path uses the connection alone, so it does not pay for
+the session's bookkeeping on every admission.
+"""
 
 from __future__ import annotations
 
 from types import TracebackType
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from orchestrator.db.actions_store import SqlActionStore
@@ -17,15 +24,24 @@ from orchestrator.db.scenario_store import SqlScenarioStore
 class UnitOfWork:
     """`with uow:` opens a transaction; leaving the block commits, an exception rolls back."""
 
-    def __init__(self, sessions: sessionmaker[Session], cipher: Cipher) -> None:
+    def __init__(self, engine: Engine, sessions: sessionmaker[Session], cipher: Cipher) -> None:
+        self._engine = engine
         self._sessions = sessions
         self._cipher = cipher
+        self._connection: Connection | None = None
         self._session: Session | None = None
 
     @property
-    def session(self) -> Session:
-        if self._session is None:
+    def connection(self) -> Connection:
+        if self._connection is None:
             raise RuntimeError("unit of work used outside its `with` block")
+        return self._connection
+
+    @property
+    def session(self) -> Session:
+        """The ORM session on this unit of work's connection and transaction (made on first use)."""
+        if self._session is None:
+            self._session = self._sessions(bind=self.connection, join_transaction_mode="control_fully")
         return self._session
 
     @property
@@ -46,22 +62,37 @@ class UnitOfWork:
 
     @property
     def bookings(self) -> SqlBookingStore:
-        return SqlBookingStore(self.session, self.catalogue)
+        return SqlBookingStore(self.connection, lambda: self.catalogue)
 
     def __enter__(self) -> UnitOfWork:
-        self._session = self._sessions()
-        self._session.begin()
+        self._connection = self._engine.connect()
+        try:
+            self._connection.begin()
+        except BaseException:
+            self._connection.close()
+            self._connection = None
+            raise
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        session = self.session
+        connection, session = self.connection, self._session
         try:
             if exc_type is None:
-                session.commit()
-            else:
+                if session is not None:
+                    session.commit()  # flushes, then commits the connection's transaction
+                else:
+                    connection.commit()
+            elif session is not None:
                 session.rollback()
+            else:
+                connection.rollback()
         finally:
-            session.close()
-            self._session = None
+            try:
+                if session is not None:
+                    session.close()
+            finally:
+                connection.close()
+                self._connection = None
+                self._session = None

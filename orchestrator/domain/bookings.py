@@ -100,13 +100,15 @@ class Booking:
             start=self.start,
             end=self.end,
             demand=self.demand,
+            hold_expires_at=self.hold_expires_at if self.status is BookingStatus.HELD else None,
         )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Occupant:
     """What admission needs of a booking that takes capacity: when, how much, and whose (the owner's
-    country decides whether it counts against a range's foreign share)."""
+    country decides whether it counts against a range's foreign share). `hold_expires_at` is set for a
+    HELD booking only: from that instant on it no longer takes capacity."""
 
     booking_id: str
     range_id: str
@@ -115,6 +117,11 @@ class Occupant:
     start: datetime
     end: datetime
     demand: Resources
+    hold_expires_at: datetime | None = None
+
+    def occupies(self, now: datetime) -> bool:
+        """Whether it still takes capacity as seen at `now` (a hold stops at its expiry)."""
+        return self.hold_expires_at is None or self.hold_expires_at > now
 
 
 @dataclass(frozen=True, kw_only=True)

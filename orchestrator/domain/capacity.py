@@ -7,7 +7,7 @@ always name the dimension that did not fit.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 DIMENSIONS: tuple[str, ...] = ("cpu_millicores", "memory_mib", "slots", "gpus")
 
@@ -52,8 +52,10 @@ class Resources:
         )
 
     def items(self) -> Iterator[tuple[str, int]]:
-        for f in fields(self):
-            yield f.name, getattr(self, f.name)
+        yield "cpu_millicores", self.cpu_millicores
+        yield "memory_mib", self.memory_mib
+        yield "slots", self.slots
+        yield "gpus", self.gpus
 
     def get(self, dimension: str) -> int:
         if dimension not in DIMENSIONS:
@@ -81,7 +83,12 @@ class Resources:
         return any(v < 0 for _, v in self.items())
 
     def as_dict(self) -> dict[str, int]:
-        return dict(self.items())
+        return {
+            "cpu_millicores": self.cpu_millicores,
+            "memory_mib": self.memory_mib,
+            "slots": self.slots,
+            "gpus": self.gpus,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, int]) -> Resources:

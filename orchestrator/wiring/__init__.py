@@ -56,7 +56,7 @@ class Services:
     provisioner: Provisioner = field(default_factory=AnsibleProvisioner)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions, self.cipher)
+        return UnitOfWork(self.engine, self.sessions, self.cipher)
 
     def catalogue(self, store: CatalogueStore) -> CatalogueService:
         return CatalogueService(store=store, clock=self.clock, connector_kinds=self.connector_kinds)
