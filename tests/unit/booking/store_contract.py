@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import timedelta
 
-from orchestrator.booking.ports import BookingQuery, BookingStore
+from orchestrator.booking.ports import BookingQuery, BookingStore, CalendarRead
 from orchestrator.domain.bookings import Booking, BookingStatus, Purpose, Quota
 from orchestrator.domain.capacity import Resources
 from orchestrator.domain.catalogue import AuditEvent
@@ -90,6 +90,17 @@ def check_contract(open_store: OpenStore, audit_actions: Callable[[], list[str]]
                 assert [o.booking_id for o in got] == [b.id for b in want]
                 seen += len(got)
                 assert all(o.owner_country == ORGS[o.owner_organisation_id] for o in got)
+            # The calendars read with the locks: the same occupants, each hold with its expiry.
+            locked = store.lock_ranges(
+                ["fi", "ee-range"], calendar=CalendarRead(start=start, end=end, not_before=NOW)
+            )
+            assert sorted(locked.calendars) == ["ee", "fi"]
+            for range_id, calendar in locked.calendars.items():
+                assert calendar == store.occupants(range_id, start, end, now=NOW)
+                by_id = {b.id: b for b in made}
+                for o in calendar:
+                    b = by_id[o.booking_id]
+                    assert o.hold_expires_at == (b.hold_expires_at if b.status is S.HELD else None)
             got_owned = {o.booking_id for o in store.occupants_owned("ee-school", start, end, now=NOW)}
             assert got_owned == {
                 b.id for b in made if b.owner_organisation_id == "ee-school" and occupying(b, start, end)
@@ -107,6 +118,7 @@ def check_contract(open_store: OpenStore, audit_actions: Callable[[], list[str]]
         bare = store.lock_ranges(["fi"], owner_organisation_id="de-lab")
         assert bare.owner is not None and bare.quota is None
         assert store.lock_ranges(["fi"]).owner is None
+        assert store.lock_ranges(["fi"]).calendars == {}
         assert [s.slug for s in store.all_range_snapshots()] == ["ee-range", "fi-range"]
 
         # Reads and updates.

@@ -4,7 +4,7 @@ transitions, who may do what; every refusal with its exact reason."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -122,6 +122,33 @@ def test_holds_expire_and_free_capacity_at_once() -> None:
     expired = w.store.bookings[held.id]
     assert (expired.status, expired.status_reason) == (S.EXPIRED, "hold expired at 2027-03-03T09:10:00+00:00")
     assert w.store.audit[-1].action == "booking.expire" and w.store.audit[-1].actor_name == "system"
+
+
+class SteppingClock:
+    """Each reading later than the one before: a request that waits for its range lock reads the clock
+    again once it holds it."""
+
+    def __init__(self, *readings: datetime) -> None:
+        self.readings = list(readings)
+
+    def now(self) -> datetime:
+        return self.readings.pop(0) if len(self.readings) > 1 else self.readings[0]
+
+
+@pytest.mark.parametrize(("expires_after", "admitted"), [(30, True), (90, False)])
+def test_a_hold_that_expires_while_the_request_waits_for_the_lock(expires_after: int, admitted: bool) -> None:
+    """The calendar comes with the lock, read with a clock reading from before the lock; the decision uses
+    the reading taken once the lock is held, so a hold that ran out in between no longer counts."""
+    w = World()
+    held = w.service.create_request(TRAINER, request(("ee", Resources(16000, 0, 1)))).bookings[0]
+    before = w.clock.now()
+    w.store.bookings[held.id] = replace(held, hold_expires_at=before + timedelta(minutes=expires_after))
+    w.clock = SteppingClock(before, before + timedelta(hours=1))  # type: ignore[assignment]
+    if admitted:
+        w.service.create_request(FOREIGN, request(("ee", Resources(16000))))
+    else:
+        with pytest.raises(Refused, match="ee-range: free 0 cpu millicores < 16000 needed"):
+            w.service.create_request(FOREIGN, request(("ee", Resources(16000))))
 
 
 def test_approval_confirm_request_approve_and_decline() -> None:
