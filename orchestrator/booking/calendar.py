@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 from orchestrator.domain.capacity import DIMENSIONS, ZERO, Resources
 from orchestrator.domain.ranges import MaintenanceWindow
@@ -38,6 +39,9 @@ def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datet
     return a_start < b_end and b_start < a_end
 
 
+_BY_INSTANT_ENDS_FIRST = itemgetter(0, 1)
+
+
 def _events(
     intervals: Iterable[Interval], start: datetime, end: datetime
 ) -> list[tuple[datetime, int, Resources]]:
@@ -49,39 +53,50 @@ def _events(
         events.append((max(iv.start, start), 1, iv.demand))
         if iv.end < end:
             events.append((iv.end, 0, iv.demand))
-    events.sort(key=lambda e: (e[0], e[1]))
+    events.sort(key=_BY_INSTANT_ENDS_FIRST)
     return events
 
 
 def peak_usage(intervals: Iterable[Interval], start: datetime, end: datetime) -> Peak:
     """Peak of the summed demand over [start, end), per dimension, with the instant it is first reached.
 
-    A dimension that is never used reports 0 at `start`.
+    A dimension that is never used reports 0 at `start`. (Admission runs this once per range per
+    request, so the four dimensions are kept in locals rather than looped over.)
     """
-    width = len(DIMENSIONS)
-    current = [0] * width
-    best = [0] * width
-    at = [start] * width
+    cpu = memory = slots = gpus = 0
+    best_cpu = best_memory = best_slots = best_gpus = 0
+    at_cpu = at_memory = at_slots = at_gpus = start
     events = _events(intervals, start, end)
+    count = len(events)
     i = 0
-    while i < len(events):
+    while i < count:
         instant = events[i][0]
         # Apply every event at this instant before reading the level.
-        while i < len(events) and events[i][0] == instant:
-            _, kind, demand = events[i]
-            vector = _vector(demand)
+        while i < count and events[i][0] == instant:
+            _, kind, d = events[i]
             if kind == 1:
-                for k in range(width):
-                    current[k] += vector[k]
+                cpu += d.cpu_millicores
+                memory += d.memory_mib
+                slots += d.slots
+                gpus += d.gpus
             else:
-                for k in range(width):
-                    current[k] -= vector[k]
+                cpu -= d.cpu_millicores
+                memory -= d.memory_mib
+                slots -= d.slots
+                gpus -= d.gpus
             i += 1
-        for k in range(width):
-            if current[k] > best[k]:
-                best[k] = current[k]
-                at[k] = instant
-    return Peak(usage=Resources(*best), at=dict(zip(DIMENSIONS, at, strict=True)))
+        if cpu > best_cpu:
+            best_cpu, at_cpu = cpu, instant
+        if memory > best_memory:
+            best_memory, at_memory = memory, instant
+        if slots > best_slots:
+            best_slots, at_slots = slots, instant
+        if gpus > best_gpus:
+            best_gpus, at_gpus = gpus, instant
+    return Peak(
+        usage=Resources(best_cpu, best_memory, best_slots, best_gpus),
+        at={"cpu_millicores": at_cpu, "memory_mib": at_memory, "slots": at_slots, "gpus": at_gpus},
+    )
 
 
 def _vector(r: Resources) -> tuple[int, ...]:
