@@ -121,16 +121,13 @@ class SqlBookingStore:
         owner = owner_organisation_id or ""
         calendars: dict[str, list[Occupant]] = {}
         if self._postgres:
-            params: dict[str, Any] = {
-                "refs": unique,
-                "owner": owner,
-                "start": None,
-                "end": None,
-                "not_before": None,
-            }
+            params: dict[str, Any] = {"owner": owner, "start": None, "end": None, "not_before": None}
             if calendar is not None:
                 params.update(start=calendar.start, end=calendar.end, not_before=calendar.not_before)
-            found = self._driver("admission_read", params)
+            if len(unique) == 1:
+                found = self._driver("admission_read:one", {"ref": unique[0], **params})
+            else:
+                found = self._driver("admission_read", {"refs": unique, **params})
             rows: Sequence[Any] = [_ADMISSION_ROW._make(r) for r in found if r[0] == 0]
             ranges = self._fold(rows)
             if calendar is not None:
