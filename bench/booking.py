@@ -1,17 +1,19 @@
 """Booking engine benchmark on PostgreSQL: admissions per second, and admission latency as calendars grow.
 
-    .venv/bin/python bench/booking.py [--seconds 5] [--sizes 100,1000,10000,100000]
+    .venv/bin/python bench/booking.py [--rounds 5] [--phases 16] [--sizes 100,1000,10000,100000]
 
 Creates its own database on the server named by FEDERANGE_BENCH_POSTGRES_URL (default: the local test
 server) and drops it afterwards. Every figure is printed next to a baseline measured in the same run:
 plain single-row INSERT transactions into the same `bookings` table (same indexes, no checks, no locks,
 no audit), so the ratios say what admission costs on top of writing the row it creates.
 
-1. Throughput, with 1, 4 and 16 client processes, in --rounds interleaved rounds of --seconds each
-   (the medians are reported; each ratio is the median of the per-round ratios). Every round starts
-   from empty calendars (TRUNCATE), and admissions pick windows over a year, so a round's admissions
-   overlap few bookings; the latency series measures the cost of a full calendar:
-   - baseline: BEGIN; INSERT one booking row; COMMIT
+1. Throughput, with 1, 4 and 16 client processes. A round starts fresh client processes on empty
+   calendars (TRUNCATE) and runs --phases phases of --phase-seconds, alternating between the baseline
+   and admissions on one clock shared by every client; a round's ratio is admissions per second over
+   baseline per second in that round, so a machine whose speed drifts weighs on both alike. Figures
+   are medians over --rounds rounds (each ratio the median of the rounds' ratios). Admissions pick
+   windows over a year, so they overlap few bookings; the latency series measures a full calendar.
+   - baseline: BEGIN; INSERT one booking row into the client's own range; COMMIT
    - admissions, spread: each client books its own range (no lock contention between clients)
    - admissions, one range: every client books the same range (they queue on its row lock)
    An admission is the whole use case: lock the range, read its calendar through the index, check policy,
@@ -31,10 +33,12 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -126,9 +130,10 @@ def random_window(rnd: random.Random, span: timedelta) -> tuple[datetime, dateti
 @dataclass(frozen=True)
 class Job:
     url: str
-    kind: str  # "insert" | "admit"
-    ranges: tuple[str, ...]
-    seconds: float
+    own: tuple[str, ...]  # where this client's plain INSERTs go
+    admit_on: tuple[str, ...]  # where this client's admissions go
+    phases: int
+    phase_seconds: float
     seed: int
 
 
@@ -151,37 +156,43 @@ def _admit(services: Services, rnd: random.Random, ranges: tuple[str, ...], span
     return True
 
 
-def worker(job: Job, ready: mp.Barrier, out: mp.Queue) -> None:  # type: ignore[type-arg]
+def worker(job: Job, ready: Barrier, go: Barrier, start_at: Any, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    """Alternate phases of plain INSERTs (even) and admissions (odd), every client on the same clock, and
+    count what each kind completed: both kinds run in the same seconds of the run, so a machine that
+    slows down or speeds up for a while weighs on both alike."""
     rnd = random.Random(job.seed)
     span = timedelta(days=365)
     services = _services(job.url)
     engine = services.engine
-    step: Callable[[], bool]
-    if job.kind == "insert":
 
-        def step() -> bool:
-            start, end = random_window(rnd, span)
-            with engine.begin() as c:
-                c.execute(insert(BOOKINGS), row(rnd.choice(job.ranges), start, end))
-            return True
+    def plain() -> bool:
+        start, end = random_window(rnd, span)
+        with engine.begin() as c:
+            c.execute(insert(BOOKINGS), row(rnd.choice(job.own), start, end))
+        return True
 
-    else:
+    def admission() -> bool:
+        return _admit(services, rnd, job.admit_on, span)
 
-        def step() -> bool:
-            return _admit(services, rnd, job.ranges, span)
-
+    steps: tuple[Callable[[], bool], Callable[[], bool]] = (plain, admission)
     for _ in range(20):  # warm up: connections, statement caches, prepared statements
-        step()
+        plain()
+        admission()
     ready.wait()
-    done = refused = 0
-    deadline = time.perf_counter() + job.seconds
-    while time.perf_counter() < deadline:
-        if step():
-            done += 1
+    go.wait()
+    t0 = start_at.value
+    done = [0, 0]
+    refused = 0
+    while (now := time.monotonic()) < t0:
+        time.sleep(t0 - now)
+    while (elapsed := time.monotonic() - t0) < job.phases * job.phase_seconds:
+        kind = int(elapsed // job.phase_seconds) % 2
+        if steps[kind]():
+            done[kind] += 1
         else:
             refused += 1
     services.close()
-    out.put((done, refused))
+    out.put((done[0], done[1], refused))
 
 
 def empty_calendars(url: str) -> None:
@@ -194,25 +205,38 @@ def empty_calendars(url: str) -> None:
     engine.dispose()
 
 
-def throughput(url: str, kind: str, clients: int, seconds: float, ranges: list[tuple[str, ...]]) -> float:
+def throughput(
+    url: str,
+    clients: int,
+    *,
+    own: Sequence[tuple[str, ...]],
+    admit_on: Sequence[tuple[str, ...]],
+    phases: int,
+    phase_seconds: float,
+) -> tuple[float, float]:
+    """(plain INSERTs per second, admissions per second) of `clients` processes over one round."""
     empty_calendars(url)
     ctx = mp.get_context("fork")
-    ready = ctx.Barrier(clients + 1)
+    ready, go = ctx.Barrier(clients + 1), ctx.Barrier(clients + 1)
+    start_at = ctx.Value("d", 0.0)
     out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
-    procs = [
-        ctx.Process(target=worker, args=(Job(url, kind, ranges[i % len(ranges)], seconds, i), ready, out))
+    jobs = [
+        Job(url, own[i % len(own)], admit_on[i % len(admit_on)], phases, phase_seconds, i)
         for i in range(clients)
     ]
+    procs = [ctx.Process(target=worker, args=(job, ready, go, start_at, out)) for job in jobs]
     for p in procs:
         p.start()
     ready.wait()
-    results = [out.get(timeout=seconds + 120) for _ in procs]
+    start_at.value = time.monotonic() + 0.2
+    go.wait()
+    results = [out.get(timeout=phases * phase_seconds + 120) for _ in procs]
     for p in procs:
         p.join()
-    done = sum(r[0] for r in results)
-    if any(r[1] for r in results):
-        print(f"    ({sum(r[1] for r in results)} refused)")
-    return done / seconds
+    if any(r[2] for r in results):
+        print(f"    ({sum(r[2] for r in results)} refused)")
+    seconds_each = phases // 2 * phase_seconds
+    return sum(r[0] for r in results) / seconds_each, sum(r[1] for r in results) / seconds_each
 
 
 # -- latency against calendar size -------------------------------------------------------------------
@@ -284,8 +308,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=float, default=2.0, help="per throughput round")
-    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds per figure (median)")
+    parser.add_argument("--rounds", type=int, default=5, help="throughput rounds per figure (median)")
+    parser.add_argument("--phases", type=int, default=16, help="alternating phases per round (even)")
+    parser.add_argument("--phase-seconds", type=float, default=0.5, help="length of one phase")
     parser.add_argument(
         "--sizes", default="100,1000,10000,100000", help="calendar sizes for the latency series"
     )
@@ -306,18 +331,24 @@ def main() -> None:
         print("| ---: | ---: | ---: | ---: | ---: | ---: |")
         own = [(range_id(n),) for n in range(16)]
         for clients in CLIENTS:
-            # Interleave short rounds of the three, so load from elsewhere hits them alike; report the
-            # median of each and the median of the per-round ratios (each against its own round's baseline).
-            rounds: dict[str, list[float]] = {"base": [], "spread": [], "single": []}
+            # Per round: fresh processes and empty calendars; INSERT and admission phases alternate within
+            # it (see worker). Each figure is the median over rounds, each ratio the median of the rounds'.
+            rounds: dict[str, list[tuple[float, float]]] = {"spread": [], "single": []}
             for _ in range(args.rounds):
-                rounds["base"].append(throughput(url, "insert", clients, args.seconds, own))
-                rounds["spread"].append(throughput(url, "admit", clients, args.seconds, own))
-                rounds["single"].append(throughput(url, "admit", clients, args.seconds, [(range_id(0),)]))
-            base, spread, single = (statistics.median(rounds[k]) for k in ("base", "spread", "single"))
-            ratio = {
-                k: statistics.median(a / b for a, b in zip(rounds[k], rounds["base"], strict=True))
-                for k in ("spread", "single")
-            }
+                for mode, admit_on in (("spread", own), ("single", [(range_id(0),)])):
+                    rounds[mode].append(
+                        throughput(
+                            url,
+                            clients,
+                            own=own,
+                            admit_on=admit_on,
+                            phases=args.phases,
+                            phase_seconds=args.phase_seconds,
+                        )
+                    )
+            base = statistics.median(b for mode in rounds.values() for b, _ in mode)
+            spread, single = (statistics.median(a for _, a in rounds[m]) for m in ("spread", "single"))
+            ratio = {m: statistics.median(a / b for b, a in rounds[m]) for m in ("spread", "single")}
             cells = [
                 f"{base:.0f}",
                 f"{spread:.0f}",

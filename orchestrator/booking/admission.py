@@ -48,10 +48,43 @@ def _maintenance_note(snapshot: RangeSnapshot, at: datetime) -> str:
     return ""
 
 
+def fits_all_at_once(claim: Claim, intervals: Sequence[Interval]) -> bool:
+    """A sufficient condition, cheaper than the sweep: no maintenance in the window, and the claim fits
+    the capacity even if every booking overlapping the window ran at the same instant (the peak of the
+    calendar is never more than their sum)."""
+    start, end, capacity = claim.start, claim.end, claim.snapshot.capacity
+    if any(w.start < end and start < w.end for w in claim.snapshot.maintenance):
+        return False
+    cpu, memory, slots, gpus = (
+        claim.demand.cpu_millicores,
+        claim.demand.memory_mib,
+        claim.demand.slots,
+        claim.demand.gpus,
+    )
+    for iv in intervals:
+        if iv.start < end and start < iv.end:
+            d = iv.demand
+            cpu, memory, slots, gpus = (
+                cpu + d.cpu_millicores,
+                memory + d.memory_mib,
+                slots + d.slots,
+                gpus + d.gpus,
+            )
+    return (
+        cpu <= capacity.cpu_millicores
+        and memory <= capacity.memory_mib
+        and slots <= capacity.slots
+        and gpus <= capacity.gpus
+    )
+
+
 def capacity_problems(claim: Claim, occupancy: Occupancy, owner: Owner) -> list[str]:
     """Reasons the claim does not fit the range's free capacity (and foreign share) over its window."""
     snapshot, demand = claim.snapshot, claim.demand
     problems: list[str] = []
+    share_limited = is_foreign(snapshot, owner.country) and snapshot.policy.max_foreign_share < 1.0
+    if not share_limited and fits_all_at_once(claim, occupancy.intervals):
+        return problems
     free = capacity_free(snapshot, occupancy.intervals, claim.start, claim.end)
     for d in _used(demand):
         if demand.get(d) > free.usage.get(d):
