@@ -75,6 +75,7 @@ class SqlBookingStore:
         self._db = connection
         self._catalogue = catalogue
         self._postgres = connection.dialect.name == "postgresql"
+        self._cursor: Any = None
 
     # -- catalogue side ----------------------------------------------------------------------------
     def _snapshots(self, stmt: Select[Any], params: dict[str, Any]) -> list[RangeSnapshot]:
@@ -232,9 +233,12 @@ class SqlBookingStore:
         as much client CPU as the round trip itself (see docs/benchmarks.md). Values are bound and read
         as the driver's types: callers pass aware datetimes and Jsonb, and convert timestamps to UTC."""
         stmt = driver_statement(name, self._db.dialect)
-        with self._driver_connection().cursor() as cursor:
-            cursor.execute(stmt.sql, stmt.params(params))
-            return cursor.fetchall() if rows else []
+        if self._cursor is None:
+            # One client-side cursor per store (it holds no server resource and goes with the store):
+            # creating one costs about what binding a statement does.
+            self._cursor = self._driver_connection().cursor()
+        self._cursor.execute(stmt.sql, stmt.params(params))
+        return self._cursor.fetchall() if rows else []
 
     def _driver_connection(self) -> Any:
         connection = self._db.connection.driver_connection
