@@ -242,13 +242,20 @@ def poll_until_settled(
             return current
         left = deadline - time.monotonic()
         if left <= 0:
-            waiting = ", ".join(f"{h.name} ({h.reason or 'not ready'})" for h in current.hosts if not h.ready)
-            return InstanceStatus(
-                instance_id=instance_id,
-                phase=Phase.FAILED,
-                hosts=current.hosts,
-                endpoints=current.endpoints,
-                reason=f"not ready after {timeout:g}s: {waiting or current.reason}",
-            )
+            return not_ready_after(current, timeout=timeout)
         pause = next(remaining, pause)
         time.sleep(min(pause, left))
+
+
+def not_ready_after(current: InstanceStatus, *, timeout: float, why: str | None = None) -> InstanceStatus:
+    """`wait_ready`'s result when `timeout` ran out: FAILED, with the hosts and endpoints last seen and
+    the reason (`why`, or else every host still not ready)."""
+    if why is None:
+        why = ", ".join(f"{h.name} ({h.reason or 'not ready'})" for h in current.hosts if not h.ready)
+    return InstanceStatus(
+        instance_id=current.instance_id,
+        phase=Phase.FAILED,
+        hosts=current.hosts,
+        endpoints=current.endpoints,
+        reason=f"not ready after {timeout:g}s: {why or current.reason}",
+    )

@@ -33,6 +33,7 @@ from connectors.base import (
     ProbeResult,
     ProvisioningTarget,
     ResourceAmounts,
+    poll_until_settled,
 )
 from scenarios.footprint import footprint
 
@@ -210,20 +211,12 @@ class FakeConnector:
         )
 
     def wait_ready(self, *, instance_id: str, timeout: float) -> InstanceStatus:
-        deadline = time.monotonic() + timeout
-        while True:
-            current = self.status(instance_id=instance_id)
-            if current.phase in (Phase.READY, Phase.FAILED, Phase.ABSENT):
-                return current
-            if time.monotonic() >= deadline:
-                return InstanceStatus(
-                    instance_id=instance_id,
-                    phase=Phase.FAILED,
-                    hosts=current.hosts,
-                    reason=f"not ready after {timeout:g}s: "
-                    + ", ".join(h.name for h in current.hosts if not h.ready),
-                )
-            time.sleep(min(0.05, max(deadline - time.monotonic(), 0)))
+        return poll_until_settled(
+            lambda: self.status(instance_id=instance_id),
+            instance_id=instance_id,
+            timeout=timeout,
+            pauses=(0.05,),
+        )
 
     def teardown(self, *, instance_id: str) -> None:
         self._record("teardown", instance_id)

@@ -38,6 +38,7 @@ from connectors.base import (
     ProbeResult,
     ProvisioningTarget,
     ResourceAmounts,
+    not_ready_after,
 )
 from connectors.kubernetes import capacity
 from connectors.kubernetes.apiserver import ApiServer, RetryPolicy
@@ -263,13 +264,8 @@ class KubernetesConnector:
                 return current
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return InstanceStatus(
-                    instance_id=instance_id,
-                    phase=Phase.FAILED,
-                    hosts=current.hosts,
-                    endpoints=current.endpoints,
-                    reason=f"not ready after {timeout:g}s: {current.reason}",
-                )
+                # The instance's own reason names what Kubernetes reports (probes, scheduling, quota).
+                return not_ready_after(current, timeout=timeout, why=current.reason)
             self._await_pod_change(
                 ns, instance_id, observed.resource_version, min(remaining, self.settings.watch_window)
             )

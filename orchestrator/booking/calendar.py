@@ -16,6 +16,7 @@ from operator import itemgetter
 
 from orchestrator.domain.capacity import DIMENSIONS, ZERO, Resources
 from orchestrator.domain.ranges import MaintenanceWindow
+from orchestrator.placement.occupancy import peak_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,43 +61,11 @@ def _events(
 def peak_usage(intervals: Iterable[Interval], start: datetime, end: datetime) -> Peak:
     """Peak of the summed demand over [start, end), per dimension, with the instant it is first reached.
 
-    A dimension that is never used reports 0 at `start`. (Admission runs this once per range per
-    request, so the four dimensions are kept in locals rather than looped over.)
+    A dimension that is never used reports 0 at `start`. One sweep serves admission and placement:
+    `orchestrator.placement.occupancy.peak_of` (demands are never negative).
     """
-    cpu = memory = slots = gpus = 0
-    best_cpu = best_memory = best_slots = best_gpus = 0
-    at_cpu = at_memory = at_slots = at_gpus = start
-    events = _events(intervals, start, end)
-    count = len(events)
-    i = 0
-    while i < count:
-        instant = events[i][0]
-        # Apply every event at this instant before reading the level.
-        while i < count and events[i][0] == instant:
-            _, kind, d = events[i]
-            if kind == 1:
-                cpu += d.cpu_millicores
-                memory += d.memory_mib
-                slots += d.slots
-                gpus += d.gpus
-            else:
-                cpu -= d.cpu_millicores
-                memory -= d.memory_mib
-                slots -= d.slots
-                gpus -= d.gpus
-            i += 1
-        if cpu > best_cpu:
-            best_cpu, at_cpu = cpu, instant
-        if memory > best_memory:
-            best_memory, at_memory = memory, instant
-        if slots > best_slots:
-            best_slots, at_slots = slots, instant
-        if gpus > best_gpus:
-            best_gpus, at_gpus = gpus, instant
-    return Peak(
-        usage=Resources(best_cpu, best_memory, best_slots, best_gpus),
-        at={"cpu_millicores": at_cpu, "memory_mib": at_memory, "slots": at_slots, "gpus": at_gpus},
-    )
+    peak = peak_of(intervals, start, end)
+    return Peak(usage=peak.amount, at=peak.at)
 
 
 def _vector(r: Resources) -> tuple[int, ...]:

@@ -18,10 +18,10 @@ from sqlalchemy import (
     Insert,
     Select,
     Table,
-    TextClause,
     and_,
     bindparam,
     case,
+    column,
     func,
     insert,
     literal_column,
@@ -32,6 +32,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.engine import Row
+from sqlalchemy.sql.selectable import TextualSelect
 
 from orchestrator.booking.lengths import MAX_CLASS, length_class
 from orchestrator.db.tables import (
@@ -123,15 +124,6 @@ LOCK_RANGES = (
 OCCUPANT = ("id", "range_id", "owner_organisation_id", "owner_country", "start", "end", *DIMENSIONS)
 #: PostgreSQL's LOCK_RANGES, with the calendars read after the locks in the same call (the function of
 #: migration 0006; NULL :start reads no calendar). ADMISSION_COLUMNS names its columns, in order.
-ADMISSION_READ = text(
-    "SELECT * FROM federange_admission_read(CAST(:refs AS VARCHAR[]), CAST(:owner AS VARCHAR),"
-    " CAST(:start AS TIMESTAMPTZ), CAST(:end AS TIMESTAMPTZ), CAST(:not_before AS TIMESTAMPTZ))"
-)
-#: The same for one range (most requests): a text parameter costs the client less to send than an array.
-ADMISSION_READ_ONE = text(
-    "SELECT * FROM federange_admission_read(ARRAY[CAST(:ref AS VARCHAR)], CAST(:owner AS VARCHAR),"
-    " CAST(:start AS TIMESTAMPTZ), CAST(:end AS TIMESTAMPTZ), CAST(:not_before AS TIMESTAMPTZ))"
-)
 ADMISSION_COLUMNS = (
     "kind",
     *(c.name for c in RANGE_COLUMNS),
@@ -142,6 +134,15 @@ ADMISSION_COLUMNS = (
     *(f"o_{c}" for c in OCCUPANT),
     "o_hold_expires_at",
 )
+_ADMISSION_CALL = (
+    "SELECT * FROM federange_admission_read(CAST(:refs AS VARCHAR[]), CAST(:owner AS VARCHAR),"
+    " CAST(:start AS TIMESTAMPTZ), CAST(:end AS TIMESTAMPTZ), CAST(:not_before AS TIMESTAMPTZ))"
+)
+ADMISSION_READ = text(_ADMISSION_CALL).columns(*(column(c) for c in ADMISSION_COLUMNS))
+#: The same for one range (most requests): a text parameter costs the client less to send than an array.
+ADMISSION_READ_ONE = text(
+    _ADMISSION_CALL.replace("CAST(:refs AS VARCHAR[])", "ARRAY[CAST(:ref AS VARCHAR)]")
+).columns(*(column(c) for c in ADMISSION_COLUMNS))
 QUOTA = select(QUOTAS).where(Q.organisation_id == bindparam("org"))
 LOCK_QUOTA = QUOTA.with_for_update()
 INSERT_BOOKINGS = insert(BOOKINGS)
@@ -245,7 +246,7 @@ class DriverStatement:
         return {**self.defaults, **given}
 
 
-_DRIVER: dict[str, Select[Any] | Insert | TextClause] = {
+_DRIVER: dict[str, Select[Any] | Insert | TextualSelect] = {
     "admission_read": ADMISSION_READ,
     "admission_read:one": ADMISSION_READ_ONE,
     "calendar:range_id": PG_CALENDAR["range_id"],
@@ -259,20 +260,16 @@ def driver_statement(name: str, dialect: Dialect) -> DriverStatement:
     """The admission path's statements on PostgreSQL, compiled for psycopg's `%(name)s` parameters."""
     stmt = _DRIVER[name]
     compiled = stmt.compile(dialect=dialect)
-    if isinstance(stmt, Select):
-        columns = {c: i for i, c in enumerate(stmt.selected_columns.keys())}
-    elif stmt is ADMISSION_READ or stmt is ADMISSION_READ_ONE:
-        columns = {c: i for i, c in enumerate(ADMISSION_COLUMNS)}
-    else:
-        columns = {}
+    columns = {} if isinstance(stmt, Insert) else {c: i for i, c in enumerate(stmt.selected_columns.keys())}
     return DriverStatement(
         str(compiled), {k: v for k, v in compiled.params.items() if v is not None}, columns
     )
 
 
-def utc(value: datetime | None) -> datetime | None:
-    """A driver-level timestamp as aware UTC (PostgreSQL returns the session's time zone)."""
-    return None if value is None else value.astimezone(UTC)
+def utc(value: datetime) -> datetime:
+    """A timestamp the driver read, as aware UTC (PostgreSQL returns the session's time zone; the column
+    types convert, the driver-level statements of the admission path do not)."""
+    return value.astimezone(UTC)
 
 
 def audit_values(event: AuditEvent) -> dict[str, Any]:

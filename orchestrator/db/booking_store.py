@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -53,6 +53,7 @@ from orchestrator.db.booking_sql import (
     driver_statement,
     select_bookings,
     snapshot_of,
+    utc,
 )
 from orchestrator.db.catalogue_store import SqlCatalogueStore
 from orchestrator.db.tables import (
@@ -90,7 +91,7 @@ class SqlBookingStore:
             rows.setdefault(r.id, r)
             if r.m_start is not None:
                 windows.setdefault(r.id, []).append(
-                    MaintenanceWindow(start=as_utc(r.m_start), end=as_utc(r.m_end), reason=r.m_reason)
+                    MaintenanceWindow(start=utc(r.m_start), end=utc(r.m_end), reason=r.m_reason)
                 )
         return [snapshot_of(r, tuple(windows.get(r.id, ()))) for r in rows.values()]
 
@@ -148,7 +149,7 @@ class SqlBookingStore:
             name=first.owner_name,
             country=first.owner_country,
             kind=OrganisationKind(first.owner_kind),
-            created_at=as_utc(first.owner_created_at),
+            created_at=utc(first.owner_created_at),
         )
         quota = None
         if first.q_cpu_millicores is not None:
@@ -321,17 +322,17 @@ def _occupants(found: Iterable[Sequence[Any]]) -> list[Occupant]:
             range_id=range_id,
             owner_organisation_id=owner,
             owner_country=country,
-            start=begin.astimezone(UTC),
-            end=finish.astimezone(UTC),
+            start=utc(begin),
+            end=utc(finish),
             demand=Resources(cpu, memory, slots, gpus),
-            hold_expires_at=None if expiry is None else expiry.astimezone(UTC),
+            hold_expires_at=None if expiry is None else utc(expiry),
         )
         for booking_id, range_id, owner, country, begin, finish, cpu, memory, slots, gpus, expiry in found
     ]
 
 
 #: A row of the admission function, read by column name; its timestamps come in the session's time zone
-#: (as_utc where a snapshot keeps them).
+#: (`utc` where a snapshot keeps them).
 _ADMISSION_ROW = namedtuple("_ADMISSION_ROW", ADMISSION_COLUMNS)  # type: ignore[misc]
 _FIRST_OCCUPANT_COLUMN = ADMISSION_COLUMNS.index("o_id")
 
@@ -340,8 +341,3 @@ def _jsonb(value: dict[str, Any] | None) -> object:
     from psycopg.types.json import Jsonb  # PostgreSQL only
 
     return None if value is None else Jsonb(value)
-
-
-def as_utc(value: datetime) -> datetime:
-    """A timestamp the driver read in the session's time zone, as UTC (as the column types give them)."""
-    return value.astimezone(UTC)
