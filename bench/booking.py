@@ -45,14 +45,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
+from connectors.base import Resources
 from orchestrator.booking.lengths import length_class
 from orchestrator.booking.requests import BookingItem, BookingRequest
 from orchestrator.db import migrate
 from orchestrator.db.booking_sql import BOOKINGS
 from orchestrator.db.engine import make_engine
-from orchestrator.domain.capacity import Resources
-from orchestrator.domain.catalogue import Principal, Role
 from orchestrator.domain.errors import Refused
+from orchestrator.identity.principals import Principal, Role
 from orchestrator.settings import Settings
 from orchestrator.wiring import Services, build
 

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from connectors.base import Resources
 from orchestrator.booking.calendar import Interval, min_free
-from orchestrator.domain.capacity import Resources
 from orchestrator.domain.ranges import MaintenanceWindow, RangeSnapshot, RangeStatus, SharingPolicy
 from orchestrator.placement import (
     Constraints,

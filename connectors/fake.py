@@ -32,7 +32,7 @@ from connectors.base import (
     Phase,
     ProbeResult,
     ProvisioningTarget,
-    ResourceAmounts,
+    Resources,
     poll_until_settled,
 )
 from scenarios.footprint import footprint
@@ -85,10 +85,10 @@ def world(name: str = "default") -> World:
         return _worlds[name]
 
 
-def _amounts(data: Mapping[str, Any] | None, default: ResourceAmounts) -> ResourceAmounts:
+def _amounts(data: Mapping[str, Any] | None, default: Resources) -> Resources:
     if not data:
         return default
-    return ResourceAmounts(
+    return Resources(
         cpu_millicores=int(data.get("cpu_millicores", 0)),
         memory_mib=int(data.get("memory_mib", 0)),
         slots=int(data.get("slots", 0)),
@@ -110,7 +110,7 @@ class FakeConnector:
         self.unhealthy_reason = str(config.get("unhealthy_reason", "simulated outage"))
         self.capacity = _amounts(
             config.get("capacity"),
-            ResourceAmounts(cpu_millicores=64_000, memory_mib=262_144, slots=50, gpus=0),
+            Resources(cpu_millicores=64_000, memory_mib=262_144, slots=50, gpus=0),
         )
 
     def _record(self, call: str, instance_id: str) -> None:
@@ -122,7 +122,7 @@ class FakeConnector:
         healthy = self.config_healthy and self.world.healthy
         with self.world.lock:
             used = [footprint(d.spec.scenario) for d in self.world.instances.values()]
-        free = ResourceAmounts(
+        free = Resources(
             cpu_millicores=self.capacity.cpu_millicores - sum(f.cpu_millicores for f in used),
             memory_mib=self.capacity.memory_mib - sum(f.memory_mib for f in used),
             slots=self.capacity.slots - len(used),

@@ -142,7 +142,7 @@ class CpuMemory(Model):
     memory_mib: int = Field(ge=4, le=1_048_576)
 
 
-class Resources(Model):
+class HostResources(Model):
     """What a host asks for. The booking reserves the limits (requests when no limits are given), so a
     booked range never runs out under load."""
 
@@ -155,7 +155,7 @@ class Resources(Model):
         return self.limits or self.requests
 
     @model_validator(mode="after")
-    def _limits_cover_requests(self) -> Resources:
+    def _limits_cover_requests(self) -> HostResources:
         if self.limits is not None and (
             self.limits.cpu_millicores < self.requests.cpu_millicores
             or self.limits.memory_mib < self.requests.memory_mib
@@ -265,7 +265,7 @@ class Host(Model):
     args: list[str] | None = None
     env: dict[str, str] = Field(default_factory=dict)
     ports: list[Port] = Field(default_factory=list)
-    resources: Resources
+    resources: HostResources
     segments: list[Name] = Field(min_length=1)
     entry: bool = Field(default=False, description="an entry point: its ports are exposed to the team")
     readiness: Readiness | None = None

@@ -51,7 +51,7 @@ from connectors.base import (
     Phase,
     ProbeResult,
     ProvisioningTarget,
-    ResourceAmounts,
+    Resources,
     poll_until_settled,
 )
 from scenarios.materialise import fill, secret_names
@@ -132,9 +132,9 @@ class VmRangeConfig:
         )
 
 
-def _amounts(data: Any) -> ResourceAmounts:
+def _amounts(data: Any) -> Resources:
     data = data if isinstance(data, Mapping) else {}
-    return ResourceAmounts(
+    return Resources(
         cpu_millicores=int(data.get("cpu_millicores", 0)),
         memory_mib=int(data.get("memory_mib", 0)),
         slots=int(data.get("slots", 0)),
@@ -261,7 +261,7 @@ class AnsibleVmConnector:
         try:
             run = self._run("probe.yml", action="probe", timeout=self.config.status_timeout)
         except ConnectorError as exc:
-            empty = ResourceAmounts()
+            empty = Resources()
             return ProbeResult(
                 healthy=False, version="", observed_free=empty, observed_total=empty, reason=exc.reason
             )

@@ -22,7 +22,7 @@ from connectors.base import (
     InstanceStatus,
     ProbeResult,
     ProvisioningTarget,
-    ResourceAmounts,
+    Resources,
     poll_until_settled,
 )
 from connectors.docker import naming
@@ -69,12 +69,12 @@ class DockerConnector:
                 attempts=PROBE_ATTEMPTS,
             )
         except ConnectorError as exc:
-            empty = ResourceAmounts()
+            empty = Resources()
             return ProbeResult(
                 healthy=False, version="", observed_free=empty, observed_total=empty, reason=exc.reason
             )
         cpus = int(info.get("NCPU") or 0)
-        total = ResourceAmounts(
+        total = Resources(
             cpu_millicores=cpus * 1000,
             memory_mib=int(info.get("MemTotal") or 0) // (1024 * 1024),
             slots=self.config.slots or cpus * 4,
@@ -83,7 +83,7 @@ class DockerConnector:
         used_cpu = sum(int(x.get(naming.LABEL_CPU) or 0) for x in labels)
         used_memory = sum(int(x.get(naming.LABEL_MEMORY) or 0) for x in labels)
         instances = {x.get(LABEL_INSTANCE) for x in labels if x.get(LABEL_INSTANCE)}
-        free = ResourceAmounts(
+        free = Resources(
             cpu_millicores=total.cpu_millicores - used_cpu,
             memory_mib=total.memory_mib - used_memory,
             slots=total.slots - len(instances),

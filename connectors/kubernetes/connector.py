@@ -37,7 +37,7 @@ from connectors.base import (
     Phase,
     ProbeResult,
     ProvisioningTarget,
-    ResourceAmounts,
+    Resources,
     not_ready_after,
 )
 from connectors.kubernetes import capacity
@@ -118,7 +118,7 @@ class KubernetesConnector:
                 "Namespace", label_selector=f"{LABEL_MANAGED_BY}={MANAGED_BY},{LABEL_INSTANCE}"
             )
         except ConnectorError as exc:
-            zero = ResourceAmounts()
+            zero = Resources()
             return ProbeResult(
                 healthy=False, version="", observed_free=zero, observed_total=zero, reason=exc.reason
             )
@@ -128,10 +128,10 @@ class KubernetesConnector:
         return ProbeResult(
             healthy=healthy,
             version=version,
-            observed_total=ResourceAmounts(
+            observed_total=Resources(
                 cpu_millicores=total.cpu_millicores, memory_mib=total.memory_mib, slots=slots, gpus=total.gpus
             ),
-            observed_free=ResourceAmounts(
+            observed_free=Resources(
                 cpu_millicores=free.cpu_millicores,
                 memory_mib=free.memory_mib,
                 slots=max(0, slots - len(instances)),

@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from orchestrator.catalogue import tokens
-from orchestrator.domain.catalogue import Principal
 from orchestrator.domain.errors import Unauthenticated
+from orchestrator.identity.principals import Principal
 from orchestrator.wiring import Services
 
 _bearer = HTTPBearer(
@@ -31,14 +30,8 @@ def current_principal(
 ) -> Principal:
     if credentials is None:
         raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
-    token = credentials.credentials
-    if not tokens.is_well_formed(token):
-        raise Unauthenticated("malformed token: Federange tokens look like 'frt_' followed by 43 characters")
     with services.uow() as uow:
-        principal = uow.catalogue.principal_for_token(tokens.digest(token), now=services.clock.now())
-    if principal is None:
-        raise Unauthenticated("unknown, revoked or expired token")
-    return principal
+        return services.identity(uow.catalogue).authenticate(credentials.credentials)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from orchestrator.booking.ports import BookingQuery
-from orchestrator.catalogue.authz import policy_admits
 from orchestrator.domain.bookings import Booking
-from orchestrator.domain.catalogue import Principal, Role
 from orchestrator.domain.errors import FieldProblem, Forbidden, InvalidInput
 from orchestrator.domain.ranges import RangeSnapshot, RangeStatus
+from orchestrator.identity.authz import policy_admits
+from orchestrator.identity.principals import Principal, Role
 
 
 def owner_for(actor: Principal, owner_organisation_id: str | None) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from connectors.base import DIMENSION_LABELS, DIMENSIONS, Resources
 from orchestrator.booking.calendar import Interval, peak_usage
 from orchestrator.booking.occupancy import (
     Occupancy,
@@ -22,7 +23,6 @@ from orchestrator.booking.occupancy import (
     is_foreign,
 )
 from orchestrator.booking.policy import Owner
-from orchestrator.domain.capacity import DIMENSION_LABELS, DIMENSIONS, Resources
 from orchestrator.domain.ranges import RangeSnapshot
 
 

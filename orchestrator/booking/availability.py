@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from connectors.base import DIMENSION_LABELS, Resources
 from orchestrator.booking import access, policy
 from orchestrator.booking.calendar import free_timeline
 from orchestrator.booking.lengths import MAX_BOOKING_LENGTH
@@ -26,11 +27,10 @@ from orchestrator.booking.occupancy import (
 )
 from orchestrator.booking.ports import BookingStore
 from orchestrator.booking.requests import demand_problems
-from orchestrator.domain.capacity import DIMENSION_LABELS, Resources
-from orchestrator.domain.catalogue import Principal
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import FieldProblem, InvalidInput, NotFound
 from orchestrator.domain.ranges import RangeSnapshot, RangeStatus
+from orchestrator.identity.principals import Principal
 
 MAX_SLOTS = 2000
 MAX_SEARCH_RESULTS = 100

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import itemgetter
 
-from orchestrator.domain.capacity import DIMENSIONS, ZERO, Resources
+from connectors.base import DIMENSIONS, ZERO, Resources
 from orchestrator.domain.ranges import MaintenanceWindow
 from orchestrator.placement.occupancy import peak_of
 

@@ -20,10 +20,11 @@ from orchestrator.booking.occupancy import Occupancy
 from orchestrator.booking.ports import BookingStore, CalendarRead, Locked
 from orchestrator.booking.views import booking_view
 from orchestrator.domain.bookings import BOOKING_STATES, Booking, BookingStatus, Quota
-from orchestrator.domain.catalogue import AuditEvent, Principal
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import Conflict, FieldProblem, IllegalTransition, InvalidInput, NotFound
 from orchestrator.domain.ranges import RangeSnapshot
+from orchestrator.identity.audit import AuditEvent
+from orchestrator.identity.principals import Principal
 
 S = BookingStatus
 

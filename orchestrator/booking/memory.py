@@ -14,8 +14,9 @@ from datetime import datetime
 from orchestrator.booking.lengths import length_class, probes
 from orchestrator.booking.ports import BookingQuery, CalendarRead, Locked, read_calendars
 from orchestrator.domain.bookings import OCCUPYING, Booking, BookingStatus, Occupant, Quota
-from orchestrator.domain.catalogue import AuditEvent, Organisation
+from orchestrator.domain.catalogue import Organisation
 from orchestrator.domain.ranges import RangeSnapshot
+from orchestrator.identity.audit import AuditEvent
 
 _Key = tuple[str, int]
 

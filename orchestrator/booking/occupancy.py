@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 
+from connectors.base import DIMENSIONS, Resources
 from orchestrator.booking.calendar import Interval, Peak, min_free, overlaps, peak_usage
 from orchestrator.domain.bookings import Occupant
-from orchestrator.domain.capacity import DIMENSIONS, Resources
 from orchestrator.domain.ranges import RangeSnapshot
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from orchestrator.catalogue.authz import policy_admits
 from orchestrator.domain.ranges import RangeSnapshot, RangeStatus
+from orchestrator.identity.authz import policy_admits
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,8 +22,9 @@ from datetime import datetime
 from typing import Protocol
 
 from orchestrator.domain.bookings import Booking, BookingStatus, Occupant, Quota
-from orchestrator.domain.catalogue import AuditEvent, Organisation
+from orchestrator.domain.catalogue import Organisation
 from orchestrator.domain.ranges import RangeSnapshot
+from orchestrator.identity.audit import AuditEvent
 
 
 @dataclass(frozen=True, kw_only=True)

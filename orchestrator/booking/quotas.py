@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import uuid
 
+from connectors.base import Resources
 from orchestrator.booking.ports import BookingStore
 from orchestrator.booking.requests import demand_problems
-from orchestrator.catalogue.authz import require_role
 from orchestrator.domain.bookings import Quota
-from orchestrator.domain.capacity import Resources
-from orchestrator.domain.catalogue import AuditEvent, Principal, Role
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import Forbidden, InvalidInput, NotFound
+from orchestrator.identity.audit import AuditEvent
+from orchestrator.identity.authz import require_role
+from orchestrator.identity.principals import Principal, Role
 
 
 class QuotaService:

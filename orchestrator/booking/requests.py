@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from connectors.base import Resources
 from orchestrator.booking.lengths import MAX_BOOKING_LENGTH
 from orchestrator.booking.policy import describe
 from orchestrator.domain.bookings import Booking, Purpose
-from orchestrator.domain.capacity import Resources
 from orchestrator.domain.errors import FieldProblem
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")

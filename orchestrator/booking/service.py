@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from connectors.base import Resources
 from orchestrator.booking import access, policy
 from orchestrator.booking.admission import Claim, capacity_problems
 from orchestrator.booking.availability import AvailabilityService
@@ -29,10 +30,7 @@ from orchestrator.booking.ports import BookingQuery, BookingStore, CalendarRead
 from orchestrator.booking.quotas import QuotaService
 from orchestrator.booking.requests import BookingRequest, RequestResult
 from orchestrator.booking.views import booking_view
-from orchestrator.catalogue.service import Page
 from orchestrator.domain.bookings import OCCUPYING, Booking, BookingStatus
-from orchestrator.domain.capacity import Resources
-from orchestrator.domain.catalogue import SYSTEM, Principal
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import (
     Conflict,
@@ -41,7 +39,9 @@ from orchestrator.domain.errors import (
     NotFound,
     Refused,
 )
+from orchestrator.domain.pages import Page
 from orchestrator.domain.ranges import RangeSnapshot
+from orchestrator.identity.principals import SYSTEM, Principal
 
 log = logging.getLogger(__name__)
 S = BookingStatus

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orchestrator.domain.capacity import Resources
+from connectors.base import Resources
 from orchestrator.domain.ranges import OrganisationKind, RangeStatus, SharingPolicy
 
 

@@ -11,11 +11,12 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 
-from orchestrator.catalogue import authz
 from orchestrator.catalogue.ports import ScenarioStore
-from orchestrator.domain.catalogue import Principal, Role, ScenarioVersion
+from orchestrator.domain.catalogue import ScenarioVersion
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import Conflict, Forbidden, NotFound
+from orchestrator.identity import authz
+from orchestrator.identity.principals import Principal, Role
 
 #: Parses and validates a document, returning (name, version); raises InvalidInput naming document paths.
 Parser = Callable[[str], tuple[str, str]]

@@ -1,4 +1,4 @@
-"""Catalogue use cases: organisations, tokens, ranges, maintenance, audit.
+"""Catalogue use cases: organisations, the first admin, ranges, maintenance.
 
 Each method runs inside the caller's unit of work (the store) and records an audit event for every
 mutation. Authorisation is checked here, not in routes, so the CLI and the API obey the same rules.
@@ -8,49 +8,28 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 from typing import Any, TypeVar
 
-from orchestrator.catalogue import audit, authz, secrets, tokens
+from orchestrator.catalogue import secrets
 from orchestrator.catalogue.drafts import MaintenanceDraft, OrganisationDraft, RangeDraft, RangePatch
 from orchestrator.catalogue.ports import CatalogueStore
 from orchestrator.catalogue.validation import country_problem
-from orchestrator.catalogue.views import range_view, token_view
-from orchestrator.domain.catalogue import (
-    ConnectorSettings,
-    MaintenanceRecord,
-    Organisation,
-    Principal,
-    RangeRecord,
-    Role,
-    TokenInfo,
-)
+from orchestrator.catalogue.views import range_view
+from orchestrator.domain.catalogue import ConnectorSettings, MaintenanceRecord, Organisation, RangeRecord
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from orchestrator.domain.pages import Page
 from orchestrator.domain.ranges import MaintenanceWindow, OrganisationKind
+from orchestrator.identity import audit, authz
+from orchestrator.identity.principals import IssuedToken, Principal, Role
+from orchestrator.identity.service import IdentityService
 
 T = TypeVar("T")
 
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-@dataclass(frozen=True)
-class IssuedToken:
-    """A token as issued: `plaintext` is shown once and never stored."""
-
-    plaintext: str
-    info: TokenInfo
-
-
-@dataclass(frozen=True)
-class Page:
-    items: Sequence[Any]
-    total: int
-    page: int
-    page_size: int
 
 
 class CatalogueService:
@@ -85,21 +64,6 @@ class CatalogueService:
             after=after,
         )
 
-    def list_audit(
-        self, actor: Principal, *, object_id: str | None, action: str | None, page: int, page_size: int
-    ) -> Page:
-        """Admins read everything; operators read events on their organisation's objects."""
-        authz.require_role(actor, Role.ADMIN, Role.OPERATOR, action="reading the audit log")
-        org = None if actor.role is Role.ADMIN else actor.organisation_id
-        items, total = self.store.list_audit(
-            organisation_id=org,
-            object_id=object_id,
-            action=action,
-            limit=page_size,
-            offset=(page - 1) * page_size,
-        )
-        return Page(items=items, total=total, page=page, page_size=page_size)
-
     # -- organisations -------------------------------------------------------------------------
     def create_organisation(self, actor: Principal, draft: OrganisationDraft) -> Organisation:
         authz.require_role(actor, Role.ADMIN, action="creating an organisation")
@@ -128,7 +92,7 @@ class CatalogueService:
     def list_organisations(self, actor: Principal) -> Sequence[Organisation]:
         return self.store.list_organisations()
 
-    # -- principals and tokens -----------------------------------------------------------------
+    # -- the first admin -----------------------------------------------------------------------
     def bootstrap_admin(self, *, organisation_name: str, country: str, force: bool = False) -> IssuedToken:
         """Create the first admin (and its organisation). Refuses when an admin exists unless forced."""
         reason = country_problem(country)
@@ -145,92 +109,9 @@ class CatalogueService:
                 system,
                 OrganisationDraft(name=organisation_name, country=country, kind=OrganisationKind.AGENCY),
             )
-        return self._issue(system, name="admin", organisation=org, role=Role.ADMIN, expires_at=None)
-
-    def issue_token(
-        self, actor: Principal, *, name: str, organisation_id: str, role: Role, expires_at: datetime | None
-    ) -> IssuedToken:
-        authz.require_role(actor, Role.ADMIN, action="issuing tokens")
-        org = self.store.get_organisation(organisation_id)
-        if org is None:
-            raise InvalidInput(
-                FieldProblem("organisation_id", f"organisation '{organisation_id}' does not exist")
-            )
-        if expires_at is not None and expires_at <= self.clock.now():
-            raise InvalidInput(FieldProblem("expires_at", "must be in the future"))
-        return self._issue(actor, name=name, organisation=org, role=role, expires_at=expires_at)
-
-    def _issue(
-        self,
-        actor: Principal,
-        *,
-        name: str,
-        organisation: Organisation,
-        role: Role,
-        expires_at: datetime | None,
-    ) -> IssuedToken:
-        now = self.clock.now()
-        principal = Principal(
-            id=new_id(),
-            name=name,
-            organisation_id=organisation.id,
-            organisation_country=organisation.country,
-            role=role,
+        return IdentityService(store=self.store, clock=self.clock).issue(
+            system, name="admin", organisation=org, role=Role.ADMIN, expires_at=None
         )
-        self.store.add_principal(principal, created_at=now)
-        token = tokens.generate_token()
-        token_id = new_id()
-        self.store.add_token(
-            token_id=token_id,
-            principal_id=principal.id,
-            digest=token.digest,
-            prefix=token.prefix,
-            created_at=now,
-            expires_at=expires_at,
-        )
-        info = TokenInfo(
-            id=token_id,
-            principal_id=principal.id,
-            principal_name=name,
-            organisation_id=organisation.id,
-            role=role,
-            prefix=token.prefix,
-            created_at=now,
-            expires_at=expires_at,
-        )
-        self._audit(
-            actor,
-            "token.issue",
-            kind="token",
-            object_id=token_id,
-            organisation_id=organisation.id,
-            after=token_view(info),
-        )
-        return IssuedToken(plaintext=token.plaintext, info=info)
-
-    def list_tokens(self, actor: Principal) -> Sequence[TokenInfo]:
-        authz.require_role(actor, Role.ADMIN, action="listing tokens")
-        return self.store.list_tokens(organisation_id=None)
-
-    def revoke_token(self, actor: Principal, token_id: str) -> TokenInfo:
-        info = self.store.get_token(token_id)
-        if info is None:
-            raise NotFound(f"token '{token_id}' does not exist")
-        if actor.role is not Role.ADMIN and actor.id != info.principal_id:
-            raise Forbidden("only an admin or the token's own holder may revoke a token")
-        if info.revoked_at is None:
-            self.store.revoke_token(token_id, at=self.clock.now())
-            self._audit(
-                actor,
-                "token.revoke",
-                kind="token",
-                object_id=token_id,
-                organisation_id=info.organisation_id,
-                before=token_view(info),
-            )
-        revoked = self.store.get_token(token_id)
-        assert revoked is not None
-        return revoked
 
     # -- ranges --------------------------------------------------------------------------------
     def _check_connector_kind(self, kind: str) -> None:

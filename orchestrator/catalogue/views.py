@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from orchestrator.domain.catalogue import RangeRecord, TokenInfo
+from orchestrator.domain.catalogue import RangeRecord
 
 
 def _minutes(delta: timedelta | None) -> int | None:
@@ -48,17 +48,4 @@ def range_view(record: RangeRecord) -> dict[str, Any]:
             }
             for m in record.maintenance
         ],
-    }
-
-
-def token_view(token: TokenInfo) -> dict[str, Any]:
-    return {
-        "id": token.id,
-        "principal_id": token.principal_id,
-        "principal_name": token.principal_name,
-        "organisation_id": token.organisation_id,
-        "role": token.role.value,
-        "prefix": token.prefix,
-        "expires_at": token.expires_at.isoformat() if token.expires_at else None,
-        "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
     }

@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 from sqlalchemy.sql.selectable import TextualSelect
 
+from connectors.base import DIMENSIONS, Resources
 from orchestrator.booking.lengths import MAX_CLASS, length_class
 from orchestrator.db.tables import (
     OCCUPYING_SQL,
@@ -46,14 +47,13 @@ from orchestrator.db.tables import (
 )
 from orchestrator.db.types import UTCDateTime
 from orchestrator.domain.bookings import Booking, BookingStatus, Purpose
-from orchestrator.domain.capacity import DIMENSIONS, Resources
-from orchestrator.domain.catalogue import AuditEvent
 from orchestrator.domain.ranges import (
     MaintenanceWindow,
     RangeSnapshot,
     RangeStatus,
     SharingPolicy,
 )
+from orchestrator.identity.audit import AuditEvent
 
 BOOKINGS = cast(Table, BookingRow.__table__)
 QUOTAS = cast(Table, QuotaRow.__table__)

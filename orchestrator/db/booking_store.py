@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Row
 
+from connectors.base import Resources
 from orchestrator.booking.lengths import length_class, probes
 from orchestrator.booking.ports import BookingQuery, CalendarRead, Locked, read_calendars
 from orchestrator.db.booking_sql import (
@@ -60,13 +61,13 @@ from orchestrator.db.tables import (
     QuotaRow,
 )
 from orchestrator.domain.bookings import Booking, Occupant, Quota
-from orchestrator.domain.capacity import Resources
-from orchestrator.domain.catalogue import AuditEvent, Organisation
+from orchestrator.domain.catalogue import Organisation
 from orchestrator.domain.ranges import (
     MaintenanceWindow,
     OrganisationKind,
     RangeSnapshot,
 )
+from orchestrator.identity.audit import AuditEvent
 
 
 class SqlBookingStore:

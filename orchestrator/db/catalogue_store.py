@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from connectors.base import Resources
+from orchestrator.catalogue.health import RangeHealth
 from orchestrator.db.crypto import Cipher
 from orchestrator.db.tables import (
     AuditRow,
     MaintenanceRow,
     OrganisationRow,
     PrincipalRow,
+    RangeHealthRow,
     RangeRow,
     TokenRow,
 )
-from orchestrator.domain.capacity import Resources
-from orchestrator.domain.catalogue import (
-    AuditEvent,
-    ConnectorSettings,
-    MaintenanceRecord,
-    Organisation,
-    Principal,
-    RangeRecord,
-    Role,
-    TokenInfo,
-)
+from orchestrator.domain.catalogue import ConnectorSettings, MaintenanceRecord, Organisation, RangeRecord
 from orchestrator.domain.ranges import MaintenanceWindow, OrganisationKind, RangeStatus, SharingPolicy
+from orchestrator.identity.audit import AuditEvent
+from orchestrator.identity.principals import Principal, Role, TokenInfo
 
 
 def _minutes(delta: timedelta | None) -> int | None:
@@ -327,6 +322,37 @@ class SqlCatalogueStore:
             stmt.order_by(AuditRow.at.desc(), AuditRow.id).limit(limit).offset(offset)
         )
         return [_audit(r) for r in rows], total
+
+    # range health
+    def put_health(self, health: RangeHealth) -> None:
+        row = self.session.get(RangeHealthRow, health.range_id)
+        if row is None:
+            row = RangeHealthRow(range_id=health.range_id)
+            self.session.add(row)
+        row.healthy = health.healthy
+        row.reason = health.reason
+        row.version = health.version[:100]
+        row.observed_free = health.observed_free.as_dict()
+        row.observed_total = health.observed_total.as_dict()
+        row.probed_at = health.probed_at
+        self.session.flush()
+
+    def health_of(self, range_ids: Sequence[str]) -> Mapping[str, RangeHealth]:
+        if not range_ids:
+            return {}
+        stmt = select(RangeHealthRow).where(RangeHealthRow.range_id.in_(list(range_ids)))
+        return {
+            r.range_id: RangeHealth(
+                range_id=r.range_id,
+                healthy=r.healthy,
+                reason=r.reason,
+                version=r.version,
+                observed_free=Resources.from_dict(r.observed_free),
+                observed_total=Resources.from_dict(r.observed_total),
+                probed_at=r.probed_at,
+            )
+            for r in self.session.scalars(stmt)
+        }
 
 
 def _organisation(row: OrganisationRow) -> Organisation:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from orchestrator.db.tables import ExerciseEventRow, ExerciseRow, InstanceRow, RangeHealthRow, StageRow
-from orchestrator.domain.capacity import Resources
+from orchestrator.db.tables import ExerciseEventRow, ExerciseRow, InstanceRow, StageRow
 from orchestrator.exercises.model import (
     Endpoint,
     Exercise,
@@ -18,7 +17,6 @@ from orchestrator.exercises.model import (
     ExerciseKind,
     ExerciseStatus,
     Instance,
-    RangeHealth,
     Stage,
     StageOutcome,
     StageRecord,
@@ -164,37 +162,6 @@ class SqlExerciseStore:
             ExerciseEvent(id=r.id, exercise_id=r.exercise_id, at=r.at, level=r.level, message=r.message)
             for r in self.session.scalars(stmt)
         ]
-
-    # range health
-    def put_health(self, health: RangeHealth) -> None:
-        row = self.session.get(RangeHealthRow, health.range_id)
-        if row is None:
-            row = RangeHealthRow(range_id=health.range_id)
-            self.session.add(row)
-        row.healthy = health.healthy
-        row.reason = health.reason
-        row.version = health.version[:100]
-        row.observed_free = health.observed_free.as_dict()
-        row.observed_total = health.observed_total.as_dict()
-        row.probed_at = health.probed_at
-        self.session.flush()
-
-    def health_of(self, range_ids: Sequence[str]) -> Mapping[str, RangeHealth]:
-        if not range_ids:
-            return {}
-        stmt = select(RangeHealthRow).where(RangeHealthRow.range_id.in_(list(range_ids)))
-        return {
-            r.range_id: RangeHealth(
-                range_id=r.range_id,
-                healthy=r.healthy,
-                reason=r.reason,
-                version=r.version,
-                observed_free=Resources.from_dict(r.observed_free),
-                observed_total=Resources.from_dict(r.observed_total),
-                probed_at=r.probed_at,
-            )
-            for r in self.session.scalars(stmt)
-        }
 
 
 def _fill_exercise(row: ExerciseRow, e: Exercise) -> None:

@@ -23,7 +23,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from orchestrator.domain.capacity import Resources
+from connectors.base import Resources
 from orchestrator.domain.states import StateMachine
 
 

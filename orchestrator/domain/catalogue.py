@@ -1,14 +1,13 @@
-"""Catalogue values: organisations, principals and their roles, ranges as stored, audit events."""
+"""Catalogue values: organisations, ranges as stored, scenario versions."""
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orchestrator.domain.capacity import Resources
+from connectors.base import Resources
 from orchestrator.domain.ranges import (
     MaintenanceWindow,
     OrganisationKind,
@@ -18,13 +17,6 @@ from orchestrator.domain.ranges import (
 )
 
 
-class Role(enum.StrEnum):
-    ADMIN = "admin"
-    OPERATOR = "operator"
-    TRAINER = "trainer"
-    RESEARCHER = "researcher"
-
-
 @dataclass(frozen=True, kw_only=True)
 class Organisation:
     id: str
@@ -32,34 +24,6 @@ class Organisation:
     country: str
     kind: OrganisationKind
     created_at: datetime
-
-
-@dataclass(frozen=True, kw_only=True)
-class Principal:
-    """Who is calling: a named identity with one role in one organisation."""
-
-    id: str
-    name: str
-    organisation_id: str
-    organisation_country: str
-    role: Role
-
-
-#: The actor recorded for changes made by the system itself (scheduler, bootstrap).
-SYSTEM = Principal(id="", name="system", organisation_id="", organisation_country="", role=Role.ADMIN)
-
-
-@dataclass(frozen=True, kw_only=True)
-class TokenInfo:
-    id: str
-    principal_id: str
-    principal_name: str
-    organisation_id: str
-    role: Role
-    prefix: str
-    created_at: datetime
-    expires_at: datetime | None = None
-    revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,22 +73,6 @@ class RangeRecord:
             maintenance=tuple(m.window for m in self.maintenance),
             preference=self.preference,
         )
-
-
-@dataclass(frozen=True, kw_only=True)
-class AuditEvent:
-    id: str
-    at: datetime
-    actor_principal_id: str | None
-    actor_name: str
-    actor_organisation_id: str | None
-    action: str
-    object_kind: str
-    object_id: str
-    range_id: str | None = None
-    organisation_id: str | None = None
-    before: Mapping[str, Any] | None = None
-    after: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from orchestrator.domain.capacity import Resources
+from connectors.base import Resources
 
 
 class RangeStatus(enum.StrEnum):

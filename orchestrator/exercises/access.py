@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orchestrator.domain.catalogue import Principal
 from orchestrator.domain.errors import NotFound
 from orchestrator.exercises.model import Endpoint, Stage
 from orchestrator.exercises.ports import Unit
+from orchestrator.identity.principals import Principal
 from scenarios.materialise import value_of
 
 

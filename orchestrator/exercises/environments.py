@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from orchestrator.domain.catalogue import Principal
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import Conflict, FieldProblem, InvalidInput
 from orchestrator.exercises.model import Constraints, Exercise, ExerciseDraft, ExerciseKind, TeamDraft
 from orchestrator.exercises.service import Detail, ExerciseService
+from orchestrator.identity.principals import Principal
 
 
 class EnvironmentService:

@@ -13,15 +13,17 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from orchestrator.domain.capacity import Resources
-from orchestrator.domain.catalogue import SYSTEM, RangeRecord
+from connectors.base import Resources
+from orchestrator.catalogue.health import RangeHealth
+from orchestrator.domain.catalogue import RangeRecord
 from orchestrator.domain.errors import Refused
 from orchestrator.domain.ranges import RangeStatus
 from orchestrator.exercises.events import note
 from orchestrator.exercises.lifecycle import Runtime
-from orchestrator.exercises.model import Exercise, ExerciseStatus, Instance, RangeHealth, Stage, TeamDraft
+from orchestrator.exercises.model import Exercise, ExerciseStatus, Instance, Stage, TeamDraft
 from orchestrator.exercises.planning import PlacementAsk, Placer, candidates, demand_of
 from orchestrator.exercises.ports import Unit
+from orchestrator.identity.principals import SYSTEM
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,7 @@ def _heal_exercise(rt: Runtime, unit: Unit, placer: Placer, exercise_id: str, re
         return
     instances = list(unit.exercises.instances_of(exercise.id))
     records = {i.range_id: unit.catalogue.get_range(i.range_id) for i in instances}
-    health = unit.exercises.health_of(sorted(records))
+    health = unit.catalogue.health_of(sorted(records))
     affected: dict[str, str] = {}
     for instance in instances:
         if instance.stage is not Stage.BOOKED:

@@ -18,7 +18,7 @@ from connectors.base import (
     Phase,
     SecurityAllowance,
 )
-from orchestrator.domain.catalogue import SYSTEM, RangeRecord
+from orchestrator.domain.catalogue import RangeRecord
 from orchestrator.domain.clock import Clock
 from orchestrator.exercises import schedule
 from orchestrator.exercises.events import note
@@ -40,6 +40,7 @@ from orchestrator.exercises.stages import (
     settle_exercise,
     stamp,
 )
+from orchestrator.identity.principals import SYSTEM
 from scenarios.materialise import materialise
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from orchestrator.domain.capacity import Resources
+from connectors.base import Resources
 from orchestrator.domain.states import StateMachine
 
 
@@ -265,17 +265,6 @@ class ExerciseEvent:
     at: datetime
     level: str
     message: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class RangeHealth:
-    range_id: str
-    healthy: bool
-    reason: str
-    version: str
-    observed_free: Resources
-    observed_total: Resources
-    probed_at: datetime
 
 
 def constraints_to_dict(c: Constraints) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from orchestrator.domain.capacity import Resources
+from connectors.base import Resources
 from orchestrator.exercises.model import Assignment, Plan
 from orchestrator.exercises.planning import Candidate, PlacementAsk
 from orchestrator.placement import engine, replace

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from orchestrator.domain.capacity import Resources
+from connectors.base import Resources
 from orchestrator.domain.ranges import RangeSnapshot, RangeStatus
 from orchestrator.exercises.model import Constraints, Plan, TeamDraft
 from orchestrator.exercises.ports import FreeCapacity, ScenarioHandle, Unit
@@ -86,7 +86,7 @@ def candidates(
         owner_organisation_id=owner_organisation_id,
         owner_country=owner_country,
     )
-    health = unit.exercises.health_of(ids)
+    health = unit.catalogue.health_of(ids)
     out = []
     for record in records:
         probe = health.get(record.id)

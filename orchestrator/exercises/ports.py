@@ -14,20 +14,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from connectors.base import Connector, ProvisioningTarget
+from connectors.base import Connector, ProvisioningTarget, Resources
+from orchestrator.catalogue.health import RangeHealth
 from orchestrator.domain.actions import DueAction
-from orchestrator.domain.capacity import Resources
-from orchestrator.domain.catalogue import AuditEvent, Organisation, Principal, RangeRecord
+from orchestrator.domain.catalogue import Organisation, RangeRecord
 from orchestrator.exercises.model import (
     Exercise,
     ExerciseEvent,
     ExerciseKind,
     Instance,
-    RangeHealth,
     Stage,
     StageOutcome,
     StageRecord,
 )
+from orchestrator.identity.audit import AuditEvent
+from orchestrator.identity.principals import Principal
 from scenarios.model import Scenario
 
 
@@ -56,9 +57,6 @@ class ExerciseStore(Protocol):
     def add_event(self, event: ExerciseEvent) -> None: ...
     def events_of(self, exercise_id: str) -> Sequence[ExerciseEvent]: ...
 
-    def put_health(self, health: RangeHealth) -> None: ...
-    def health_of(self, range_ids: Sequence[str]) -> Mapping[str, RangeHealth]: ...
-
 
 class ActionScheduler(Protocol):
     def schedule(
@@ -84,6 +82,7 @@ class CatalogueReader(Protocol):
         self, *, country: str | None, capability: str | None, status: str | None
     ) -> Sequence[RangeRecord]: ...
     def add_audit(self, event: AuditEvent) -> None: ...
+    def health_of(self, range_ids: Sequence[str]) -> Mapping[str, RangeHealth]: ...
 
 
 @dataclass(frozen=True, kw_only=True)

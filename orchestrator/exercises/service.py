@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from orchestrator.catalogue import audit, authz
-from orchestrator.domain.catalogue import Principal, Role
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound, Refused
 from orchestrator.exercises import schedule
@@ -34,6 +32,8 @@ from orchestrator.exercises.model import (
 from orchestrator.exercises.planning import PlacementAsk, Placer, candidates, demand_of
 from orchestrator.exercises.ports import ScenarioHandle, Unit
 from orchestrator.exercises.views import exercise_view
+from orchestrator.identity import audit, authz
+from orchestrator.identity.principals import Principal, Role
 
 #: Exercise statuses in which the exercise still holds bookings and may hold instances.
 ACTIVE_STATUSES = (

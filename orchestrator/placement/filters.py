@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from orchestrator.domain.capacity import DIMENSION_LABELS
+from connectors.base import DIMENSION_LABELS
 from orchestrator.domain.ranges import RangeStatus
 from orchestrator.placement import phrases
 from orchestrator.placement.context import PlacementContext

@@ -19,7 +19,7 @@ from fractions import Fraction
 from operator import attrgetter
 from typing import Protocol
 
-from orchestrator.domain.capacity import DIMENSIONS, Resources
+from connectors.base import DIMENSIONS, Resources
 from orchestrator.domain.ranges import RangeSnapshot
 from orchestrator.placement.request import Owner
 from orchestrator.placement.snapshot import HEALTHY, Health, PlacementSnapshot, RangeState

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from orchestrator.domain.capacity import ZERO, Resources
+from connectors.base import ZERO, Resources
 from orchestrator.domain.errors import Refused
 
 

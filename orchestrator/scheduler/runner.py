@@ -9,31 +9,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from orchestrator.scheduler import ticks as default
+from orchestrator.scheduler.actions import ActionRunner
+from orchestrator.scheduler.ticks import Tick
 from orchestrator.wiring import Services
-
-if TYPE_CHECKING:
-    from orchestrator.scheduler.actions import ActionRunner
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Tick:
-    name: str
-    every_seconds: float
-    run: Callable[[Services], object]
-
-
 class SchedulerRunner:
     def __init__(self, services: Services, ticks: Sequence[Tick] | None = None) -> None:
-        from orchestrator.scheduler import ticks as default
-
         self.services = services
         self.actions: ActionRunner | None = None
         if ticks is None:

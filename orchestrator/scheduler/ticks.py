@@ -10,16 +10,23 @@ heal            every 30 s      move teams off ranges that became unusable befor
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from orchestrator.exercises import healing, probing, reconciler
+from orchestrator.catalogue.health import HealthStore, RangeHealth, probe_ranges
+from orchestrator.exercises import healing, reconciler
 from orchestrator.scheduler.actions import ActionRunner
 from orchestrator.scheduler.handlers import lifecycle_handlers
 from orchestrator.wiring import Services
 
-if TYPE_CHECKING:
-    from orchestrator.scheduler.runner import Tick
+
+@dataclass(frozen=True)
+class Tick:
+    name: str
+    every_seconds: float
+    run: Callable[[Services], object]
 
 
 def expire_holds(services: Services) -> int:
@@ -31,6 +38,17 @@ def expire_holds(services: Services) -> int:
         total += done
         if done < 500:
             return total
+
+
+def probe(services: Services) -> list[RangeHealth]:
+    """Probe every range; the results land in the catalogue (range health)."""
+
+    @contextmanager
+    def stores() -> Iterator[HealthStore]:
+        with services.uow() as uow:
+            yield uow.catalogue
+
+    return probe_ranges(stores, services.connectors, clock=services.clock)
 
 
 def action_runner(services: Services, *, refill: bool = False) -> ActionRunner:
@@ -49,14 +67,12 @@ def action_runner(services: Services, *, refill: bool = False) -> ActionRunner:
 
 
 def all_ticks(services: Services, runner: ActionRunner) -> list[Tick]:
-    from orchestrator.scheduler.runner import Tick
-
     settings = services.settings
     return [
         Tick("due-actions", settings.scheduler_tick_seconds, lambda _s: runner.tick()),
         Tick("lease-heartbeat", max(runner.lease.total_seconds() / 3, 1.0), lambda _s: runner.heartbeat()),
         Tick("expire-holds", max(settings.scheduler_tick_seconds, 1.0), expire_holds),
-        Tick("probe-ranges", settings.probe_interval_seconds, lambda s: probing.probe_ranges(s.runtime())),
+        Tick("probe-ranges", settings.probe_interval_seconds, probe),
         Tick("reconcile", settings.reconcile_interval_seconds, lambda s: reconciler.reconcile(s.runtime())),
         Tick("heal", settings.heal_interval_seconds, lambda s: healing.heal(s.runtime(), s.placer)),
     ]

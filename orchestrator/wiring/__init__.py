@@ -32,6 +32,8 @@ from orchestrator.exercises.placing import EnginePlacer
 from orchestrator.exercises.planning import Placer
 from orchestrator.exercises.ports import Provisioner, Unit
 from orchestrator.exercises.service import ExerciseService
+from orchestrator.identity.ports import IdentityStore
+from orchestrator.identity.service import IdentityService
 from orchestrator.placement.plugins import default_plugins
 from orchestrator.settings import Settings
 from orchestrator.wiring.exercises import AnsibleProvisioner, ConnectorCache, ExerciseUnit, transactions
@@ -60,6 +62,9 @@ class Services:
 
     def catalogue(self, store: CatalogueStore) -> CatalogueService:
         return CatalogueService(store=store, clock=self.clock, connector_kinds=self.connector_kinds)
+
+    def identity(self, store: IdentityStore) -> IdentityService:
+        return IdentityService(store=store, clock=self.clock)
 
     def scenarios(self, store: ScenarioStore) -> ScenarioCatalogue:
         """The scenario catalogue: the shipped library plus uploaded versions in `store`."""

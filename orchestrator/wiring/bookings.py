@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from connectors.base import Resources
 from orchestrator.booking.occupancy import free_for_owner
 from orchestrator.booking.ports import BookingStore
 from orchestrator.booking.requests import BookingItem, BookingRequest
 from orchestrator.booking.service import BookingService
 from orchestrator.domain.bookings import Purpose
-from orchestrator.domain.capacity import Resources
-from orchestrator.domain.catalogue import SYSTEM, Principal
 from orchestrator.exercises.ports import FreeCapacity
+from orchestrator.identity.principals import SYSTEM, Principal
 
 
 class EngineBookings:

@@ -12,7 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from scenarios.errors import path_of
-from scenarios.model import Resources
+from scenarios.model import HostResources
 
 TABLES_PATH = Path(__file__).resolve().parent / "tables.yaml"
 
@@ -41,7 +41,7 @@ class PatternEntry(ImageEntry):
 class Tables(_Strict):
     images: dict[str, ImageEntry] = Field(default_factory=dict)
     patterns: list[PatternEntry] = Field(default_factory=list)
-    flavors: dict[str, Resources] = Field(default_factory=dict)
+    flavors: dict[str, HostResources] = Field(default_factory=dict)
     default_flavor: str = "standard.small"
     container_flavor: str = "standard.tiny"
 

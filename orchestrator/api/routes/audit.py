@@ -23,7 +23,7 @@ def list_(
     page_size: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> PageOut[AuditOut]:
     with services.uow() as uow:
-        result = services.catalogue(uow.catalogue).list_audit(
+        result = services.identity(uow.catalogue).list_audit(
             principal, object_id=object_id, action=action, page=page, page_size=page_size
         )
     return PageOut[AuditOut](

@@ -13,7 +13,7 @@ router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Issue a token for a new principal (admin)")
 def issue(body: TokenIn, principal: PrincipalDep, services: ServicesDep) -> IssuedTokenOut:
     with services.uow() as uow:
-        issued = services.catalogue(uow.catalogue).issue_token(
+        issued = services.identity(uow.catalogue).issue_token(
             principal,
             name=body.name,
             organisation_id=body.organisation_id,
@@ -26,12 +26,12 @@ def issue(body: TokenIn, principal: PrincipalDep, services: ServicesDep) -> Issu
 @router.get("", summary="List tokens without their secrets (admin)")
 def list_(principal: PrincipalDep, services: ServicesDep) -> list[TokenOut]:
     with services.uow() as uow:
-        infos = services.catalogue(uow.catalogue).list_tokens(principal)
+        infos = services.identity(uow.catalogue).list_tokens(principal)
     return [TokenOut.from_domain(i) for i in infos]
 
 
 @router.delete("/{token_id}", summary="Revoke a token (admin, or its holder)")
 def revoke(token_id: str, principal: PrincipalDep, services: ServicesDep) -> TokenOut:
     with services.uow() as uow:
-        info = services.catalogue(uow.catalogue).revoke_token(principal, token_id)
+        info = services.identity(uow.catalogue).revoke_token(principal, token_id)
     return TokenOut.from_domain(info)

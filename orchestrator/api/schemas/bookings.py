@@ -7,11 +7,11 @@ from typing import Self
 
 from pydantic import BaseModel, Field, model_validator
 
+from connectors.base import Resources
 from orchestrator.api.schemas.common import Capability, Country, Schema, UtcDateTime
 from orchestrator.booking.availability import Hit, Miss, SearchQuery, Timeline
 from orchestrator.booking.requests import BookingItem, BookingRequest, RequestResult
 from orchestrator.domain.bookings import Booking, BookingStatus, Purpose, Quota
-from orchestrator.domain.capacity import Resources
 
 
 class DemandIn(Schema):

@@ -7,13 +7,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from connectors.base import Resources
 from orchestrator.api.schemas.common import Capability, Country, Schema, Slug, UtcDateTime
 from orchestrator.catalogue.drafts import MaintenanceDraft, OrganisationDraft, RangeDraft, RangePatch
-from orchestrator.catalogue.service import IssuedToken
 from orchestrator.catalogue.views import range_view
-from orchestrator.domain.capacity import Resources
-from orchestrator.domain.catalogue import AuditEvent, Organisation, RangeRecord, Role, TokenInfo
+from orchestrator.domain.catalogue import Organisation, RangeRecord
 from orchestrator.domain.ranges import OrganisationKind, RangeStatus, SharingPolicy
+from orchestrator.identity.audit import AuditEvent
+from orchestrator.identity.principals import IssuedToken, Role, TokenInfo
 
 
 class OrganisationIn(Schema):

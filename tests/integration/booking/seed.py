@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from connectors.base import Resources
 from orchestrator.db.uow import UnitOfWork
 from orchestrator.domain.bookings import Quota
-from orchestrator.domain.capacity import Resources
 from orchestrator.domain.catalogue import ConnectorSettings, MaintenanceRecord, RangeRecord
 from orchestrator.domain.ranges import RangeSnapshot
 from tests.unit.booking.scenario import QUOTAS, RANGES, T0, organisations, snapshot

@@ -22,9 +22,9 @@ from fractions import Fraction
 import pytest
 from sqlalchemy import text
 
+from connectors.base import Resources
 from orchestrator.booking.requests import BookingItem, BookingRequest
 from orchestrator.booking.service import BookingService
-from orchestrator.domain.capacity import Resources
 from orchestrator.domain.errors import InvalidInput, Refused
 from orchestrator.wiring import Services
 from tests.integration.booking.seed import seed

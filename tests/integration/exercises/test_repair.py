@@ -10,7 +10,8 @@ import httpx
 
 from connectors import fake
 from connectors.base import InstanceSpec
-from orchestrator.exercises import healing, probing, reconciler
+from orchestrator.exercises import healing, reconciler
+from orchestrator.scheduler import ticks
 from orchestrator.wiring import Services
 from scenarios.library import load_library
 from tests.integration.catalogue.helpers import auth
@@ -114,7 +115,7 @@ def test_a_failed_probe_moves_teams_and_no_room_is_reported_once(
     teams = [("red", "EE"), ("blue", "LV"), ("green", "FI"), ("yellow", "EE"), ("white", "LV")]
     exercise_id = schedule(http, fed, teams)
     fed.world("lv-range").healthy = False
-    health = {h.range_id: h for h in probing.probe_ranges(services.runtime())}
+    health = {h.range_id: h for h in ticks.probe(services)}
     assert sum(not h.healthy for h in health.values()) == 1
     result = healing.heal(services.runtime(), services.placer)
     assert result.moved == {} and len(result.stuck) == 2
@@ -127,7 +128,7 @@ def test_a_failed_probe_moves_teams_and_no_room_is_reported_once(
 
     # The operator brings the range back: nothing moves, and the exercise deploys where it was booked.
     fed.world("lv-range").healthy = True
-    probing.probe_ranges(services.runtime())
+    ticks.probe(services)
     assert healing.heal(services.runtime(), services.placer).stuck == {}
     assert not any("cannot move" in str(v["stage_reason"]) for v in teams_of(http, fed, exercise_id).values())
     assert any("usable again" in m for m in events_of(http, fed, exercise_id))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from orchestrator.domain.capacity import DIMENSIONS
+from connectors.base import DIMENSIONS
 
 Vector = tuple[int, int, int, int]
 OCCUPYING = {"held", "pending_approval", "confirmed", "active"}

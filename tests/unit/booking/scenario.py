@@ -13,13 +13,14 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
 
+from connectors.base import Resources
 from orchestrator.booking.requests import BookingItem, BookingRequest
 from orchestrator.booking.service import BookingService
-from orchestrator.domain.capacity import Resources
-from orchestrator.domain.catalogue import Organisation, Principal, Role
+from orchestrator.domain.catalogue import Organisation
 from orchestrator.domain.clock import FrozenClock
 from orchestrator.domain.errors import Conflict, InvalidInput, Refused
 from orchestrator.domain.ranges import MaintenanceWindow, OrganisationKind, RangeSnapshot, SharingPolicy
+from orchestrator.identity.principals import Principal, Role
 from tests.unit.booking.oracle import OBooking, Oracle, ORange, Vector
 
 T0 = datetime(2027, 3, 1, tzinfo=UTC)

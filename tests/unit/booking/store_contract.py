@@ -9,10 +9,10 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import timedelta
 
+from connectors.base import Resources
 from orchestrator.booking.ports import BookingQuery, BookingStore, CalendarRead
 from orchestrator.domain.bookings import Booking, BookingStatus, Purpose, Quota
-from orchestrator.domain.capacity import Resources
-from orchestrator.domain.catalogue import AuditEvent
+from orchestrator.identity.audit import AuditEvent
 from tests.unit.booking.scenario import ORGS, T0
 
 OpenStore = Callable[[], AbstractContextManager[BookingStore]]

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from connectors.base import Resources
 from orchestrator.booking.availability import SearchQuery
-from orchestrator.domain.capacity import Resources
 from orchestrator.domain.errors import InvalidInput, NotFound
 from orchestrator.domain.ranges import MaintenanceWindow, SharingPolicy
 from tests.unit.booking.world import FOREIGN, TRAINER, World, at, request, rng

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from connectors.base import Resources
 from orchestrator.booking.calendar import Interval, min_free, peak_usage
-from orchestrator.domain.capacity import Resources
 from orchestrator.domain.ranges import MaintenanceWindow
 
 T0 = datetime(2027, 3, 1, tzinfo=UTC)
@@ -65,7 +65,7 @@ def test_dimension_order_is_the_field_order_of_resources() -> None:
     """The sweep adds demands as tuples in DIMENSIONS order and builds Resources positionally from them."""
     from dataclasses import fields
 
-    from orchestrator.domain.capacity import DIMENSIONS
+    from connectors.base import DIMENSIONS
 
     assert tuple(f.name for f in fields(Resources)) == DIMENSIONS
     peak = peak_usage([Interval(at(0), at(10), Resources(1, 2, 3, 4))], at(0), at(10))

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from connectors.base import Resources
 from orchestrator.booking.lengths import MAX_BOOKING_LENGTH, MAX_CLASS, class_span, length_class, probes
 from orchestrator.booking.memory import InMemoryBookingStore
 from orchestrator.domain.bookings import Booking, BookingStatus, Purpose
-from orchestrator.domain.capacity import Resources
 from tests.unit.booking.world import rng
 
 T0 = datetime(2027, 1, 1, tzinfo=UTC)

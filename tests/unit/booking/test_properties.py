@@ -9,10 +9,10 @@ from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 
+from connectors.base import Resources
 from orchestrator.booking.memory import InMemoryBookingStore
 from orchestrator.booking.service import BookingService
 from orchestrator.domain.bookings import Quota
-from orchestrator.domain.capacity import Resources
 from orchestrator.domain.clock import FrozenClock
 from tests.unit.booking.scenario import QUOTAS, RANGES, Run, at, operations, organisations, snapshot
 

@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from connectors.base import Resources
 from orchestrator.booking.occupancy import free_for_owner
 from orchestrator.booking.ports import BookingQuery
 from orchestrator.domain.bookings import BookingStatus, Purpose, Quota
-from orchestrator.domain.capacity import Resources
-from orchestrator.domain.catalogue import SYSTEM
 from orchestrator.domain.errors import Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound, Refused
 from orchestrator.domain.ranges import MaintenanceWindow, RangeStatus, SharingPolicy
+from orchestrator.identity.principals import SYSTEM
 from tests.unit.booking.world import (
     ADMIN,
     EE_OPERATOR,

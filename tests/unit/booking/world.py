@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from connectors.base import Resources
 from orchestrator.booking.memory import InMemoryBookingStore
 from orchestrator.booking.requests import BookingItem, BookingRequest
 from orchestrator.booking.service import BookingService
-from orchestrator.domain.capacity import Resources
-from orchestrator.domain.catalogue import Organisation, Principal, Role
+from orchestrator.domain.catalogue import Organisation
 from orchestrator.domain.clock import FrozenClock
 from orchestrator.domain.ranges import OrganisationKind, RangeSnapshot, SharingPolicy
+from orchestrator.identity.principals import Principal, Role
 
 T0 = datetime(2027, 3, 4, 9, 0, tzinfo=UTC)
 

@@ -8,11 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator.catalogue import authz, secrets, tokens, validation
-from orchestrator.domain.capacity import Resources
-from orchestrator.domain.catalogue import ConnectorSettings, Principal, RangeRecord, Role
+from connectors.base import Resources
+from orchestrator.catalogue import secrets, validation
+from orchestrator.domain.catalogue import ConnectorSettings, RangeRecord
 from orchestrator.domain.errors import Forbidden
 from orchestrator.domain.ranges import RangeStatus, SharingPolicy
+from orchestrator.identity import authz, tokens
+from orchestrator.identity.principals import Principal, Role
 
 T0 = datetime(2027, 1, 1, tzinfo=UTC)
 

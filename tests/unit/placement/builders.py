@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
 
-from orchestrator.domain.capacity import DIMENSIONS, Resources
+from connectors.base import DIMENSIONS, Resources
 from orchestrator.domain.ranges import MaintenanceWindow, RangeSnapshot, RangeStatus, SharingPolicy
 from orchestrator.placement.request import Affinity, Constraints, Owner, PlacementRequest, Team
 from orchestrator.placement.snapshot import HEALTHY, Health, PlacementSnapshot, RangeState

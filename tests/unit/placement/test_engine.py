@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.domain.capacity import Resources
+from connectors.base import Resources
 from orchestrator.domain.errors import InvalidInput, Refused
 from orchestrator.domain.ranges import MaintenanceWindow, RangeStatus, SharingPolicy
 from orchestrator.placement import (

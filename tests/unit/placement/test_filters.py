@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from hypothesis import given, settings
 
-from orchestrator.domain.capacity import Resources
+from connectors.base import Resources
 from orchestrator.domain.ranges import MaintenanceWindow, RangeStatus, SharingPolicy
 from orchestrator.placement.context import PlacementContext
 from orchestrator.placement.filters import (

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from connectors.base import DIMENSIONS, Resources
 from orchestrator.booking.calendar import Interval, min_free, peak_usage
-from orchestrator.domain.capacity import DIMENSIONS, Resources
 from orchestrator.domain.ranges import MaintenanceWindow, SharingPolicy
 from orchestrator.placement.occupancy import (
     RangeBookings,

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import pytest
 from hypothesis import given, settings
 
-from orchestrator.domain.capacity import Resources
+from connectors.base import Resources
 from orchestrator.domain.errors import InvalidInput
 from orchestrator.placement import place
 from orchestrator.placement.context import PlacementContext

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from orchestrator.domain.capacity import Resources
+from connectors.base import Resources
 from orchestrator.domain.errors import InvalidInput
 from orchestrator.domain.ranges import RangeStatus
 from orchestrator.placement import Constraints, default_plugins, place, replace_teams

@@ -4,10 +4,28 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
-from orchestrator.domain.catalogue import AuditEvent, Principal
 from orchestrator.domain.clock import Clock
+from orchestrator.identity.principals import Principal
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditEvent:
+    id: str
+    at: datetime
+    actor_principal_id: str | None
+    actor_name: str
+    actor_organisation_id: str | None
+    action: str
+    object_kind: str
+    object_id: str
+    range_id: str | None = None
+    organisation_id: str | None = None
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
 
 
 class AuditSink(Protocol):

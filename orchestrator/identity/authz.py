@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from orchestrator.domain.catalogue import Principal, RangeRecord, Role
+from orchestrator.domain.catalogue import RangeRecord
 from orchestrator.domain.errors import Forbidden
 from orchestrator.domain.ranges import RangeStatus, SharingPolicy
+from orchestrator.identity.principals import Principal, Role
 
 
 def require_role(principal: Principal, *roles: Role, action: str) -> None:

@@ -1,0 +1,142 @@
+"""Identity use cases: authenticate a token, issue and revoke tokens, read the audit log.
+
+Each method runs inside the caller's unit of work (the store) and records an audit event for every
+mutation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from orchestrator.domain.catalogue import Organisation
+from orchestrator.domain.clock import Clock
+from orchestrator.domain.errors import FieldProblem, Forbidden, InvalidInput, NotFound, Unauthenticated
+from orchestrator.domain.pages import Page
+from orchestrator.identity import audit, authz, tokens
+from orchestrator.identity.ports import IdentityStore
+from orchestrator.identity.principals import IssuedToken, Principal, Role, TokenInfo, token_view
+
+
+class IdentityService:
+    def __init__(self, *, store: IdentityStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    def authenticate(self, token: str) -> Principal:
+        """The principal holding this API token; refuses malformed, unknown, revoked and expired ones."""
+        if not tokens.is_well_formed(token):
+            raise Unauthenticated(
+                "malformed token: Federange tokens look like 'frt_' followed by 43 characters"
+            )
+        principal = self.store.principal_for_token(tokens.digest(token), now=self.clock.now())
+        if principal is None:
+            raise Unauthenticated("unknown, revoked or expired token")
+        return principal
+
+    def issue_token(
+        self, actor: Principal, *, name: str, organisation_id: str, role: Role, expires_at: datetime | None
+    ) -> IssuedToken:
+        authz.require_role(actor, Role.ADMIN, action="issuing tokens")
+        org = self.store.get_organisation(organisation_id)
+        if org is None:
+            raise InvalidInput(
+                FieldProblem("organisation_id", f"organisation '{organisation_id}' does not exist")
+            )
+        if expires_at is not None and expires_at <= self.clock.now():
+            raise InvalidInput(FieldProblem("expires_at", "must be in the future"))
+        return self.issue(actor, name=name, organisation=org, role=role, expires_at=expires_at)
+
+    def issue(
+        self,
+        actor: Principal,
+        *,
+        name: str,
+        organisation: Organisation,
+        role: Role,
+        expires_at: datetime | None,
+    ) -> IssuedToken:
+        """A new principal in `organisation` with a fresh token (no permission check: callers check)."""
+        now = self.clock.now()
+        principal = Principal(
+            id=str(uuid.uuid4()),
+            name=name,
+            organisation_id=organisation.id,
+            organisation_country=organisation.country,
+            role=role,
+        )
+        self.store.add_principal(principal, created_at=now)
+        token = tokens.generate_token()
+        token_id = str(uuid.uuid4())
+        self.store.add_token(
+            token_id=token_id,
+            principal_id=principal.id,
+            digest=token.digest,
+            prefix=token.prefix,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        info = TokenInfo(
+            id=token_id,
+            principal_id=principal.id,
+            principal_name=name,
+            organisation_id=organisation.id,
+            role=role,
+            prefix=token.prefix,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        audit.record(
+            self.store,
+            self.clock,
+            actor,
+            "token.issue",
+            kind="token",
+            object_id=token_id,
+            organisation_id=organisation.id,
+            after=token_view(info),
+        )
+        return IssuedToken(plaintext=token.plaintext, info=info)
+
+    def list_tokens(self, actor: Principal) -> Sequence[TokenInfo]:
+        authz.require_role(actor, Role.ADMIN, action="listing tokens")
+        return self.store.list_tokens(organisation_id=None)
+
+    def revoke_token(self, actor: Principal, token_id: str) -> TokenInfo:
+        info = self.store.get_token(token_id)
+        if info is None:
+            raise NotFound(f"token '{token_id}' does not exist")
+        if actor.role is not Role.ADMIN and actor.id != info.principal_id:
+            raise Forbidden("only an admin or the token's own holder may revoke a token")
+        if info.revoked_at is None:
+            self.store.revoke_token(token_id, at=self.clock.now())
+            audit.record(
+                self.store,
+                self.clock,
+                actor,
+                "token.revoke",
+                kind="token",
+                object_id=token_id,
+                organisation_id=info.organisation_id,
+                before=token_view(info),
+            )
+        revoked = self.store.get_token(token_id)
+        if revoked is None:
+            raise NotFound(f"token '{token_id}' does not exist")
+        return revoked
+
+    def list_audit(
+        self, actor: Principal, *, object_id: str | None, action: str | None, page: int, page_size: int
+    ) -> Page:
+        """Admins read everything; operators read events on their organisation's objects."""
+        authz.require_role(actor, Role.ADMIN, Role.OPERATOR, action="reading the audit log")
+        org = None if actor.role is Role.ADMIN else actor.organisation_id
+        items, total = self.store.list_audit(
+            organisation_id=org,
+            object_id=object_id,
+            action=action,
+            limit=page_size,
+            offset=(page - 1) * page_size,
+        )
+        return Page(items=items, total=total, page=page, page_size=page_size)
