@@ -25,7 +25,7 @@ from orchestrator.booking.admission import Claim, capacity_problems
 from orchestrator.booking.availability import AvailabilityService
 from orchestrator.booking.ledger import Ledger, check_move, new_id
 from orchestrator.booking.lengths import MAX_BOOKING_LENGTH
-from orchestrator.booking.occupancy import Occupancy
+from orchestrator.booking.occupancy import Occupancy, OwnerFree, free_for_owner
 from orchestrator.booking.ports import BookingQuery, BookingStore, CalendarRead
 from orchestrator.booking.quotas import QuotaService
 from orchestrator.booking.requests import BookingRequest, RequestResult
@@ -206,6 +206,24 @@ class BookingService:
         now = self.clock.now()
         return {
             s.id: self.ledger.occupancy_of(s, start, end, now)
+            for s in self.store.range_snapshots(list(range_ids))
+        }
+
+    def free_for(
+        self, range_ids: Sequence[str], *, start: datetime, end: datetime, organisation_id: str, country: str
+    ) -> dict[str, OwnerFree]:
+        """For placement: per range id, what an owner (organisation and country) may still book over
+        [start, end), with the instant each dimension bottoms out. Unknown ids are left out."""
+        now = self.clock.now()
+        return {
+            s.id: free_for_owner(
+                s,
+                self.ledger.occupancy_of(s, start, end, now),
+                organisation_id=organisation_id,
+                country=country,
+                start=start,
+                end=end,
+            )
             for s in self.store.range_snapshots(list(range_ids))
         }
 

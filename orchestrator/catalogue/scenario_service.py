@@ -12,14 +12,15 @@ import re
 from collections.abc import Callable, Sequence
 
 from orchestrator.catalogue.ports import ScenarioStore
+from orchestrator.catalogue.scenario_facts import ScenarioFacts, ScenarioHandle
 from orchestrator.domain.catalogue import ScenarioVersion
 from orchestrator.domain.clock import Clock
-from orchestrator.domain.errors import Conflict, Forbidden, NotFound
+from orchestrator.domain.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from orchestrator.identity import authz
 from orchestrator.identity.principals import Principal, Role
 
-#: Parses and validates a document, returning (name, version); raises InvalidInput naming document paths.
-Parser = Callable[[str], tuple[str, str]]
+#: Parses and validates a document, returning its facts; raises InvalidInput naming document paths.
+Parser = Callable[[str], ScenarioFacts]
 
 
 def digest(document: str) -> str:
@@ -30,6 +31,14 @@ def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
     """Semantic-version-ish ordering: numeric parts numerically, others as text, numbers first."""
     parts = re.split(r"[.+-]", version)
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts)
+
+
+def split_ref(ref: str) -> tuple[str, str | None]:
+    """`name` or `name@version` -> (name, version or None)."""
+    name, sep, version = ref.partition("@")
+    if not name or (sep and not version):
+        raise InvalidInput(FieldProblem("scenario", f"'{ref}' is not NAME or NAME@VERSION"))
+    return name, version or None
 
 
 class ScenarioCatalogue:
@@ -69,7 +78,8 @@ class ScenarioCatalogue:
     def upload(self, actor: Principal, document: str) -> tuple[ScenarioVersion, bool]:
         """Store a new version; returns (version, created). Trainers and admins only."""
         authz.require_role(actor, Role.TRAINER, Role.ADMIN, action="uploading scenarios")
-        name, version = self.parse(document)
+        facts = self.parse(document)
+        name, version = facts.name, facts.version
         new = ScenarioVersion(
             name=name,
             version=version,
@@ -95,6 +105,23 @@ class ScenarioCatalogue:
                 )
         self.store.put_scenario(new, uploaded_by=actor.id)
         return new, True
+
+    def resolve(self, ref: str) -> ScenarioHandle:
+        """`name` or `name@version` -> that version (the newest when unversioned), ready to book and
+        deploy; a stored version that no longer validates is refused rather than deployed."""
+        name, version = split_ref(ref)
+        found = self.get(name, version)
+        try:
+            facts = self.parse(found.document)
+        except InvalidInput as exc:
+            raise NotFound(f"scenario {found.ref} no longer validates: {exc}") from exc
+        return ScenarioHandle(
+            facts=facts,
+            document=found.document,
+            digest=found.digest,
+            organisation_id=found.organisation_id,
+            base_dir=found.base_dir,
+        )
 
     def mark_used(self, name: str, version: str) -> None:
         if self.store.get_scenario(name, version) is not None:

@@ -376,7 +376,7 @@ def demo(
             ["team", "country", "range", "why"],
             [
                 [a["team"], countries.get(a["team"], ""), a["range"], a.get("reason", "")]
-                for a in created["plan"]["assignments"]
+                for a in created["placement"]["assignments"]
             ],
         )
         bookings = trainer.request("GET", "/api/v1/bookings", params={"reference": exercise_id})["items"]

@@ -124,22 +124,22 @@ MaxPerRangeOption = typer.Option(None, "--max-per-range")
 StrategyOption = typer.Option(None, "--strategy", help="spread | pack | weighted")
 
 
-def _plan_table(plan: dict[str, Any]) -> None:
+def _placement_table(placement: dict[str, Any]) -> None:
     output.table(
-        f"Placement ({'feasible' if plan['feasible'] else 'INFEASIBLE'})",
+        f"Placement ({'feasible' if placement['feasible'] else 'INFEASIBLE'})",
         ["team", "range", "why"],
-        [[a["team"], a["range"], a.get("reason", "")] for a in plan["assignments"]],
+        [[a["team"], a["range"], a.get("reason", "")] for a in placement["assignments"]],
     )
-    if plan["rejected"]:
+    if placement["rejected"]:
         output.table(
             "Ranges not used",
             ["range", "reasons"],
-            [[k, "; ".join(v)] for k, v in plan["rejected"].items()],
+            [[k, "; ".join(v)] for k, v in placement["rejected"].items()],
         )
-    for reason in plan["reasons"]:
+    for reason in placement["reasons"]:
         output.errors.print(f"  - {reason}")
-    if plan.get("summary"):
-        output.console.print(plan["summary"])
+    if placement.get("summary"):
+        output.console.print(placement["summary"])
 
 
 @app.command("plan")
@@ -184,7 +184,7 @@ def plan(
     if as_json:
         output.emit_json(result)
     else:
-        _plan_table(result)
+        _placement_table(result)
     if not result["feasible"]:
         raise typer.Exit(1)
 
@@ -241,7 +241,7 @@ def create(
         f"[green]scheduled[/] exercise [bold]{created['name']}[/] ({created['id']}): deploys at "
         f"{created['deploy_at']}, runs {created['start']} -> {created['end']}"
     )
-    _plan_table(created["plan"])
+    _placement_table(created["placement"])
     if watch:
         progress.watch(_fetcher(client, f"/api/v1/exercises/{created['id']}"), until=progress.up)
 
@@ -284,7 +284,7 @@ def status(
     watch: bool = typer.Option(False, "--watch", "-w", help="Live per-team progress until all are up"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """An exercise's plan, per-team stages and events."""
+    """An exercise's placement, per-team stages and events."""
     client = client_of(ctx)
     path = f"/api/v1/exercises/{exercise_id}"
     if watch:

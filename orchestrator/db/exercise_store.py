@@ -1,4 +1,4 @@
-"""The ExerciseStore port on SQLAlchemy: exercises, team instances, stage records, events, range health."""
+"""The ExerciseStore port on SQLAlchemy: exercises, team instances, stage records, events."""
 
 from __future__ import annotations
 
@@ -9,9 +9,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from connectors.base import Endpoint
+from orchestrator.db.placement_codec import (
+    constraints_from_json,
+    constraints_to_json,
+    placement_from_json,
+    placement_to_json,
+)
 from orchestrator.db.tables import ExerciseEventRow, ExerciseRow, InstanceRow, StageRow
 from orchestrator.exercises.model import (
-    Endpoint,
     Exercise,
     ExerciseEvent,
     ExerciseKind,
@@ -20,8 +26,6 @@ from orchestrator.exercises.model import (
     Stage,
     StageOutcome,
     StageRecord,
-    constraints_from_dict,
-    constraints_to_dict,
 )
 
 
@@ -175,15 +179,16 @@ def _fill_exercise(row: ExerciseRow, e: Exercise) -> None:
     row.end = e.end
     row.lead_seconds = int(e.lead.total_seconds())
     row.warn_seconds = int(e.warn_before_end.total_seconds())
-    row.constraints = constraints_to_dict(e.constraints)
+    row.constraints = constraints_to_json(e.constraints, strategy=e.strategy)
     row.status = e.status.value
     row.status_reason = e.status_reason
     row.cancelled_by = e.cancelled_by
-    row.plan = dict(e.plan)
+    row.placement = placement_to_json(e.placement)
     row.updated_at = e.updated_at
 
 
 def _exercise(row: ExerciseRow) -> Exercise:
+    constraints, strategy = constraints_from_json(row.constraints)
     return Exercise(
         id=row.id,
         kind=ExerciseKind(row.kind),
@@ -196,10 +201,11 @@ def _exercise(row: ExerciseRow) -> Exercise:
         end=row.end,
         lead=timedelta(seconds=row.lead_seconds),
         warn_before_end=timedelta(seconds=row.warn_seconds),
-        constraints=constraints_from_dict(row.constraints),
+        constraints=constraints,
+        strategy=strategy,
         status=ExerciseStatus(row.status),
         status_reason=row.status_reason,
-        plan=dict(row.plan),
+        placement=placement_from_json(row.placement),
         created_at=row.created_at,
         updated_at=row.updated_at,
         cancelled_by=row.cancelled_by,

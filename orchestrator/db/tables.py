@@ -250,7 +250,7 @@ class ScenarioRow(Base):
 
 
 class ExerciseRow(Base):
-    """A federated exercise or a researcher's environment (kind), with its plan and lifecycle status."""
+    """A federated exercise or a researcher's environment (kind), with its placement and lifecycle status."""
 
     __tablename__ = "exercises"
     __table_args__ = (Index("ix_exercises_owner_status", "owner_organisation_id", "status"),)
@@ -270,7 +270,7 @@ class ExerciseRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     status_reason: Mapped[str] = mapped_column(Text, default="")
     cancelled_by: Mapped[str] = mapped_column(String(200), default="")
-    plan: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    placement: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -8,11 +8,15 @@ the session's bookkeeping on every admission.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cached_property
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from orchestrator.booking.service import BookingService
+from orchestrator.catalogue.scenario_service import ScenarioCatalogue
 from orchestrator.db.actions_store import SqlActionStore
 from orchestrator.db.booking_store import SqlBookingStore
 from orchestrator.db.catalogue_store import SqlCatalogueStore
@@ -22,12 +26,26 @@ from orchestrator.db.scenario_store import SqlScenarioStore
 
 
 class UnitOfWork:
-    """`with uow:` opens a transaction; leaving the block commits, an exception rolls back."""
+    """`with uow:` opens a transaction; leaving the block commits, an exception rolls back.
 
-    def __init__(self, engine: Engine, sessions: sessionmaker[Session], cipher: Cipher) -> None:
+    Besides the stores it offers the use cases that every caller runs inside one transaction: the
+    booking engine (`booking`) and the scenario catalogue (`scenarios`), built by the factories given.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        sessions: sessionmaker[Session],
+        cipher: Cipher,
+        *,
+        booking: Callable[[SqlBookingStore], BookingService],
+        scenarios: Callable[[SqlScenarioStore], ScenarioCatalogue],
+    ) -> None:
         self._engine = engine
         self._sessions = sessions
         self._cipher = cipher
+        self._booking = booking
+        self._scenarios = scenarios
         self._connection: Connection | None = None
         self._session: Session | None = None
 
@@ -49,8 +67,13 @@ class UnitOfWork:
         return SqlActionStore(self.session)
 
     @property
-    def scenarios(self) -> SqlScenarioStore:
+    def scenario_store(self) -> SqlScenarioStore:
         return SqlScenarioStore(self.session)
+
+    @cached_property
+    def scenarios(self) -> ScenarioCatalogue:
+        """The scenario catalogue (library and uploaded versions) in this transaction."""
+        return self._scenarios(self.scenario_store)
 
     @property
     def catalogue(self) -> SqlCatalogueStore:
@@ -63,6 +86,11 @@ class UnitOfWork:
     @property
     def bookings(self) -> SqlBookingStore:
         return SqlBookingStore(self.connection, lambda: self.catalogue)
+
+    @cached_property
+    def booking(self) -> BookingService:
+        """The booking engine's use cases on this transaction's store (they never commit)."""
+        return self._booking(self.bookings)
 
     def __enter__(self) -> UnitOfWork:
         self._connection = self._engine.connect()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from connectors.base import Resources
@@ -79,7 +80,8 @@ class RangeRecord:
 class ScenarioVersion:
     """One immutable-once-used version of a scenario document (YAML text as uploaded).
 
-    `organisation_id` is None for the built-in library shipped in scenarios/library.
+    `organisation_id` is None for the built-in library shipped in scenarios/library, whose versions
+    also carry `base_dir`, the directory of their files (playbooks, build contexts).
     """
 
     name: str
@@ -89,6 +91,7 @@ class ScenarioVersion:
     organisation_id: str | None
     created_at: datetime | None = None
     first_used_at: datetime | None = None
+    base_dir: Path | None = None
 
     @property
     def ref(self) -> str:

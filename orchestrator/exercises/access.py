@@ -7,13 +7,14 @@ live credentials of running instances. Credentials are the scenario variables ma
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from connectors.base import Endpoint
 from orchestrator.domain.errors import NotFound
-from orchestrator.exercises.model import Endpoint, Stage
-from orchestrator.exercises.ports import Unit
+from orchestrator.exercises.model import Stage
+from orchestrator.exercises.ports import InstanceValues, UnitOfWork
 from orchestrator.identity.principals import Principal
-from scenarios.materialise import value_of
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,7 +27,9 @@ class TeamAccess:
     credentials: dict[str, str]
 
 
-def team_access(unit: Unit, actor: Principal, exercise_id: str, *, seed: bytes) -> list[TeamAccess]:
+def team_access(
+    unit: UnitOfWork, actor: Principal, exercise_id: str, *, values: InstanceValues
+) -> list[TeamAccess]:
     exercise = unit.exercises.get_exercise(exercise_id)
     if exercise is None or actor.organisation_id != exercise.owner_organisation_id:
         raise NotFound(
@@ -34,7 +37,7 @@ def team_access(unit: Unit, actor: Principal, exercise_id: str, *, seed: bytes) 
             "(access details are only for the organisation that runs it)"
         )
     handle = unit.scenarios.resolve(exercise.scenario_ref)
-    handed_out = [v for v in handle.scenario.spec.variables if v.access]
+    handed_out = handle.facts.handed_out
     out = []
     for instance in unit.exercises.instances_of(exercise.id):
         record = unit.catalogue.get_range(instance.range_id)
@@ -46,9 +49,11 @@ def team_access(unit: Unit, actor: Principal, exercise_id: str, *, seed: bytes) 
                 range_slug="" if record is None else record.slug,
                 stage=instance.stage,
                 endpoints=instance.endpoints if live else (),
-                credentials={v.name: value_of(v, seed=seed, instance_id=instance.id) for v in handed_out}
-                if live
-                else {},
+                credentials=_handed_out(values(handle, instance.id), handed_out) if live else {},
             )
         )
     return out
+
+
+def _handed_out(values: Mapping[str, str], names: Sequence[str]) -> dict[str, str]:
+    return {name: values[name] for name in names if name in values}

@@ -11,9 +11,10 @@ from datetime import timedelta
 
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import Conflict, FieldProblem, InvalidInput
-from orchestrator.exercises.model import Constraints, Exercise, ExerciseDraft, ExerciseKind, TeamDraft
+from orchestrator.exercises.model import Exercise, ExerciseDraft, ExerciseKind
 from orchestrator.exercises.service import Detail, ExerciseService
 from orchestrator.identity.principals import Principal
+from orchestrator.placement.request import DEFAULT_STRATEGY, Constraints, Team
 
 
 class EnvironmentService:
@@ -29,6 +30,7 @@ class EnvironmentService:
         ttl: timedelta,
         name: str = "",
         constraints: Constraints | None = None,
+        strategy: str = DEFAULT_STRATEGY,
     ) -> Detail:
         if ttl <= timedelta(0):
             raise InvalidInput(FieldProblem("ttl_minutes", "must be positive"))
@@ -37,15 +39,14 @@ class EnvironmentService:
             name=name or f"{scenario} for {actor.name}",
             scenario=scenario,
             teams=(
-                TeamDraft(
-                    name=actor.name, organisation=actor.organisation_id, country=actor.organisation_country
-                ),
+                Team(name=actor.name, organisation=actor.organisation_id, country=actor.organisation_country),
             ),
             start=now,
             end=now + ttl,
             lead=timedelta(0),
             warn_before_end=min(timedelta(minutes=10), ttl / 4),
             constraints=constraints or Constraints(),
+            strategy=strategy,
             kind=ExerciseKind.ENVIRONMENT,
         )
         return self.exercises.create(actor, draft)

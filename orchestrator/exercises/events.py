@@ -7,12 +7,12 @@ import uuid
 
 from orchestrator.domain.clock import Clock
 from orchestrator.exercises.model import ExerciseEvent
-from orchestrator.exercises.ports import Unit
+from orchestrator.exercises.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
-def note(unit: Unit, clock: Clock, exercise_id: str, message: str, *, level: str = "info") -> None:
+def note(unit: UnitOfWork, clock: Clock, exercise_id: str, message: str, *, level: str = "info") -> None:
     log.info("exercise %s: %s", exercise_id, message)
     unit.exercises.add_event(
         ExerciseEvent(

@@ -14,16 +14,19 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from connectors.base import Resources
+from orchestrator.booking.requests import BookingItem, BookingRequest
 from orchestrator.catalogue.health import RangeHealth
+from orchestrator.domain.bookings import Purpose
 from orchestrator.domain.catalogue import RangeRecord
 from orchestrator.domain.errors import Refused
 from orchestrator.domain.ranges import RangeStatus
 from orchestrator.exercises.events import note
 from orchestrator.exercises.lifecycle import Runtime
-from orchestrator.exercises.model import Exercise, ExerciseStatus, Instance, Stage, TeamDraft
-from orchestrator.exercises.planning import PlacementAsk, Placer, candidates, demand_of
-from orchestrator.exercises.ports import Unit
+from orchestrator.exercises.model import Exercise, ExerciseStatus, Instance, Stage
+from orchestrator.exercises.placing import owner_of, replace_exercise
+from orchestrator.exercises.ports import UnitOfWork
 from orchestrator.identity.principals import SYSTEM
+from orchestrator.placement.plugins import Plugins
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,7 @@ def unusable_reason(record: RangeRecord | None, health: RangeHealth | None, exer
     return None
 
 
-def heal(rt: Runtime, placer: Placer) -> Healing:
+def heal(rt: Runtime, plugins: Plugins) -> Healing:
     result = Healing()
     with rt.transactions() as unit:
         scheduled = unit.exercises.list_exercises(
@@ -61,13 +64,15 @@ def heal(rt: Runtime, placer: Placer) -> Healing:
     for exercise in scheduled:
         try:
             with rt.transactions() as unit:
-                _heal_exercise(rt, unit, placer, exercise.id, result)
+                _heal_exercise(rt, unit, plugins, exercise.id, result)
         except Exception:
             log.exception("healing exercise %s failed; it is tried again at the next tick", exercise.id)
     return result
 
 
-def _heal_exercise(rt: Runtime, unit: Unit, placer: Placer, exercise_id: str, result: Healing) -> None:
+def _heal_exercise(
+    rt: Runtime, unit: UnitOfWork, plugins: Plugins, exercise_id: str, result: Healing
+) -> None:
     exercise = unit.exercises.get_exercise(exercise_id, lock=True)
     if exercise is None or exercise.status is not ExerciseStatus.SCHEDULED:
         return
@@ -89,89 +94,71 @@ def _heal_exercise(rt: Runtime, unit: Unit, placer: Placer, exercise_id: str, re
         return
     handle = unit.scenarios.resolve(exercise.scenario_ref)
     moving = [i for i in instances if i.id in affected]
-    constraints = replace(
-        exercise.constraints,
-        capabilities=exercise.constraints.capabilities | set(handle.scenario.spec.requires),
-    )
-    owner_country = _owner_country(unit, exercise)
-    ask = PlacementAsk(
-        teams=[
-            TeamDraft(name=i.team, organisation=i.team_organisation, country=i.team_country)
-            for i in instances
-        ],
-        demand=demand_of(handle),
-        candidates=candidates(
-            unit,
-            start=exercise.deploy_at,
-            end=exercise.end,
-            owner_organisation_id=exercise.owner_organisation_id,
-            owner_country=owner_country,
-        ),
-        constraints=constraints,
-        owner_organisation_id=exercise.owner_organisation_id,
-        owner_country=owner_country,
-        start=exercise.deploy_at,
-        end=exercise.end,
-        now=rt.clock.now(),
-        exercise=exercise.name,
-        current={i.team: i.range_id for i in instances},
+    replacement = replace_exercise(
+        unit,
+        plugins,
+        exercise,
+        handle,
+        instances,
+        owner=owner_of(unit, exercise.owner_organisation_id),
         unusable={i.range_id: affected[i.id] for i in moving},
+        now=rt.clock.now(),
     )
-    plan = placer(ask)
-    targets = {
-        a.team: a
-        for a in plan.assignments
-        if a.team in {i.team for i in moving} and a.range_id not in {i.range_id for i in moving}
-    }
+    # Only the teams healing found affected move; a team the placement rules would also move stays.
+    targets = {m.team: m for m in replacement.moves if m.team in {i.team for i in moving}}
     stuck = [i for i in moving if i.team not in targets]
     if stuck:
-        why = "; ".join(plan.reasons) or "no eligible range has room"
+        why = "; ".join(replacement.reasons or replacement.placement.reasons) or "no eligible range has room"
         _report_stuck(rt, unit, exercise, stuck, affected, why, result)
     moving = [i for i in moving if i.team in targets]
     if not moving:
         return
-    count = Counter(targets[i.team].range_id for i in moving)
-    new_ranges = sorted(count)
+    count = Counter(targets[i.team].to_range_id for i in moving)
     try:
-        booking_ids = unit.bookings.book(
+        booked = unit.booking.create_request(
             SYSTEM,
+            BookingRequest(
+                items=[
+                    BookingItem(range_ref=r, demand=handle.demand.scale(n)) for r, n in sorted(count.items())
+                ],
+                start=exercise.deploy_at,
+                end=exercise.end,
+                purpose=Purpose(exercise.kind.value),
+                reference=exercise.id,
+                hold=False,
+                request_id=f"heal:{uuid.uuid4().hex}",
+            ),
             owner_organisation_id=exercise.owner_organisation_id,
-            items=[(r, ask.demand.scale(count[r])) for r in new_ranges],
-            start=exercise.deploy_at,
-            end=exercise.end,
-            purpose=exercise.kind.value,
-            reference=exercise.id,
-            request_id=f"heal:{uuid.uuid4().hex}",
         )
     except Refused as exc:
         _report_stuck(rt, unit, exercise, moving, affected, "; ".join(exc.reasons), result)
         return
-    booking_of = dict(zip(new_ranges, booking_ids, strict=True))
-    _shrink_old_bookings(unit, instances, moving, ask.demand)
+    booking_of = {b.range_id: b.id for b in booked.bookings}
+    _shrink_old_bookings(unit, instances, moving, handle.demand)
     now = rt.clock.now()
     for instance in moving:
         target = targets[instance.team]
         unit.exercises.save_instance(
             replace(
                 instance,
-                range_id=target.range_id,
-                booking_id=booking_of[target.range_id],
+                range_id=target.to_range_id,
+                booking_id=booking_of[target.to_range_id],
                 stage_reason="",
                 updated_at=now,
             )
         )
-        result.moved[instance.id] = target.range_slug
+        result.moved[instance.id] = target.to_range_slug
         note(
             unit,
             rt.clock,
             exercise.id,
-            f"team {instance.team} moved to range {target.range_slug}: {affected[instance.id]}",
+            f"team {instance.team} moved to range {target.to_range_slug}: {affected[instance.id]}",
             level="warning",
         )
 
 
 def _shrink_old_bookings(
-    unit: Unit, instances: list[Instance], moving: list[Instance], demand: Resources
+    unit: UnitOfWork, instances: list[Instance], moving: list[Instance], demand: Resources
 ) -> None:
     """The moved teams' old bookings give their share back: cancelled when no team is left on them,
     reduced by the moved teams' demand otherwise."""
@@ -179,21 +166,16 @@ def _shrink_old_bookings(
     for booking_id in sorted({i.booking_id for i in moving if i.booking_id}):
         left = [i for i in instances if i.booking_id == booking_id and i.id not in moved]
         if not left:
-            unit.bookings.cancel(SYSTEM, [booking_id], reason="its teams moved to other ranges (healing)")
+            unit.booking.cancel(SYSTEM, booking_id, reason="its teams moved to other ranges (healing)")
         else:
-            unit.bookings.reduce(
+            unit.booking.reduce(
                 SYSTEM, booking_id, demand=demand.scale(len(left)), reason="some teams moved to other ranges"
             )
 
 
-def _owner_country(unit: Unit, exercise: Exercise) -> str:
-    org = unit.catalogue.get_organisation(exercise.owner_organisation_id)
-    return "" if org is None else org.country
-
-
 def _report_stuck(
     rt: Runtime,
-    unit: Unit,
+    unit: UnitOfWork,
     exercise: Exercise,
     moving: list[Instance],
     affected: dict[str, str],

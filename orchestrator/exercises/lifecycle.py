@@ -18,8 +18,11 @@ from connectors.base import (
     Phase,
     SecurityAllowance,
 )
+from orchestrator.catalogue.scenario_facts import ScenarioHandle
+from orchestrator.domain.bookings import BookingStatus
 from orchestrator.domain.catalogue import RangeRecord
 from orchestrator.domain.clock import Clock
+from orchestrator.domain.errors import NotFound
 from orchestrator.exercises import schedule
 from orchestrator.exercises.events import note
 from orchestrator.exercises.model import (
@@ -29,8 +32,13 @@ from orchestrator.exercises.model import (
     Instance,
     Stage,
 )
-from orchestrator.exercises.model import Endpoint as InstanceEndpoint
-from orchestrator.exercises.ports import ConnectorFactory, Provisioner, ScenarioHandle, Transactions, Unit
+from orchestrator.exercises.ports import (
+    ConnectorFactory,
+    InstanceValues,
+    Provisioner,
+    Transactions,
+    UnitOfWork,
+)
 from orchestrator.exercises.stages import (
     StageLog,
     enter,
@@ -41,7 +49,7 @@ from orchestrator.exercises.stages import (
     stamp,
 )
 from orchestrator.identity.principals import SYSTEM
-from scenarios.materialise import materialise
+from scenarios.loader import load_text
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +64,7 @@ class Runtime:
     transactions: Transactions
     clock: Clock
     connectors: ConnectorFactory
-    seed: bytes
+    values: InstanceValues
     provisioner: Provisioner | None = None
     ready_timeout: float = 600.0
 
@@ -84,18 +92,17 @@ def allowance_of(record: RangeRecord) -> SecurityAllowance:
 
 
 def instance_spec(rt: Runtime, work: _Work) -> InstanceSpec:
-    scenario = work.handle.scenario
     return InstanceSpec(
         instance_id=work.instance.id,
         exercise=work.exercise.id,
         team=work.instance.team,
-        scenario=scenario,
-        values=materialise(scenario, seed=rt.seed, instance_id=work.instance.id),
+        scenario=load_text(work.handle.document, source=work.handle.ref),
+        values=rt.values(work.handle, work.instance.id),
         allowance=allowance_of(work.range),
     )
 
 
-def _load(unit: Unit, instance: Instance) -> tuple[Exercise, RangeRecord, ScenarioHandle]:
+def _load(unit: UnitOfWork, instance: Instance) -> tuple[Exercise, RangeRecord, ScenarioHandle]:
     exercise = unit.exercises.get_exercise(instance.exercise_id, lock=True)
     record = unit.catalogue.get_range(instance.range_id)
     if exercise is None or record is None:
@@ -103,11 +110,12 @@ def _load(unit: Unit, instance: Instance) -> tuple[Exercise, RangeRecord, Scenar
     return exercise, record, unit.scenarios.resolve(exercise.scenario_ref)
 
 
-def _endpoints(status: InstanceStatus) -> tuple[InstanceEndpoint, ...]:
-    return tuple(
-        InstanceEndpoint(host=e.host, port=e.port, protocol=e.protocol, address=e.address, url=e.url)
-        for e in status.endpoints
-    )
+def booking_status(unit: UnitOfWork, booking_id: str) -> BookingStatus | None:
+    """The status of an instance's booking; None if it no longer exists."""
+    try:
+        return unit.booking.get(SYSTEM, booking_id).status
+    except NotFound:
+        return None
 
 
 # -- deploy ------------------------------------------------------------------------------------------
@@ -126,20 +134,20 @@ def _begin_deploy(rt: Runtime, instance_id: str, *, provision_only: bool) -> _Wo
             return None
         booking_id = instance.booking_id
         if booking_id:
-            status = unit.bookings.status([booking_id]).get(booking_id, "missing")
-            if status not in ("confirmed", "active"):
+            status = booking_status(unit, booking_id)
+            if status not in (BookingStatus.CONFIRMED, BookingStatus.ACTIVE):
                 reason = (
                     f"the booking on range '{record.slug}' awaits the operator's approval"
-                    if status == "pending_approval"
-                    else f"the booking on range '{record.slug}' is {status}"
+                    if status is BookingStatus.PENDING_APPROVAL
+                    else f"the booking on range '{record.slug}' is {status.value if status else 'missing'}"
                 )
                 if instance.stage is Stage.BOOKED:
                     instance = enter(unit, instance, Stage.DEPLOYING, now=now)
                 fail(unit, instance, reason, now=now)
                 note(unit, rt.clock, exercise.id, f"team {instance.team}: {reason}", level="error")
                 return None
-            if status == "confirmed":
-                unit.bookings.activate([booking_id])
+            if status is BookingStatus.CONFIRMED:
+                unit.booking.activate(SYSTEM, booking_id)
         redeploying = exercise.status is ExerciseStatus.RUNNING and not provision_only
         if exercise.status is ExerciseStatus.SCHEDULED or redeploying:
             exercise = replace(
@@ -215,7 +223,7 @@ def deploy(
                 rt, work, f"cannot provision: instance is {status.phase.value} {status.reason}".strip()
             )
             return
-    if work.handle.scenario.spec.provisioning:
+    if work.handle.facts.provisioning:
         if not provision_only:
             with rt.transactions() as unit:
                 instance = locked_instance(unit, instance_id)
@@ -228,7 +236,7 @@ def deploy(
         sink = StageLog(rt.transactions, instance_id)
         try:
             outcome = rt.provisioner.provision(
-                scenario=work.handle.scenario,
+                scenario_document=work.handle.document,
                 base_dir=work.handle.base_dir,
                 target=connector.provisioning_target(instance_id=instance_id),
                 values=spec.values,
@@ -253,13 +261,13 @@ def _finish_ready(rt: Runtime, work: _Work, status: InstanceStatus) -> None:
         if instance is None or instance.stage not in (Stage.DEPLOYING, Stage.PROVISIONING):
             return
         instance = enter(unit, instance, Stage.READY, now=now)
-        unit.exercises.save_instance(replace(instance, endpoints=_endpoints(status)))
+        unit.exercises.save_instance(replace(instance, endpoints=status.endpoints))
         log_lines(unit, instance.id, [stamp(rt.clock, "ready")])
         settle_exercise(unit, work.exercise.id, now=now)
 
 
 # -- teardown ----------------------------------------------------------------------------------------
-def release_if_unused(unit: Unit, instance: Instance) -> None:
+def release_if_unused(unit: UnitOfWork, instance: Instance) -> None:
     """Release the instance's booking once no instance of its exercise on that booking is still up
     (the teams of an exercise on one range share one booking)."""
     booking_id = instance.booking_id
@@ -267,11 +275,11 @@ def release_if_unused(unit: Unit, instance: Instance) -> None:
         return
     sharing = [i for i in unit.exercises.instances_of(instance.exercise_id) if i.booking_id == booking_id]
     if all(i.stage is Stage.DONE for i in sharing):
-        status = unit.bookings.status([booking_id]).get(booking_id, "")
-        if status in ("active", "confirmed"):
-            unit.bookings.release([booking_id])
-        elif status in ("held", "pending_approval"):
-            unit.bookings.cancel(SYSTEM, [booking_id], reason="the exercise no longer needs it")
+        status = booking_status(unit, booking_id)
+        if status in (BookingStatus.ACTIVE, BookingStatus.CONFIRMED):
+            unit.booking.release(SYSTEM, booking_id)
+        elif status in (BookingStatus.HELD, BookingStatus.PENDING_APPROVAL):
+            unit.booking.cancel(SYSTEM, booking_id, reason="the exercise no longer needs it")
 
 
 def teardown_exercise(rt: Runtime, exercise_id: str) -> None:

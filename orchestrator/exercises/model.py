@@ -17,13 +17,13 @@ stage is retried by moving the instance back into it.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from connectors.base import Resources
+from connectors.base import Endpoint
 from orchestrator.domain.states import StateMachine
+from orchestrator.placement.request import DEFAULT_STRATEGY, Constraints, Team
+from orchestrator.placement.result import Placement
 
 
 class ExerciseKind(enum.StrEnum):
@@ -93,34 +93,6 @@ INSTANCE_MACHINE = StateMachine(
 LIVE_STAGES: frozenset[Stage] = frozenset({Stage.DEPLOYING, Stage.PROVISIONING, Stage.READY, Stage.FAILED})
 
 
-class Strategy(enum.StrEnum):
-    SPREAD = "spread"
-    PACK = "pack"
-    WEIGHTED = "weighted"
-
-
-@dataclass(frozen=True, kw_only=True)
-class TeamDraft:
-    name: str
-    organisation: str = ""
-    country: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Constraints:
-    """What the trainer requires of the placement (all hard, except affinity which is a preference)."""
-
-    capabilities: frozenset[str] = frozenset()
-    allowed_countries: frozenset[str] = frozenset()
-    include_ranges: frozenset[str] = frozenset()
-    exclude_ranges: frozenset[str] = frozenset()
-    min_ranges: int = 1
-    max_ranges: int | None = None
-    max_teams_per_range: int | None = None
-    country_affinity: bool = True
-    strategy: Strategy = Strategy.SPREAD
-
-
 @dataclass(frozen=True, kw_only=True)
 class ExerciseDraft:
     """What a trainer asks for. `lead` is how long before `start` deployment begins; the bookings
@@ -128,53 +100,18 @@ class ExerciseDraft:
 
     name: str
     scenario: str
-    teams: tuple[TeamDraft, ...]
+    teams: tuple[Team, ...]
     start: datetime
     end: datetime
     lead: timedelta = timedelta(minutes=15)
     warn_before_end: timedelta = timedelta(minutes=10)
     constraints: Constraints = field(default_factory=Constraints)
+    strategy: str = DEFAULT_STRATEGY
     kind: ExerciseKind = ExerciseKind.EXERCISE
 
     @property
     def booked_from(self) -> datetime:
         return self.start - self.lead
-
-
-@dataclass(frozen=True, kw_only=True)
-class Assignment:
-    team: str
-    range_id: str
-    range_slug: str
-    reason: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Plan:
-    """A placement turned into what booking needs: which team goes where and the demand per range."""
-
-    feasible: bool
-    assignments: tuple[Assignment, ...] = ()
-    demand: Mapping[str, Resources] = field(default_factory=dict)
-    reasons: tuple[str, ...] = ()
-    rejected: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    summary: str = ""
-
-    def ranges(self) -> list[str]:
-        return sorted(self.demand)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "feasible": self.feasible,
-            "assignments": [
-                {"team": a.team, "range_id": a.range_id, "range": a.range_slug, "reason": a.reason}
-                for a in self.assignments
-            ],
-            "demand": {k: v.as_dict() for k, v in sorted(self.demand.items())},
-            "reasons": list(self.reasons),
-            "rejected": {k: list(v) for k, v in sorted(self.rejected.items())},
-            "summary": self.summary,
-        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -191,9 +128,10 @@ class Exercise:
     lead: timedelta
     warn_before_end: timedelta
     constraints: Constraints
+    strategy: str
     status: ExerciseStatus
     status_reason: str
-    plan: Mapping[str, Any]
+    placement: Placement
     created_at: datetime
     updated_at: datetime
     cancelled_by: str = ""
@@ -205,15 +143,6 @@ class Exercise:
     @property
     def deploy_at(self) -> datetime:
         return self.start - self.lead
-
-
-@dataclass(frozen=True, kw_only=True)
-class Endpoint:
-    host: str
-    port: int
-    protocol: str = "TCP"
-    address: str = ""
-    url: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -265,31 +194,3 @@ class ExerciseEvent:
     at: datetime
     level: str
     message: str
-
-
-def constraints_to_dict(c: Constraints) -> dict[str, Any]:
-    return {
-        "capabilities": sorted(c.capabilities),
-        "allowed_countries": sorted(c.allowed_countries),
-        "include_ranges": sorted(c.include_ranges),
-        "exclude_ranges": sorted(c.exclude_ranges),
-        "min_ranges": c.min_ranges,
-        "max_ranges": c.max_ranges,
-        "max_teams_per_range": c.max_teams_per_range,
-        "country_affinity": c.country_affinity,
-        "strategy": c.strategy.value,
-    }
-
-
-def constraints_from_dict(data: Mapping[str, Any]) -> Constraints:
-    return Constraints(
-        capabilities=frozenset(data.get("capabilities", ())),
-        allowed_countries=frozenset(data.get("allowed_countries", ())),
-        include_ranges=frozenset(data.get("include_ranges", ())),
-        exclude_ranges=frozenset(data.get("exclude_ranges", ())),
-        min_ranges=int(data.get("min_ranges", 1)),
-        max_ranges=data.get("max_ranges"),
-        max_teams_per_range=data.get("max_teams_per_range"),
-        country_affinity=bool(data.get("country_affinity", True)),
-        strategy=Strategy(data.get("strategy", Strategy.SPREAD.value)),
-    )

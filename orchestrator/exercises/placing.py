@@ -1,107 +1,154 @@
-"""The Placer the exercise lifecycle uses: the placement engine (filter -> score -> divide) over the
-candidates the planner gathered, turned into a Plan (team -> range, demand per range, every reason)."""
+"""Placing an exercise's teams: the facts about the ranges, read once, then the placement engine over them.
+
+The snapshot holds every range that is not decommissioned, its health from the last probe, and what the
+owner may still book on it over the booked window [start - lead, end). Placement itself is pure
+(`orchestrator.placement`); this module only gathers the facts and builds the request, for a fresh
+placement (planning, creating) and for a re-placement of the teams on unusable ranges (healing).
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
 
-from connectors.base import Resources
-from orchestrator.exercises.model import Assignment, Plan
-from orchestrator.exercises.planning import Candidate, PlacementAsk
-from orchestrator.placement import engine, replace
+from connectors.base import ZERO
+from orchestrator.catalogue.scenario_facts import ScenarioHandle
+from orchestrator.domain.ranges import RangeStatus
+from orchestrator.exercises.model import Exercise, ExerciseDraft, Instance
+from orchestrator.exercises.ports import UnitOfWork
+from orchestrator.placement import engine, replace_teams
 from orchestrator.placement.plugins import Plugins
-from orchestrator.placement.request import Affinity, Constraints, Owner, PlacementRequest, Team
-from orchestrator.placement.result import Assignment as Placed
-from orchestrator.placement.result import Placement
+from orchestrator.placement.replace import Replacement
+from orchestrator.placement.request import Constraints, Owner, PlacementRequest, Team
+from orchestrator.placement.result import Assignment, Placement
 from orchestrator.placement.snapshot import Health, PlacementSnapshot, RangeState
 
 
-def _state(candidate: Candidate) -> RangeState:
-    return RangeState(
-        range=candidate.range,
-        free=candidate.free.free,
-        free_at=dict(candidate.free.at),
-        health=Health(ok=candidate.healthy, reason=candidate.health_reason),
+def with_requirements(constraints: Constraints, handle: ScenarioHandle) -> Constraints:
+    """The trainer's constraints plus every capability the scenario requires of its range."""
+    return replace(constraints, required_capabilities=constraints.required_capabilities | handle.requires)
+
+
+def owner_of(unit: UnitOfWork, organisation_id: str) -> Owner:
+    """The organisation that will own the bookings, as the sharing policies see it."""
+    org = unit.catalogue.get_organisation(organisation_id)
+    if org is None:
+        return Owner(organisation_id=organisation_id, name=organisation_id, country="")
+    return Owner(organisation_id=org.id, name=org.name, country=org.country)
+
+
+def snapshot(unit: UnitOfWork, *, start: datetime, end: datetime, owner: Owner) -> PlacementSnapshot:
+    """Every range that is not decommissioned, with its health and what `owner` may book over the window."""
+    records = [
+        r
+        for r in unit.catalogue.list_ranges(country=None, capability=None, status=None)
+        if r.status is not RangeStatus.DECOMMISSIONED
+    ]
+    ids = [r.id for r in records]
+    free = unit.booking.free_for(
+        ids, start=start, end=end, organisation_id=owner.organisation_id, country=owner.country
     )
-
-
-def request_of(ask: PlacementAsk) -> PlacementRequest:
-    c = ask.constraints
-    return PlacementRequest(
-        exercise=ask.exercise,
-        owner=Owner(
-            organisation_id=ask.owner_organisation_id,
-            name=ask.owner_name or ask.owner_organisation_id,
-            country=ask.owner_country,
-        ),
-        teams=tuple(Team(name=t.name, organisation=t.organisation, country=t.country) for t in ask.teams),
-        demand=ask.demand,
-        start=ask.start,
-        end=ask.end,
-        now=ask.now,
-        constraints=Constraints(
-            required_capabilities=frozenset(c.capabilities),
-            allowed_countries=frozenset(c.allowed_countries),
-            include_ranges=frozenset(c.include_ranges),
-            exclude_ranges=frozenset(c.exclude_ranges),
-            min_ranges=c.min_ranges,
-            max_ranges=c.max_ranges,
-            max_teams_per_range=c.max_teams_per_range,
-            affinity=Affinity.OWN_COUNTRY if c.country_affinity else Affinity.NONE,
-        ),
-        strategy=c.strategy.value,
-    )
-
-
-def _plan(placement: Placement, *, feasible: bool, extra_reasons: tuple[str, ...] = ()) -> Plan:
-    demand: dict[str, Resources] = defaultdict(Resources)
-    for booking in placement.bookings():
-        demand[booking.range_id] = booking.demand
-    rejected = {}
-    for outcome in placement.ranges:
-        reasons = tuple(r for v in outcome.verdicts.values() if not v.ok for r in v.reasons)
-        if reasons and outcome.teams == 0:
-            rejected[outcome.range_slug] = reasons
-    return Plan(
-        feasible=feasible,
-        assignments=tuple(
-            Assignment(
-                team=a.team,
-                range_id=a.range_id,
-                range_slug=a.range_slug,
-                reason="on a range in its own country" if a.affinity else "",
+    health = unit.catalogue.health_of(ids)
+    states = []
+    for record in records:
+        probe = health.get(record.id)
+        room = free.get(record.id)
+        states.append(
+            RangeState(
+                range=record.snapshot(),
+                free=room.free if room is not None else ZERO,
+                free_at=dict(room.at) if room is not None else {},
+                health=Health() if probe is None or probe.healthy else Health(ok=False, reason=probe.reason),
             )
-            for a in sorted(placement.assignments, key=lambda a: a.team)
-        ),
-        demand=dict(demand),
-        reasons=extra_reasons + (() if feasible else placement.reasons),
-        rejected=rejected,
-        summary=placement.summary(),
+        )
+    return PlacementSnapshot(start=start, end=end, ranges=tuple(states))
+
+
+def _request(
+    *,
+    name: str,
+    owner: Owner,
+    teams: Sequence[Team],
+    handle: ScenarioHandle,
+    constraints: Constraints,
+    strategy: str,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> PlacementRequest:
+    return PlacementRequest(
+        exercise=name,
+        owner=owner,
+        teams=tuple(teams),
+        demand=handle.demand,
+        start=start,
+        end=end,
+        now=now,
+        constraints=with_requirements(constraints, handle),
+        strategy=strategy,
     )
 
 
-class EnginePlacer:
-    def __init__(self, plugins: Plugins) -> None:
-        self.plugins = plugins
+def place_draft(
+    unit: UnitOfWork,
+    plugins: Plugins,
+    draft: ExerciseDraft,
+    handle: ScenarioHandle,
+    *,
+    owner: Owner,
+    now: datetime,
+) -> Placement:
+    """Where each team of the draft goes, or why no placement exists (never raises for infeasible)."""
+    request = _request(
+        name=draft.name,
+        owner=owner,
+        teams=draft.teams,
+        handle=handle,
+        constraints=draft.constraints,
+        strategy=draft.strategy,
+        start=draft.booked_from,
+        end=draft.end,
+        now=now,
+    )
+    return engine.place(request, snapshot(unit, start=request.start, end=request.end, owner=owner), plugins)
 
-    def __call__(self, ask: PlacementAsk) -> Plan:
-        request = request_of(ask)
-        snapshot = PlacementSnapshot(
-            start=ask.start, end=ask.end, ranges=tuple(_state(c) for c in ask.candidates)
-        )
-        if ask.current is None:
-            placement = engine.place(request, snapshot, self.plugins)
-            return _plan(placement, feasible=placement.feasible)
-        slugs = {c.range.id: c.range.slug for c in ask.candidates}
-        current = Placement(
-            exercise=ask.exercise,
-            feasible=True,
-            strategy=request.strategy,
-            assignments=tuple(
-                Placed(team=team, range_id=range_id, range_slug=slugs.get(range_id, range_id))
-                for team, range_id in sorted(ask.current.items())
-            ),
-            ranges=(),
-        )
-        result = replace.replace_teams(current, request, snapshot, self.plugins, unusable=ask.unusable or {})
-        return _plan(result.placement, feasible=result.complete, extra_reasons=result.reasons)
+
+def replace_exercise(
+    unit: UnitOfWork,
+    plugins: Plugins,
+    exercise: Exercise,
+    handle: ScenarioHandle,
+    instances: Sequence[Instance],
+    *,
+    owner: Owner,
+    unusable: Mapping[str, str],
+    now: datetime,
+) -> Replacement:
+    """Move the teams on `unusable` ranges (range id -> reason); every other team stays where it is."""
+    request = _request(
+        name=exercise.name,
+        owner=owner,
+        teams=[
+            Team(name=i.team, organisation=i.team_organisation, country=i.team_country) for i in instances
+        ],
+        handle=handle,
+        constraints=exercise.constraints,
+        strategy=exercise.strategy,
+        start=exercise.deploy_at,
+        end=exercise.end,
+        now=now,
+    )
+    ranges = snapshot(unit, start=request.start, end=request.end, owner=owner)
+    slugs = {state.range.id: state.slug for state in ranges.ranges}
+    current = Placement(
+        exercise=exercise.name,
+        feasible=True,
+        strategy=exercise.strategy,
+        assignments=tuple(
+            Assignment(team=i.team, range_id=i.range_id, range_slug=slugs.get(i.range_id, i.range_id))
+            for i in sorted(instances, key=lambda i: i.team)
+        ),
+        ranges=(),
+    )
+    return replace_teams(current, request, ranges, plugins, unusable=unusable)

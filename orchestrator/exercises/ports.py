@@ -1,6 +1,6 @@
 """What the exercise lifecycle needs from the rest of the system, as Protocols.
 
-The database layer implements the stores inside one unit of work (`Unit`); `Transactions` opens one.
+The database layer implements the stores inside one unit of work; `Transactions` opens one.
 Lifecycle handlers open short transactions around connector calls, never one spanning a deploy: a
 deploy takes minutes, a row lock must not.
 """
@@ -14,8 +14,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from connectors.base import Connector, ProvisioningTarget, Resources
+from connectors.base import Connector, ProvisioningTarget
+from orchestrator.booking.service import BookingService
 from orchestrator.catalogue.health import RangeHealth
+from orchestrator.catalogue.scenario_facts import ScenarioHandle
 from orchestrator.domain.actions import DueAction
 from orchestrator.domain.catalogue import Organisation, RangeRecord
 from orchestrator.exercises.model import (
@@ -28,8 +30,6 @@ from orchestrator.exercises.model import (
     StageRecord,
 )
 from orchestrator.identity.audit import AuditEvent
-from orchestrator.identity.principals import Principal
-from scenarios.model import Scenario
 
 
 class ExerciseStore(Protocol):
@@ -85,64 +85,6 @@ class CatalogueReader(Protocol):
     def health_of(self, range_ids: Sequence[str]) -> Mapping[str, RangeHealth]: ...
 
 
-@dataclass(frozen=True, kw_only=True)
-class FreeCapacity:
-    """What one owner may still book on a range over a window: per dimension, with the instant of the
-    bottleneck (for reasons such as "free 12000 cpu millicores < 16000 needed at ...")."""
-
-    free: Resources
-    at: Mapping[str, datetime]
-
-
-class BookingPort(Protocol):
-    """The booking engine as the exercise lifecycle uses it (atomic, inside the caller's transaction)."""
-
-    def free_for(
-        self,
-        *,
-        range_ids: Sequence[str],
-        start: datetime,
-        end: datetime,
-        owner_organisation_id: str,
-        owner_country: str,
-    ) -> Mapping[str, FreeCapacity]: ...
-
-    def book(
-        self,
-        actor: Principal,
-        *,
-        owner_organisation_id: str,
-        items: Sequence[tuple[str, Resources]],
-        start: datetime,
-        end: datetime,
-        purpose: str,
-        reference: str,
-        request_id: str,
-    ) -> list[str]:
-        """Book every item (one per range) or none (raises Refused with every reason); returns the booking
-        ids in item order. `request_id` makes it idempotent: repeating it returns the same bookings."""
-        ...
-
-    def status(self, booking_ids: Sequence[str]) -> Mapping[str, str]: ...
-    def activate(self, booking_ids: Sequence[str]) -> None: ...
-    def release(self, booking_ids: Sequence[str]) -> None: ...
-    def cancel(self, actor: Principal, booking_ids: Sequence[str], *, reason: str) -> None: ...
-    def renew(self, actor: Principal, booking_ids: Sequence[str], *, end: datetime) -> None: ...
-    def reduce(self, actor: Principal, booking_id: str, *, demand: Resources, reason: str) -> None:
-        """Lower a booking's demand to `demand` (never needs admission: it only frees capacity)."""
-        ...
-
-
-@dataclass(frozen=True, kw_only=True)
-class ScenarioHandle:
-    """A scenario version ready to deploy: the parsed document and where its files (playbooks) live."""
-
-    name: str
-    version: str
-    scenario: Scenario
-    base_dir: Path | None
-
-
 class ScenarioSource(Protocol):
     def resolve(self, ref: str) -> ScenarioHandle:
         """`name` or `name@version` -> the newest matching version; raises NotFound."""
@@ -151,8 +93,8 @@ class ScenarioSource(Protocol):
     def mark_used(self, name: str, version: str) -> None: ...
 
 
-class Unit(Protocol):
-    """One transaction's view of everything the lifecycle touches."""
+class UnitOfWork(Protocol):
+    """One transaction: the stores the lifecycle touches and the booking engine's use cases on it."""
 
     @property
     def exercises(self) -> ExerciseStore: ...
@@ -161,12 +103,14 @@ class Unit(Protocol):
     @property
     def catalogue(self) -> CatalogueReader: ...
     @property
-    def bookings(self) -> BookingPort: ...
+    def booking(self) -> BookingService: ...
     @property
     def scenarios(self) -> ScenarioSource: ...
 
 
-Transactions = Callable[[], AbstractContextManager[Unit]]
+Transactions = Callable[[], AbstractContextManager[UnitOfWork]]
+#: Every per-instance value (flags, passwords) of a scenario for one instance id, derived from the seed.
+InstanceValues = Callable[[ScenarioHandle, str], Mapping[str, str]]
 ConnectorFactory = Callable[[RangeRecord], Connector]
 
 
@@ -180,7 +124,7 @@ class Provisioner(Protocol):
     def provision(
         self,
         *,
-        scenario: Scenario,
+        scenario_document: str,
         base_dir: Path | None,
         target: ProvisioningTarget,
         values: Mapping[str, str],

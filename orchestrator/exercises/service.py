@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from orchestrator.booking.requests import BookingItem, BookingRequest
+from orchestrator.catalogue.scenario_facts import ScenarioHandle
+from orchestrator.domain.bookings import Purpose
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound, Refused
 from orchestrator.exercises import schedule
@@ -25,15 +28,19 @@ from orchestrator.exercises.model import (
     ExerciseKind,
     ExerciseStatus,
     Instance,
-    Plan,
     Stage,
     StageRecord,
 )
-from orchestrator.exercises.planning import PlacementAsk, Placer, candidates, demand_of
-from orchestrator.exercises.ports import ScenarioHandle, Unit
+from orchestrator.exercises.placing import owner_of, place_draft
+from orchestrator.exercises.ports import UnitOfWork
 from orchestrator.exercises.views import exercise_view
 from orchestrator.identity import audit, authz
 from orchestrator.identity.principals import Principal, Role
+from orchestrator.placement.plugins import Plugins
+from orchestrator.placement.result import Placement
+
+#: Why a team got the range it did, when it got its preference.
+ON_OWN_COUNTRY = "on a range in its own country"
 
 #: Exercise statuses in which the exercise still holds bookings and may hold instances.
 ACTIVE_STATUSES = (
@@ -62,10 +69,10 @@ class Detail:
 
 
 class ExerciseService:
-    def __init__(self, *, unit: Unit, clock: Clock, placer: Placer) -> None:
+    def __init__(self, *, unit: UnitOfWork, clock: Clock, plugins: Plugins) -> None:
         self.unit = unit
         self.clock = clock
-        self.placer = placer
+        self.plugins = plugins
 
     # -- planning --------------------------------------------------------------------------------
     def _validate(self, draft: ExerciseDraft) -> None:
@@ -83,6 +90,11 @@ class ExerciseService:
             if team.name in seen:
                 problems.append(FieldProblem(f"teams[{i}].name", f"duplicate team '{team.name}'"))
             seen.add(team.name)
+        if draft.strategy not in self.plugins.strategies:
+            known = ", ".join(sorted(self.plugins.strategies))
+            problems.append(
+                FieldProblem("constraints.strategy", f"unknown strategy '{draft.strategy}'; known: {known}")
+            )
         c = draft.constraints
         if c.max_ranges is not None and c.max_ranges < c.min_ranges:
             problems.append(FieldProblem("constraints.max_ranges", "must be at least min_ranges"))
@@ -96,31 +108,14 @@ class ExerciseService:
         if problems:
             raise InvalidInput(problems)
 
-    def plan(self, actor: Principal, draft: ExerciseDraft) -> tuple[ScenarioHandle, Plan]:
+    def plan(self, actor: Principal, draft: ExerciseDraft) -> tuple[ScenarioHandle, Placement]:
         """Place the teams without booking anything (a dry run of create)."""
         self._require_creator(actor, draft.kind)
         self._validate(draft)
         handle = self.unit.scenarios.resolve(draft.scenario)
-        missing = set(handle.scenario.spec.requires) - set(draft.constraints.capabilities)
-        constraints = replace(draft.constraints, capabilities=draft.constraints.capabilities | missing)
-        ask = PlacementAsk(
-            teams=draft.teams,
-            demand=demand_of(handle),
-            candidates=candidates(
-                self.unit,
-                start=draft.booked_from,
-                end=draft.end,
-                owner_organisation_id=actor.organisation_id,
-                owner_country=actor.organisation_country,
-            ),
-            constraints=constraints,
-            owner_organisation_id=actor.organisation_id,
-            owner_country=actor.organisation_country,
-            start=draft.booked_from,
-            end=draft.end,
-            now=self.clock.now(),
-        )
-        return handle, self.placer(ask)
+        owner = owner_of(self.unit, actor.organisation_id)
+        placement = place_draft(self.unit, self.plugins, draft, handle, owner=owner, now=self.clock.now())
+        return handle, placement
 
     def _require_creator(self, actor: Principal, kind: ExerciseKind) -> None:
         if kind is ExerciseKind.ENVIRONMENT:
@@ -132,9 +127,9 @@ class ExerciseService:
 
     # -- create ----------------------------------------------------------------------------------
     def create(self, actor: Principal, draft: ExerciseDraft) -> Detail:
-        handle, plan = self.plan(actor, draft)
-        if not plan.feasible:
-            raise Refused(list(plan.reasons) or ["no placement satisfies the constraints"])
+        handle, placement = self.plan(actor, draft)
+        if not placement.feasible:
+            raise Refused(list(placement.reasons) or ["no placement satisfies the constraints"])
         now = self.clock.now()
         exercise = Exercise(
             id=str(uuid.uuid4()),
@@ -149,28 +144,31 @@ class ExerciseService:
             lead=draft.lead,
             warn_before_end=draft.warn_before_end,
             constraints=draft.constraints,
+            strategy=draft.strategy,
             status=ExerciseStatus.SCHEDULED,
             status_reason="",
-            plan=plan.as_dict(),
+            placement=placement,
             created_at=now,
             updated_at=now,
         )
         teams = {t.name: t for t in draft.teams}
-        ranges = plan.ranges()
-        booking_ids = self.unit.bookings.book(
+        booked = self.unit.booking.create_request(
             actor,
+            BookingRequest(
+                items=[BookingItem(range_ref=b.range_id, demand=b.demand) for b in placement.bookings()],
+                start=draft.booked_from,
+                end=draft.end,
+                purpose=Purpose(draft.kind.value),
+                reference=exercise.id,
+                hold=False,
+                request_id=exercise.id,
+            ),
             owner_organisation_id=actor.organisation_id,
-            items=[(range_id, plan.demand[range_id]) for range_id in ranges],
-            start=draft.booked_from,
-            end=draft.end,
-            purpose=draft.kind.value,
-            reference=exercise.id,
-            request_id=exercise.id,
         )
-        booking_of = dict(zip(ranges, booking_ids, strict=True))
+        booking_of = {b.range_id: b.id for b in booked.bookings}
         self.unit.exercises.add_exercise(exercise)
         instances = []
-        for assignment in plan.assignments:
+        for assignment in placement.assignments:
             booking_id = booking_of[assignment.range_id]
             team = teams[assignment.team]
             instance = Instance(
@@ -182,7 +180,7 @@ class ExerciseService:
                 range_id=assignment.range_id,
                 booking_id=booking_id,
                 stage=Stage.BOOKED,
-                stage_reason=assignment.reason,
+                stage_reason=ON_OWN_COUNTRY if assignment.affinity else "",
                 failed_stage=None,
                 endpoints=(),
                 created_at=now,
@@ -194,7 +192,7 @@ class ExerciseService:
             instances.append(instance)
         schedule.schedule_exercise(self.unit.actions, exercise, now=now)
         self.unit.scenarios.mark_used(handle.name, handle.version)
-        note(self.unit, self.clock, exercise.id, f"scheduled: {plan.summary}")
+        note(self.unit, self.clock, exercise.id, f"scheduled: {placement.summary()}")
         audit.record(
             self.unit.catalogue,
             self.clock,
@@ -252,11 +250,8 @@ class ExerciseService:
         instances = self.unit.exercises.instances_of(exercise.id)
         untouched = all(i.stage is Stage.BOOKED for i in instances)
         if exercise.status is ExerciseStatus.SCHEDULED and untouched:
-            self.unit.bookings.cancel(
-                actor,
-                [i.booking_id for i in instances if i.booking_id],
-                reason=f"{exercise.kind.value} cancelled",
-            )
+            for booking_id in bookings_of(instances):
+                self.unit.booking.cancel(actor, booking_id, reason=f"{exercise.kind.value} cancelled")
             for instance in instances:
                 self.unit.actions.cancel_for(object_kind="instance", object_id=instance.id)
                 self.unit.exercises.save_instance(
@@ -314,7 +309,8 @@ class ExerciseService:
         if end <= max(now, exercise.start):
             raise InvalidInput(FieldProblem("end", "the new end must be after the start and in the future"))
         instances = self.unit.exercises.instances_of(exercise.id)
-        self.unit.bookings.renew(actor, bookings_of(instances), end=end)
+        for booking_id in bookings_of(instances):
+            self.unit.booking.renew(actor, booking_id, end=end)
         updated = replace(exercise, end=end, updated_at=now)
         self.unit.exercises.save_exercise(updated)
         schedule.reschedule_end(self.unit.actions, updated, now=now)

@@ -21,10 +21,10 @@ from orchestrator.exercises.model import (
     Stage,
     StageOutcome,
 )
-from orchestrator.exercises.ports import Transactions, Unit
+from orchestrator.exercises.ports import Transactions, UnitOfWork
 
 
-def locked_instance(unit: Unit, instance_id: str) -> Instance | None:
+def locked_instance(unit: UnitOfWork, instance_id: str) -> Instance | None:
     """Lock an instance for a change. Every handler locks the exercise row first, then the instance
     row: one lock order for all, so concurrent handlers of one exercise queue instead of deadlocking."""
     found = unit.exercises.get_instance(instance_id)
@@ -35,7 +35,7 @@ def locked_instance(unit: Unit, instance_id: str) -> Instance | None:
 
 
 def _close_running(
-    unit: Unit, instance_id: str, *, outcome: StageOutcome, at: datetime, error: str = ""
+    unit: UnitOfWork, instance_id: str, *, outcome: StageOutcome, at: datetime, error: str = ""
 ) -> None:
     for record in reversed(unit.exercises.stages_of(instance_id)):
         if record.outcome is StageOutcome.RUNNING:
@@ -43,7 +43,7 @@ def _close_running(
         break
 
 
-def enter(unit: Unit, instance: Instance, stage: Stage, *, now: datetime, reason: str = "") -> Instance:
+def enter(unit: UnitOfWork, instance: Instance, stage: Stage, *, now: datetime, reason: str = "") -> Instance:
     """Move the instance into `stage` (legal moves only); re-entering the current stage is a no-op
     that keeps its running record (a retried action after a crash)."""
     if instance.stage is stage:
@@ -62,7 +62,7 @@ def enter(unit: Unit, instance: Instance, stage: Stage, *, now: datetime, reason
     return moved
 
 
-def fail(unit: Unit, instance: Instance, error: str, *, now: datetime) -> Instance:
+def fail(unit: UnitOfWork, instance: Instance, error: str, *, now: datetime) -> Instance:
     """The current stage failed: record why; the instance waits in FAILED for a retry."""
     if instance.stage is Stage.FAILED:
         return instance
@@ -75,13 +75,13 @@ def fail(unit: Unit, instance: Instance, error: str, *, now: datetime) -> Instan
     return failed
 
 
-def log_lines(unit: Unit, instance_id: str, lines: Sequence[str]) -> None:
+def log_lines(unit: UnitOfWork, instance_id: str, lines: Sequence[str]) -> None:
     for record in reversed(unit.exercises.stages_of(instance_id)):
         unit.exercises.append_stage_log(record.id, lines)
         return
 
 
-def settle_exercise(unit: Unit, exercise_id: str, *, now: datetime) -> None:
+def settle_exercise(unit: UnitOfWork, exercise_id: str, *, now: datetime) -> None:
     """Derive the exercise status from its instances: running once none is still on its way up;
     done (or cancelled) once every instance is torn down."""
     exercise = unit.exercises.get_exercise(exercise_id, lock=True)

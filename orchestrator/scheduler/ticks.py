@@ -74,5 +74,5 @@ def all_ticks(services: Services, runner: ActionRunner) -> list[Tick]:
         Tick("expire-holds", max(settings.scheduler_tick_seconds, 1.0), expire_holds),
         Tick("probe-ranges", settings.probe_interval_seconds, probe),
         Tick("reconcile", settings.reconcile_interval_seconds, lambda s: reconciler.reconcile(s.runtime())),
-        Tick("heal", settings.heal_interval_seconds, lambda s: healing.heal(s.runtime(), s.placer)),
+        Tick("heal", settings.heal_interval_seconds, lambda s: healing.heal(s.runtime(), s.plugins)),
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
@@ -17,6 +17,7 @@ from connectors import registry
 from orchestrator.booking.ports import BookingStore
 from orchestrator.booking.service import BookingService
 from orchestrator.catalogue.ports import CatalogueStore, ScenarioStore
+from orchestrator.catalogue.scenario_facts import ScenarioHandle
 from orchestrator.catalogue.scenario_service import ScenarioCatalogue, digest
 from orchestrator.catalogue.service import CatalogueService
 from orchestrator.db import migrate
@@ -25,21 +26,17 @@ from orchestrator.db.engine import make_engine
 from orchestrator.db.uow import UnitOfWork
 from orchestrator.domain.catalogue import ScenarioVersion
 from orchestrator.domain.clock import Clock, SystemClock
-from orchestrator.domain.errors import FieldProblem, InvalidInput
 from orchestrator.exercises.environments import EnvironmentService
 from orchestrator.exercises.lifecycle import Runtime
-from orchestrator.exercises.placing import EnginePlacer
-from orchestrator.exercises.planning import Placer
-from orchestrator.exercises.ports import Provisioner, Unit
+from orchestrator.exercises.ports import Provisioner
 from orchestrator.exercises.service import ExerciseService
 from orchestrator.identity.ports import IdentityStore
 from orchestrator.identity.service import IdentityService
-from orchestrator.placement.plugins import default_plugins
+from orchestrator.placement.plugins import Plugins, default_plugins
 from orchestrator.settings import Settings
-from orchestrator.wiring.exercises import AnsibleProvisioner, ConnectorCache, ExerciseUnit, transactions
+from orchestrator.wiring.exercises import AnsibleProvisioner, ConnectorCache
+from orchestrator.wiring.scenario_facts import instance_values, scenario_facts
 from scenarios import library as scenario_library
-from scenarios.errors import ScenarioError
-from scenarios.loader import load_text
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +51,14 @@ class Services:
     connector_kinds: frozenset[str] = frozenset()
     seed: bytes = field(default=b"", repr=False)
     connectors: ConnectorCache = field(default_factory=ConnectorCache)
-    placer: Placer = field(default_factory=lambda: EnginePlacer(default_plugins()))
+    plugins: Plugins = field(default_factory=default_plugins)
     provisioner: Provisioner = field(default_factory=AnsibleProvisioner)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, self.sessions, self.cipher)
+        """A new unit of work (one transaction), with the booking engine and the scenario catalogue."""
+        return UnitOfWork(
+            self.engine, self.sessions, self.cipher, booking=self.booking, scenarios=self.scenarios
+        )
 
     def catalogue(self, store: CatalogueStore) -> CatalogueService:
         return CatalogueService(store=store, clock=self.clock, connector_kinds=self.connector_kinds)
@@ -69,7 +69,7 @@ class Services:
     def scenarios(self, store: ScenarioStore) -> ScenarioCatalogue:
         """The scenario catalogue: the shipped library plus uploaded versions in `store`."""
         return ScenarioCatalogue(
-            store=store, library=library_scenarios, parse=parse_scenario, clock=self.clock
+            store=store, library=library_scenarios, parse=scenario_facts, clock=self.clock
         )
 
     def booking(self, store: BookingStore) -> BookingService:
@@ -79,23 +79,23 @@ class Services:
         )
 
     # -- exercises and environments ---------------------------------------------------------------
-    def exercise_unit(self, uow: UnitOfWork) -> ExerciseUnit:
-        """The caller's unit of work as the exercise lifecycle sees it."""
-        return ExerciseUnit(uow, self)
+    def exercises(self, uow: UnitOfWork) -> ExerciseService:
+        return ExerciseService(unit=uow, clock=self.clock, plugins=self.plugins)
 
-    def exercises(self, unit: Unit) -> ExerciseService:
-        return ExerciseService(unit=unit, clock=self.clock, placer=self.placer)
+    def environments(self, uow: UnitOfWork) -> EnvironmentService:
+        return EnvironmentService(exercises=self.exercises(uow), clock=self.clock)
 
-    def environments(self, unit: Unit) -> EnvironmentService:
-        return EnvironmentService(exercises=self.exercises(unit), clock=self.clock)
+    def instance_values(self, handle: ScenarioHandle, instance_id: str) -> Mapping[str, str]:
+        """Every per-instance value (flags, passwords) of `handle` for one instance, from the seed."""
+        return instance_values(handle.document, seed=self.seed, instance_id=instance_id)
 
     def runtime(self) -> Runtime:
         """The context object of the lifecycle's due-action handlers and ticks."""
         return Runtime(
-            transactions=transactions(self),
+            transactions=self.uow,
             clock=self.clock,
             connectors=self.connectors,
-            seed=self.seed,
+            values=self.instance_values,
             provisioner=self.provisioner,
             ready_timeout=self.settings.ready_timeout_seconds,
         )
@@ -115,19 +115,10 @@ def library_scenarios() -> Sequence[ScenarioVersion]:
             document=b.text,
             digest=digest(b.text),
             organisation_id=None,
+            base_dir=scenario_library.scenario_dir(b.scenario.metadata.name),
         )
         for b in scenario_library.library_versions()
     )
-
-
-def parse_scenario(document: str) -> tuple[str, str]:
-    """The catalogue's Parser: validate a document with scenarios.loader; every problem becomes an
-    InvalidInput field named by its document path (e.g. `spec.hosts[2].segments[0]`)."""
-    try:
-        scenario = load_text(document)
-    except ScenarioError as exc:
-        raise InvalidInput([FieldProblem(p.path or "document", p.reason) for p in exc.problems]) from exc
-    return scenario.metadata.name, scenario.metadata.version
 
 
 def instance_seed(secret: str) -> bytes:

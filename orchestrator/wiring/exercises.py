@@ -1,4 +1,4 @@
-"""Wiring of the exercise lifecycle: its unit of work, the connectors by range, the Ansible provisioner."""
+"""Wiring of the exercise lifecycle: the connectors by range, the Ansible provisioner."""
 
 from __future__ import annotations
 
@@ -6,68 +6,20 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from functools import cached_property
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from connectors import registry
 from connectors.base import Connector, ProvisioningTarget
-from orchestrator.db.actions_store import SqlActionStore
-from orchestrator.db.catalogue_store import SqlCatalogueStore
-from orchestrator.db.exercise_store import SqlExerciseStore
-from orchestrator.db.uow import UnitOfWork
 from orchestrator.domain.catalogue import RangeRecord
-from orchestrator.exercises.ports import ProvisionOutcome, Transactions, Unit
-from orchestrator.wiring.bookings import EngineBookings
-from orchestrator.wiring.scenario_source import CatalogueScenarios
-from scenarios.model import Scenario
+from orchestrator.exercises.ports import ProvisionOutcome
+from scenarios.loader import load_text
 
 if TYPE_CHECKING:
-    from orchestrator.wiring import Services
+    pass
 
 log = logging.getLogger(__name__)
-
-
-class ExerciseUnit:
-    """One unit of work seen as the exercise lifecycle's `Unit`."""
-
-    def __init__(self, uow: UnitOfWork, services: Services) -> None:
-        self._uow = uow
-        self._services = services
-
-    @cached_property
-    def exercises(self) -> SqlExerciseStore:
-        return self._uow.exercises
-
-    @cached_property
-    def actions(self) -> SqlActionStore:
-        return self._uow.actions
-
-    @cached_property
-    def catalogue(self) -> SqlCatalogueStore:
-        return self._uow.catalogue
-
-    @cached_property
-    def bookings(self) -> EngineBookings:
-        store = self._uow.bookings
-        return EngineBookings(self._services.booking(store), store)
-
-    @cached_property
-    def scenarios(self) -> CatalogueScenarios:
-        return CatalogueScenarios(self._services.scenarios(self._uow.scenarios))
-
-
-def transactions(services: Services) -> Transactions:
-    """Opens a unit of work per call: the short transactions lifecycle handlers use around I/O."""
-
-    @contextmanager
-    def open_unit() -> Iterator[Unit]:
-        with services.uow() as uow:
-            yield ExerciseUnit(uow, services)
-
-    return open_unit
 
 
 class ConnectorCache:
@@ -117,13 +69,14 @@ class AnsibleProvisioner:
     def provision(
         self,
         *,
-        scenario: Scenario,
+        scenario_document: str,
         base_dir: Path | None,
         target: ProvisioningTarget,
         values: Mapping[str, str],
         instance_id: str,
         on_event: Callable[[str], None],
     ) -> ProvisionOutcome:
+        scenario = load_text(scenario_document)
         if target.simulated:
             for playbook in scenario.spec.provisioning:
                 on_event(f"SIMULATED range: playbook '{playbook.name}' ({playbook.playbook}) not run")

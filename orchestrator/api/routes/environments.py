@@ -19,51 +19,45 @@ router = APIRouter(prefix="/api/v1/environments", tags=["environments"])
 )
 def launch(body: EnvironmentIn, principal: PrincipalDep, services: ServicesDep) -> ExerciseOut:
     with services.uow() as uow:
-        unit = services.exercise_unit(uow)
-        detail = services.environments(unit).launch(
+        detail = services.environments(uow).launch(
             principal,
             scenario=body.scenario,
             ttl=timedelta(minutes=body.ttl_minutes),
             name=body.name,
             constraints=body.constraints.to_domain(),
         )
-        return with_events(unit, detail_out(unit, detail))
+        return with_events(uow, detail_out(uow, detail))
 
 
 @router.get("", summary="The caller's organisation's environments (admins: all)")
 def list_(principal: PrincipalDep, services: ServicesDep, active: bool = True) -> list[ExerciseSummary]:
     with services.uow() as uow:
-        unit = services.exercise_unit(uow)
-        found = services.environments(unit).list(principal, active_only=active)
+        found = services.environments(uow).list(principal, active_only=active)
     return [ExerciseSummary.from_domain(e) for e in found]
 
 
 @router.get("/{environment_id}", summary="An environment with its stages and events")
 def get(environment_id: str, principal: PrincipalDep, services: ServicesDep) -> ExerciseOut:
     with services.uow() as uow:
-        unit = services.exercise_unit(uow)
-        return with_events(unit, detail_out(unit, services.exercises(unit).get(principal, environment_id)))
+        return with_events(uow, detail_out(uow, services.exercises(uow).get(principal, environment_id)))
 
 
 @router.get("/{environment_id}/access", summary="Endpoints and credentials of the environment")
 def access(environment_id: str, principal: PrincipalDep, services: ServicesDep) -> list[AccessOut]:
     with services.uow() as uow:
-        unit = services.exercise_unit(uow)
-        teams = team_access(unit, principal, environment_id, seed=services.seed)
+        teams = team_access(uow, principal, environment_id, values=services.instance_values)
     return [AccessOut.from_domain(t) for t in teams]
 
 
 @router.post("/{environment_id}/renew", summary="Push the end out (within the ranges' sharing policies)")
 def renew(environment_id: str, body: RenewIn, principal: PrincipalDep, services: ServicesDep) -> ExerciseOut:
     with services.uow() as uow:
-        unit = services.exercise_unit(uow)
-        services.environments(unit).renew(principal, environment_id, extra=timedelta(minutes=body.minutes))
-        return with_events(unit, detail_out(unit, services.exercises(unit).get(principal, environment_id)))
+        services.environments(uow).renew(principal, environment_id, extra=timedelta(minutes=body.minutes))
+        return with_events(uow, detail_out(uow, services.exercises(uow).get(principal, environment_id)))
 
 
 @router.delete("/{environment_id}", summary="Destroy: tear the instance down now and release the booking")
 def destroy(environment_id: str, principal: PrincipalDep, services: ServicesDep) -> ExerciseOut:
     with services.uow() as uow:
-        unit = services.exercise_unit(uow)
-        services.environments(unit).destroy(principal, environment_id)
-        return with_events(unit, detail_out(unit, services.exercises(unit).get(principal, environment_id)))
+        services.environments(uow).destroy(principal, environment_id)
+        return with_events(uow, detail_out(uow, services.exercises(uow).get(principal, environment_id)))

@@ -20,14 +20,14 @@ _YAML_TYPES = {"application/yaml", "application/x-yaml", "text/yaml", "text/x-ya
 @router.get("", summary="The latest version of every scenario (library and uploaded), with footprints")
 def list_(principal: PrincipalDep, services: ServicesDep) -> list[ScenarioSummary]:
     with services.uow() as uow:
-        versions = services.scenarios(uow.scenarios).latest()
+        versions = uow.scenarios.latest()
     return [ScenarioSummary.from_domain(v) for v in versions]
 
 
 @router.get("/{name}", summary="A scenario's latest version: footprint, topology and document")
 def get(name: str, principal: PrincipalDep, services: ServicesDep) -> ScenarioOut:
     with services.uow() as uow:
-        catalogue = services.scenarios(uow.scenarios)
+        catalogue = uow.scenarios
         found = catalogue.get(name)
         versions = [v.version for v in catalogue.all_versions(name)]
     return ScenarioOut.of(found, versions=versions)
@@ -36,7 +36,7 @@ def get(name: str, principal: PrincipalDep, services: ServicesDep) -> ScenarioOu
 @router.get("/{name}/versions/{version}", summary="One version of a scenario")
 def get_version(name: str, version: str, principal: PrincipalDep, services: ServicesDep) -> ScenarioOut:
     with services.uow() as uow:
-        catalogue = services.scenarios(uow.scenarios)
+        catalogue = uow.scenarios
         found = catalogue.get(name, version)
         versions = [v.version for v in catalogue.all_versions(name)]
     return ScenarioOut.of(found, versions=versions)
@@ -70,7 +70,7 @@ async def upload(
 ) -> ScenarioOut:
     document = await _document(request)
     with services.uow() as uow:
-        catalogue = services.scenarios(uow.scenarios)
+        catalogue = uow.scenarios
         stored, created = catalogue.upload(principal, document)
         versions = [v.version for v in catalogue.all_versions(stored.name)]
     if not created:

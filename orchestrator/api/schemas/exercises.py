@@ -10,17 +10,10 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from orchestrator.api.schemas.common import Capability, Country, Schema, UtcDateTime
 from orchestrator.exercises.access import TeamAccess
-from orchestrator.exercises.model import (
-    Constraints,
-    Exercise,
-    ExerciseDraft,
-    ExerciseEvent,
-    Instance,
-    StageRecord,
-    Strategy,
-    TeamDraft,
-    constraints_to_dict,
-)
+from orchestrator.exercises.model import Exercise, ExerciseDraft, ExerciseEvent, Instance, StageRecord
+from orchestrator.exercises.service import ON_OWN_COUNTRY
+from orchestrator.placement.request import DEFAULT_STRATEGY, Affinity, Constraints, Team
+from orchestrator.placement.result import Placement, RangeOutcome
 
 
 class TeamIn(Schema):
@@ -28,8 +21,8 @@ class TeamIn(Schema):
     organisation: str = Field(default="", max_length=200)
     country: Country | None = None
 
-    def to_domain(self) -> TeamDraft:
-        return TeamDraft(name=self.name, organisation=self.organisation, country=self.country or "")
+    def to_domain(self) -> Team:
+        return Team(name=self.name, organisation=self.organisation, country=self.country or "")
 
 
 class ConstraintsIn(Schema):
@@ -41,19 +34,36 @@ class ConstraintsIn(Schema):
     max_ranges: int | None = Field(default=None, ge=1)
     max_teams_per_range: int | None = Field(default=None, ge=1)
     country_affinity: bool = Field(default=True, description="Prefer a range in each team's own country")
-    strategy: Strategy = Strategy.SPREAD
+    strategy: str = Field(
+        default=DEFAULT_STRATEGY,
+        max_length=63,
+        description="How teams are divided over the chosen ranges: spread, pack, weighted or first-fit",
+    )
 
     def to_domain(self) -> Constraints:
         return Constraints(
-            capabilities=frozenset(self.capabilities),
+            required_capabilities=frozenset(self.capabilities),
             allowed_countries=frozenset(self.allowed_countries),
             include_ranges=frozenset(self.include_ranges),
             exclude_ranges=frozenset(self.exclude_ranges),
             min_ranges=self.min_ranges,
             max_ranges=self.max_ranges,
             max_teams_per_range=self.max_teams_per_range,
-            country_affinity=self.country_affinity,
-            strategy=self.strategy,
+            affinity=Affinity.OWN_COUNTRY if self.country_affinity else Affinity.NONE,
+        )
+
+    @classmethod
+    def from_domain(cls, c: Constraints, *, strategy: str) -> ConstraintsIn:
+        return cls(
+            capabilities=sorted(c.required_capabilities),
+            allowed_countries=sorted(c.allowed_countries),
+            include_ranges=sorted(c.include_ranges),
+            exclude_ranges=sorted(c.exclude_ranges),
+            min_ranges=c.min_ranges,
+            max_ranges=c.max_ranges,
+            max_teams_per_range=c.max_teams_per_range,
+            country_affinity=c.affinity is Affinity.OWN_COUNTRY,
+            strategy=strategy,
         )
 
 
@@ -87,6 +97,7 @@ class ExerciseIn(Schema):
             lead=timedelta(minutes=self.lead_minutes),
             warn_before_end=timedelta(minutes=self.warn_minutes),
             constraints=self.constraints.to_domain(),
+            strategy=self.constraints.strategy,
         )
 
 
@@ -197,27 +208,55 @@ class ExerciseSummary(BaseModel):
             start=e.start,
             end=e.end,
             deploy_at=e.deploy_at,
-            constraints=constraints_to_dict(e.constraints),
+            constraints=ConstraintsIn.from_domain(e.constraints, strategy=e.strategy).model_dump(),
+        )
+
+
+def _rejections(outcome: RangeOutcome) -> list[str]:
+    return [r for v in outcome.verdicts.values() if not v.ok for r in v.reasons]
+
+
+class PlacementOut(BaseModel):
+    feasible: bool
+    assignments: list[dict[str, str]] = Field(description="team, range_id, range (slug), reason")
+    demand: dict[str, dict[str, int]] = Field(description="Booking demand per range id")
+    reasons: list[str]
+    rejected: dict[str, list[str]] = Field(description="Why each range was not used, by slug")
+    summary: str
+
+    @classmethod
+    def from_domain(cls, p: Placement, *, reasons: Sequence[str] = ()) -> PlacementOut:
+        return cls(
+            feasible=p.feasible,
+            assignments=[
+                {
+                    "team": a.team,
+                    "range_id": a.range_id,
+                    "range": a.range_slug,
+                    "reason": ON_OWN_COUNTRY if a.affinity else "",
+                }
+                for a in sorted(p.assignments, key=lambda a: a.team)
+            ],
+            demand={b.range_id: b.demand.as_dict() for b in sorted(p.bookings(), key=lambda b: b.range_id)},
+            reasons=[*reasons, *p.reasons],
+            rejected={o.range_slug: no for o in p.ranges if o.teams == 0 and (no := _rejections(o))},
+            summary=p.summary(),
         )
 
 
 class ExerciseOut(ExerciseSummary):
-    plan: dict[str, Any] = Field(
+    placement: PlacementOut = Field(
         description="The placement: team -> range, demand per range, rejected ranges"
     )
     teams: list[TeamOut]
     events: list[EventOut]
 
 
-class PlanOut(BaseModel):
+class PlacementPreview(PlacementOut):
+    """A dry run: the placement the exercise would get, and what one team instance needs."""
+
     scenario: str
     footprint: dict[str, int] = Field(description="Per team instance")
-    feasible: bool
-    assignments: list[dict[str, str]]
-    demand: dict[str, dict[str, int]] = Field(description="Booking demand per range id")
-    reasons: list[str]
-    rejected: dict[str, list[str]] = Field(description="Why each range was not used")
-    summary: str
 
 
 class EndpointOut(BaseModel):

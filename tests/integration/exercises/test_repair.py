@@ -91,7 +91,7 @@ def test_teams_move_off_a_range_that_goes_into_maintenance(
     )
     assert added.status_code == 201, added.text
 
-    result = healing.heal(services.runtime(), services.placer)
+    result = healing.heal(services.runtime(), services.plugins)
     assert list(result.moved.values()) in (["lv-range"], ["fi-range"])
     after = teams_of(http, fed, exercise_id)
     assert after["red"]["range"] != "ee-range" and after["blue"]["range"] == "lv-range"
@@ -102,7 +102,7 @@ def test_teams_move_off_a_range_that_goes_into_maintenance(
     by_range = {b["range"]: b["status"] for b in bookings.json()["items"]}
     assert by_range["ee-range"] == "cancelled" and by_range[str(after["red"]["range"])] == "confirmed"
     # Healing is idempotent: nothing else moves.
-    assert healing.heal(services.runtime(), services.placer).moved == {}
+    assert healing.heal(services.runtime(), services.plugins).moved == {}
     # And the exercise deploys on the new ranges.
     driver.advance_to(START)
     assert {t["stage"] for t in teams_of(http, fed, exercise_id).values()} == {"ready"}
@@ -117,11 +117,11 @@ def test_a_failed_probe_moves_teams_and_no_room_is_reported_once(
     fed.world("lv-range").healthy = False
     health = {h.range_id: h for h in ticks.probe(services)}
     assert sum(not h.healthy for h in health.values()) == 1
-    result = healing.heal(services.runtime(), services.placer)
+    result = healing.heal(services.runtime(), services.plugins)
     assert result.moved == {} and len(result.stuck) == 2
     messages = [m for m in events_of(http, fed, exercise_id) if "cannot move" in m]
     assert len(messages) == 2 and all("lv-range failed its probe: simulated outage" in m for m in messages)
-    healing.heal(services.runtime(), services.placer)
+    healing.heal(services.runtime(), services.plugins)
     assert len([m for m in events_of(http, fed, exercise_id) if "cannot move" in m]) == 2  # told once
     stuck = teams_of(http, fed, exercise_id)
     assert {t for t, v in stuck.items() if "cannot move" in str(v["stage_reason"])} == {"blue", "white"}
@@ -129,7 +129,7 @@ def test_a_failed_probe_moves_teams_and_no_room_is_reported_once(
     # The operator brings the range back: nothing moves, and the exercise deploys where it was booked.
     fed.world("lv-range").healthy = True
     ticks.probe(services)
-    assert healing.heal(services.runtime(), services.placer).stuck == {}
+    assert healing.heal(services.runtime(), services.plugins).stuck == {}
     assert not any("cannot move" in str(v["stage_reason"]) for v in teams_of(http, fed, exercise_id).values())
     assert any("usable again" in m for m in events_of(http, fed, exercise_id))
     driver.advance_to(START)

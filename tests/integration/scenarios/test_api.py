@@ -97,7 +97,7 @@ def test_trainers_upload_versions_and_used_versions_are_immutable(
     assert stolen.json()["detail"] == "scenario acme-lab@1.0.0 belongs to another organisation"
 
     with services.uow() as uow:
-        services.scenarios(uow.scenarios).mark_used("acme-lab", "1.0.0")
+        uow.scenarios.mark_used("acme-lab", "1.0.0")
     frozen = http.post("/api/v1/scenarios", content=uploaded(title="too late"), headers=trainer)
     assert frozen.status_code == 409
     assert "is immutable; upload a new version" in frozen.json()["detail"]
