@@ -1,0 +1,304 @@
+"""The in-memory unit of work: the fake beside the lifecycle's ports, for pure tests and simulations.
+
+`MemoryWorld` holds what a database would (exercises, instances, stage records, events, due actions,
+organisations, ranges, their health, the audit log, bookings) and opens units of work on it with
+`transactions()`. A unit of work that raises rolls everything back, as a database transaction does, so
+the lifecycle's "every check before the first write" and "a refusal leaves nothing behind" hold here too.
+The booking engine is the real `BookingService` over the real in-memory booking store.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from orchestrator.booking.memory import InMemoryBookingStore
+from orchestrator.booking.service import BookingService
+from orchestrator.catalogue.health import RangeHealth
+from orchestrator.catalogue.scenario_facts import ScenarioHandle
+from orchestrator.domain.actions import ActionStatus, DueAction
+from orchestrator.domain.catalogue import Organisation, RangeRecord
+from orchestrator.domain.clock import Clock
+from orchestrator.domain.errors import NotFound
+from orchestrator.exercises.model import (
+    Exercise,
+    ExerciseEvent,
+    ExerciseKind,
+    Instance,
+    Stage,
+    StageOutcome,
+    StageRecord,
+)
+from orchestrator.identity.audit import AuditEvent
+
+
+@dataclass
+class _State:
+    exercises: dict[str, Exercise] = field(default_factory=dict)
+    instances: dict[str, Instance] = field(default_factory=dict)
+    stages: dict[str, list[StageRecord]] = field(default_factory=dict)
+    events: list[ExerciseEvent] = field(default_factory=list)
+    actions: dict[str, DueAction] = field(default_factory=dict)
+    organisations: dict[str, Organisation] = field(default_factory=dict)
+    ranges: dict[str, RangeRecord] = field(default_factory=dict)
+    health: dict[str, RangeHealth] = field(default_factory=dict)
+    audit: list[AuditEvent] = field(default_factory=list)
+    scenarios: dict[str, ScenarioHandle] = field(default_factory=dict)
+    used: set[str] = field(default_factory=set)
+    bookings: InMemoryBookingStore = field(default_factory=InMemoryBookingStore)
+
+
+class MemoryExercises:
+    """The ExerciseStore port over the world's dictionaries (locks are no-ops: one thread)."""
+
+    def __init__(self, state: _State) -> None:
+        self._s = state
+
+    def add_exercise(self, exercise: Exercise) -> None:
+        self._s.exercises[exercise.id] = exercise
+
+    def get_exercise(self, exercise_id: str, *, lock: bool = False) -> Exercise | None:
+        return self._s.exercises.get(exercise_id)
+
+    def save_exercise(self, exercise: Exercise) -> None:
+        self._s.exercises[exercise.id] = exercise
+
+    def list_exercises(
+        self, *, owner_organisation_id: str | None, kind: ExerciseKind | None, statuses: Sequence[str] | None
+    ) -> Sequence[Exercise]:
+        return sorted(
+            (
+                e
+                for e in self._s.exercises.values()
+                if owner_organisation_id in (None, e.owner_organisation_id)
+                and kind in (None, e.kind)
+                and (statuses is None or e.status.value in statuses)
+            ),
+            key=lambda e: (e.start, e.id),
+        )
+
+    def add_instance(self, instance: Instance) -> None:
+        self._s.instances[instance.id] = instance
+
+    def get_instance(self, instance_id: str, *, lock: bool = False) -> Instance | None:
+        return self._s.instances.get(instance_id)
+
+    def save_instance(self, instance: Instance) -> None:
+        self._s.instances[instance.id] = instance
+
+    def instances_of(self, exercise_id: str) -> Sequence[Instance]:
+        return sorted((i for i in self._s.instances.values() if i.exercise_id == exercise_id), key=lambda i: i.team)
+
+    def instances_on(self, range_id: str, *, stages: Sequence[Stage]) -> Sequence[Instance]:
+        return [i for i in self._s.instances.values() if i.range_id == range_id and i.stage in stages]
+
+    def known_instance_ids(self, instance_ids: Sequence[str]) -> set[str]:
+        return {i for i in instance_ids if i in self._s.instances}
+
+    def start_stage(self, *, instance_id: str, stage: Stage, at: datetime) -> StageRecord:
+        history = self._s.stages.setdefault(instance_id, [])
+        record = StageRecord(
+            id=str(uuid.uuid4()),
+            instance_id=instance_id,
+            stage=stage,
+            attempt=1 + sum(1 for r in history if r.stage is stage),
+            outcome=StageOutcome.RUNNING,
+            started_at=at,
+            finished_at=None,
+            error="",
+            log="",
+        )
+        history.append(record)
+        return record
+
+    def _update_stage(self, record_id: str, **changes: Any) -> None:
+        for history in self._s.stages.values():
+            for n, record in enumerate(history):
+                if record.id == record_id:
+                    history[n] = replace(record, **changes)
+                    return
+
+    def append_stage_log(self, record_id: str, lines: Sequence[str]) -> None:
+        for history in self._s.stages.values():
+            for record in history:
+                if record.id == record_id and lines:
+                    added = "".join(line.rstrip("\n") + "\n" for line in lines)
+                    self._update_stage(record_id, log=record.log + added)
+                    return
+
+    def finish_stage(self, record_id: str, *, outcome: StageOutcome, at: datetime, error: str = "") -> None:
+        self._update_stage(record_id, outcome=outcome, finished_at=at, error=error)
+
+    def stages_of(self, instance_id: str) -> Sequence[StageRecord]:
+        return list(self._s.stages.get(instance_id, ()))
+
+    def add_event(self, event: ExerciseEvent) -> None:
+        self._s.events.append(event)
+
+    def events_of(self, exercise_id: str) -> Sequence[ExerciseEvent]:
+        return [e for e in self._s.events if e.exercise_id == exercise_id]
+
+
+class MemoryActions:
+    """The ActionScheduler port; `due` lists what a scheduler would claim at a given instant."""
+
+    def __init__(self, state: _State) -> None:
+        self._s = state
+
+    def schedule(
+        self,
+        *,
+        kind: str,
+        object_kind: str,
+        object_id: str,
+        due_at: datetime,
+        now: datetime,
+        payload: Mapping[str, Any] | None = None,
+        max_attempts: int = 5,
+    ) -> DueAction:
+        action = DueAction(
+            id=str(uuid.uuid4()),
+            kind=kind,
+            object_kind=object_kind,
+            object_id=object_id,
+            due_at=due_at,
+            payload=dict(payload or {}),
+            max_attempts=max_attempts,
+        )
+        self._s.actions[action.id] = action
+        return action
+
+    def cancel_for(self, *, object_kind: str, object_id: str, kinds: Sequence[str] | None = None) -> int:
+        cancelled = 0
+        for a in list(self._s.actions.values()):
+            if (
+                a.object_kind == object_kind
+                and a.object_id == object_id
+                and a.status is ActionStatus.PENDING
+                and (not kinds or a.kind in kinds)
+            ):
+                self._s.actions[a.id] = replace(a, status=ActionStatus.CANCELLED)
+                cancelled += 1
+        return cancelled
+
+    def list_for(self, *, object_kind: str, object_id: str) -> list[DueAction]:
+        return sorted(
+            (a for a in self._s.actions.values() if (a.object_kind, a.object_id) == (object_kind, object_id)),
+            key=lambda a: (a.due_at, a.id),
+        )
+
+    def due(self, now: datetime) -> list[DueAction]:
+        """Pending actions due by `now`, oldest first."""
+        pending = [a for a in self._s.actions.values() if a.status is ActionStatus.PENDING and a.due_at <= now]
+        return sorted(pending, key=lambda a: (a.due_at, a.id))
+
+    def finish(self, action_id: str, *, error: str = "", retry_at: datetime | None = None) -> None:
+        """Mark an action run: done, or failed (and pending again at `retry_at` while attempts remain)."""
+        a = self._s.actions[action_id]
+        attempts = a.attempts + 1
+        if not error:
+            self._s.actions[action_id] = replace(a, status=ActionStatus.DONE, attempts=attempts)
+        elif retry_at is not None and attempts < a.max_attempts:
+            self._s.actions[action_id] = replace(a, attempts=attempts, due_at=retry_at, last_error=error)
+        else:
+            self._s.actions[action_id] = replace(a, status=ActionStatus.FAILED, attempts=attempts, last_error=error)
+
+
+class MemoryCatalogue:
+    """The CatalogueReader port: organisations, ranges, their health, and the audit log."""
+
+    def __init__(self, state: _State) -> None:
+        self._s = state
+
+    def get_organisation(self, organisation_id: str) -> Organisation | None:
+        return self._s.organisations.get(organisation_id)
+
+    def get_range(self, ref: str) -> RangeRecord | None:
+        found = self._s.ranges.get(ref)
+        return found or next((r for r in self._s.ranges.values() if r.slug == ref), None)
+
+    def list_ranges(
+        self, *, country: str | None, capability: str | None, status: str | None
+    ) -> Sequence[RangeRecord]:
+        return sorted(
+            (
+                r
+                for r in self._s.ranges.values()
+                if country in (None, r.country)
+                and (capability is None or capability in r.capabilities)
+                and status in (None, r.status.value)
+            ),
+            key=lambda r: r.slug,
+        )
+
+    def add_audit(self, event: AuditEvent) -> None:
+        self._s.audit.append(event)
+
+    def put_health(self, health: RangeHealth) -> None:
+        self._s.health[health.range_id] = health
+
+    def health_of(self, range_ids: Sequence[str]) -> Mapping[str, RangeHealth]:
+        return {i: self._s.health[i] for i in range_ids if i in self._s.health}
+
+
+class MemoryScenarios:
+    """The ScenarioSource port over handles given to the world (`MemoryWorld.add_scenario`)."""
+
+    def __init__(self, state: _State) -> None:
+        self._s = state
+
+    def resolve(self, ref: str) -> ScenarioHandle:
+        name, _, version = ref.partition("@")
+        found = [h for h in self._s.scenarios.values() if h.name == name and version in ("", h.version)]
+        if not found:
+            raise NotFound(f"scenario '{ref}' does not exist")
+        return max(found, key=lambda h: h.version)
+
+    def mark_used(self, name: str, version: str) -> None:
+        self._s.used.add(f"{name}@{version}")
+
+
+class MemoryUnitOfWork:
+    """One transaction's view of the world (see `MemoryWorld.transactions`)."""
+
+    def __init__(self, state: _State, *, clock: Clock, hold_ttl: timedelta) -> None:
+        self.exercises = MemoryExercises(state)
+        self.actions = MemoryActions(state)
+        self.catalogue = MemoryCatalogue(state)
+        self.scenarios = MemoryScenarios(state)
+        self.booking = BookingService(store=state.bookings, clock=clock, hold_ttl=hold_ttl)
+
+
+class MemoryWorld:
+    """Everything a database holds for the lifecycle, in memory; `transactions` is the `Transactions` port."""
+
+    def __init__(self, *, clock: Clock, hold_ttl: timedelta = timedelta(minutes=10)) -> None:
+        self.clock = clock
+        self.hold_ttl = hold_ttl
+        self.state = _State()
+
+    @contextmanager
+    def transactions(self) -> Iterator[MemoryUnitOfWork]:
+        """A unit of work; an exception inside the block restores the world as it was before it."""
+        before = copy.deepcopy(self.state)
+        try:
+            yield MemoryUnitOfWork(self.state, clock=self.clock, hold_ttl=self.hold_ttl)
+        except BaseException:
+            self.state = before
+            raise
+
+    def add_organisation(self, organisation: Organisation) -> None:
+        self.state.organisations[organisation.id] = organisation
+        self.state.bookings.organisations[organisation.id] = organisation
+
+    def add_range(self, record: RangeRecord) -> None:
+        self.state.ranges[record.id] = record
+        self.state.bookings.put_range(record.snapshot())
+
+    def add_scenario(self, handle: ScenarioHandle) -> None:
+        self.state.scenarios[handle.ref] = handle
