@@ -92,7 +92,9 @@ class MemoryExercises:
         self._s.instances[instance.id] = instance
 
     def instances_of(self, exercise_id: str) -> Sequence[Instance]:
-        return sorted((i for i in self._s.instances.values() if i.exercise_id == exercise_id), key=lambda i: i.team)
+        return sorted(
+            (i for i in self._s.instances.values() if i.exercise_id == exercise_id), key=lambda i: i.team
+        )
 
     def instances_on(self, range_id: str, *, stages: Sequence[Stage]) -> Sequence[Instance]:
         return [i for i in self._s.instances.values() if i.range_id == range_id and i.stage in stages]
@@ -194,7 +196,9 @@ class MemoryActions:
 
     def due(self, now: datetime) -> list[DueAction]:
         """Pending actions due by `now`, oldest first."""
-        pending = [a for a in self._s.actions.values() if a.status is ActionStatus.PENDING and a.due_at <= now]
+        pending = [
+            a for a in self._s.actions.values() if a.status is ActionStatus.PENDING and a.due_at <= now
+        ]
         return sorted(pending, key=lambda a: (a.due_at, a.id))
 
     def finish(self, action_id: str, *, error: str = "", retry_at: datetime | None = None) -> None:
@@ -206,7 +210,9 @@ class MemoryActions:
         elif retry_at is not None and attempts < a.max_attempts:
             self._s.actions[action_id] = replace(a, attempts=attempts, due_at=retry_at, last_error=error)
         else:
-            self._s.actions[action_id] = replace(a, status=ActionStatus.FAILED, attempts=attempts, last_error=error)
+            self._s.actions[action_id] = replace(
+                a, status=ActionStatus.FAILED, attempts=attempts, last_error=error
+            )
 
 
 class MemoryCatalogue:
