@@ -91,16 +91,14 @@ class Ledger:
             raise InvalidInput(
                 FieldProblem("owner_organisation_id", f"organisation '{org_id}' does not exist")
             )
-        org = locked.owner
-        owner = policy.Owner(organisation_id=org.id, name=org.name, country=org.country)
-        return owner, self.lock_quota(locked), locked
+        return locked.owner, self.lock_quota(locked), locked
 
     def lock_quota(self, locked: Locked) -> Quota | None:
         """The owner's quota under its row lock, taken after the range locks (always in that order), so
         two admissions of one organisation on different ranges cannot both use the last of it."""
         if locked.owner is None or locked.quota is None:
             return None
-        return self.store.get_quota(locked.owner.id, for_update=True)
+        return self.store.get_quota(locked.owner.organisation_id, for_update=True)
 
     def lock(self, refs: Sequence[str]) -> list[RangeSnapshot]:
         snapshots = self.store.lock_ranges(refs).ranges

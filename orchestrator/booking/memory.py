@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from orchestrator.booking.lengths import length_class, probes
+from orchestrator.booking.policy import Owner
 from orchestrator.booking.ports import BookingQuery, CalendarRead, Locked, read_calendars
 from orchestrator.domain.bookings import OCCUPYING, Booking, BookingStatus, Occupant, Quota
 from orchestrator.domain.catalogue import Organisation
@@ -94,9 +95,10 @@ class InMemoryBookingStore:
         calendars = {} if calendar is None else read_calendars(self, found, calendar)
         if owner_organisation_id is None:
             return Locked(ranges=found, calendars=calendars)
+        org = self.organisations.get(owner_organisation_id)
         return Locked(
             ranges=found,
-            owner=self.organisations.get(owner_organisation_id),
+            owner=None if org is None else Owner(organisation_id=org.id, name=org.name, country=org.country),
             quota=self.quotas.get(owner_organisation_id),
             calendars=calendars,
         )

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from orchestrator.booking.policy import Owner
 from orchestrator.domain.bookings import Booking, BookingStatus, Occupant, Quota
 from orchestrator.domain.catalogue import Organisation
 from orchestrator.domain.ranges import RangeSnapshot
@@ -66,7 +67,7 @@ class Locked:
     ordered by start."""
 
     ranges: list[RangeSnapshot]
-    owner: Organisation | None = None
+    owner: Owner | None = None
     quota: Quota | None = None
     calendars: dict[str, list[Occupant]] = field(default_factory=dict)
 

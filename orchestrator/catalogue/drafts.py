@@ -16,6 +16,8 @@ class OrganisationDraft:
     name: str
     country: str
     kind: OrganisationKind
+    #: Derived from the name when not given (lowercase letters, digits and dashes).
+    handle: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

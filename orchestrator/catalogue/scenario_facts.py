@@ -26,7 +26,27 @@ class ScenarioFacts:
     #: Names of the provisioning playbooks run after deploy, in order.
     provisioning: tuple[str, ...]
     #: Variables handed to each team (marked `access: true`; never flags).
-    handed_out: tuple[str, ...]
+    handed_out: tuple[str, ...] = ()
+    #: Images referenced by a tag rather than a digest (built images are tagged by content: pinned).
+    unpinned_images: tuple[str, ...] = ()
+    #: What the scenario's hosts ask a range to allow: `privileged`, `host_network`, `host_pid`,
+    #: `host_path`, `capability:<NAME>` (see `connectors.base.SecurityAllowance`).
+    privileges: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScenarioPin:
+    """Exactly which scenario document something booked: `<owner>/<name>@<version>` and its digest
+    (empty for exercises booked before pinning, which take the version as it stands)."""
+
+    owner: str
+    name: str
+    version: str
+    digest: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.owner}/{self.name}@{self.version}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +54,8 @@ class ScenarioHandle:
     """One scenario version, ready to book and deploy."""
 
     facts: ScenarioFacts
+    #: The owning organisation's handle (`federange` for the built-in library).
+    owner: str
     #: The document exactly as stored, and its SHA-256 (what an exercise pins).
     document: str
     digest: str
@@ -52,7 +74,11 @@ class ScenarioHandle:
 
     @property
     def ref(self) -> str:
-        return f"{self.facts.name}@{self.facts.version}"
+        return f"{self.owner}/{self.facts.name}@{self.facts.version}"
+
+    @property
+    def pin(self) -> ScenarioPin:
+        return ScenarioPin(owner=self.owner, name=self.name, version=self.version, digest=self.digest)
 
     @property
     def requires(self) -> frozenset[str]:

@@ -14,9 +14,15 @@ from typing import Any, TypeVar
 from orchestrator.catalogue import secrets
 from orchestrator.catalogue.drafts import MaintenanceDraft, OrganisationDraft, RangeDraft, RangePatch
 from orchestrator.catalogue.ports import CatalogueStore
-from orchestrator.catalogue.validation import country_problem
+from orchestrator.catalogue.validation import country_problem, handle_from, handle_problem
 from orchestrator.catalogue.views import range_view
-from orchestrator.domain.catalogue import ConnectorSettings, MaintenanceRecord, Organisation, RangeRecord
+from orchestrator.domain.catalogue import (
+    LIBRARY_OWNER,
+    ConnectorSettings,
+    MaintenanceRecord,
+    Organisation,
+    RangeRecord,
+)
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from orchestrator.domain.pages import Page
@@ -69,8 +75,23 @@ class CatalogueService:
         authz.require_role(actor, Role.ADMIN, action="creating an organisation")
         if self.store.find_organisation_by_name(draft.name) is not None:
             raise Conflict(f"an organisation named '{draft.name}' already exists")
+        handle = draft.handle or handle_from(draft.name)
+        reason = handle_problem(handle)
+        if reason is None and handle == LIBRARY_OWNER:
+            reason = f"'{LIBRARY_OWNER}' owns the built-in scenario library; choose another handle"
+        if reason is not None:
+            raise InvalidInput(FieldProblem("handle", reason))
+        if self.store.find_organisation_by_handle(handle) is not None:
+            raise Conflict(
+                f"the handle '{handle}' is taken by another organisation; choose one with 'handle'"
+            )
         org = Organisation(
-            id=new_id(), name=draft.name, country=draft.country, kind=draft.kind, created_at=self.clock.now()
+            id=new_id(),
+            name=draft.name,
+            handle=handle,
+            country=draft.country,
+            kind=draft.kind,
+            created_at=self.clock.now(),
         )
         self.store.add_organisation(org)
         self._audit(
@@ -79,7 +100,7 @@ class CatalogueService:
             kind="organisation",
             object_id=org.id,
             organisation_id=org.id,
-            after={"name": org.name, "country": org.country, "kind": org.kind.value},
+            after={"name": org.name, "handle": org.handle, "country": org.country, "kind": org.kind.value},
         )
         return org
 

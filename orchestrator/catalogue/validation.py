@@ -32,3 +32,23 @@ def capability_problem(tag: str) -> str | None:
     if not CAPABILITY_RE.fullmatch(tag):
         return f"'{tag}' is not a valid capability tag: lower-case letters, digits, '.', '_' or '-'"
     return None
+
+
+#: An organisation's handle: what names it in scenario references (`<handle>/<name>@<version>`).
+HANDLE_MAX = 40
+
+
+def handle_from(name: str) -> str:
+    """A handle derived from an organisation's name: lower-case ASCII letters and digits, runs of anything
+    else as one '-', trimmed to HANDLE_MAX characters."""
+    cleaned = re.sub(r"[^a-z0-9]+", "-", name.lower().encode("ascii", "ignore").decode()).strip("-")
+    return cleaned[:HANDLE_MAX].rstrip("-") or "org"
+
+
+def handle_problem(handle: str) -> str | None:
+    if len(handle) > HANDLE_MAX or not SLUG_RE.fullmatch(handle):
+        return (
+            f"'{handle}' is not a valid handle: lower-case letters, digits and '-', starting and ending "
+            f"with a letter or digit, at most {HANDLE_MAX} characters"
+        )
+    return None

@@ -298,4 +298,6 @@ def upload(
     if as_json:
         output.emit_json(data)
         return
-    output.console.print(f"uploaded {data['name']}@{data['version']} ({data['source']})", highlight=False)
+    output.console.print(f"uploaded {data['ref']}", highlight=False)
+    for warning in data.get("warnings", []):
+        output.errors.print(f"warning: {warning}", highlight=False)

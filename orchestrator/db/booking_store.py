@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection, Row
 
 from connectors.base import Resources
 from orchestrator.booking.lengths import length_class, probes
+from orchestrator.booking.policy import Owner
 from orchestrator.booking.ports import BookingQuery, CalendarRead, Locked, read_calendars
 from orchestrator.db.booking_sql import (
     ADMISSION_COLUMNS,
@@ -64,7 +65,6 @@ from orchestrator.domain.bookings import Booking, Occupant, Quota
 from orchestrator.domain.catalogue import Organisation
 from orchestrator.domain.ranges import (
     MaintenanceWindow,
-    OrganisationKind,
     RangeSnapshot,
 )
 from orchestrator.identity.audit import AuditEvent
@@ -145,17 +145,11 @@ class SqlBookingStore:
         if not rows or rows[0].owner_id is None:
             return Locked(ranges=ranges, calendars=calendars)
         first = rows[0]
-        owner_org = Organisation(
-            id=first.owner_id,
-            name=first.owner_name,
-            country=first.owner_country,
-            kind=OrganisationKind(first.owner_kind),
-            created_at=utc(first.owner_created_at),
-        )
+        owner_org = Owner(organisation_id=first.owner_id, name=first.owner_name, country=first.owner_country)
         quota = None
         if first.q_cpu_millicores is not None:
             limit = Resources(first.q_cpu_millicores, first.q_memory_mib, first.q_slots, first.q_gpus)
-            quota = Quota(organisation_id=owner_org.id, limit=limit)
+            quota = Quota(organisation_id=owner_org.organisation_id, limit=limit)
         return Locked(ranges=ranges, owner=owner_org, quota=quota, calendars=calendars)
 
     def organisation(self, organisation_id: str) -> Organisation | None:

@@ -45,6 +45,7 @@ class SqlCatalogueStore:
             OrganisationRow(
                 id=organisation.id,
                 name=organisation.name,
+                handle=organisation.handle,
                 country=organisation.country,
                 kind=organisation.kind.value,
                 created_at=organisation.created_at,
@@ -58,6 +59,10 @@ class SqlCatalogueStore:
 
     def find_organisation_by_name(self, name: str) -> Organisation | None:
         row = self.session.scalars(select(OrganisationRow).where(OrganisationRow.name == name)).first()
+        return None if row is None else _organisation(row)
+
+    def find_organisation_by_handle(self, handle: str) -> Organisation | None:
+        row = self.session.scalars(select(OrganisationRow).where(OrganisationRow.handle == handle)).first()
         return None if row is None else _organisation(row)
 
     def list_organisations(self) -> Sequence[Organisation]:
@@ -359,6 +364,7 @@ def _organisation(row: OrganisationRow) -> Organisation:
     return Organisation(
         id=row.id,
         name=row.name,
+        handle=row.handle,
         country=row.country,
         kind=OrganisationKind(row.kind),
         created_at=row.created_at,

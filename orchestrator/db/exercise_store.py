@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connectors.base import Endpoint
+from orchestrator.catalogue.scenario_facts import ScenarioPin
 from orchestrator.db.placement_codec import (
     constraints_from_json,
     constraints_to_json,
@@ -173,8 +174,10 @@ def _fill_exercise(row: ExerciseRow, e: Exercise) -> None:
     row.name = e.name
     row.owner_organisation_id = e.owner_organisation_id
     row.created_by = e.created_by
-    row.scenario_name = e.scenario_name
-    row.scenario_version = e.scenario_version
+    row.scenario_owner = e.scenario.owner
+    row.scenario_name = e.scenario.name
+    row.scenario_version = e.scenario.version
+    row.scenario_digest = e.scenario.digest
     row.start = e.start
     row.end = e.end
     row.lead_seconds = int(e.lead.total_seconds())
@@ -195,8 +198,12 @@ def _exercise(row: ExerciseRow) -> Exercise:
         name=row.name,
         owner_organisation_id=row.owner_organisation_id,
         created_by=row.created_by,
-        scenario_name=row.scenario_name,
-        scenario_version=row.scenario_version,
+        scenario=ScenarioPin(
+            owner=row.scenario_owner,
+            name=row.scenario_name,
+            version=row.scenario_version,
+            digest=row.scenario_digest,
+        ),
         start=row.start,
         end=row.end,
         lead=timedelta(seconds=row.lead_seconds),

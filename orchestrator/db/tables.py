@@ -43,6 +43,7 @@ class OrganisationRow(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    handle: Mapped[str] = mapped_column(String(40), unique=True)
     country: Mapped[str] = mapped_column(String(2))
     kind: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -233,10 +234,16 @@ class DueActionRow(Base):
 
 
 class ScenarioRow(Base):
-    """An uploaded scenario version (library scenarios live as files in scenarios/library)."""
+    """An uploaded scenario version, owned by its organisation (library scenarios live as files in
+    scenarios/library): `<owner>/<name>@<version>` is unique, the same name in two organisations is not
+    the same scenario."""
 
     __tablename__ = "scenario_versions"
-    __table_args__ = (UniqueConstraint("name", "version", name="uq_scenario_versions_name_version"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "organisation_id", "name", "version", name="uq_scenario_versions_organisation_id_name_version"
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(63))
@@ -247,6 +254,27 @@ class ScenarioRow(Base):
     digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     first_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ScenarioShareRow(Base):
+    """An owner's scenario (every version of the name) shared with one organisation, or with every one
+    (`shared_with` = "*")."""
+
+    __tablename__ = "scenario_shares"
+    __table_args__ = (
+        UniqueConstraint(
+            "organisation_id",
+            "name",
+            "shared_with",
+            name="uq_scenario_shares_organisation_id_name_shared_with",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    name: Mapped[str] = mapped_column(String(63))
+    shared_with: Mapped[str] = mapped_column(String(36), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ExerciseRow(Base):
@@ -260,8 +288,11 @@ class ExerciseRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     owner_organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
     created_by: Mapped[str] = mapped_column(String(36))
+    scenario_owner: Mapped[str] = mapped_column(String(40))
     scenario_name: Mapped[str] = mapped_column(String(63))
     scenario_version: Mapped[str] = mapped_column(String(64))
+    #: SHA-256 of the exact document booked (deployed as is); empty for rows made before pinning.
+    scenario_digest: Mapped[str] = mapped_column(String(64))
     start: Mapped[datetime] = mapped_column(UTCDateTime())
     end: Mapped[datetime] = mapped_column(UTCDateTime())
     lead_seconds: Mapped[int] = mapped_column(Integer)

@@ -17,11 +17,17 @@ from orchestrator.domain.ranges import (
     SharingPolicy,
 )
 
+#: The owner of the built-in scenario library; no organisation may take this handle.
+LIBRARY_OWNER = "federange"
+
 
 @dataclass(frozen=True, kw_only=True)
 class Organisation:
+    """A member of the federation. `handle` names it in references (`<handle>/<scenario>@<version>`)."""
+
     id: str
     name: str
+    handle: str
     country: str
     kind: OrganisationKind
     created_at: datetime
@@ -78,10 +84,12 @@ class RangeRecord:
 
 @dataclass(frozen=True, kw_only=True)
 class ScenarioVersion:
-    """One immutable-once-used version of a scenario document (YAML text as uploaded).
+    """One immutable-once-used version of a scenario document (YAML text as uploaded), owned by an
+    organisation: its identity is `<owner>/<name>@<version>`.
 
-    `organisation_id` is None for the built-in library shipped in scenarios/library, whose versions
-    also carry `base_dir`, the directory of their files (playbooks, build contexts).
+    `organisation_id` is None (and `owner` is LIBRARY_OWNER) for the built-in library shipped in
+    scenarios/library, whose versions also carry `base_dir`, the directory of their files. `shared_with`
+    holds the organisations (ids, or "*" for every one) the owner shared the scenario with.
     """
 
     name: str
@@ -89,10 +97,24 @@ class ScenarioVersion:
     document: str
     digest: str
     organisation_id: str | None
+    owner: str = LIBRARY_OWNER
+    shared_with: frozenset[str] = frozenset()
     created_at: datetime | None = None
     first_used_at: datetime | None = None
     base_dir: Path | None = None
 
     @property
     def ref(self) -> str:
-        return f"{self.name}@{self.version}"
+        return f"{self.owner}/{self.name}@{self.version}"
+
+    def visible_to(self, organisation_id: str) -> bool:
+        """The library, the owner's own versions, and versions shared with the organisation."""
+        return (
+            self.organisation_id is None
+            or self.organisation_id == organisation_id
+            or bool({organisation_id, EVERYONE} & self.shared_with)
+        )
+
+
+#: `ScenarioVersion.shared_with` entry meaning every organisation of the federation.
+EVERYONE = "*"

@@ -36,7 +36,7 @@ def team_access(
             f"exercise '{exercise_id}' does not exist or belongs to another organisation "
             "(access details are only for the organisation that runs it)"
         )
-    handle = unit.scenarios.resolve(exercise.scenario_ref)
+    handle = unit.scenarios.pinned(exercise.scenario)
     handed_out = handle.facts.handed_out
     out = []
     for instance in unit.exercises.instances_of(exercise.id):

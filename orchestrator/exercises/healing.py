@@ -92,7 +92,7 @@ def _heal_exercise(
             note(unit, rt.clock, exercise.id, f"team {instance.team}: its range is usable again")
     if not affected:
         return
-    handle = unit.scenarios.resolve(exercise.scenario_ref)
+    handle = unit.scenarios.pinned(exercise.scenario)
     moving = [i for i in instances if i.id in affected]
     replacement = replace_exercise(
         unit,

@@ -22,7 +22,7 @@ from orchestrator.catalogue.scenario_facts import ScenarioHandle
 from orchestrator.domain.bookings import BookingStatus
 from orchestrator.domain.catalogue import RangeRecord
 from orchestrator.domain.clock import Clock
-from orchestrator.domain.errors import NotFound
+from orchestrator.domain.errors import Conflict, NotFound
 from orchestrator.exercises import schedule
 from orchestrator.exercises.events import note
 from orchestrator.exercises.model import (
@@ -102,12 +102,21 @@ def instance_spec(rt: Runtime, work: _Work) -> InstanceSpec:
     )
 
 
-def _load(unit: UnitOfWork, instance: Instance) -> tuple[Exercise, RangeRecord, ScenarioHandle]:
+def _load(unit: UnitOfWork, instance: Instance) -> tuple[Exercise, RangeRecord]:
     exercise = unit.exercises.get_exercise(instance.exercise_id, lock=True)
     record = unit.catalogue.get_range(instance.range_id)
     if exercise is None or record is None:
         raise LookupError(f"instance {instance.id} lost its exercise or range")
-    return exercise, record, unit.scenarios.resolve(exercise.scenario_ref)
+    return exercise, record
+
+
+def _refuse(rt: Runtime, unit: UnitOfWork, instance: Instance, exercise: Exercise, reason: str) -> None:
+    """The instance cannot be deployed at all (its booking, its scenario): it fails with the reason."""
+    now = rt.clock.now()
+    if instance.stage is Stage.BOOKED:
+        instance = enter(unit, instance, Stage.DEPLOYING, now=now)
+    fail(unit, instance, reason, now=now)
+    note(unit, rt.clock, exercise.id, f"team {instance.team}: {reason}", level="error")
 
 
 def booking_status(unit: UnitOfWork, booking_id: str) -> BookingStatus | None:
@@ -125,12 +134,17 @@ def _begin_deploy(rt: Runtime, instance_id: str, *, provision_only: bool) -> _Wo
         instance = locked_instance(unit, instance_id)
         if instance is None:
             return None
-        exercise, record, handle = _load(unit, instance)
+        exercise, record = _load(unit, instance)
         if exercise.status in _OVER or now >= exercise.end:
             log.info("not deploying %s: exercise %s is %s", instance_id, exercise.id, exercise.status.value)
             return None
         wanted = Stage.PROVISIONING if provision_only else Stage.DEPLOYING
         if instance.stage not in _DEPLOYABLE | {Stage.PROVISIONING}:
+            return None
+        try:
+            handle = unit.scenarios.pinned(exercise.scenario)
+        except (NotFound, Conflict) as exc:
+            _refuse(rt, unit, instance, exercise, exc.reason)
             return None
         booking_id = instance.booking_id
         if booking_id:
@@ -141,10 +155,7 @@ def _begin_deploy(rt: Runtime, instance_id: str, *, provision_only: bool) -> _Wo
                     if status is BookingStatus.PENDING_APPROVAL
                     else f"the booking on range '{record.slug}' is {status.value if status else 'missing'}"
                 )
-                if instance.stage is Stage.BOOKED:
-                    instance = enter(unit, instance, Stage.DEPLOYING, now=now)
-                fail(unit, instance, reason, now=now)
-                note(unit, rt.clock, exercise.id, f"team {instance.team}: {reason}", level="error")
+                _refuse(rt, unit, instance, exercise, reason)
                 return None
             if status is BookingStatus.CONFIRMED:
                 unit.booking.activate(SYSTEM, booking_id)

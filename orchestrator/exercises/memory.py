@@ -20,7 +20,7 @@ from typing import Any
 from orchestrator.booking.memory import InMemoryBookingStore
 from orchestrator.booking.service import BookingService
 from orchestrator.catalogue.health import RangeHealth
-from orchestrator.catalogue.scenario_facts import ScenarioHandle
+from orchestrator.catalogue.scenario_facts import ScenarioHandle, ScenarioPin
 from orchestrator.domain.actions import ActionStatus, DueAction
 from orchestrator.domain.catalogue import Organisation, RangeRecord
 from orchestrator.domain.clock import Clock
@@ -35,6 +35,7 @@ from orchestrator.exercises.model import (
     StageRecord,
 )
 from orchestrator.identity.audit import AuditEvent
+from orchestrator.identity.principals import Principal
 
 
 @dataclass
@@ -258,15 +259,29 @@ class MemoryScenarios:
     def __init__(self, state: _State) -> None:
         self._s = state
 
-    def resolve(self, ref: str) -> ScenarioHandle:
-        name, _, version = ref.partition("@")
-        found = [h for h in self._s.scenarios.values() if h.name == name and version in ("", h.version)]
+    def resolve(self, actor: Principal, ref: str) -> ScenarioHandle:
+        """By `[owner/]name[@version]`, among handles the actor's organisation owns or the library's."""
+        owned, _, version = ref.partition("@")
+        owner, _, name = owned.rpartition("/")
+        found = [
+            h
+            for h in self._s.scenarios.values()
+            if h.name == name
+            and version in ("", h.version)
+            and (owner == h.owner if owner else h.organisation_id in (None, actor.organisation_id))
+        ]
         if not found:
             raise NotFound(f"scenario '{ref}' does not exist")
         return max(found, key=lambda h: h.version)
 
-    def mark_used(self, name: str, version: str) -> None:
-        self._s.used.add(f"{name}@{version}")
+    def pinned(self, pin: ScenarioPin) -> ScenarioHandle:
+        found = self._s.scenarios.get(pin.ref)
+        if found is None or (pin.digest and found.digest != pin.digest):
+            raise NotFound(f"scenario {pin.ref} with digest {pin.digest[:12]} does not exist")
+        return found
+
+    def mark_used(self, handle: ScenarioHandle) -> None:
+        self._s.used.add(handle.ref)
 
 
 class MemoryUnitOfWork:

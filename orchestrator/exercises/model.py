@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from connectors.base import Endpoint
+from orchestrator.catalogue.scenario_facts import ScenarioPin
 from orchestrator.domain.states import StateMachine
 from orchestrator.placement.request import DEFAULT_STRATEGY, Constraints, Team
 from orchestrator.placement.result import Placement
@@ -121,8 +122,8 @@ class Exercise:
     name: str
     owner_organisation_id: str
     created_by: str
-    scenario_name: str
-    scenario_version: str
+    #: The scenario document booked: the one deployed.
+    scenario: ScenarioPin
     start: datetime
     end: datetime
     lead: timedelta
@@ -135,10 +136,6 @@ class Exercise:
     created_at: datetime
     updated_at: datetime
     cancelled_by: str = ""
-
-    @property
-    def scenario_ref(self) -> str:
-        return f"{self.scenario_name}@{self.scenario_version}"
 
     @property
     def deploy_at(self) -> datetime:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from connectors.base import Connector, ProvisioningTarget
 from orchestrator.booking.service import BookingService
 from orchestrator.catalogue.health import RangeHealth
-from orchestrator.catalogue.scenario_facts import ScenarioHandle
+from orchestrator.catalogue.scenario_facts import ScenarioHandle, ScenarioPin
 from orchestrator.domain.actions import DueAction
 from orchestrator.domain.catalogue import Organisation, RangeRecord
 from orchestrator.exercises.model import (
@@ -30,6 +30,7 @@ from orchestrator.exercises.model import (
     StageRecord,
 )
 from orchestrator.identity.audit import AuditEvent
+from orchestrator.identity.principals import Principal
 
 
 class ExerciseStore(Protocol):
@@ -86,11 +87,16 @@ class CatalogueReader(Protocol):
 
 
 class ScenarioSource(Protocol):
-    def resolve(self, ref: str) -> ScenarioHandle:
-        """`name` or `name@version` -> the newest matching version; raises NotFound."""
+    def resolve(self, actor: Principal, ref: str) -> ScenarioHandle:
+        """`[owner/]name[@version]` as the actor may use it (a bare name: its organisation's, then the
+        library's); the newest matching version; raises NotFound."""
         ...
 
-    def mark_used(self, name: str, version: str) -> None: ...
+    def pinned(self, pin: ScenarioPin) -> ScenarioHandle:
+        """Exactly the document an exercise booked; raises when it is gone or changed."""
+        ...
+
+    def mark_used(self, handle: ScenarioHandle) -> None: ...
 
 
 class UnitOfWork(Protocol):

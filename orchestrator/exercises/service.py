@@ -112,7 +112,7 @@ class ExerciseService:
         """Place the teams without booking anything (a dry run of create)."""
         self._require_creator(actor, draft.kind)
         self._validate(draft)
-        handle = self.unit.scenarios.resolve(draft.scenario)
+        handle = self.unit.scenarios.resolve(actor, draft.scenario)
         owner = owner_of(self.unit, actor.organisation_id)
         placement = place_draft(self.unit, self.plugins, draft, handle, owner=owner, now=self.clock.now())
         return handle, placement
@@ -137,8 +137,7 @@ class ExerciseService:
             name=draft.name,
             owner_organisation_id=actor.organisation_id,
             created_by=actor.id,
-            scenario_name=handle.name,
-            scenario_version=handle.version,
+            scenario=handle.pin,
             start=draft.start,
             end=draft.end,
             lead=draft.lead,
@@ -191,7 +190,7 @@ class ExerciseService:
             schedule.schedule_deploy(self.unit.actions, instance, at=max(exercise.deploy_at, now), now=now)
             instances.append(instance)
         schedule.schedule_exercise(self.unit.actions, exercise, now=now)
-        self.unit.scenarios.mark_used(handle.name, handle.version)
+        self.unit.scenarios.mark_used(handle)
         note(self.unit, self.clock, exercise.id, f"scheduled: {placement.summary()}")
         audit.record(
             self.unit.catalogue,

@@ -13,7 +13,7 @@ def exercise_view(exercise: Exercise, instances: Sequence[Instance]) -> dict[str
         "id": exercise.id,
         "kind": exercise.kind.value,
         "name": exercise.name,
-        "scenario": exercise.scenario_ref,
+        "scenario": exercise.scenario.ref,
         "start": exercise.start.isoformat(),
         "end": exercise.end.isoformat(),
         "status": exercise.status.value,

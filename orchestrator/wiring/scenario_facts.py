@@ -38,7 +38,29 @@ def scenario_facts(document: str) -> ScenarioFacts:
         demand=Resources.from_dict(footprint(scenario).demand()),
         provisioning=tuple(p.name for p in scenario.spec.provisioning),
         handed_out=tuple(v.name for v in scenario.spec.variables if v.access),
+        unpinned_images=tuple(sorted({h.image for h in scenario.spec.hosts if "@sha256:" not in h.image})),
+        privileges=frozenset(_privileges(scenario)),
     )
+
+
+def _privileges(scenario: Scenario) -> set[str]:
+    """What the hosts ask a range to allow (the names of `ScenarioFacts.privileges`)."""
+    asks: set[str] = set()
+    for host in scenario.spec.hosts:
+        s = host.security
+        asks |= {
+            name
+            for name, wanted in (
+                ("privileged", s.privileged),
+                ("host_network", s.host_network),
+                ("host_pid", s.host_pid),
+            )
+            if wanted
+        }
+        asks |= {f"capability:{c}" for c in s.capabilities}
+        if any(v.host_path for v in host.volumes):
+            asks.add("host_path")
+    return asks
 
 
 def instance_values(document: str, *, seed: bytes, instance_id: str) -> dict[str, str]:

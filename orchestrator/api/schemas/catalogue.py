@@ -21,21 +21,37 @@ class OrganisationIn(Schema):
     name: str = Field(min_length=1, max_length=200)
     country: Country
     kind: OrganisationKind
+    handle: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        pattern=r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$",
+        description="Names the organisation in scenario references (`<handle>/<name>@<version>`); "
+        "derived from the name when omitted",
+    )
 
     def to_domain(self) -> OrganisationDraft:
-        return OrganisationDraft(name=self.name, country=self.country, kind=self.kind)
+        return OrganisationDraft(name=self.name, country=self.country, kind=self.kind, handle=self.handle)
 
 
 class OrganisationOut(BaseModel):
     id: str
     name: str
+    handle: str
     country: str
     kind: OrganisationKind
     created_at: datetime
 
     @classmethod
     def from_domain(cls, org: Organisation) -> OrganisationOut:
-        return cls(id=org.id, name=org.name, country=org.country, kind=org.kind, created_at=org.created_at)
+        return cls(
+            id=org.id,
+            name=org.name,
+            handle=org.handle,
+            country=org.country,
+            kind=org.kind,
+            created_at=org.created_at,
+        )
 
 
 class TokenIn(Schema):

@@ -186,7 +186,8 @@ class ExerciseSummary(BaseModel):
     id: str
     kind: str
     name: str
-    scenario: str
+    scenario: str = Field(description="`<owner>/<name>@<version>` of the scenario booked")
+    scenario_digest: str = Field(description="SHA-256 of the exact document booked, the one deployed")
     status: str
     status_reason: str
     owner_organisation_id: str
@@ -201,7 +202,8 @@ class ExerciseSummary(BaseModel):
             id=e.id,
             kind=e.kind.value,
             name=e.name,
-            scenario=e.scenario_ref,
+            scenario=e.scenario.ref,
+            scenario_digest=e.scenario.digest,
             status=e.status.value,
             status_reason=e.status_reason,
             owner_organisation_id=e.owner_organisation_id,

@@ -6,13 +6,16 @@ when stored); variables are shown by name and kind only, never with values.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from orchestrator.api.schemas.common import Schema
 from orchestrator.domain.catalogue import ScenarioVersion
+from orchestrator.identity.principals import Principal, Role
 from scenarios.loader import load_text
 from scenarios.summary import describe
 
@@ -38,10 +41,16 @@ class Footprint(BaseModel):
 
 
 class ScenarioSummary(BaseModel):
+    ref: str = Field(description="`<owner>/<name>@<version>`: what an exercise books, exactly")
+    owner: str = Field(description="the owning organisation's handle; `federange` for the built-in library")
     name: str
     version: str
     source: str = Field(description="library (shipped with Federange) or uploaded")
     organisation_id: str | None = Field(description="the uploading organisation; null for the library")
+    shared_with: list[str] = Field(
+        default_factory=list,
+        description="organisations (ids, or * for all) the owner shared it with; shown to the owner only",
+    )
     title: str
     description: str
     tags: list[str]
@@ -54,13 +63,17 @@ class ScenarioSummary(BaseModel):
     )
 
     @classmethod
-    def from_domain(cls, version: ScenarioVersion) -> ScenarioSummary:
+    def from_domain(cls, version: ScenarioVersion, *, viewer: Principal) -> ScenarioSummary:
         facts = described(version)
+        owner_sees = viewer.role is Role.ADMIN or viewer.organisation_id == version.organisation_id
         return cls(
+            ref=version.ref,
+            owner=version.owner,
             name=version.name,
             version=version.version,
             source="library" if version.organisation_id is None else "uploaded",
             organisation_id=version.organisation_id,
+            shared_with=sorted(version.shared_with) if owner_sees else [],
             title=facts["title"],
             description=facts["description"],
             tags=facts["tags"],
@@ -83,11 +96,16 @@ class ScenarioOut(ScenarioSummary):
     provisioning: list[dict[str, Any]]
     groups: list[dict[str, Any]]
     document: str = Field(description="the scenario YAML as stored")
+    warnings: list[str] = Field(
+        default_factory=list, description="advice about the document that did not refuse it (uploads)"
+    )
 
     @classmethod
-    def of(cls, version: ScenarioVersion, *, versions: list[str]) -> ScenarioOut:
+    def of(
+        cls, version: ScenarioVersion, *, versions: list[str], viewer: Principal, warnings: Sequence[str] = ()
+    ) -> ScenarioOut:
         facts = described(version)
-        summary = ScenarioSummary.from_domain(version)
+        summary = ScenarioSummary.from_domain(version, viewer=viewer)
         return cls(
             **summary.model_dump(),
             versions=versions,
@@ -100,4 +118,17 @@ class ScenarioOut(ScenarioSummary):
             provisioning=facts["provisioning"],
             groups=facts["groups"],
             document=version.document,
+            warnings=list(warnings),
         )
+
+
+class SharingIn(Schema):
+    organisations: list[str] = Field(
+        default_factory=list, max_length=500, description="organisation ids that may use every version"
+    )
+    everyone: bool = Field(default=False, description="share with every organisation of the federation")
+
+
+class SharingOut(BaseModel):
+    name: str
+    shared_with: list[str]

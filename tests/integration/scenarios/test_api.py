@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import yaml
 
+from orchestrator.catalogue.scenario_facts import ScenarioPin
 from orchestrator.wiring import Services
 from scenarios import library
 from scenarios.footprint import footprint
@@ -63,7 +64,9 @@ def test_a_scenario_shows_its_topology_without_values(http: httpx.Client, admin_
     assert one.json()["digest"] == body["digest"]
     missing = http.get("/api/v1/scenarios/ctf-starter/versions/9.9.9", headers=auth(who["trainer"]))
     assert missing.status_code == 404
-    assert missing.json()["detail"] == "scenario 'ctf-starter@9.9.9' does not exist"
+    assert missing.json()["detail"] == (
+        "scenario 'ctf-starter@9.9.9' does not exist in your organisation or the library"
+    )
     assert http.get("/api/v1/scenarios/nope", headers=auth(who["trainer"])).status_code == 404
 
 
@@ -90,14 +93,19 @@ def test_trainers_upload_versions_and_used_versions_are_immutable(
     assert changed.status_code == 201  # not used yet: the version may still change
     assert changed.json()["title"] == "ACME lab, fixed"
 
-    stolen = http.post(
+    # Another organisation's upload of the same name is its own scenario: it never replaces ours.
+    theirs = http.post(
         "/api/v1/scenarios", json={"document": uploaded(title="mine now")}, headers=auth(who["other_trainer"])
     )
-    assert stolen.status_code == 403
-    assert stolen.json()["detail"] == "scenario acme-lab@1.0.0 belongs to another organisation"
+    assert theirs.status_code == 201
+    assert theirs.json()["owner"] != first.json()["owner"]
+    assert http.get("/api/v1/scenarios/acme-lab", headers=trainer).json()["title"] == "ACME lab, fixed"
 
+    owner = first.json()["owner"]
     with services.uow() as uow:
-        uow.scenarios.mark_used("acme-lab", "1.0.0")
+        uow.scenarios.mark_used(
+            uow.scenarios.pinned(ScenarioPin(owner=owner, name="acme-lab", version="1.0.0", digest=""))
+        )
     frozen = http.post("/api/v1/scenarios", content=uploaded(title="too late"), headers=trainer)
     assert frozen.status_code == 409
     assert "is immutable; upload a new version" in frozen.json()["detail"]
@@ -131,9 +139,9 @@ def test_invalid_uploads_name_document_paths(http: httpx.Client, admin_token: st
     assert ("spec.hosts[1].name", "duplicate host 'web'") in fields
     assert ("spec.hosts[2].segments[0]", "unknown segment 'dmz2'") in fields
 
-    library_version = http.post("/api/v1/scenarios", content=CTF, headers=trainer)
-    assert library_version.status_code == 409
-    assert "is a library version" in library_version.json()["detail"]
+    library_name = http.post("/api/v1/scenarios", content=CTF, headers=trainer)
+    assert library_name.status_code == 201
+    assert "the library has a scenario named 'ctf-starter'" in library_name.json()["warnings"][-1]
     for body, headers, reason in (
         ("", trainer, "empty document"),
         ("apiVersion: v1\nkind: Pod\n", trainer, "expected apiVersion 'federange/v1' and kind 'Scenario'"),

@@ -178,6 +178,6 @@ def test_upload_over_http(api_url: str, admin_token: str, tmp_path: Path) -> Non
     result = runner.invoke(app, ["scenario", "upload", str(tmp_path / "scenario.yaml"), "--json"], env=env)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["name"] == "fi-ctf"
-    denied = runner.invoke(app, ["scenario", "upload", str(CTF)], env=env)
-    assert denied.exit_code == 1
-    assert "is a library version" in denied.output
+    forked = runner.invoke(app, ["scenario", "upload", str(CTF)], env=env)
+    assert forked.exit_code == 0, forked.output
+    assert "warning: the library has a scenario named 'ctf-starter'" in forked.output

@@ -77,7 +77,9 @@ def snapshot(r: ORange) -> RangeSnapshot:
 
 def organisations() -> list[Organisation]:
     return [
-        Organisation(id=o, name=o, country=c, kind=OrganisationKind.TRAINING_PROVIDER, created_at=T0)
+        Organisation(
+            id=o, name=o, handle=o, country=c, kind=OrganisationKind.TRAINING_PROVIDER, created_at=T0
+        )
         for o, c in ORGS.items()
     ]
 

@@ -25,6 +25,7 @@ def org(org_id: str, country: str, name: str | None = None) -> Organisation:
     return Organisation(
         id=org_id,
         name=name or org_id,
+        handle=org_id.lower(),
         country=country,
         kind=OrganisationKind.TRAINING_PROVIDER,
         created_at=T0,

@@ -12,6 +12,7 @@ from typing import Any
 from connectors import fake
 from connectors.base import Connector, ConnectorError, Resources
 from orchestrator.catalogue.scenario_facts import ScenarioHandle
+from orchestrator.catalogue.scenario_service import digest
 from orchestrator.domain.catalogue import ConnectorSettings, Organisation, RangeRecord
 from orchestrator.domain.clock import FrozenClock
 from orchestrator.domain.ranges import OrganisationKind, RangeStatus, SharingPolicy
@@ -37,8 +38,9 @@ def library_handle(name: str) -> ScenarioHandle:
     found = library.bundle(name)
     return ScenarioHandle(
         facts=scenario_facts(found.text),
+        owner="federange",
         document=found.text,
-        digest="",
+        digest=digest(found.text),
         organisation_id=None,
         base_dir=found.directory,
     )
@@ -57,6 +59,7 @@ class Federation:
         school = Organisation(
             id="org-school",
             name="Baltic cyber school",
+            handle="baltic-cyber-school",
             country="EE",
             kind=OrganisationKind.TRAINING_PROVIDER,
             created_at=NOW,
@@ -74,6 +77,7 @@ class Federation:
         operator = Organisation(
             id=f"org-{slug}",
             name=f"{slug} operator",
+            handle=f"{slug}-operator",
             country=country,
             kind=OrganisationKind.RANGE_OPERATOR,
             created_at=NOW,
