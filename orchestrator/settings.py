@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     action_parallelism: int = Field(default=8, ge=1, le=256)
     action_lease_seconds: float = Field(default=60.0, ge=5)
     ready_timeout_seconds: float = Field(default=600.0, gt=0)
+    #: On SIGTERM, how long running due actions may take to finish before they are handed back.
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=3600)
     instance_seed: str = Field(default="", repr=False)
 
     def resolved_database_url(self) -> str:

@@ -1,11 +1,20 @@
-"""The FastAPI app factory. The app is stateless: every request opens its own unit of work."""
+"""The FastAPI app factory. The app is stateless: every request opens its own unit of work.
+
+`create_app(services)` serves an object graph built by the caller (tests, the embedded server, the
+demo); `make_app()` is the factory `uvicorn --factory` (and `federange api --workers N`) imports in each
+worker process: it builds its own graph from the environment and closes it when the worker stops.
+"""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from orchestrator import __version__
 from orchestrator.api import problems
+from orchestrator.api.headers import SecurityHeaders
 from orchestrator.api.routes import (
     audit,
     availability,
@@ -18,7 +27,8 @@ from orchestrator.api.routes import (
     scenarios,
     tokens,
 )
-from orchestrator.wiring import Services
+from orchestrator.settings import Settings
+from orchestrator.wiring import Services, build
 
 DESCRIPTION = """Federange books capacity on national cyber ranges for time windows, places the teams of
 federated exercises across them and deploys an isolated scenario instance per team.
@@ -26,13 +36,37 @@ federated exercises across them and deploys an isolated scenario instance per te
 Every endpoint except `/health`, `/ready` and these docs needs `Authorization: Bearer <token>`.
 Errors are RFC 9457 `application/problem+json` documents naming the offending field and the reason."""
 
+Hook = Callable[[], object]
 
-def create_app(services: Services) -> FastAPI:
-    app = FastAPI(title="Federange", version=__version__, description=DESCRIPTION)
+
+def create_app(services: Services, *, on_start: Sequence[Hook] = (), on_stop: Sequence[Hook] = ()) -> FastAPI:
+    """The API over `services`. `on_start` hooks run when the server starts serving, `on_stop` hooks
+    (in reverse order) when it stops, after the last request: a SIGTERM to uvicorn stops taking
+    connections, finishes the requests in flight, then runs them (the embedded server stops its
+    scheduler there)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        for hook in on_start:
+            hook()
+        try:
+            yield
+        finally:
+            for hook in reversed(on_stop):
+                hook()
+
+    app = FastAPI(title="Federange", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.services = services
     problems.install(app)
+    app.add_middleware(SecurityHeaders)
     for module in (health, organisations, tokens, ranges, audit, scenarios, exercises, environments):
         app.include_router(module.router)
     for router in (bookings.router, bookings.requests_router, bookings.quotas_router, availability.router):
         app.include_router(router)
     return app
+
+
+def make_app() -> FastAPI:
+    """One worker's app, its object graph built from the environment (FEDERANGE_*) and closed on stop."""
+    services = build(Settings())
+    return create_app(services, on_stop=[services.close])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from typing import TYPE_CHECKING
@@ -40,46 +41,74 @@ def _services() -> Services:
         raise _fail(exc) from exc
 
 
+def _serve(app: object, *, host: str, port: int, workers: int = 1) -> None:
+    """Serve until SIGTERM or Ctrl-C, then return normally (exit status 0).
+
+    uvicorn answers SIGTERM with a graceful shutdown (no new connections, requests in flight finish,
+    the app's on-stop hooks run) and then raises the signal again for the handler it found; a handler
+    of ours in place makes that second delivery return, so the caller's cleanup runs."""
+    import uvicorn
+
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    uvicorn.run(app, host=host, port=port, workers=workers, factory=isinstance(app, str), log_level="info")  # type: ignore[arg-type]
+
+
+def _exit_without_waiting(released: list[str]) -> None:
+    """Actions handed back to other schedulers may still be running in this process's threads: do not
+    wait for them at interpreter exit (their next claimant redoes them)."""
+    if released:
+        logging.shutdown()
+        os._exit(0)
+
+
 def api(
     host: str | None = typer.Option(None, help="Interface to listen on (FEDERANGE_HOST)"),
     port: int | None = typer.Option(None, help="Port (FEDERANGE_PORT)"),
+    workers: int = typer.Option(1, min=1, max=64, help="Worker processes (each builds its own connections)"),
 ) -> None:
     """Run the stateless API only (scale it out; run `federange scheduler` beside it)."""
-    import uvicorn
-
+    _logging()
+    settings = Settings()
+    if workers > 1:
+        _serve(
+            "orchestrator.api.app:make_app",
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+        )
+        return
     from orchestrator.api.app import create_app
 
-    _logging()
     services = _services()
     try:
-        uvicorn.run(
-            create_app(services),
-            host=host or services.settings.host,
-            port=port or services.settings.port,
-            log_level="info",
-        )
+        _serve(create_app(services), host=host or settings.host, port=port or settings.port)
     finally:
         services.close()
 
 
 def scheduler() -> None:
-    """Run the scheduler only: due actions, hold expiry, range probes (safe with several replicas)."""
+    """Run the scheduler only: due actions, hold expiry, range probes (safe with several replicas).
+
+    SIGTERM stops taking work, lets running actions finish for FEDERANGE_SHUTDOWN_GRACE_SECONDS, hands
+    the rest back to other schedulers at once (no lease to wait out) and exits 0."""
     from orchestrator.scheduler.runner import SchedulerRunner
 
     _logging()
     services = _services()
     runner = SchedulerRunner(services)
-    runner.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    runner.start()
+    released: list[str] = []
     try:
         while not stop.wait(1.0):
             pass
     except KeyboardInterrupt:
         pass
     finally:
-        runner.shutdown()
+        released = runner.shutdown(grace=services.settings.shutdown_grace_seconds)
         services.close()
+    _exit_without_waiting(released)
 
 
 def serve(
@@ -90,8 +119,6 @@ def serve(
     ),
 ) -> None:
     """Run the API and the scheduler in one process (the embedded default: SQLite in your data dir)."""
-    import uvicorn
-
     from orchestrator.api.app import create_app
     from orchestrator.db import migrate
     from orchestrator.db.engine import make_engine
@@ -109,14 +136,17 @@ def serve(
     except FederangeError as exc:
         raise _fail(exc) from exc
     runner = SchedulerRunner(services)
-    runner.start()
+    released: list[str] = []
+
+    def stop_scheduler() -> None:
+        released.extend(runner.shutdown(grace=settings.shutdown_grace_seconds))
+
+    app = create_app(services, on_start=[runner.start], on_stop=[stop_scheduler])
     try:
-        uvicorn.run(
-            create_app(services), host=host or settings.host, port=port or settings.port, log_level="info"
-        )
+        _serve(app, host=host or settings.host, port=port or settings.port)
     finally:
-        runner.shutdown()
         services.close()
+    _exit_without_waiting(released)
 
 
 @db_app.command("upgrade")

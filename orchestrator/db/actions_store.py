@@ -139,16 +139,21 @@ class SqlActionStore:
         )
         return int(self.session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
 
-    def release_claims(self, workers: Sequence[str]) -> int:
-        """Free the claims of workers known to be dead, so their actions run now, not after the lease."""
+    def release_claims(self, workers: Sequence[str], *, refund: bool = False) -> int:
+        """Free the claims of workers known to be dead (or stopping), so their actions run now, not after
+        the lease. With `refund`, the interrupted attempt does not count against max_attempts (a worker
+        that stops on SIGTERM did not fail the action)."""
         if not workers:
             return 0
+        values: dict[str, object] = {"claimed_by": None, "claimed_until": None}
+        if refund:
+            values["attempts"] = DueActionRow.attempts - 1
         stmt = (
             update(DueActionRow)
             .where(
                 DueActionRow.claimed_by.in_(list(workers)), DueActionRow.status == ActionStatus.PENDING.value
             )
-            .values(claimed_by=None, claimed_until=None)
+            .values(**values)
         )
         return int(self.session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
 

@@ -20,7 +20,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 from orchestrator.domain.actions import DueAction
@@ -101,7 +101,7 @@ class ActionRunner:
     def tick(self) -> int:
         """Claim every action due now that this worker can take and run it (in the pool when parallel);
         returns how many it claimed."""
-        if not self.handlers:
+        if not self.handlers or self._stopping:
             return 0
         with self._lock:
             self._running = {i: f for i, f in self._running.items() if not f.done()}
@@ -128,10 +128,36 @@ class ActionRunner:
         for future in futures:
             future.result(timeout=timeout)
 
-    def shutdown(self) -> None:
+    def shutdown(self, *, grace: float | None = None) -> list[str]:
+        """Stop claiming; wait for the running actions (at most `grace` seconds when given), then release
+        the claims of those still running so that another scheduler takes them over at once, without
+        waiting for their leases to lapse. Returns the ids released (their handlers may still be running
+        in this process, which should then exit: handlers are idempotent, the next claimant redoes them)."""
         self._stopping = True
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=False)
+        with self._lock:
+            running = dict(self._running)
+        if grace is None or self._pool is None:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=False)
+            return []
+        wait(list(running.values()), timeout=grace)
+        unfinished = sorted(i for i, f in running.items() if not f.done())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if unfinished:
+            with self.services.uow() as uow:
+                uow.actions.release_claims([self.worker], refund=True)
+            log.warning(
+                "stopping with %d action(s) still running after %.0fs; released them for another "
+                "scheduler: %s",
+                len(unfinished),
+                grace,
+                ", ".join(unfinished),
+            )
+        return unfinished
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
 
     def _run(self, action: DueAction) -> None:
         self._execute(action)

@@ -55,8 +55,11 @@ class SchedulerRunner:
             log.info("scheduler tick %s every %.1fs", tick.name, tick.every_seconds)
         self._scheduler.start()
 
-    def shutdown(self) -> None:
+    def shutdown(self, *, grace: float | None = None) -> list[str]:
+        """Stop every tick, then the actions (see ActionRunner.shutdown); returns the actions released
+        to other schedulers because they were still running after `grace` seconds."""
         if self._scheduler.running:
-            self._scheduler.shutdown(wait=True)
+            self._scheduler.shutdown(wait=grace is None)
         if self.actions is not None:
-            self.actions.shutdown()
+            return self.actions.shutdown(grace=grace)
+        return []
