@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     #: On SIGTERM, how long running due actions may take to finish before they are handed back.
     shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=3600)
     instance_seed: str = Field(default="", repr=False)
+    #: Failed sign-ins one client address may make per minute before it is refused (429) for a while.
+    signin_failures_per_minute: int = Field(default=20, ge=1, le=100_000)
+    #: Lifetime of an API token issued without an explicit expiry (0: tokens never expire by default).
+    token_lifetime_days: int = Field(default=90, ge=0, le=3650)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -43,6 +43,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         data_dir=tmp_path / "data",
         secret_key="test-secret-key-0123456789abcdef",
+        # Many tests freeze the clock years ahead; tokens issued for them must not have expired by then
+        # (tests of the default lifetime set one themselves).
+        token_lifetime_days=0,
     )
 
 

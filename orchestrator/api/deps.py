@@ -25,13 +25,20 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def current_principal(
+    request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None:
         raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
-    with services.uow() as uow:
-        return services.identity(uow.catalogue).authenticate(credentials.credentials)
+    client = request.client.host if request.client else "unknown"
+    services.throttle.check(client)
+    try:
+        with services.uow() as uow:
+            return services.identity(uow.catalogue).authenticate(credentials.credentials)
+    except Unauthenticated:
+        services.throttle.failed(client)
+        raise
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

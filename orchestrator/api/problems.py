@@ -10,7 +10,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from orchestrator.domain.errors import FederangeError, InvalidInput, Refused, Unauthenticated
+from orchestrator.domain.errors import (
+    FederangeError,
+    InvalidInput,
+    Refused,
+    TooManyRequests,
+    Unauthenticated,
+)
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +25,13 @@ _LOCATION_ROOTS = {"body", "query", "path", "header"}
 
 
 def problem(
-    status: int, title: str, detail: str, *, instance: str, extra: dict[str, Any] | None = None
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    instance: str,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     slug = title.lower().replace(" ", "-")
     body: dict[str, Any] = {
@@ -30,8 +42,8 @@ def problem(
         "instance": instance,
     }
     body.update(extra or {})
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+    headers = {**({"WWW-Authenticate": "Bearer"} if status == 401 else {}), **(headers or {})}
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers or None)
 
 
 def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -63,7 +75,10 @@ def install(app: FastAPI) -> None:
             extra["errors"] = [{"field": p.field, "reason": p.reason} for p in exc.problems]
         if isinstance(exc, Refused):
             extra["reasons"] = exc.reasons
-        return problem(exc.status, exc.title, exc.reason, instance=request.url.path, extra=extra)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+        return problem(
+            exc.status, exc.title, exc.reason, instance=request.url.path, extra=extra, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -39,10 +39,18 @@ def new_id() -> str:
 
 
 class CatalogueService:
-    def __init__(self, *, store: CatalogueStore, clock: Clock, connector_kinds: frozenset[str]) -> None:
+    def __init__(
+        self,
+        *,
+        store: CatalogueStore,
+        clock: Clock,
+        connector_kinds: frozenset[str],
+        identity: IdentityService | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.connector_kinds = connector_kinds
+        self.identity = identity or IdentityService(store=store, clock=clock)
 
     # -- audit ---------------------------------------------------------------------------------
     def _audit(
@@ -130,9 +138,7 @@ class CatalogueService:
                 system,
                 OrganisationDraft(name=organisation_name, country=country, kind=OrganisationKind.AGENCY),
             )
-        return IdentityService(store=self.store, clock=self.clock).issue(
-            system, name="admin", organisation=org, role=Role.ADMIN, expires_at=None
-        )
+        return self.identity.issue(system, name="admin", organisation=org, role=Role.ADMIN, expires_at=None)
 
     # -- ranges --------------------------------------------------------------------------------
     def _check_connector_kind(self, kind: str) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, case, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from connectors.base import Resources
@@ -13,6 +15,7 @@ from orchestrator.catalogue.health import RangeHealth
 from orchestrator.db.crypto import Cipher
 from orchestrator.db.tables import (
     AuditRow,
+    AuthFailureRow,
     MaintenanceRow,
     OrganisationRow,
     PrincipalRow,
@@ -20,6 +23,7 @@ from orchestrator.db.tables import (
     RangeRow,
     TokenRow,
 )
+from orchestrator.db.types import UTCDateTime
 from orchestrator.domain.catalogue import ConnectorSettings, MaintenanceRecord, Organisation, RangeRecord
 from orchestrator.domain.ranges import MaintenanceWindow, OrganisationKind, RangeStatus, SharingPolicy
 from orchestrator.identity.audit import AuditEvent
@@ -327,6 +331,28 @@ class SqlCatalogueStore:
             stmt.order_by(AuditRow.at.desc(), AuditRow.id).limit(limit).offset(offset)
         )
         return [_audit(r) for r in rows], total
+
+    # failed sign-ins
+    def count_failure(self, client: str, *, now: datetime, window: timedelta) -> tuple[int, datetime]:
+        """One atomic upsert: concurrent failures of one client on several replicas all count."""
+        dialect = self.session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        at = literal(now, UTCDateTime())
+        fresh = AuthFailureRow.window_start <= literal(now - window, UTCDateTime())
+        stmt = (
+            insert(AuthFailureRow)
+            .values(client=client[:64], window_start=now, failures=1)
+            .on_conflict_do_update(
+                index_elements=[AuthFailureRow.client],
+                set_={
+                    "failures": case((fresh, 1), else_=AuthFailureRow.failures + 1),
+                    "window_start": case((fresh, at), else_=AuthFailureRow.window_start),
+                },
+            )
+            .returning(AuthFailureRow.failures, AuthFailureRow.window_start)
+        )
+        failures, start = self.session.execute(stmt).one()
+        return int(failures), start
 
     # range health
     def put_health(self, health: RangeHealth) -> None:

@@ -370,3 +370,13 @@ class RangeHealthRow(Base):
     observed_free: Mapped[dict[str, int]] = mapped_column(JsonDoc)
     observed_total: Mapped[dict[str, int]] = mapped_column(JsonDoc)
     probed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuthFailureRow(Base):
+    """Failed sign-ins of one client address in its current window (see identity.throttle)."""
+
+    __tablename__ = "auth_failures"
+
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    failures: Mapped[int] = mapped_column(Integer)

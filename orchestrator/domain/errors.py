@@ -8,6 +8,7 @@ FederangeError
 ├── Unauthenticated        (401) no, malformed or unknown token
 ├── InvalidInput           (422) the input is well-formed but wrong; names the field
 ├── Refused                (409) a booking/placement decision said no; carries every reason
+├── TooManyRequests        (429) the caller must wait `retry_after` seconds (failed sign-ins)
 └── NotReady               (503) a dependency (database, migrations) is not there
 """
 
@@ -83,6 +84,15 @@ class Refused(FederangeError):
     def __init__(self, reasons: list[str]) -> None:
         self.reasons = list(reasons)
         super().__init__("; ".join(self.reasons))
+
+
+class TooManyRequests(FederangeError):
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, reason: str, *, retry_after: int) -> None:
+        super().__init__(reason)
+        self.retry_after = max(int(retry_after), 1)
 
 
 class NotReady(FederangeError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from orchestrator.domain.catalogue import Organisation
 from orchestrator.domain.clock import Clock
@@ -20,9 +20,13 @@ from orchestrator.identity.principals import IssuedToken, Principal, Role, Token
 
 
 class IdentityService:
-    def __init__(self, *, store: IdentityStore, clock: Clock) -> None:
+    def __init__(
+        self, *, store: IdentityStore, clock: Clock, token_lifetime: timedelta | None = None
+    ) -> None:
         self.store = store
         self.clock = clock
+        #: The expiry of tokens issued without one (None: they do not expire).
+        self.token_lifetime = token_lifetime
 
     def authenticate(self, token: str) -> Principal:
         """The principal holding this API token; refuses malformed, unknown, revoked and expired ones."""
@@ -57,8 +61,11 @@ class IdentityService:
         role: Role,
         expires_at: datetime | None,
     ) -> IssuedToken:
-        """A new principal in `organisation` with a fresh token (no permission check: callers check)."""
+        """A new principal in `organisation` with a fresh token (no permission check: callers check).
+        Without `expires_at` the token lives for the configured default lifetime."""
         now = self.clock.now()
+        if expires_at is None and self.token_lifetime is not None:
+            expires_at = now + self.token_lifetime
         principal = Principal(
             id=str(uuid.uuid4()),
             name=name,

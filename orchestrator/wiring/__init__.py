@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import cache
+from functools import cache, cached_property
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -32,6 +33,7 @@ from orchestrator.exercises.ports import Provisioner
 from orchestrator.exercises.service import ExerciseService
 from orchestrator.identity.ports import IdentityStore
 from orchestrator.identity.service import IdentityService
+from orchestrator.identity.throttle import FailureCounter, Limit, SignInThrottle
 from orchestrator.placement.plugins import Plugins, default_plugins
 from orchestrator.settings import Settings
 from orchestrator.wiring.exercises import AnsibleProvisioner, ConnectorCache
@@ -61,10 +63,27 @@ class Services:
         )
 
     def catalogue(self, store: CatalogueStore) -> CatalogueService:
-        return CatalogueService(store=store, clock=self.clock, connector_kinds=self.connector_kinds)
+        return CatalogueService(
+            store=store, clock=self.clock, connector_kinds=self.connector_kinds, identity=self.identity(store)
+        )
 
     def identity(self, store: IdentityStore) -> IdentityService:
-        return IdentityService(store=store, clock=self.clock)
+        lifetime = self.settings.token_lifetime_days
+        return IdentityService(
+            store=store, clock=self.clock, token_lifetime=timedelta(days=lifetime) if lifetime else None
+        )
+
+    @cached_property
+    def throttle(self) -> SignInThrottle:
+        """Failed sign-ins per client, counted in the database (shared by every replica)."""
+
+        @contextmanager
+        def counters() -> Iterator[FailureCounter]:
+            with self.uow() as uow:
+                yield uow.catalogue
+
+        limit = Limit(failures=self.settings.signin_failures_per_minute, window=timedelta(minutes=1))
+        return SignInThrottle(counters, clock=self.clock, limit=limit)
 
     def scenarios(self, store: ScenarioStore) -> ScenarioCatalogue:
         """The scenario catalogue: the shipped library plus uploaded versions in `store`."""

@@ -1,6 +1,12 @@
-"""Liveness and readiness; the only endpoints (with the OpenAPI docs) that need no token."""
+"""Liveness and readiness; the only endpoints (with the OpenAPI docs) that need no token.
+
+Neither says anything about the deployment to an anonymous caller (no database host, name or version):
+why a process is not ready goes to its log, where its operator looks.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from fastapi import APIRouter
 from sqlalchemy import text
@@ -9,6 +15,7 @@ from orchestrator.api.deps import ServicesDep
 from orchestrator.db import migrate
 from orchestrator.domain.errors import NotReady
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 
@@ -17,12 +24,17 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", summary="Readiness: the database answers and is migrated", responses={503: {}})
+@router.get(
+    "/ready",
+    summary="Readiness: the database answers and is migrated",
+    responses={503: {"description": "not ready: the database does not answer or is not migrated"}},
+)
 def ready(services: ServicesDep) -> dict[str, str]:
     try:
         with services.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+        migrate.ensure_migrated(services.engine)
     except Exception as exc:
-        raise NotReady(f"database unreachable: {type(exc).__name__}: {exc}") from exc
-    migrate.ensure_migrated(services.engine)
-    return {"status": "ready", "database": services.engine.dialect.name}
+        log.warning("not ready: %s: %s", type(exc).__name__, exc)
+        raise NotReady("not ready: the database does not answer or is not migrated") from None
+    return {"status": "ready"}
