@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     #: On SIGTERM, how long running due actions may take to finish before they are handed back.
     shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=3600)
     instance_seed: str = Field(default="", repr=False)
+    #: The largest request body accepted (larger ones are refused with 413 before they are parsed).
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     #: Failed sign-ins one client address may make per minute before it is refused (429) for a while.
     signin_failures_per_minute: int = Field(default=20, ge=1, le=100_000)
     #: Lifetime of an API token issued without an explicit expiry (0: tokens never expire by default).

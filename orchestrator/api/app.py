@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from orchestrator import __version__
 from orchestrator.api import problems
 from orchestrator.api.headers import SecurityHeaders
+from orchestrator.api.limits import RequestLimits
 from orchestrator.api.routes import (
     audit,
     availability,
@@ -58,6 +59,7 @@ def create_app(services: Services, *, on_start: Sequence[Hook] = (), on_stop: Se
     app = FastAPI(title="Federange", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.services = services
     problems.install(app)
+    app.add_middleware(RequestLimits, max_body_bytes=services.settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     for module in (health, organisations, tokens, ranges, audit, scenarios, exercises, environments):
         app.include_router(module.router)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from orchestrator.api.deps import PrincipalDep, ServicesDep
 from orchestrator.api.schemas.catalogue import AuditOut
-from orchestrator.api.schemas.common import PageOut
+from orchestrator.api.schemas.common import MAX_PAGE, PageOut
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -17,9 +17,9 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 def list_(
     principal: PrincipalDep,
     services: ServicesDep,
-    object_id: str | None = None,
-    action: str | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    object_id: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> PageOut[AuditOut]:
     with services.uow() as uow:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from orchestrator.api.deps import PrincipalDep, ServicesDep
 from orchestrator.api.schemas.catalogue import MaintenanceIn, MaintenanceOut, RangeIn, RangeOut, RangeUpdate
-from orchestrator.api.schemas.common import PageOut
+from orchestrator.api.schemas.common import MAX_PAGE, PageOut
 from orchestrator.domain.ranges import RangeStatus
 
 router = APIRouter(prefix="/api/v1/ranges", tags=["ranges"])
@@ -28,9 +28,9 @@ def list_(
     principal: PrincipalDep,
     services: ServicesDep,
     country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
-    capability: str | None = None,
+    capability: Annotated[str | None, Query(max_length=63)] = None,
     range_status: Annotated[RangeStatus | None, Query(alias="status")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> PageOut[RangeOut]:
     with services.uow() as uow:

@@ -8,13 +8,24 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from connectors.base import Resources
-from orchestrator.api.schemas.common import Capability, Country, Schema, Slug, UtcDateTime
+from orchestrator.api.schemas.common import Capability, Country, Prose, Ref, Schema, Slug, UtcDateTime
+from orchestrator.booking.lengths import MAX_BOOKING_LENGTH
 from orchestrator.catalogue.drafts import MaintenanceDraft, OrganisationDraft, RangeDraft, RangePatch
 from orchestrator.catalogue.views import range_view
 from orchestrator.domain.catalogue import Organisation, RangeRecord
 from orchestrator.domain.ranges import OrganisationKind, RangeStatus, SharingPolicy
 from orchestrator.identity.audit import AuditEvent
 from orchestrator.identity.principals import IssuedToken, Role, TokenInfo
+
+#: The largest capacity a range may declare in each dimension (a million cores, a petabyte, a million
+#: team instances): beyond any real range, within what the database columns and the sums over a
+#: federation's calendars hold.
+MAX_CPU = 1_000_000_000
+MAX_MEMORY = 1_000_000_000
+MAX_SLOTS = 1_000_000
+MAX_GPUS = 1_000_000
+MAX_BOOKING_MINUTES = int(MAX_BOOKING_LENGTH.total_seconds() // 60)
+MAX_LEAD_MINUTES = 366 * 24 * 60
 
 
 class OrganisationIn(Schema):
@@ -56,7 +67,7 @@ class OrganisationOut(BaseModel):
 
 class TokenIn(Schema):
     name: str = Field(min_length=1, max_length=200, description="Who or what holds the token")
-    organisation_id: str
+    organisation_id: Ref
     role: Role
     expires_at: UtcDateTime | None = None
 
@@ -96,22 +107,26 @@ class IssuedTokenOut(TokenOut):
 
 
 class CapacityIn(Schema):
-    cpu_millicores: int = Field(ge=0, description="CPU shared, in millicores (1000 = one core)")
-    memory_mib: int = Field(ge=0)
-    slots: int = Field(ge=0, description="How many team instances may run at once")
-    gpus: int = Field(default=0, ge=0)
+    cpu_millicores: int = Field(ge=0, le=MAX_CPU, description="CPU shared, in millicores (1000 = one core)")
+    memory_mib: int = Field(ge=0, le=MAX_MEMORY)
+    slots: int = Field(ge=0, le=MAX_SLOTS, description="How many team instances may run at once")
+    gpus: int = Field(default=0, ge=0, le=MAX_GPUS)
 
     def to_domain(self) -> Resources:
         return Resources(self.cpu_millicores, self.memory_mib, self.slots, self.gpus)
 
 
 class PolicyIn(Schema):
-    allowed_countries: list[Country] = Field(default_factory=list, description="Empty: every country")
-    allowed_organisations: list[str] = Field(default_factory=list, description="Organisation ids; empty: all")
+    allowed_countries: list[Country] = Field(
+        default_factory=list, max_length=250, description="Empty: every country"
+    )
+    allowed_organisations: list[Ref] = Field(
+        default_factory=list, max_length=1000, description="Organisation ids; empty: all"
+    )
     max_foreign_share: float = Field(default=1.0, ge=0, le=1)
     approval_required: bool = False
-    max_booking_minutes: int | None = Field(default=None, gt=0)
-    min_lead_minutes: int | None = Field(default=None, ge=0)
+    max_booking_minutes: int | None = Field(default=None, gt=0, le=MAX_BOOKING_MINUTES)
+    min_lead_minutes: int | None = Field(default=None, ge=0, le=MAX_LEAD_MINUTES)
     allow_privileged: bool = False
 
     def to_domain(self) -> SharingPolicy:
@@ -129,7 +144,7 @@ class PolicyIn(Schema):
 
 
 class ConnectorIn(Schema):
-    kind: str = Field(examples=["kubernetes", "docker", "ansible"])
+    kind: str = Field(max_length=63, examples=["kubernetes", "docker", "ansible"])
     config: dict[str, Any] = Field(
         default_factory=dict,
         description="Connector settings; secret fields (kubeconfig, token, *_key, ...) are encrypted at rest "
@@ -140,10 +155,10 @@ class ConnectorIn(Schema):
 class RangeIn(Schema):
     slug: Slug
     name: str = Field(min_length=1, max_length=200)
-    description: str = ""
-    operator_organisation_id: str | None = Field(default=None, description="Defaults to the caller's")
+    description: Prose = ""
+    operator_organisation_id: Ref | None = Field(default=None, description="Defaults to the caller's")
     country: Country
-    capabilities: list[Capability] = Field(default_factory=list)
+    capabilities: list[Capability] = Field(default_factory=list, max_length=64)
     capacity: CapacityIn
     policy: PolicyIn = Field(default_factory=PolicyIn)
     status: RangeStatus = RangeStatus.ACTIVE
@@ -168,7 +183,7 @@ class RangeIn(Schema):
 
 
 class ConnectorPatch(Schema):
-    kind: str | None = None
+    kind: str | None = Field(default=None, max_length=63)
     config: dict[str, Any] | None = Field(
         default=None, description="Merged into the stored config; null removes"
     )
@@ -176,9 +191,9 @@ class ConnectorPatch(Schema):
 
 class RangeUpdate(Schema):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = None
+    description: Prose | None = None
     country: Country | None = None
-    capabilities: list[Capability] | None = None
+    capabilities: list[Capability] | None = Field(default=None, max_length=64)
     capacity: CapacityIn | None = None
     policy: PolicyIn | None = None
     status: RangeStatus | None = None
@@ -203,7 +218,7 @@ class RangeUpdate(Schema):
 class MaintenanceIn(Schema):
     start: UtcDateTime
     end: UtcDateTime
-    reason: str = ""
+    reason: Prose = ""
 
     @field_validator("end")
     @classmethod

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from orchestrator.catalogue.validation import capability_problem, country_problem, slug_problem
 from orchestrator.domain.clock import ensure_utc
+from orchestrator.domain.errors import FieldProblem, InvalidInput
 
 T = TypeVar("T")
 
@@ -23,18 +25,67 @@ def _check(problem_of: object) -> AfterValidator:
     return AfterValidator(check)
 
 
+#: Instants the API accepts: far enough either way for any booking, near enough that adding a booking's
+#: lead time or length can never leave the calendar (Python's datetime ends at year 9999).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+#: The last page a listing serves (with at most 500 items a page, far past any real listing).
+MAX_PAGE = 1_000_000
+#: The longest text any field takes unless its schema says less (a kubeconfig with its certificates).
+MAX_TEXT = 256 * 1024
+
+
 def _aware(value: datetime) -> datetime:
-    return ensure_utc(value)
+    value = ensure_utc(value)
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"must be from {EARLIEST.year} to {LATEST.year - 1}, got {value.isoformat()}")
+    return value
 
 
 Country = Annotated[str, _check(country_problem), Field(examples=["EE"], description="ISO 3166-1 alpha-2")]
-Slug = Annotated[str, _check(slug_problem), Field(examples=["ee-tallinn-range"])]
-Capability = Annotated[str, _check(capability_problem), Field(examples=["k8s"])]
-UtcDateTime = Annotated[datetime, AfterValidator(_aware), Field(description="RFC 3339 with a timezone")]
+Slug = Annotated[str, _check(slug_problem), Field(max_length=63, examples=["ee-tallinn-range"])]
+Capability = Annotated[str, _check(capability_problem), Field(max_length=63, examples=["k8s"])]
+UtcDateTime = Annotated[
+    datetime,
+    AfterValidator(_aware),
+    Field(description=f"RFC 3339 with a timezone, from {EARLIEST.year} to {LATEST.year - 1}"),
+]
+#: An id of something Federange made (a UUID, an instance id) as a reference in a body.
+Ref = Annotated[str, Field(min_length=1, max_length=64)]
+#: Free text a person writes (a description, a reason).
+Prose = Annotated[str, Field(max_length=10_000)]
+
+
+def _text_problems(value: object, path: str) -> Iterator[FieldProblem]:
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield FieldProblem(path or "body", "must not contain NUL bytes")
+        elif len(value) > MAX_TEXT:
+            yield FieldProblem(path or "body", f"is longer than {MAX_TEXT} characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            yield from _text_problems(key, where)
+            yield from _text_problems(item, where)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _text_problems(item, f"{path}[{i}]")
 
 
 class Schema(BaseModel):
+    """Every request body: unknown fields refused, and no text anywhere in it (nested mappings such as a
+    connector config included) holds a NUL byte or is longer than MAX_TEXT (refused with the field's
+    path before any other check: databases keep text without NUL)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded_text(cls, data: object) -> object:
+        problems = list(_text_problems(data, ""))
+        if problems:
+            raise InvalidInput(problems)
+        return data
 
 
 class PageOut(BaseModel, Generic[T]):

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from orchestrator.api.schemas.common import Capability, Country, Schema, UtcDateTime
+from orchestrator.api.schemas.common import Capability, Country, Ref, Schema, UtcDateTime
 from orchestrator.exercises.access import TeamAccess
 from orchestrator.exercises.model import Exercise, ExerciseDraft, ExerciseEvent, Instance, StageRecord
 from orchestrator.exercises.service import ON_OWN_COUNTRY
@@ -26,13 +26,21 @@ class TeamIn(Schema):
 
 
 class ConstraintsIn(Schema):
-    capabilities: list[Capability] = Field(default_factory=list, description="Range capabilities required")
-    allowed_countries: list[Country] = Field(default_factory=list, description="Data residency; empty: any")
-    include_ranges: list[str] = Field(default_factory=list, description="Only these ranges (slugs or ids)")
-    exclude_ranges: list[str] = Field(default_factory=list, description="Never these ranges (slugs or ids)")
-    min_ranges: int = Field(default=1, ge=1, description="Spread over at least this many ranges")
-    max_ranges: int | None = Field(default=None, ge=1)
-    max_teams_per_range: int | None = Field(default=None, ge=1)
+    capabilities: list[Capability] = Field(
+        default_factory=list, max_length=64, description="Range capabilities required"
+    )
+    allowed_countries: list[Country] = Field(
+        default_factory=list, max_length=250, description="Data residency; empty: any"
+    )
+    include_ranges: list[Ref] = Field(
+        default_factory=list, max_length=1000, description="Only these ranges (slugs or ids)"
+    )
+    exclude_ranges: list[Ref] = Field(
+        default_factory=list, max_length=1000, description="Never these ranges (slugs or ids)"
+    )
+    min_ranges: int = Field(default=1, ge=1, le=1000, description="Spread over at least this many ranges")
+    max_ranges: int | None = Field(default=None, ge=1, le=1000)
+    max_teams_per_range: int | None = Field(default=None, ge=1, le=5000)
     country_affinity: bool = Field(default=True, description="Prefer a range in each team's own country")
     strategy: str = Field(
         default=DEFAULT_STRATEGY,
@@ -69,14 +77,18 @@ class ConstraintsIn(Schema):
 
 class ExerciseIn(Schema):
     name: str = Field(min_length=1, max_length=200)
-    scenario: str = Field(min_length=1, description="`name` (newest version) or `name@version`")
+    scenario: str = Field(
+        min_length=1,
+        max_length=200,
+        description="`name` or `name@version` (yours, else the library's), or `owner/name@version`",
+    )
     teams: list[TeamIn] = Field(min_length=1, max_length=5000)
     start: UtcDateTime
     end: UtcDateTime
     lead_minutes: int = Field(
         default=15, ge=0, le=7 * 24 * 60, description="Deploy this long before the start"
     )
-    warn_minutes: int = Field(default=10, ge=0, description="Warn this long before the end")
+    warn_minutes: int = Field(default=10, ge=0, le=30 * 24 * 60, description="Warn this long before the end")
     constraints: ConstraintsIn = Field(default_factory=ConstraintsIn)
 
     @field_validator("end")
@@ -102,7 +114,7 @@ class ExerciseIn(Schema):
 
 
 class EnvironmentIn(Schema):
-    scenario: str = Field(min_length=1)
+    scenario: str = Field(min_length=1, max_length=200)
     ttl_minutes: int = Field(default=120, ge=1, le=30 * 24 * 60, description="Lifetime; renewable")
     name: str = Field(default="", max_length=200)
     constraints: ConstraintsIn = Field(default_factory=ConstraintsIn)

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from orchestrator.api.schemas.common import Schema
+from orchestrator.api.schemas.common import Ref, Schema
 from orchestrator.domain.catalogue import ScenarioVersion
 from orchestrator.identity.principals import Principal, Role
 from scenarios.loader import load_text
@@ -123,7 +123,7 @@ class ScenarioOut(ScenarioSummary):
 
 
 class SharingIn(Schema):
-    organisations: list[str] = Field(
+    organisations: list[Ref] = Field(
         default_factory=list, max_length=500, description="organisation ids that may use every version"
     )
     everyone: bool = Field(default=False, description="share with every organisation of the federation")
