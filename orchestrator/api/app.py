@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from orchestrator import __version__
-from orchestrator.api import problems
+from orchestrator.api import contract, problems
 from orchestrator.api.headers import SecurityHeaders
 from orchestrator.api.limits import RequestLimits
 from orchestrator.api.routes import (
@@ -58,6 +58,7 @@ def create_app(services: Services, *, on_start: Sequence[Hook] = (), on_stop: Se
 
     app = FastAPI(title="Federange", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.services = services
+    app.openapi = lambda: contract.document(app)  # type: ignore[method-assign]
     problems.install(app)
     app.add_middleware(RequestLimits, max_body_bytes=services.settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)

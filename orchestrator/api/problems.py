@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from orchestrator.domain.errors import (
     FederangeError,
@@ -67,6 +68,16 @@ def _reason(message: str) -> str:
     return message
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (the router names only the first route it matched:
+    one path may be served by several routes, one per method)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= route.methods
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(FederangeError)
     async def _domain(request: Request, exc: FederangeError) -> JSONResponse:
@@ -88,12 +99,18 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # a body the framework could not read: invalid input, like any other
+            return problem(422, "Invalid input", f"body: {exc.detail}", instance=request.url.path)
         titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthenticated"}
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return problem(
             exc.status_code,
             titles.get(exc.status_code, "HTTP error"),
             str(exc.detail),
             instance=request.url.path,
+            headers=headers,
         )
 
     @app.exception_handler(Exception)

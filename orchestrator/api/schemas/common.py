@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from orchestrator.catalogue.validation import capability_problem, country_problem, slug_problem
@@ -42,7 +43,13 @@ def _aware(value: datetime) -> datetime:
     return value
 
 
-Country = Annotated[str, _check(country_problem), Field(examples=["EE"], description="ISO 3166-1 alpha-2")]
+#: Every ISO 3166-1 alpha-2 code, so the OpenAPI document says exactly which countries are accepted.
+COUNTRY_CODES = sorted(c.alpha_2 for c in pycountry.countries)
+Country = Annotated[
+    str,
+    _check(country_problem),
+    Field(examples=["EE"], description="ISO 3166-1 alpha-2", json_schema_extra={"enum": COUNTRY_CODES}),
+]
 Slug = Annotated[str, _check(slug_problem), Field(max_length=63, examples=["ee-tallinn-range"])]
 Capability = Annotated[str, _check(capability_problem), Field(max_length=63, examples=["k8s"])]
 UtcDateTime = Annotated[
@@ -72,12 +79,33 @@ def _text_problems(value: object, path: str) -> Iterator[FieldProblem]:
             yield from _text_problems(item, f"{path}[{i}]")
 
 
+#: Text without NUL bytes, as a JSON Schema pattern.
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _bound_strings(schema: dict[str, Any]) -> None:
+    """Say in a string property's JSON Schema what `Schema` enforces: no NUL byte, at most MAX_TEXT."""
+    if schema.get("type") == "string" and "enum" not in schema and "format" not in schema:
+        schema.setdefault("pattern", NO_NUL)
+        schema.setdefault("maxLength", MAX_TEXT)
+    for key in ("anyOf", "oneOf", "allOf"):
+        for option in schema.get(key, []):
+            _bound_strings(option)
+    if isinstance(schema.get("items"), dict):
+        _bound_strings(schema["items"])
+
+
+def _document_bounds(schema: dict[str, Any], _model: type[BaseModel]) -> None:
+    for prop in schema.get("properties", {}).values():
+        _bound_strings(prop)
+
+
 class Schema(BaseModel):
     """Every request body: unknown fields refused, and no text anywhere in it (nested mappings such as a
     connector config included) holds a NUL byte or is longer than MAX_TEXT (refused with the field's
-    path before any other check: databases keep text without NUL)."""
+    path before any other check: databases keep text without NUL). The JSON Schema says so."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_document_bounds)
 
     @model_validator(mode="before")
     @classmethod
