@@ -15,7 +15,6 @@ from typing import Any
 
 from orchestrator.booking import access, policy
 from orchestrator.booking.admission import Claim, quota_problems
-from orchestrator.booking.calendar import Interval
 from orchestrator.booking.occupancy import Occupancy
 from orchestrator.booking.ports import BookingStore, CalendarRead, Locked
 from orchestrator.booking.views import booking_view
@@ -23,6 +22,7 @@ from orchestrator.domain.bookings import BOOKING_STATES, Booking, BookingStatus,
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import Conflict, FieldProblem, IllegalTransition, InvalidInput, NotFound
 from orchestrator.domain.ranges import RangeSnapshot
+from orchestrator.domain.sweep import Interval
 from orchestrator.identity.audit import AuditEvent
 from orchestrator.identity.principals import Principal
 
