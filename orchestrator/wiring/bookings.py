@@ -9,6 +9,7 @@ from connectors.base import Resources
 from orchestrator.booking.occupancy import free_for_owner
 from orchestrator.booking.ports import BookingStore
 from orchestrator.booking.requests import BookingItem, BookingRequest
+from orchestrator.booking.selection import Selection
 from orchestrator.booking.service import BookingService
 from orchestrator.domain.bookings import Purpose
 from orchestrator.exercises.ports import FreeCapacity
@@ -83,19 +84,19 @@ class EngineBookings:
 
     def activate(self, booking_ids: Sequence[str]) -> None:
         for booking_id in booking_ids:
-            self.service.activate(SYSTEM, booking_id)
+            self.service.activate(SYSTEM, Selection.booking(booking_id))
 
     def release(self, booking_ids: Sequence[str]) -> None:
         for booking_id in booking_ids:
-            self.service.release(SYSTEM, booking_id)
+            self.service.release(SYSTEM, Selection.booking(booking_id))
 
     def cancel(self, actor: Principal, booking_ids: Sequence[str], *, reason: str) -> None:
         for booking_id in booking_ids:
-            self.service.cancel(actor, booking_id, reason=reason)
+            self.service.cancel(actor, Selection.booking(booking_id), reason=reason)
 
     def renew(self, actor: Principal, booking_ids: Sequence[str], *, end: datetime) -> None:
         for booking_id in booking_ids:
-            self.service.renew(actor, booking_id, end=end)
+            self.service.renew(actor, Selection.booking(booking_id), end=end)
 
     def reduce(self, actor: Principal, booking_id: str, *, demand: Resources, reason: str) -> None:
         self.service.reduce(actor, booking_id, demand=demand, reason=reason)

@@ -6,9 +6,12 @@ documents whose `reasons` list says which range, which dimension, when, needed v
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+from pydantic import BaseModel
 
 from orchestrator.api.deps import PrincipalDep, ServicesDep
 from orchestrator.api.schemas.bookings import (
@@ -22,7 +25,8 @@ from orchestrator.api.schemas.bookings import (
 )
 from orchestrator.api.schemas.common import PageOut, UtcDateTime
 from orchestrator.booking.ports import BookingQuery
-from orchestrator.domain.bookings import BookingStatus
+from orchestrator.booking.selection import Selection
+from orchestrator.domain.bookings import Booking, BookingStatus
 
 router = APIRouter(prefix="/api/v1/bookings", tags=["bookings"])
 requests_router = APIRouter(prefix="/api/v1/booking-requests", tags=["bookings"])
@@ -92,60 +96,6 @@ def list_(
     )
 
 
-@router.get("/{booking_id}", summary="Get a booking")
-def get(booking_id: str, principal: PrincipalDep, services: ServicesDep) -> BookingOut:
-    with services.uow() as uow:
-        booking = services.booking(uow.bookings).get(principal, booking_id)
-    return BookingOut.from_domain(booking)
-
-
-@router.post(
-    "/{booking_id}/confirm", summary="Confirm a held booking before its hold expires", responses=_REFUSED
-)
-def confirm(booking_id: str, principal: PrincipalDep, services: ServicesDep) -> BookingOut:
-    with services.uow() as uow:
-        booking = services.booking(uow.bookings).confirm(principal, booking_id)
-    return BookingOut.from_domain(booking)
-
-
-@router.post(
-    "/{booking_id}/renew", summary="Move the end: extend (if capacity allows) or shrink", responses=_REFUSED
-)
-def renew(booking_id: str, body: RenewIn, principal: PrincipalDep, services: ServicesDep) -> BookingOut:
-    with services.uow() as uow:
-        booking = services.booking(uow.bookings).renew(principal, booking_id, end=body.end)
-    return BookingOut.from_domain(booking)
-
-
-@router.post(
-    "/{booking_id}/cancel", summary="Cancel a held, pending or confirmed booking", responses=_REFUSED
-)
-def cancel(
-    booking_id: str, principal: PrincipalDep, services: ServicesDep, body: ReasonIn | None = None
-) -> BookingOut:
-    with services.uow() as uow:
-        booking = services.booking(uow.bookings).cancel(
-            principal, booking_id, reason=body.reason if body else ""
-        )
-    return BookingOut.from_domain(booking)
-
-
-@router.post("/{booking_id}/activate", summary="Mark a confirmed booking active (in use)", responses=_REFUSED)
-def activate(booking_id: str, principal: PrincipalDep, services: ServicesDep) -> BookingOut:
-    with services.uow() as uow:
-        booking = services.booking(uow.bookings).activate(principal, booking_id)
-    return BookingOut.from_domain(booking)
-
-
-@router.post(
-    "/{booking_id}/release", summary="Give a confirmed or active booking's capacity back", responses=_REFUSED
-)
-def release(booking_id: str, principal: PrincipalDep, services: ServicesDep) -> BookingOut:
-    with services.uow() as uow:
-        booking = services.booking(uow.bookings).release(principal, booking_id)
-    return BookingOut.from_domain(booking)
-
-
 @router.post(
     "/{booking_id}/approve", summary="Approve a pending booking (the range's operators)", responses=_REFUSED
 )
@@ -164,61 +114,138 @@ def decline(booking_id: str, body: ReasonIn, principal: PrincipalDep, services: 
     return BookingOut.from_domain(booking)
 
 
-# -- a whole request at once (the exercise planner's view) --------------------------------------------
-@requests_router.get("/{request_id}", summary="The bookings of one request")
-def get_request(request_id: str, principal: PrincipalDep, services: ServicesDep) -> RequestOut:
-    with services.uow() as uow:
-        bookings = services.booking(uow.bookings).get_request(principal, request_id)
-    return RequestOut.of(request_id, bookings)
+# -- the transitions, on one booking and on a whole request (the exercise planner's view) ----------------
+def one_booking(booking_id: str) -> Selection:
+    return Selection.booking(booking_id)
 
 
-@requests_router.post(
-    "/{request_id}/confirm", summary="Confirm every held booking of a request", responses=_REFUSED
-)
-def confirm_request(request_id: str, principal: PrincipalDep, services: ServicesDep) -> RequestOut:
-    with services.uow() as uow:
-        bookings = services.booking(uow.bookings).confirm_request(principal, request_id)
-    return RequestOut.of(request_id, bookings)
+def whole_request(request_id: str) -> Selection:
+    return Selection.request(request_id)
 
 
-@requests_router.post(
-    "/{request_id}/renew", summary="Move the end of every live booking of a request", responses=_REFUSED
-)
-def renew_request(
-    request_id: str, body: RenewIn, principal: PrincipalDep, services: ServicesDep
-) -> RequestOut:
-    with services.uow() as uow:
-        bookings = services.booking(uow.bookings).renew_request(principal, request_id, end=body.end)
-    return RequestOut.of(request_id, bookings)
+@dataclass(frozen=True)
+class _Paths:
+    """One family of paths for the transitions: `/api/v1/bookings/{booking_id}/...`, answered with the
+    booking, or `/api/v1/booking-requests/{request_id}/...`, answered with the request's bookings.
+    `suffix` keeps the operation ids of the per-path routes these replaced (`confirm_request`)."""
 
+    router: APIRouter
+    select: Callable[[str], Selection]
+    param: str
+    model: type[BookingOut] | type[RequestOut]
+    suffix: str
+    summaries: dict[str, str]
 
-@requests_router.post("/{request_id}/cancel", summary="Cancel every booking of a request", responses=_REFUSED)
-def cancel_request(
-    request_id: str, principal: PrincipalDep, services: ServicesDep, body: ReasonIn | None = None
-) -> RequestOut:
-    with services.uow() as uow:
-        bookings = services.booking(uow.bookings).cancel_request(
-            principal, request_id, reason=body.reason if body else ""
+    def route(self, verb: str) -> Callable[[Callable[..., BaseModel]], Callable[..., BaseModel]]:
+        path = f"/{{{self.param}}}" + ("" if verb == "get" else f"/{verb}")
+        return self.router.api_route(
+            path,
+            methods=["GET" if verb == "get" else "POST"],
+            name=f"{verb}{self.suffix}",
+            summary=self.summaries[verb],
+            response_model=self.model,
+            responses=None if verb == "get" else _REFUSED,
         )
-    return RequestOut.of(request_id, bookings)
+
+    def answer(self, selection: Selection, bookings: list[Booking]) -> BaseModel:
+        if selection.whole_request:
+            return RequestOut.of(selection.id, bookings)
+        return BookingOut.from_domain(bookings[0])
 
 
-@requests_router.post(
-    "/{request_id}/release", summary="Release every booking of a request", responses=_REFUSED
+_ONE = _Paths(
+    router=router,
+    select=one_booking,
+    param="booking_id",
+    model=BookingOut,
+    suffix="",
+    summaries={
+        "get": "Get a booking",
+        "confirm": "Confirm a held booking before its hold expires",
+        "renew": "Move the end: extend (if capacity allows) or shrink",
+        "cancel": "Cancel a held, pending or confirmed booking",
+        "activate": "Mark a confirmed booking active (in use)",
+        "release": "Give a confirmed or active booking's capacity back",
+    },
 )
-def release_request(request_id: str, principal: PrincipalDep, services: ServicesDep) -> RequestOut:
-    with services.uow() as uow:
-        bookings = services.booking(uow.bookings).release_request(principal, request_id)
-    return RequestOut.of(request_id, bookings)
-
-
-@requests_router.post(
-    "/{request_id}/activate", summary="Mark every confirmed booking of a request active", responses=_REFUSED
+_ALL = _Paths(
+    router=requests_router,
+    select=whole_request,
+    param="request_id",
+    model=RequestOut,
+    suffix="_request",
+    summaries={
+        "get": "The bookings of one request",
+        "confirm": "Confirm every held booking of a request",
+        "renew": "Move the end of every live booking of a request",
+        "cancel": "Cancel every booking of a request",
+        "release": "Release every booking of a request",
+        "activate": "Mark every confirmed booking of a request active",
+    },
 )
-def activate_request(request_id: str, principal: PrincipalDep, services: ServicesDep) -> RequestOut:
-    with services.uow() as uow:
-        bookings = services.booking(uow.bookings).activate_request(principal, request_id)
-    return RequestOut.of(request_id, bookings)
+
+
+def _transitions(paths: _Paths) -> None:
+    """Serve each transition (and the read) on one family of paths; called once per family."""
+
+    @paths.route("get")
+    def get(
+        principal: PrincipalDep, services: ServicesDep, selection: Selection = Depends(paths.select)
+    ) -> BaseModel:
+        with services.uow() as uow:
+            return paths.answer(selection, services.booking(uow.bookings).get(principal, selection))
+
+    @paths.route("confirm")
+    def confirm(
+        principal: PrincipalDep, services: ServicesDep, selection: Selection = Depends(paths.select)
+    ) -> BaseModel:
+        with services.uow() as uow:
+            bookings = services.booking(uow.bookings).confirm(principal, selection)
+        return paths.answer(selection, bookings)
+
+    @paths.route("renew")
+    def renew(
+        body: RenewIn,
+        principal: PrincipalDep,
+        services: ServicesDep,
+        selection: Selection = Depends(paths.select),
+    ) -> BaseModel:
+        with services.uow() as uow:
+            bookings = services.booking(uow.bookings).renew(principal, selection, end=body.end)
+        return paths.answer(selection, bookings)
+
+    @paths.route("cancel")
+    def cancel(
+        principal: PrincipalDep,
+        services: ServicesDep,
+        selection: Selection = Depends(paths.select),
+        body: ReasonIn | None = None,
+    ) -> BaseModel:
+        with services.uow() as uow:
+            bookings = services.booking(uow.bookings).cancel(
+                principal, selection, reason=body.reason if body else ""
+            )
+        return paths.answer(selection, bookings)
+
+    @paths.route("activate")
+    def activate(
+        principal: PrincipalDep, services: ServicesDep, selection: Selection = Depends(paths.select)
+    ) -> BaseModel:
+        with services.uow() as uow:
+            bookings = services.booking(uow.bookings).activate(principal, selection)
+        return paths.answer(selection, bookings)
+
+    @paths.route("release")
+    def release(
+        principal: PrincipalDep, services: ServicesDep, selection: Selection = Depends(paths.select)
+    ) -> BaseModel:
+        with services.uow() as uow:
+            bookings = services.booking(uow.bookings).release(principal, selection)
+        return paths.answer(selection, bookings)
+
+
+_transitions(_ONE)
+_transitions(_ALL)
 
 
 # -- quotas ------------------------------------------------------------------------------------------
