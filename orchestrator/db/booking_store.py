@@ -7,11 +7,14 @@ held the calendar read includes everything the previous holder committed. SQLite
 transaction there starts with BEGIN IMMEDIATE (orchestrator.db.engine), which serialises writers.
 
 Reads use Core statements (rows, not ORM objects), so nothing stale can come from the session's identity
-map after waiting for a lock.
+map after waiting for a lock. What differs per database (the calendar reads, the admission read, the
+insert of new bookings) runs through `SqliteCalendar` or `PostgresCalendar` below, over the statements of
+`orchestrator.db.calendar_sql`.
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -29,18 +32,21 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Row
 
 from connectors.base import Resources
-from orchestrator.booking.lengths import length_class
+from orchestrator.booking.lengths import length_class, probes
 from orchestrator.booking.ports import BookingQuery, CalendarRead, Locked
 from orchestrator.db.booking_sql import (
     ALL_RANGES,
+    AUDIT,
     BOOKINGS,
     HELD,
     INSERT_AUDIT,
+    INSERT_BOOKINGS,
     LOCK_QUOTA,
     QUOTA,
     QUOTAS,
     RANGES,
     B,
+    DriverCursor,
     R,
     audit_values,
     booking_of,
@@ -49,7 +55,15 @@ from orchestrator.db.booking_sql import (
     snapshot_of,
     utc,
 )
-from orchestrator.db.calendar_sql import calendar_for
+from orchestrator.db.calendar_sql import (
+    ADMISSION_COLUMNS,
+    ADMISSION_READ,
+    ADMISSION_READ_ONE,
+    CALENDAR,
+    INSERT_BOOKING_AND_AUDIT,
+    LOCK_RANGES,
+    PG_CALENDAR,
+)
 from orchestrator.db.catalogue_store import SqlCatalogueStore
 from orchestrator.db.tables import (
     QuotaRow,
@@ -144,8 +158,7 @@ class SqlBookingStore:
 
     # -- bookings ----------------------------------------------------------------------------------
     def add_bookings(self, bookings: Sequence[Booking], *, audit: Sequence[AuditEvent] = ()) -> None:
-        """PostgreSQL: one statement, the audit rows inserted by a data-modifying CTE around the
-        bookings' INSERT. SQLite (no such CTEs): two statements."""
+        """In one statement on PostgreSQL, two on SQLite (`PostgresCalendar.insert`)."""
         if not bookings:
             for event in audit:
                 self.add_audit(event)
@@ -249,3 +262,118 @@ class SqlBookingStore:
     def delete_quota(self, organisation_id: str) -> bool:
         done = self._db.execute(delete(QUOTAS).where(QuotaRow.organisation_id == organisation_id))
         return bool(done.rowcount)
+
+
+#: A kind 0 row of the admission function, read by column name like LOCK_RANGES' rows; its timestamps
+#: come in the session's time zone (`utc` where a snapshot keeps them).
+_ADMISSION_ROW = namedtuple("_ADMISSION_ROW", ADMISSION_COLUMNS)  # type: ignore[misc]
+_FIRST_OCCUPANT_COLUMN = ADMISSION_COLUMNS.index("o_id")
+
+Calendars = dict[str, list[Occupant]]
+
+
+class SqliteCalendar:
+    """SQLite: portable statements one after the other; the transaction's BEGIN IMMEDIATE already holds
+    the database, so the reads after the locking read see everything committed before."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def occupants(self, by: str, key: str, start: datetime, end: datetime, now: datetime) -> list[Occupant]:
+        """`by` is "range_id" or "owner_organisation_id"; the port's `occupants` contract."""
+        params: dict[str, Any] = {"key": key, "start": start, "end": end, "now": now}
+        params.update({f"after_{c}": lower for c, lower, _ in probes(start, end)})
+        return occupants_of(self._db.execute(CALENDAR[by], params))
+
+    def lock_and_read(
+        self, refs: list[str], owner: str, calendar: CalendarRead | None
+    ) -> tuple[Sequence[Any], Calendars]:
+        """LOCK_RANGES' rows, then (when asked) each locked range's calendar."""
+        rows = self._db.execute(LOCK_RANGES, {"refs": refs, "owner": owner}).all()
+        if calendar is None:
+            return rows, {}
+        return rows, {
+            range_id: self.occupants("range_id", range_id, calendar.start, calendar.end, calendar.not_before)
+            for range_id in dict.fromkeys(r.id for r in rows)
+        }
+
+    def insert(self, rows: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+        """New bookings and their audit events (no data-modifying CTEs here: two statements)."""
+        self._db.execute(INSERT_BOOKINGS, rows)
+        if events:
+            self._db.execute(INSERT_AUDIT, events)
+
+
+class PostgresCalendar:
+    """PostgreSQL: the admission read is one call of `federange_admission_read`, the insert one statement;
+    the admission path's statements go through the driver's cursor (`DriverCursor`)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+        self._driver = DriverCursor(connection)
+
+    def occupants(self, by: str, key: str, start: datetime, end: datetime, now: datetime) -> list[Occupant]:
+        params = {"key": key, "start": start, "end": end, "now": now}
+        return occupants_of(self._driver.run(PG_CALENDAR[by], params))
+
+    def lock_and_read(
+        self, refs: list[str], owner: str, calendar: CalendarRead | None
+    ) -> tuple[Sequence[Any], Calendars]:
+        params: dict[str, Any] = {"owner": owner, "start": None, "end": None, "not_before": None}
+        if calendar is not None:
+            params.update(start=calendar.start, end=calendar.end, not_before=calendar.not_before)
+        if len(refs) == 1:
+            found = self._driver.run(ADMISSION_READ_ONE, {"ref": refs[0], **params})
+        else:
+            found = self._driver.run(ADMISSION_READ, {"refs": refs, **params})
+        rows: list[Any] = [_ADMISSION_ROW._make(r) for r in found if r[0] == 0]
+        if calendar is None:
+            return rows, {}
+        calendars: Calendars = {r.id: [] for r in rows}
+        for occupant in occupants_of(r[_FIRST_OCCUPANT_COLUMN:] for r in found if r[0] == 1):
+            calendars[occupant.range_id].append(occupant)
+        return rows, calendars
+
+    def insert(self, rows: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+        """One booking with one event (the common case): one prepared statement through the driver;
+        several: the audit rows inserted by a data-modifying CTE around the bookings' INSERT."""
+        if len(rows) == len(events) == 1:
+            params = {f"b_{k}": v for k, v in rows[0].items()}
+            params.update({f"a_{k}": v for k, v in events[0].items()})
+            params.update(a_before=_jsonb(params["a_before"]), a_after=_jsonb(params["a_after"]))
+            self._driver.run(INSERT_BOOKING_AND_AUDIT, params, rows=False)
+        elif events:
+            new = insert(BOOKINGS).values(rows).cte("new_bookings")
+            self._db.execute(insert(AUDIT).values(events).add_cte(new))
+        else:
+            self._db.execute(INSERT_BOOKINGS, rows)
+
+
+def calendar_for(connection: Connection) -> SqliteCalendar | PostgresCalendar:
+    """The variant for the connection's database."""
+    if connection.dialect.name == "postgresql":
+        return PostgresCalendar(connection)
+    return SqliteCalendar(connection)
+
+
+def occupants_of(found: Iterable[Sequence[Any]]) -> list[Occupant]:
+    """Occupants from calendar rows (OCCUPANT's columns, then the hold's expiry), timestamps as UTC."""
+    return [
+        Occupant(
+            booking_id=booking_id,
+            range_id=range_id,
+            owner_organisation_id=owner,
+            owner_country=country,
+            start=utc(begin),
+            end=utc(finish),
+            demand=Resources(cpu, memory, slots, gpus),
+            hold_expires_at=None if expiry is None else utc(expiry),
+        )
+        for booking_id, range_id, owner, country, begin, finish, cpu, memory, slots, gpus, expiry in found
+    ]
+
+
+def _jsonb(value: dict[str, Any] | None) -> object:
+    from psycopg.types.json import Jsonb  # PostgreSQL only
+
+    return None if value is None else Jsonb(value)

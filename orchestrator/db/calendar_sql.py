@@ -1,29 +1,20 @@
-"""The booking calendar's SQL on each database, every variant in one place: reading what occupies a range
-(or an organisation's ranges) over a window, the admission read (lock the ranges, then read them, their
-owner and quota, and their calendars), and writing new bookings with their audit events.
+"""The booking calendar's SQL on each database, every variant together: what occupies a range (or an
+organisation's ranges) over a window, the admission read (lock the ranges, then read them, the owner, its
+quota and their calendars), and the insert of new bookings with their audit events.
 
-A calendar is read through the partial index ix_bookings_range_calendar (or ix_bookings_owner_calendar)
-the way `orchestrator.booking.lengths.probes` says: one index range scan per length class, so the cost
-follows the overlapping bookings, not the calendar. That read is spelled three times, once per place it
-runs, and the spellings must agree:
-
-- `calendar_statement`, portable SQL: an OR of 17 index conditions whose bounds Python computes (SQLite);
-- `pg_calendar_statement`, PostgreSQL: one LATERAL index scan per class, the bounds computed in SQL;
-- `ADMISSION_FUNCTION`, PostgreSQL's `federange_admission_read`: takes the range locks, then reads the
-  ranges, the owner, its quota and the calendars in one round trip (each statement of a PL/pgSQL function
-  reads a snapshot taken after the locks were granted). Migration 0006 installed it and keeps its own
-  copy of this text, as history does; a test checks that the database's function is this one.
-
-tests/integration/booking/test_calendar_sql.py reads the same calendars through every variant and the
-in-memory store and compares them; the store contract suite checks each store against the port.
-`SqliteCalendar` and `PostgresCalendar` run the variants for `SqlBookingStore`, which picks one by dialect.
+A calendar is read through a partial index the way `orchestrator.booking.lengths.probes` says (one index
+range scan per length class), spelled once per place it runs: `calendar_statement` (portable, the bounds
+computed in Python: SQLite), `pg_calendar_statement` (a LATERAL scan per class, the bounds computed in
+SQL) and `ADMISSION_FUNCTION` (PL/pgSQL: the range locks, then every read, in one round trip; each of its
+statements reads a snapshot taken after the locks were granted). Migration 0006 installed the function and
+keeps its own copy of the text, as history does; a test checks that the database runs this one. The store
+contract (tests/unit/booking/store_contract.py, over the in-memory store and SQLite and PostgreSQL) reads
+the same calendars through every variant and both forms of the function and compares each with one
+expectation. `orchestrator.db.booking_store` runs them (`SqliteCalendar`, `PostgresCalendar`).
 """
 
 from __future__ import annotations
 
-from collections import namedtuple
-from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -42,30 +33,24 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.engine import Connection
 
-from connectors.base import DIMENSIONS, Resources
-from orchestrator.booking.lengths import MAX_CLASS, probes
-from orchestrator.booking.ports import CalendarRead
+from connectors.base import DIMENSIONS
+from orchestrator.booking.lengths import MAX_CLASS
 from orchestrator.db.booking_sql import (
     ALL_RANGES,
     AUDIT,
     BOOKINGS,
-    INSERT_AUDIT,
-    INSERT_BOOKINGS,
     ORG,
     QUOTAS,
     RANGE_COLUMNS,
     B,
-    DriverCursor,
     M,
     Q,
     R,
-    utc,
 )
 from orchestrator.db.tables import OCCUPYING_SQL, MaintenanceRow, OrganisationRow, RangeRow
 from orchestrator.db.types import UTCDateTime
-from orchestrator.domain.bookings import BookingStatus, Occupant
+from orchestrator.domain.bookings import BookingStatus
 
 #: The partial indexes' predicate, spelled as in their definition so both databases can use them.
 OCCUPYING = text("bookings." + OCCUPYING_SQL)
@@ -109,12 +94,10 @@ def calendar_statement(key: ColumnElement[Any]) -> Select[Any]:
 
 
 def pg_calendar_statement(key: ColumnElement[Any]) -> Select[Any]:
-    """The same probes for PostgreSQL, as a nested loop over the classes (generate_series) with one
-    LATERAL index range scan each, the lower bound computed in SQL exactly as `lengths.probes` does
-    (:start - 2^class hours). An OR of 17 branches costs more to plan than to run, and arrays of bounds
-    cost the client more to send; this plan is cheap to make (OFFSET 0 keeps the planner from flattening
-    the LATERAL subquery into a sequential scan). `ADMISSION_FUNCTION` repeats this query for the
-    admission path."""
+    """The same probes for PostgreSQL: a nested loop over the classes (generate_series), one LATERAL index
+    range scan each, the lower bound computed in SQL as `lengths.probes` does (:start - 2^class hours). An
+    OR of 17 branches costs more to plan than to run, and arrays of bounds cost more to send; OFFSET 0
+    keeps the planner from flattening the LATERAL subquery into a sequential scan."""
     probe = (
         func.generate_series(literal_column("0"), literal_column(str(MAX_CLASS)))
         .table_valued("length_class")
@@ -176,8 +159,7 @@ LOCK_RANGES = (
     .order_by(R.id, M.start)
     .with_for_update(of=RangeRow.__table__)
 )
-#: The columns of `federange_admission_read`, in order: kind 0 rows are LOCK_RANGES' (one per maintenance
-#: window), kind 1 rows a calendar's occupants.
+#: The columns of `federange_admission_read` (ADMISSION_FUNCTION), in order.
 ADMISSION_COLUMNS = (
     "kind",
     *(c.name for c in RANGE_COLUMNS),
@@ -208,12 +190,9 @@ INSERT_BOOKING_AND_AUDIT = (
     )
 )
 
-#: The function behind ADMISSION_READ, as the database has it (migration 0006 installed this text).
-#: Rows come in two kinds: 0 = a range (one row per maintenance window, the owner and its quota joined),
-#: 1 = an occupying booking of one of the locked ranges overlapping [p_start, p_end) (none when p_start
-#: is NULL), holds expired at p_not_before left out. Every plan inside is generic and index-only: PL/pgSQL
-#: keeps one plan per statement for the life of the connection, and a plan made while a table was still
-#: small could otherwise scan it in full for as long as the connection lives.
+#: The function behind ADMISSION_READ, as migration 0006 installed it: kind 0 rows are LOCK_RANGES' (the
+#: owner and its quota joined), kind 1 rows the occupants of each locked range (none when p_start is NULL;
+#: holds expired at p_not_before left out).
 ADMISSION_FUNCTION = r"""
 CREATE OR REPLACE FUNCTION federange_admission_read(
     p_refs varchar[], p_owner varchar, p_start timestamptz, p_end timestamptz, p_not_before timestamptz
@@ -307,117 +286,3 @@ BEGIN
 END
 $fn$
 """
-
-#: A kind 0 row of the admission function, read by column name like LOCK_RANGES' rows; its timestamps
-#: come in the session's time zone (`utc` where a snapshot keeps them).
-_ADMISSION_ROW = namedtuple("_ADMISSION_ROW", ADMISSION_COLUMNS)  # type: ignore[misc]
-_FIRST_OCCUPANT_COLUMN = ADMISSION_COLUMNS.index("o_id")
-
-Calendars = dict[str, list[Occupant]]
-
-
-class SqliteCalendar:
-    """SQLite: portable statements one after the other; the transaction's BEGIN IMMEDIATE already holds
-    the database, so the reads after the locking read see everything committed before."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._db = connection
-
-    def occupants(self, by: str, key: str, start: datetime, end: datetime, now: datetime) -> list[Occupant]:
-        """`by` is "range_id" or "owner_organisation_id"; the port's `occupants` contract."""
-        params: dict[str, Any] = {"key": key, "start": start, "end": end, "now": now}
-        params.update({f"after_{c}": lower for c, lower, _ in probes(start, end)})
-        return occupants_of(self._db.execute(CALENDAR[by], params))
-
-    def lock_and_read(
-        self, refs: list[str], owner: str, calendar: CalendarRead | None
-    ) -> tuple[Sequence[Any], Calendars]:
-        """LOCK_RANGES' rows, then (when asked) each locked range's calendar."""
-        rows = self._db.execute(LOCK_RANGES, {"refs": refs, "owner": owner}).all()
-        if calendar is None:
-            return rows, {}
-        return rows, {
-            range_id: self.occupants("range_id", range_id, calendar.start, calendar.end, calendar.not_before)
-            for range_id in dict.fromkeys(r.id for r in rows)
-        }
-
-    def insert(self, rows: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
-        """New bookings and their audit events (no data-modifying CTEs here: two statements)."""
-        self._db.execute(INSERT_BOOKINGS, rows)
-        if events:
-            self._db.execute(INSERT_AUDIT, events)
-
-
-class PostgresCalendar:
-    """PostgreSQL: the admission read is one call of `federange_admission_read`, the insert one statement;
-    the admission path's statements go through the driver's cursor (`DriverCursor`)."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._db = connection
-        self._driver = DriverCursor(connection)
-
-    def occupants(self, by: str, key: str, start: datetime, end: datetime, now: datetime) -> list[Occupant]:
-        params = {"key": key, "start": start, "end": end, "now": now}
-        return occupants_of(self._driver.run(PG_CALENDAR[by], params))
-
-    def lock_and_read(
-        self, refs: list[str], owner: str, calendar: CalendarRead | None
-    ) -> tuple[Sequence[Any], Calendars]:
-        params: dict[str, Any] = {"owner": owner, "start": None, "end": None, "not_before": None}
-        if calendar is not None:
-            params.update(start=calendar.start, end=calendar.end, not_before=calendar.not_before)
-        if len(refs) == 1:
-            found = self._driver.run(ADMISSION_READ_ONE, {"ref": refs[0], **params})
-        else:
-            found = self._driver.run(ADMISSION_READ, {"refs": refs, **params})
-        rows: list[Any] = [_ADMISSION_ROW._make(r) for r in found if r[0] == 0]
-        if calendar is None:
-            return rows, {}
-        calendars: Calendars = {r.id: [] for r in rows}
-        for occupant in occupants_of(r[_FIRST_OCCUPANT_COLUMN:] for r in found if r[0] == 1):
-            calendars[occupant.range_id].append(occupant)
-        return rows, calendars
-
-    def insert(self, rows: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
-        """One booking with one event (the common case): one prepared statement through the driver;
-        several: the audit rows inserted by a data-modifying CTE around the bookings' INSERT."""
-        if len(rows) == len(events) == 1:
-            params = {f"b_{k}": v for k, v in rows[0].items()}
-            params.update({f"a_{k}": v for k, v in events[0].items()})
-            params.update(a_before=_jsonb(params["a_before"]), a_after=_jsonb(params["a_after"]))
-            self._driver.run(INSERT_BOOKING_AND_AUDIT, params, rows=False)
-        elif events:
-            new = insert(BOOKINGS).values(rows).cte("new_bookings")
-            self._db.execute(insert(AUDIT).values(events).add_cte(new))
-        else:
-            self._db.execute(INSERT_BOOKINGS, rows)
-
-
-def calendar_for(connection: Connection) -> SqliteCalendar | PostgresCalendar:
-    """The variant for the connection's database."""
-    if connection.dialect.name == "postgresql":
-        return PostgresCalendar(connection)
-    return SqliteCalendar(connection)
-
-
-def occupants_of(found: Iterable[Sequence[Any]]) -> list[Occupant]:
-    """Occupants from calendar rows (OCCUPANT's columns, then the hold's expiry), timestamps as UTC."""
-    return [
-        Occupant(
-            booking_id=booking_id,
-            range_id=range_id,
-            owner_organisation_id=owner,
-            owner_country=country,
-            start=utc(begin),
-            end=utc(finish),
-            demand=Resources(cpu, memory, slots, gpus),
-            hold_expires_at=None if expiry is None else utc(expiry),
-        )
-        for booking_id, range_id, owner, country, begin, finish, cpu, memory, slots, gpus, expiry in found
-    ]
-
-
-def _jsonb(value: dict[str, Any] | None) -> object:
-    from psycopg.types.json import Jsonb  # PostgreSQL only
-
-    return None if value is None else Jsonb(value)

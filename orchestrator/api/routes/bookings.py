@@ -2,12 +2,12 @@
 
 Each route opens one unit of work, calls one use case and commits once. Refusals are 409 problem
 documents whose `reasons` list says which range, which dimension, when, needed vs free, or which rule.
+
+(No `from __future__ import annotations` here: the transitions' routes are built by `_serve`, and FastAPI
+must read their annotations in its scope.)
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
@@ -26,7 +26,9 @@ from orchestrator.api.schemas.bookings import (
 from orchestrator.api.schemas.common import PageOut, UtcDateTime
 from orchestrator.booking.ports import BookingQuery
 from orchestrator.booking.selection import Selection
+from orchestrator.booking.service import BookingService
 from orchestrator.domain.bookings import Booking, BookingStatus
+from orchestrator.identity.principals import Principal
 
 router = APIRouter(prefix="/api/v1/bookings", tags=["bookings"])
 requests_router = APIRouter(prefix="/api/v1/booking-requests", tags=["bookings"])
@@ -96,6 +98,91 @@ def list_(
     )
 
 
+# -- the read and the transitions, on one booking or on a whole request (the exercise planner's view) --
+Endpoint = Callable[..., BaseModel]
+
+
+def one_booking(booking_id: str) -> Selection:
+    return Selection.booking(booking_id)
+
+
+def whole_request(request_id: str) -> Selection:
+    return Selection.request(request_id)
+
+
+def _serve(
+    router: APIRouter, select: Callable[[str], Selection], *, request: bool, summaries: dict[str, str]
+) -> None:
+    """Serve the read and each transition on one family of paths (a booking's, answered with the
+    booking; a request's, answered with its bookings). Called once per family, so each verb is one
+    function; the route names keep the operation ids of the per-path routes (`confirm_request`)."""
+    path = "/{request_id}" if request else "/{booking_id}"
+    SelectionDep = Annotated[Selection, Depends(select)]  # noqa: N806 (an alias, like PrincipalDep)
+
+    def answer(selection: Selection, bookings: list[Booking]) -> BaseModel:
+        return RequestOut.of(selection.id, bookings) if request else BookingOut.from_domain(bookings[0])
+
+    def route(verb: str) -> Callable[[Endpoint], Endpoint]:
+        return router.api_route(
+            path if verb == "get" else f"{path}/{verb}",
+            methods=["GET" if verb == "get" else "POST"],
+            name=f"{verb}_request" if request else verb,
+            summary=summaries[verb],
+            response_model=RequestOut if request else BookingOut,
+            responses=None if verb == "get" else _REFUSED,
+        )
+
+    def simple(act: Callable[[BookingService, Principal, Selection], list[Booking]]) -> Endpoint:
+        """The route of a verb whose only input is the selection."""
+
+        def endpoint(selection: SelectionDep, principal: PrincipalDep, services: ServicesDep) -> BaseModel:
+            with services.uow() as uow:
+                return answer(selection, act(services.booking(uow.bookings), principal, selection))
+
+        return endpoint
+
+    def renew(
+        selection: SelectionDep, body: RenewIn, principal: PrincipalDep, services: ServicesDep
+    ) -> BaseModel:
+        with services.uow() as uow:
+            return answer(selection, services.booking(uow.bookings).renew(principal, selection, end=body.end))
+
+    def cancel(
+        selection: SelectionDep, principal: PrincipalDep, services: ServicesDep, body: ReasonIn | None = None
+    ) -> BaseModel:
+        reason = body.reason if body else ""
+        with services.uow() as uow:
+            return answer(
+                selection, services.booking(uow.bookings).cancel(principal, selection, reason=reason)
+            )
+
+    served: dict[str, Endpoint] = {
+        "get": simple(BookingService.get),
+        "confirm": simple(BookingService.confirm),
+        "renew": renew,
+        "cancel": cancel,
+        "activate": simple(BookingService.activate),
+        "release": simple(BookingService.release),
+    }
+    for verb in summaries:  # registered in the order of the per-path routes these replaced
+        route(verb)(served[verb])
+
+
+_serve(
+    router,
+    one_booking,
+    request=False,
+    summaries={
+        "get": "Get a booking",
+        "confirm": "Confirm a held booking before its hold expires",
+        "renew": "Move the end: extend (if capacity allows) or shrink",
+        "cancel": "Cancel a held, pending or confirmed booking",
+        "activate": "Mark a confirmed booking active (in use)",
+        "release": "Give a confirmed or active booking's capacity back",
+    },
+)
+
+
 @router.post(
     "/{booking_id}/approve", summary="Approve a pending booking (the range's operators)", responses=_REFUSED
 )
@@ -114,66 +201,10 @@ def decline(booking_id: str, body: ReasonIn, principal: PrincipalDep, services: 
     return BookingOut.from_domain(booking)
 
 
-# -- the transitions, on one booking and on a whole request (the exercise planner's view) ----------------
-def one_booking(booking_id: str) -> Selection:
-    return Selection.booking(booking_id)
-
-
-def whole_request(request_id: str) -> Selection:
-    return Selection.request(request_id)
-
-
-@dataclass(frozen=True)
-class _Paths:
-    """One family of paths for the transitions: `/api/v1/bookings/{booking_id}/...`, answered with the
-    booking, or `/api/v1/booking-requests/{request_id}/...`, answered with the request's bookings.
-    `suffix` keeps the operation ids of the per-path routes these replaced (`confirm_request`)."""
-
-    router: APIRouter
-    select: Callable[[str], Selection]
-    param: str
-    model: type[BookingOut] | type[RequestOut]
-    suffix: str
-    summaries: dict[str, str]
-
-    def route(self, verb: str) -> Callable[[Callable[..., BaseModel]], Callable[..., BaseModel]]:
-        path = f"/{{{self.param}}}" + ("" if verb == "get" else f"/{verb}")
-        return self.router.api_route(
-            path,
-            methods=["GET" if verb == "get" else "POST"],
-            name=f"{verb}{self.suffix}",
-            summary=self.summaries[verb],
-            response_model=self.model,
-            responses=None if verb == "get" else _REFUSED,
-        )
-
-    def answer(self, selection: Selection, bookings: list[Booking]) -> BaseModel:
-        if selection.whole_request:
-            return RequestOut.of(selection.id, bookings)
-        return BookingOut.from_domain(bookings[0])
-
-
-_ONE = _Paths(
-    router=router,
-    select=one_booking,
-    param="booking_id",
-    model=BookingOut,
-    suffix="",
-    summaries={
-        "get": "Get a booking",
-        "confirm": "Confirm a held booking before its hold expires",
-        "renew": "Move the end: extend (if capacity allows) or shrink",
-        "cancel": "Cancel a held, pending or confirmed booking",
-        "activate": "Mark a confirmed booking active (in use)",
-        "release": "Give a confirmed or active booking's capacity back",
-    },
-)
-_ALL = _Paths(
-    router=requests_router,
-    select=whole_request,
-    param="request_id",
-    model=RequestOut,
-    suffix="_request",
+_serve(
+    requests_router,
+    whole_request,
+    request=True,
     summaries={
         "get": "The bookings of one request",
         "confirm": "Confirm every held booking of a request",
@@ -183,69 +214,6 @@ _ALL = _Paths(
         "activate": "Mark every confirmed booking of a request active",
     },
 )
-
-
-def _transitions(paths: _Paths) -> None:
-    """Serve each transition (and the read) on one family of paths; called once per family."""
-
-    @paths.route("get")
-    def get(
-        principal: PrincipalDep, services: ServicesDep, selection: Selection = Depends(paths.select)
-    ) -> BaseModel:
-        with services.uow() as uow:
-            return paths.answer(selection, services.booking(uow.bookings).get(principal, selection))
-
-    @paths.route("confirm")
-    def confirm(
-        principal: PrincipalDep, services: ServicesDep, selection: Selection = Depends(paths.select)
-    ) -> BaseModel:
-        with services.uow() as uow:
-            bookings = services.booking(uow.bookings).confirm(principal, selection)
-        return paths.answer(selection, bookings)
-
-    @paths.route("renew")
-    def renew(
-        body: RenewIn,
-        principal: PrincipalDep,
-        services: ServicesDep,
-        selection: Selection = Depends(paths.select),
-    ) -> BaseModel:
-        with services.uow() as uow:
-            bookings = services.booking(uow.bookings).renew(principal, selection, end=body.end)
-        return paths.answer(selection, bookings)
-
-    @paths.route("cancel")
-    def cancel(
-        principal: PrincipalDep,
-        services: ServicesDep,
-        selection: Selection = Depends(paths.select),
-        body: ReasonIn | None = None,
-    ) -> BaseModel:
-        with services.uow() as uow:
-            bookings = services.booking(uow.bookings).cancel(
-                principal, selection, reason=body.reason if body else ""
-            )
-        return paths.answer(selection, bookings)
-
-    @paths.route("activate")
-    def activate(
-        principal: PrincipalDep, services: ServicesDep, selection: Selection = Depends(paths.select)
-    ) -> BaseModel:
-        with services.uow() as uow:
-            bookings = services.booking(uow.bookings).activate(principal, selection)
-        return paths.answer(selection, bookings)
-
-    @paths.route("release")
-    def release(
-        principal: PrincipalDep, services: ServicesDep, selection: Selection = Depends(paths.select)
-    ) -> BaseModel:
-        with services.uow() as uow:
-            bookings = services.booking(uow.bookings).release(principal, selection)
-        return paths.answer(selection, bookings)
-
-
-_transitions(_ONE)
-_transitions(_ALL)
 
 
 # -- quotas ------------------------------------------------------------------------------------------
