@@ -31,8 +31,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from connectors.base import Resources
-from orchestrator.booking.calendar import Interval, min_free
+from orchestrator.booking.calendar import min_free
 from orchestrator.domain.ranges import MaintenanceWindow, RangeSnapshot, RangeStatus, SharingPolicy
+from orchestrator.domain.sweep import Interval
 from orchestrator.placement import (
     Constraints,
     Owner,
@@ -164,7 +165,7 @@ def snapshot_naive(fed: Federation, n: int) -> PlacementSnapshot:
     for i in range(n):
         r = fed.ranges[i]
         low = min_free(r.capacity, fed.bookings[i], WINDOW_START, WINDOW_END, maintenance=r.maintenance)
-        states.append(RangeState(range=r, free=low.usage, free_at=low.at, health=fed.health[i]))
+        states.append(RangeState(range=r, free=low.amount, free_at=low.at, health=fed.health[i]))
     return PlacementSnapshot(start=WINDOW_START, end=WINDOW_END, ranges=tuple(states))
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from connectors.base import DIMENSION_LABELS, DIMENSIONS, Resources
-from orchestrator.booking.calendar import Interval, peak_usage
 from orchestrator.booking.occupancy import (
     Occupancy,
     capacity_free,
@@ -24,6 +23,7 @@ from orchestrator.booking.occupancy import (
 )
 from orchestrator.booking.policy import Owner
 from orchestrator.domain.ranges import RangeSnapshot
+from orchestrator.domain.sweep import Interval, peak_of
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,10 +87,10 @@ def capacity_problems(claim: Claim, occupancy: Occupancy, owner: Owner) -> list[
         return problems
     free = capacity_free(snapshot, occupancy.intervals, claim.start, claim.end)
     for d in _used(demand):
-        if demand.get(d) > free.usage.get(d):
+        if demand.get(d) > free.amount.get(d):
             at = free.at[d]
             problems.append(
-                f"{snapshot.slug}: free {max(free.usage.get(d), 0)} {DIMENSION_LABELS[d]} < "
+                f"{snapshot.slug}: free {max(free.amount.get(d), 0)} {DIMENSION_LABELS[d]} < "
                 f"{demand.get(d)} needed at {at.isoformat()}{_maintenance_note(snapshot, at)}"
             )
     if is_foreign(snapshot, owner.country) and snapshot.policy.max_foreign_share < 1.0:
@@ -98,12 +98,12 @@ def capacity_problems(claim: Claim, occupancy: Occupancy, owner: Owner) -> list[
         foreign = foreign_free(snapshot, occupancy.foreign, claim.start, claim.end)
         share = snapshot.policy.max_foreign_share
         for d in _used(demand):
-            if demand.get(d) > foreign.usage.get(d):
+            if demand.get(d) > foreign.amount.get(d):
                 problems.append(
                     f"{snapshot.slug}: sharing policy lets organisations from outside {snapshot.country} "
                     f"hold at most {limit.get(d)} {DIMENSION_LABELS[d]} at once ({share:.0%} of "
                     f"{snapshot.capacity.get(d)}); free for '{owner.name}' ({owner.country}) "
-                    f"{max(foreign.usage.get(d), 0)} < {demand.get(d)} needed at {foreign.at[d].isoformat()}"
+                    f"{max(foreign.amount.get(d), 0)} < {demand.get(d)} needed at {foreign.at[d].isoformat()}"
                 )
     return problems
 
@@ -120,9 +120,9 @@ def quota_problems(
     new = [Interval(c.start, c.end, c.demand) for c in claims]
     worst: dict[str, tuple[int, datetime, int]] = {}
     for c in claims:
-        peak = peak_usage([*held, *new], c.start, c.end)
+        peak = peak_of([*held, *new], c.start, c.end)
         for d in _used(c.demand):
-            level = peak.usage.get(d)
+            level = peak.amount.get(d)
             if level > quota.get(d) and (d not in worst or level > worst[d][0]):
                 mine = sum(n.demand.get(d) for n in new if n.start <= peak.at[d] < n.end)
                 worst[d] = (level, peak.at[d], mine)

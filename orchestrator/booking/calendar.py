@@ -1,44 +1,20 @@
-"""Calendar maths: how much of a range is in use, and free, over a time window. Pure sweeps.
+"""Calendar maths over a range's bookings: free capacity over a window, and per step. Pure.
 
-Bookings are half-open intervals [start, end) with a demand vector. Usage at an instant is the sum of
-the demands of the intervals that contain it; over a window, what matters is the peak usage (per
-dimension, each with the instant it first happens), because admission must fit at every instant.
-Maintenance windows take the whole capacity. The sweep costs O(k log k) for the k intervals that
-overlap the window: callers fetch only those (the bookings table is indexed by range and start).
+Bookings are half-open intervals [start, end) with a demand vector (`orchestrator.domain.sweep`, whose
+peak sweep booking shares with placement). Maintenance windows take the whole capacity. The sweeps cost
+O(k log k) for the k intervals that overlap the window: callers fetch only those (the bookings table is
+indexed by range and start).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import itemgetter
 
-from connectors.base import DIMENSIONS, ZERO, Resources
+from connectors.base import DIMENSIONS, Resources
 from orchestrator.domain.ranges import MaintenanceWindow
-from orchestrator.placement.occupancy import peak_of
-
-
-@dataclass(frozen=True, slots=True)
-class Interval:
-    """[start, end) holding `demand`."""
-
-    start: datetime
-    end: datetime
-    demand: Resources
-
-
-@dataclass(frozen=True, slots=True)
-class Peak:
-    """The highest usage per dimension over a window, and the first instant each peak is reached."""
-
-    usage: Resources
-    at: dict[str, datetime]
-
-
-def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
-    return a_start < b_end and b_start < a_end
-
+from orchestrator.domain.sweep import Extreme, Interval, overlaps, peak_of
 
 _BY_INSTANT_ENDS_FIRST = itemgetter(0, 1)
 
@@ -58,16 +34,6 @@ def _events(
     return events
 
 
-def peak_usage(intervals: Iterable[Interval], start: datetime, end: datetime) -> Peak:
-    """Peak of the summed demand over [start, end), per dimension, with the instant it is first reached.
-
-    A dimension that is never used reports 0 at `start`. One sweep serves admission and placement:
-    `orchestrator.placement.occupancy.peak_of` (demands are never negative).
-    """
-    peak = peak_of(intervals, start, end)
-    return Peak(usage=peak.amount, at=peak.at)
-
-
 def _vector(r: Resources) -> tuple[int, ...]:
     """The demand in DIMENSIONS order (the field order of Resources)."""
     return (r.cpu_millicores, r.memory_mib, r.slots, r.gpus)
@@ -85,12 +51,11 @@ def min_free(
     end: datetime,
     *,
     maintenance: Iterable[MaintenanceWindow] = (),
-) -> Peak:
+) -> Extreme:
     """Lowest free capacity over [start, end) per dimension (may be negative if already overbooked),
-    with the instant each minimum is first reached. Returned as a Peak whose `usage` is the free amount."""
-    all_intervals = [*intervals, *maintenance_intervals(capacity, maintenance)]
-    peak = peak_usage(all_intervals, start, end)
-    return Peak(usage=capacity - peak.usage, at=peak.at)
+    with the instant each minimum is first reached."""
+    peak = peak_of([*intervals, *maintenance_intervals(capacity, maintenance)], start, end)
+    return Extreme(amount=capacity - peak.amount, at=peak.at)
 
 
 def free_timeline(
@@ -140,10 +105,3 @@ def _apply(level: list[int], event: tuple[datetime, int, Resources]) -> None:
     sign = 1 if event[1] == 1 else -1
     for k in range(len(level)):
         level[k] += sign * vector[k]
-
-
-def total(demands: Iterable[Resources]) -> Resources:
-    result = ZERO
-    for d in demands:
-        result = result + d
-    return result

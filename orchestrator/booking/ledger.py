@@ -15,14 +15,15 @@ from typing import Any
 
 from orchestrator.booking import access, policy
 from orchestrator.booking.admission import Claim, quota_problems
-from orchestrator.booking.calendar import Interval
 from orchestrator.booking.occupancy import Occupancy
 from orchestrator.booking.ports import BookingStore, CalendarRead, Locked
+from orchestrator.booking.selection import Selection
 from orchestrator.booking.views import booking_view
 from orchestrator.domain.bookings import BOOKING_STATES, Booking, BookingStatus, Quota
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import Conflict, FieldProblem, IllegalTransition, InvalidInput, NotFound
 from orchestrator.domain.ranges import RangeSnapshot
+from orchestrator.domain.sweep import Interval
 from orchestrator.identity.audit import AuditEvent
 from orchestrator.identity.principals import Principal
 
@@ -123,20 +124,16 @@ class Ledger:
         ]
         return quota_problems(quota.limit, owner, held=held, claims=claims)
 
-    def get(self, actor: Principal, booking_id: str) -> Booking:
-        booking = self.store.get_booking(booking_id)
-        if booking is None or not access.can_see(actor, booking, self.snapshot(booking.range_id)):
-            raise NotFound(f"booking '{booking_id}' does not exist or is not visible to you")
-        return booking
-
-    def get_request(self, actor: Principal, request_id: str) -> list[Booking]:
-        bookings = [
-            b
-            for b in self.store.bookings_of_request(request_id)
-            if access.can_see(actor, b, self.snapshot(b.range_id))
-        ]
+    def visible(self, actor: Principal, selection: Selection) -> list[Booking]:
+        """The selected bookings the actor may see (a request's ordered by range id); NotFound if none."""
+        if selection.whole_request:
+            found = self.store.bookings_of_request(selection.id)
+        else:
+            booking = self.store.get_booking(selection.id)
+            found = [] if booking is None else [booking]
+        bookings = [b for b in found if access.can_see(actor, b, self.snapshot(b.range_id))]
         if not bookings:
-            raise NotFound(f"booking request '{request_id}' does not exist or is not visible to you")
+            raise NotFound(f"{selection} does not exist or is not visible to you")
         return bookings
 
     def snapshot(self, range_id: str) -> RangeSnapshot | None:
@@ -165,20 +162,16 @@ class Ledger:
         self.audit(actor, action, updated, at=now, before=booking_view(booking))
         return updated
 
-    def mine(self, actor: Principal, booking_id: str, *, action: str) -> Booking:
-        booking = self.get(actor, booking_id)
-        access.require_owner(actor, booking, action=action)
-        return booking
-
-    def of_request(self, actor: Principal, request_id: str, *, action: str) -> list[Booking]:
-        bookings = self.get_request(actor, request_id)
+    def owned(self, actor: Principal, selection: Selection, *, doing: str) -> list[Booking]:
+        """The selected bookings, which the actor may change (`doing`: "confirming", for the refusal)."""
+        bookings = self.visible(actor, selection)
         for b in bookings:
-            access.require_owner(actor, b, action=action)
+            access.require_owner(actor, b, action=f"{doing} {selection.noun}")
         return bookings
 
     def decidable(self, actor: Principal, booking_id: str, *, action: str, target: BookingStatus) -> Booking:
         """A booking the actor may approve or decline, waiting for that (or already decided that way)."""
-        booking = self.get(actor, booking_id)
+        [booking] = self.visible(actor, Selection.booking(booking_id))
         snapshot = self.snapshot(booking.range_id)
         if snapshot is None:
             raise NotFound(f"range '{booking.range_id}' of booking {booking.id} does not exist")

@@ -14,9 +14,10 @@ from datetime import datetime
 from fractions import Fraction
 
 from connectors.base import DIMENSIONS, Resources
-from orchestrator.booking.calendar import Interval, Peak, min_free, overlaps, peak_usage
+from orchestrator.booking.calendar import min_free
 from orchestrator.domain.bookings import Occupant
 from orchestrator.domain.ranges import RangeSnapshot
+from orchestrator.domain.sweep import Extreme, Interval, overlaps, peak_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,18 +86,17 @@ def foreign_limit(snapshot: RangeSnapshot) -> Resources:
 
 def capacity_free(
     snapshot: RangeSnapshot, intervals: Sequence[Interval], start: datetime, end: datetime
-) -> Peak:
+) -> Extreme:
     """Capacity minus maintenance minus the peak of `intervals` over [start, end)."""
     return min_free(snapshot.capacity, intervals, start, end, maintenance=snapshot.maintenance)
 
 
 def foreign_free(
     snapshot: RangeSnapshot, foreign: Sequence[Interval], start: datetime, end: datetime
-) -> Peak:
+) -> Extreme:
     """The foreign limit minus the peak of foreign bookings over [start, end)."""
-    limit = foreign_limit(snapshot)
-    peak = peak_usage(foreign, start, end)
-    return Peak(usage=limit - peak.usage, at=peak.at)
+    peak = peak_of(foreign, start, end)
+    return Extreme(amount=foreign_limit(snapshot) - peak.amount, at=peak.at)
 
 
 def free_for_owner(
@@ -117,14 +117,14 @@ def free_for_owner(
     """
     del organisation_id  # the capacity maths depends on the owner's country only
     overall = capacity_free(snapshot, occupancy.intervals, start, end)
-    free = overall.usage.as_dict()
+    free = overall.amount.as_dict()
     at = dict(overall.at)
     limited_by = dict.fromkeys(DIMENSIONS, CAPACITY)
     if is_foreign(snapshot, country) and snapshot.policy.max_foreign_share < 1.0:
         foreign = foreign_free(snapshot, occupancy.foreign, start, end)
         for d in DIMENSIONS:
-            if foreign.usage.get(d) < free[d]:
-                free[d] = foreign.usage.get(d)
+            if foreign.amount.get(d) < free[d]:
+                free[d] = foreign.amount.get(d)
                 at[d] = foreign.at[d]
                 limited_by[d] = FOREIGN_SHARE
     return OwnerFree(free=Resources.from_dict(free), at=at, limited_by=limited_by)

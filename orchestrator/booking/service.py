@@ -1,5 +1,8 @@
 """Booking use cases: create (all or nothing), confirm, renew, cancel, release, activate, approve, decline,
-expire holds, read.
+reduce, expire holds, read.
+
+A transition takes a `Selection`: one booking, or every booking of one request (a booking is a request
+of one; the selection says which of a request's bookings a move passes over).
 
 Every method runs inside the caller's unit of work (the store) and never commits: a route opens the unit
 of work and commits once, and the exercise planner calls these methods inside the same transaction that
@@ -29,6 +32,7 @@ from orchestrator.booking.occupancy import Occupancy, OwnerFree, free_for_owner
 from orchestrator.booking.ports import BookingQuery, BookingStore, CalendarRead
 from orchestrator.booking.quotas import QuotaService
 from orchestrator.booking.requests import BookingRequest, RequestResult
+from orchestrator.booking.selection import Selection
 from orchestrator.booking.views import booking_view
 from orchestrator.domain.bookings import OCCUPYING, Booking, BookingStatus
 from orchestrator.domain.clock import Clock
@@ -179,13 +183,10 @@ class BookingService:
         return RequestResult(request_id=first.request_id, bookings=ordered, replayed=True)
 
     # -- reads -----------------------------------------------------------------------------------
-    def get(self, actor: Principal, booking_id: str) -> Booking:
-        """A booking the actor may see (its organisation's, its range's if an operator, any if admin)."""
-        return self.ledger.get(actor, booking_id)
-
-    def get_request(self, actor: Principal, request_id: str) -> list[Booking]:
-        """The bookings of a request that the actor may see, ordered by range id."""
-        return self.ledger.get_request(actor, request_id)
+    def get(self, actor: Principal, selection: Selection) -> list[Booking]:
+        """The selected bookings the actor may see (its organisation's, its ranges' if an operator, any
+        if admin); a request's ordered by range id."""
+        return self.ledger.visible(actor, selection)
 
     def list_bookings(self, actor: Principal, query: BookingQuery, *, page: int, page_size: int) -> Page:
         """Bookings the actor may see, filtered; `query.range_id` may name the range by slug too."""
@@ -228,20 +229,16 @@ class BookingService:
         }
 
     # -- confirm and renew (may take capacity: under the range locks) ------------------------------
-    def confirm(self, actor: Principal, booking_id: str) -> Booking:
-        """HELD -> CONFIRMED while the hold lives; confirming a CONFIRMED or ACTIVE booking is a no-op."""
-        return self._confirm(actor, [self.ledger.mine(actor, booking_id, action="confirming a booking")])[0]
-
-    def confirm_request(self, actor: Principal, request_id: str) -> list[Booking]:
-        """Confirm every HELD booking of the request, all or nothing: an expired or ended booking makes the
-        whole confirmation fail. PENDING_APPROVAL bookings stay pending (the operator confirms them)."""
-        return self._confirm(actor, self.ledger.of_request(actor, request_id, action="confirming a request"))
-
-    def _confirm(self, actor: Principal, bookings: Sequence[Booking]) -> list[Booking]:
+    def confirm(self, actor: Principal, selection: Selection) -> list[Booking]:
+        """HELD -> CONFIRMED while the hold lives, all or nothing; CONFIRMED and ACTIVE bookings stay as
+        they are. An expired hold or an ended booking makes the whole confirmation fail. A booking that
+        waits for approval is the range's operators' to confirm (`approve`): selected alone it is a
+        conflict, among other bookings of its request it stays pending."""
+        bookings = self.ledger.owned(actor, selection, doing="confirming")
         self.ledger.lock([b.range_id for b in bookings])
         now = self.clock.now()
         current = self.ledger.reread(bookings)
-        single = len(current) == 1
+        alone = len(current) == 1
         for b in current:
             if b.status is S.HELD and not b.occupies(now):
                 raise Conflict(
@@ -249,7 +246,7 @@ class BookingService:
                     f"{b.hold_expires_at.isoformat() if b.hold_expires_at else '?'}; its capacity may be "
                     "taken since: book again"
                 )
-            if b.status is S.PENDING_APPROVAL and single:
+            if b.status is S.PENDING_APPROVAL and alone:
                 raise Conflict(
                     f"booking {b.id} on {b.range_slug} waits for approval by the range's operators"
                 )
@@ -262,19 +259,12 @@ class BookingService:
             for b in current
         ]
 
-    def renew(self, actor: Principal, booking_id: str, *, end: datetime) -> Booking:
-        """Move the end of a booking: later (only if capacity, foreign share, quota and the range's maximum
-        booking length allow it over the added time) or earlier (always, but not into the past)."""
-        return self._renew(
-            actor, [self.ledger.mine(actor, booking_id, action="renewing a booking")], end=end
-        )[0]
-
-    def renew_request(self, actor: Principal, request_id: str, *, end: datetime) -> list[Booking]:
-        """Move the end of every live booking of the request, all or nothing."""
-        bookings = self.ledger.of_request(actor, request_id, action="renewing a request")
-        return self._renew(actor, [b for b in bookings if b.status in OCCUPYING], end=end)
-
-    def _renew(self, actor: Principal, bookings: Sequence[Booking], *, end: datetime) -> list[Booking]:
+    def renew(self, actor: Principal, selection: Selection, *, end: datetime) -> list[Booking]:
+        """Move the end of every selected booking to `end`, all or nothing: later only if capacity,
+        foreign share, quota and the range's maximum booking length allow it over the added time; earlier
+        always, but not into the past. A request's bookings that ended are left out (and returned no more)."""
+        ended = selection.leaves(_ENDED)
+        bookings = [b for b in self.ledger.owned(actor, selection, doing="renewing") if b.status not in ended]
         if not bookings:
             raise Conflict("nothing to renew: the request has no held, pending, confirmed or active booking")
         locked = self.store.lock_ranges(
@@ -330,7 +320,7 @@ class BookingService:
 
         Shrinking only frees capacity, so it needs no admission; growing is refused (book more instead).
         """
-        booking = self.ledger.mine(actor, booking_id, action="reducing a booking")
+        [booking] = self.ledger.owned(actor, Selection.booking(booking_id), doing="reducing")
         now = self.clock.now()
         if not booking.occupies(now):
             raise Conflict(
@@ -354,36 +344,24 @@ class BookingService:
         return updated
 
     # -- transitions that free or keep capacity (no range lock needed) -----------------------------
-    def cancel(self, actor: Principal, booking_id: str, *, reason: str = "") -> Booking:
-        """HELD, PENDING_APPROVAL or CONFIRMED -> CANCELLED; cancelling a CANCELLED booking is a no-op."""
-        booking = self.ledger.mine(actor, booking_id, action="cancelling a booking")
-        return self._apply(actor, [booking], S.CANCELLED, reason=reason or "cancelled")[0]
+    def cancel(self, actor: Principal, selection: Selection, *, reason: str = "") -> list[Booking]:
+        """HELD, PENDING_APPROVAL or CONFIRMED -> CANCELLED; cancelling a CANCELLED booking is a no-op and
+        an ACTIVE one must be released instead (409). A request's expired and rejected bookings stay as
+        they are."""
+        bookings = self.ledger.owned(actor, selection, doing="cancelling")
+        skip = selection.leaves(frozenset({S.EXPIRED, S.REJECTED}))
+        return self._apply(actor, bookings, S.CANCELLED, reason=reason or "cancelled", skip=skip)
 
-    def cancel_request(self, actor: Principal, request_id: str, *, reason: str = "") -> list[Booking]:
-        """Cancel every booking of the request that has not ended (expired, rejected and cancelled ones
-        stay as they are); an ACTIVE booking must be released instead (409)."""
-        bookings = self.ledger.of_request(actor, request_id, action="cancelling a request")
-        return self._apply(
-            actor, bookings, S.CANCELLED, reason=reason or "cancelled", skip={S.EXPIRED, S.REJECTED}
-        )
-
-    def release(self, actor: Principal, booking_id: str) -> Booking:
-        """CONFIRMED or ACTIVE -> RELEASED: the capacity is given back; releasing twice is a no-op."""
-        booking = self.ledger.mine(actor, booking_id, action="releasing a booking")
-        return self._apply(actor, [booking], S.RELEASED, reason="released")[0]
-
-    def release_request(self, actor: Principal, request_id: str) -> list[Booking]:
-        bookings = self.ledger.of_request(actor, request_id, action="releasing a request")
-        skip = {S.EXPIRED, S.REJECTED, S.CANCELLED}
+    def release(self, actor: Principal, selection: Selection) -> list[Booking]:
+        """CONFIRMED or ACTIVE -> RELEASED: the capacity is given back; releasing twice is a no-op. A
+        request's expired, rejected and cancelled bookings stay as they are."""
+        bookings = self.ledger.owned(actor, selection, doing="releasing")
+        skip = selection.leaves(frozenset({S.EXPIRED, S.REJECTED, S.CANCELLED}))
         return self._apply(actor, bookings, S.RELEASED, reason="released", skip=skip)
 
-    def activate(self, actor: Principal, booking_id: str) -> Booking:
+    def activate(self, actor: Principal, selection: Selection) -> list[Booking]:
         """CONFIRMED -> ACTIVE (its instances are being deployed); activating twice is a no-op."""
-        booking = self.ledger.mine(actor, booking_id, action="activating a booking")
-        return self._apply(actor, [booking], S.ACTIVE, reason="")[0]
-
-    def activate_request(self, actor: Principal, request_id: str) -> list[Booking]:
-        bookings = self.ledger.of_request(actor, request_id, action="activating a request")
+        bookings = self.ledger.owned(actor, selection, doing="activating")
         return self._apply(actor, bookings, S.ACTIVE, reason="")
 
     def approve(self, actor: Principal, booking_id: str) -> Booking:
@@ -417,7 +395,7 @@ class BookingService:
         target: BookingStatus,
         *,
         reason: str,
-        skip: frozenset[BookingStatus] | set[BookingStatus] = frozenset(),
+        skip: frozenset[BookingStatus] = frozenset(),
     ) -> list[Booking]:
         """Move every booking to `target` or none: checks all moves first, then writes. Bookings already
         in `target` or in `skip` are returned unchanged."""
@@ -435,6 +413,8 @@ class BookingService:
         ]
 
 
+#: What a request's renewal leaves out: the bookings that no longer take capacity.
+_ENDED = frozenset(BookingStatus) - OCCUPYING
 _ACTIONS: dict[BookingStatus, str] = {
     S.CANCELLED: "cancel",
     S.RELEASED: "release",

@@ -191,11 +191,13 @@ def show(ctx: typer.Context, booking_id: str, as_json: bool = typer.Option(False
     )
 
 
-def _act(
-    ctx: typer.Context, booking_id: str, action: str, *, request: bool, body: Any, as_json: bool
-) -> None:
-    path = f"/api/v1/booking-requests/{booking_id}" if request else f"/api/v1/bookings/{booking_id}"
-    data = client_of(ctx).request("POST", f"{path}/{action}", json=body)
+def _path(ref: str, *, request: bool) -> str:
+    """A booking's path, or a whole request's (`--request`)."""
+    return f"/api/v1/booking-requests/{ref}" if request else f"/api/v1/bookings/{ref}"
+
+
+def _act(ctx: typer.Context, ref: str, action: str, *, request: bool, body: Any, as_json: bool) -> None:
+    data = client_of(ctx).request("POST", f"{_path(ref, request=request)}/{action}", json=body)
     if as_json:
         output.emit_json(data)
         return
@@ -232,8 +234,7 @@ def renew(
     if (end is None) == (extend is None):
         raise typer.BadParameter("give exactly one of --end and --extend", param_hint="--end")
     if extend is not None:
-        path = f"/api/v1/booking-requests/{booking_id}" if request else f"/api/v1/bookings/{booking_id}"
-        current = client_of(ctx).request("GET", path)
+        current = client_of(ctx).request("GET", _path(booking_id, request=request))
         ends = [b["end"] for b in current["bookings"]] if request else [current["end"]]
         latest = max(datetime.fromisoformat(e) for e in ends)
         end = (latest + parse_duration(extend, option="--extend")).isoformat()

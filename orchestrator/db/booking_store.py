@@ -7,7 +7,9 @@ held the calendar read includes everything the previous holder committed. SQLite
 transaction there starts with BEGIN IMMEDIATE (orchestrator.db.engine), which serialises writers.
 
 Reads use Core statements (rows, not ORM objects), so nothing stale can come from the session's identity
-map after waiting for a lock.
+map after waiting for a lock. What differs per database (the calendar reads, the admission read, the
+insert of new bookings) runs through `SqliteCalendar` or `PostgresCalendar` below, over the statements of
+`orchestrator.db.calendar_sql`.
 """
 
 from __future__ import annotations
@@ -32,30 +34,36 @@ from sqlalchemy.engine import Connection, Row
 from connectors.base import Resources
 from orchestrator.booking.lengths import length_class, probes
 from orchestrator.booking.policy import Owner
-from orchestrator.booking.ports import BookingQuery, CalendarRead, Locked, read_calendars
+from orchestrator.booking.ports import BookingQuery, CalendarRead, Locked
 from orchestrator.db.booking_sql import (
-    ADMISSION_COLUMNS,
     ALL_RANGES,
     AUDIT,
     BOOKINGS,
-    CALENDAR,
     HELD,
     INSERT_AUDIT,
     INSERT_BOOKINGS,
     LOCK_QUOTA,
-    LOCK_RANGES,
     QUOTA,
     QUOTAS,
     RANGES,
     B,
+    DriverCursor,
     R,
     audit_values,
     booking_of,
     booking_values,
-    driver_statement,
     select_bookings,
     snapshot_of,
     utc,
+)
+from orchestrator.db.calendar_sql import (
+    ADMISSION_COLUMNS,
+    ADMISSION_READ,
+    ADMISSION_READ_ONE,
+    CALENDAR,
+    INSERT_BOOKING_AND_AUDIT,
+    LOCK_RANGES,
+    PG_CALENDAR,
 )
 from orchestrator.db.catalogue_store import SqlCatalogueStore
 from orchestrator.db.tables import (
@@ -77,7 +85,7 @@ class SqlBookingStore:
         self._db = connection
         self._catalogue = catalogue
         self._postgres = connection.dialect.name == "postgresql"
-        self._cursor: Any = None
+        self._calendar = calendar_for(connection)
 
     # -- catalogue side ----------------------------------------------------------------------------
     def _snapshots(self, stmt: Select[Any], params: dict[str, Any]) -> list[RangeSnapshot]:
@@ -115,33 +123,15 @@ class SqlBookingStore:
         sort returns them), read with their maintenance windows and, when asked, the owner organisation
         and its quota (joined, not locked), and the calendars.
 
-        PostgreSQL: one statement, the function of migration 0006, which locks and then reads with a
-        snapshot taken after the locks were granted. SQLite: the locking SELECT (the transaction's BEGIN
-        IMMEDIATE already holds the database), then one calendar query per range."""
+        PostgreSQL: one statement, `federange_admission_read`, which locks and then reads with a snapshot
+        taken after the locks were granted. SQLite: the locking SELECT (the transaction's BEGIN IMMEDIATE
+        already holds the database), then one calendar query per range (`orchestrator.db.calendar_sql`)."""
         if not refs:
             return Locked(ranges=[])
-        unique = list(dict.fromkeys(refs))
-        owner = owner_organisation_id or ""
-        calendars: dict[str, list[Occupant]] = {}
-        if self._postgres:
-            params: dict[str, Any] = {"owner": owner, "start": None, "end": None, "not_before": None}
-            if calendar is not None:
-                params.update(start=calendar.start, end=calendar.end, not_before=calendar.not_before)
-            if len(unique) == 1:
-                found = self._driver("admission_read:one", {"ref": unique[0], **params})
-            else:
-                found = self._driver("admission_read", {"refs": unique, **params})
-            rows: Sequence[Any] = [_ADMISSION_ROW._make(r) for r in found if r[0] == 0]
-            ranges = self._fold(rows)
-            if calendar is not None:
-                calendars = {r.id: [] for r in ranges}
-                for occupant in _occupants(r[_FIRST_OCCUPANT_COLUMN:] for r in found if r[0] == 1):
-                    calendars[occupant.range_id].append(occupant)
-        else:
-            rows = self._db.execute(LOCK_RANGES, {"refs": unique, "owner": owner}).all()
-            ranges = self._fold(rows)
-            if calendar is not None:
-                calendars = read_calendars(self, ranges, calendar)
+        rows, calendars = self._calendar.lock_and_read(
+            list(dict.fromkeys(refs)), owner_organisation_id or "", calendar
+        )
+        ranges = self._fold(rows)
         if not rows or rows[0].owner_id is None:
             return Locked(ranges=ranges, calendars=calendars)
         first = rows[0]
@@ -162,27 +152,12 @@ class SqlBookingStore:
 
     # -- bookings ----------------------------------------------------------------------------------
     def add_bookings(self, bookings: Sequence[Booking], *, audit: Sequence[AuditEvent] = ()) -> None:
-        """PostgreSQL: one statement, the audit rows inserted by a data-modifying CTE around the
-        bookings' INSERT. SQLite (no such CTEs): two statements."""
+        """In one statement on PostgreSQL, two on SQLite (`PostgresCalendar.insert`)."""
         if not bookings:
             for event in audit:
                 self.add_audit(event)
             return
-        rows = [booking_values(b) for b in bookings]
-        events = [audit_values(e) for e in audit]
-        if self._postgres and len(rows) == len(events) == 1:
-            params = {f"b_{k}": v for k, v in rows[0].items()}
-            params.update({f"a_{k}": v for k, v in events[0].items()})
-            params.update(a_before=_jsonb(params["a_before"]), a_after=_jsonb(params["a_after"]))
-            self._driver("insert", params, rows=False)
-            return
-        if self._postgres and events:
-            new = insert(BOOKINGS).values(rows).cte("new_bookings")
-            self._db.execute(insert(AUDIT).values(events).add_cte(new))
-            return
-        self._db.execute(INSERT_BOOKINGS, rows)
-        if events:
-            self._db.execute(INSERT_AUDIT, events)
+        self._calendar.insert([booking_values(b) for b in bookings], [audit_values(e) for e in audit])
 
     def get_booking(self, booking_id: str, *, for_update: bool = False) -> Booking | None:
         stmt = select_bookings().where(B.id == booking_id)
@@ -215,39 +190,13 @@ class SqlBookingStore:
             )
         )
 
-    def _calendar(self, by: str, key: str, start: datetime, end: datetime, now: datetime) -> list[Occupant]:
-        params: dict[str, Any] = {"key": key, "start": start, "end": end, "now": now}
-        if self._postgres:
-            return _occupants(self._driver(f"calendar:{by}", params))
-        params.update({f"after_{c}": lower for c, lower, _ in probes(start, end)})
-        return _occupants(self._db.execute(CALENDAR[by], params))
-
-    def _driver(self, name: str, params: dict[str, Any], *, rows: bool = True) -> list[tuple[Any, ...]]:
-        """Run one of the admission path's statements on PostgreSQL through the driver's cursor, in this
-        unit of work's transaction. The SQL is SQLAlchemy's own, compiled once
-        (booking_sql.driver_statement): this skips the per-execution statement bookkeeping, which costs
-        as much client CPU as the round trip itself (see docs/benchmarks.md). Values are bound and read
-        as the driver's types: callers pass aware datetimes and Jsonb, and convert timestamps to UTC."""
-        stmt = driver_statement(name, self._db.dialect)
-        if self._cursor is None:
-            # One client-side cursor per store (it holds no server resource and goes with the store):
-            # creating one costs about what binding a statement does.
-            self._cursor = self._driver_connection().cursor()
-        self._cursor.execute(stmt.sql, stmt.params(params))
-        return self._cursor.fetchall() if rows else []
-
-    def _driver_connection(self) -> Any:
-        connection = self._db.connection.driver_connection
-        assert connection is not None, "a unit of work's connection is always open"
-        return connection
-
     def occupants(self, range_id: str, start: datetime, end: datetime, *, now: datetime) -> list[Occupant]:
-        return self._calendar("range_id", range_id, start, end, now)
+        return self._calendar.occupants("range_id", range_id, start, end, now)
 
     def occupants_owned(
         self, organisation_id: str, start: datetime, end: datetime, *, now: datetime
     ) -> list[Occupant]:
-        return self._calendar("owner_organisation_id", organisation_id, start, end, now)
+        return self._calendar.occupants("owner_organisation_id", organisation_id, start, end, now)
 
     def list_bookings(self, query: BookingQuery, *, limit: int, offset: int) -> tuple[list[Booking], int]:
         conditions: list[ColumnElement[bool]] = []
@@ -309,7 +258,99 @@ class SqlBookingStore:
         return bool(done.rowcount)
 
 
-def _occupants(found: Iterable[Sequence[Any]]) -> list[Occupant]:
+#: A kind 0 row of the admission function, read by column name like LOCK_RANGES' rows; its timestamps
+#: come in the session's time zone (`utc` where a snapshot keeps them).
+_ADMISSION_ROW = namedtuple("_ADMISSION_ROW", ADMISSION_COLUMNS)  # type: ignore[misc]
+_FIRST_OCCUPANT_COLUMN = ADMISSION_COLUMNS.index("o_id")
+
+Calendars = dict[str, list[Occupant]]
+
+
+class SqliteCalendar:
+    """SQLite: portable statements one after the other; the transaction's BEGIN IMMEDIATE already holds
+    the database, so the reads after the locking read see everything committed before."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def occupants(self, by: str, key: str, start: datetime, end: datetime, now: datetime) -> list[Occupant]:
+        """`by` is "range_id" or "owner_organisation_id"; the port's `occupants` contract."""
+        params: dict[str, Any] = {"key": key, "start": start, "end": end, "now": now}
+        params.update({f"after_{c}": lower for c, lower, _ in probes(start, end)})
+        return occupants_of(self._db.execute(CALENDAR[by], params))
+
+    def lock_and_read(
+        self, refs: list[str], owner: str, calendar: CalendarRead | None
+    ) -> tuple[Sequence[Any], Calendars]:
+        """LOCK_RANGES' rows, then (when asked) each locked range's calendar."""
+        rows = self._db.execute(LOCK_RANGES, {"refs": refs, "owner": owner}).all()
+        if calendar is None:
+            return rows, {}
+        return rows, {
+            range_id: self.occupants("range_id", range_id, calendar.start, calendar.end, calendar.not_before)
+            for range_id in dict.fromkeys(r.id for r in rows)
+        }
+
+    def insert(self, rows: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+        """New bookings and their audit events (no data-modifying CTEs here: two statements)."""
+        self._db.execute(INSERT_BOOKINGS, rows)
+        if events:
+            self._db.execute(INSERT_AUDIT, events)
+
+
+class PostgresCalendar:
+    """PostgreSQL: the admission read is one call of `federange_admission_read`, the insert one statement;
+    the admission path's statements go through the driver's cursor (`DriverCursor`)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+        self._driver = DriverCursor(connection)
+
+    def occupants(self, by: str, key: str, start: datetime, end: datetime, now: datetime) -> list[Occupant]:
+        params = {"key": key, "start": start, "end": end, "now": now}
+        return occupants_of(self._driver.run(PG_CALENDAR[by], params))
+
+    def lock_and_read(
+        self, refs: list[str], owner: str, calendar: CalendarRead | None
+    ) -> tuple[Sequence[Any], Calendars]:
+        params: dict[str, Any] = {"owner": owner, "start": None, "end": None, "not_before": None}
+        if calendar is not None:
+            params.update(start=calendar.start, end=calendar.end, not_before=calendar.not_before)
+        if len(refs) == 1:
+            found = self._driver.run(ADMISSION_READ_ONE, {"ref": refs[0], **params})
+        else:
+            found = self._driver.run(ADMISSION_READ, {"refs": refs, **params})
+        rows: list[Any] = [_ADMISSION_ROW._make(r) for r in found if r[0] == 0]
+        if calendar is None:
+            return rows, {}
+        calendars: Calendars = {r.id: [] for r in rows}
+        for occupant in occupants_of(r[_FIRST_OCCUPANT_COLUMN:] for r in found if r[0] == 1):
+            calendars[occupant.range_id].append(occupant)
+        return rows, calendars
+
+    def insert(self, rows: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+        """One booking with one event (the common case): one prepared statement through the driver;
+        several: the audit rows inserted by a data-modifying CTE around the bookings' INSERT."""
+        if len(rows) == len(events) == 1:
+            params = {f"b_{k}": v for k, v in rows[0].items()}
+            params.update({f"a_{k}": v for k, v in events[0].items()})
+            params.update(a_before=_jsonb(params["a_before"]), a_after=_jsonb(params["a_after"]))
+            self._driver.run(INSERT_BOOKING_AND_AUDIT, params, rows=False)
+        elif events:
+            new = insert(BOOKINGS).values(rows).cte("new_bookings")
+            self._db.execute(insert(AUDIT).values(events).add_cte(new))
+        else:
+            self._db.execute(INSERT_BOOKINGS, rows)
+
+
+def calendar_for(connection: Connection) -> SqliteCalendar | PostgresCalendar:
+    """The variant for the connection's database."""
+    if connection.dialect.name == "postgresql":
+        return PostgresCalendar(connection)
+    return SqliteCalendar(connection)
+
+
+def occupants_of(found: Iterable[Sequence[Any]]) -> list[Occupant]:
     """Occupants from calendar rows (OCCUPANT's columns, then the hold's expiry), timestamps as UTC."""
     return [
         Occupant(
@@ -326,13 +367,7 @@ def _occupants(found: Iterable[Sequence[Any]]) -> list[Occupant]:
     ]
 
 
-#: A row of the admission function, read by column name; its timestamps come in the session's time zone
-#: (`utc` where a snapshot keeps them).
-_ADMISSION_ROW = namedtuple("_ADMISSION_ROW", ADMISSION_COLUMNS)  # type: ignore[misc]
-_FIRST_OCCUPANT_COLUMN = ADMISSION_COLUMNS.index("o_id")
-
-
 def _jsonb(value: dict[str, Any] | None) -> object:
-    from psycopg.types.json import Jsonb  # PostgreSQL only
+    from psycopg.types.json import Jsonb  # noqa: PLC0415 - psycopg is installed only with PostgreSQL
 
     return None if value is None else Jsonb(value)

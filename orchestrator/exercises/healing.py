@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from connectors.base import Resources
 from orchestrator.booking.requests import BookingItem, BookingRequest
+from orchestrator.booking.selection import Selection
 from orchestrator.catalogue.health import RangeHealth
 from orchestrator.domain.bookings import Purpose
 from orchestrator.domain.catalogue import RangeRecord
@@ -166,7 +167,9 @@ def _shrink_old_bookings(
     for booking_id in sorted({i.booking_id for i in moving if i.booking_id}):
         left = [i for i in instances if i.booking_id == booking_id and i.id not in moved]
         if not left:
-            unit.booking.cancel(SYSTEM, booking_id, reason="its teams moved to other ranges (healing)")
+            unit.booking.cancel(
+                SYSTEM, Selection.booking(booking_id), reason="its teams moved to other ranges (healing)"
+            )
         else:
             unit.booking.reduce(
                 SYSTEM, booking_id, demand=demand.scale(len(left)), reason="some teams moved to other ranges"

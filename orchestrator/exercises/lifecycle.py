@@ -18,6 +18,7 @@ from connectors.base import (
     Phase,
     SecurityAllowance,
 )
+from orchestrator.booking.selection import Selection
 from orchestrator.catalogue.scenario_facts import ScenarioHandle
 from orchestrator.domain.bookings import BookingStatus
 from orchestrator.domain.catalogue import RangeRecord
@@ -122,7 +123,8 @@ def _refuse(rt: Runtime, unit: UnitOfWork, instance: Instance, exercise: Exercis
 def booking_status(unit: UnitOfWork, booking_id: str) -> BookingStatus | None:
     """The status of an instance's booking; None if it no longer exists."""
     try:
-        return unit.booking.get(SYSTEM, booking_id).status
+        (booking,) = unit.booking.get(SYSTEM, Selection.booking(booking_id))
+        return booking.status
     except NotFound:
         return None
 
@@ -158,7 +160,7 @@ def _begin_deploy(rt: Runtime, instance_id: str, *, provision_only: bool) -> _Wo
                 _refuse(rt, unit, instance, exercise, reason)
                 return None
             if status is BookingStatus.CONFIRMED:
-                unit.booking.activate(SYSTEM, booking_id)
+                unit.booking.activate(SYSTEM, Selection.booking(booking_id))
         redeploying = exercise.status is ExerciseStatus.RUNNING and not provision_only
         if exercise.status is ExerciseStatus.SCHEDULED or redeploying:
             exercise = replace(
@@ -288,9 +290,11 @@ def release_if_unused(unit: UnitOfWork, instance: Instance) -> None:
     if all(i.stage is Stage.DONE for i in sharing):
         status = booking_status(unit, booking_id)
         if status in (BookingStatus.ACTIVE, BookingStatus.CONFIRMED):
-            unit.booking.release(SYSTEM, booking_id)
+            unit.booking.release(SYSTEM, Selection.booking(booking_id))
         elif status in (BookingStatus.HELD, BookingStatus.PENDING_APPROVAL):
-            unit.booking.cancel(SYSTEM, booking_id, reason="the exercise no longer needs it")
+            unit.booking.cancel(
+                SYSTEM, Selection.booking(booking_id), reason="the exercise no longer needs it"
+            )
 
 
 def teardown_exercise(rt: Runtime, exercise_id: str) -> None:

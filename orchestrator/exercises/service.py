@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from orchestrator.booking.requests import BookingItem, BookingRequest
+from orchestrator.booking.selection import Selection
 from orchestrator.catalogue.scenario_facts import ScenarioHandle
 from orchestrator.domain.bookings import Purpose
 from orchestrator.domain.clock import Clock
@@ -250,7 +251,9 @@ class ExerciseService:
         untouched = all(i.stage is Stage.BOOKED for i in instances)
         if exercise.status is ExerciseStatus.SCHEDULED and untouched:
             for booking_id in bookings_of(instances):
-                self.unit.booking.cancel(actor, booking_id, reason=f"{exercise.kind.value} cancelled")
+                self.unit.booking.cancel(
+                    actor, Selection.booking(booking_id), reason=f"{exercise.kind.value} cancelled"
+                )
             for instance in instances:
                 self.unit.actions.cancel_for(object_kind="instance", object_id=instance.id)
                 self.unit.exercises.save_instance(
@@ -309,7 +312,7 @@ class ExerciseService:
             raise InvalidInput(FieldProblem("end", "the new end must be after the start and in the future"))
         instances = self.unit.exercises.instances_of(exercise.id)
         for booking_id in bookings_of(instances):
-            self.unit.booking.renew(actor, booking_id, end=end)
+            self.unit.booking.renew(actor, Selection.booking(booking_id), end=end)
         updated = replace(exercise, end=end, updated_at=now)
         self.unit.exercises.save_exercise(updated)
         schedule.reschedule_end(self.unit.actions, updated, now=now)

@@ -4,9 +4,8 @@
 range of the federation at once, over calendars of thousands of bookings, so here a calendar is kept
 sorted by start together with a bound on booking length: only the intervals with
 `window.start - max_length < start < window.end` can overlap the window, and bisect finds them in
-O(log n). The answers are exactly those of `booking.calendar.min_free` (a property test checks it).
-Placement sits below booking in the layers, so intervals are taken by shape (`Occupied`): the booking
-engine's `calendar.Interval` is one.
+O(log n). Both then run the same sweep (`orchestrator.domain.sweep.peak_of`), so the answers are exactly
+those of `booking.calendar.min_free` (a property test checks it).
 """
 
 from __future__ import annotations
@@ -17,44 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 from operator import attrgetter
-from typing import Protocol
 
 from connectors.base import DIMENSIONS, Resources
 from orchestrator.domain.ranges import RangeSnapshot
+from orchestrator.domain.sweep import Extreme, Interval, Occupied, peak_of
 from orchestrator.placement.request import Owner
 from orchestrator.placement.snapshot import HEALTHY, Health, PlacementSnapshot, RangeState
 
 _start = attrgetter("start")
-
-
-class Occupied(Protocol):
-    """[start, end) holding `demand`: a booking or hold on a range (e.g. `booking.calendar.Interval`)."""
-
-    @property
-    def start(self) -> datetime: ...
-
-    @property
-    def end(self) -> datetime: ...
-
-    @property
-    def demand(self) -> Resources: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A plain Occupied value (maintenance windows become spans holding the whole capacity)."""
-
-    start: datetime
-    end: datetime
-    demand: Resources
-
-
-@dataclass(frozen=True, slots=True)
-class Extreme:
-    """A per-dimension extreme over a window (peak usage or lowest free), with the first instant of each."""
-
-    amount: Resources
-    at: dict[str, datetime]
 
 
 @dataclass(frozen=True)
@@ -82,56 +51,13 @@ class RangeCalendar:
         return [iv for iv in self.intervals[lo:hi] if iv.end > start]
 
 
-def peak_of(intervals: Iterable[Occupied], start: datetime, end: datetime) -> Extreme:
-    """Peak summed demand over [start, end) with the first instant of each dimension's peak.
-
-    Same answer as `calendar.peak_usage` for non-negative demands, on plain ints: ends sort before
-    starts at the same instant, so the level after the last start at an instant is the level there, and
-    no level read between is higher.
-    """
-    events: list[tuple[datetime, int, int, int, int, int]] = []
-    for iv in intervals:
-        if iv.end <= start or iv.start >= end:
-            continue
-        d = iv.demand
-        events.append(
-            (iv.start if iv.start > start else start, 1, d.cpu_millicores, d.memory_mib, d.slots, d.gpus)
-        )
-        if iv.end < end:
-            events.append((iv.end, 0, d.cpu_millicores, d.memory_mib, d.slots, d.gpus))
-    events.sort(key=lambda e: (e[0], e[1]))
-    c = m = s = g = 0
-    bc = bm = bs = bg = 0
-    ac = am = as_ = ag = start
-    for t, kind, dc, dm, ds, dg in events:
-        if kind == 0:
-            c -= dc
-            m -= dm
-            s -= ds
-            g -= dg
-            continue
-        c += dc
-        m += dm
-        s += ds
-        g += dg
-        if c > bc:
-            bc, ac = c, t
-        if m > bm:
-            bm, am = m, t
-        if s > bs:
-            bs, as_ = s, t
-        if g > bg:
-            bg, ag = g, t
-    return Extreme(amount=Resources(bc, bm, bs, bg), at=dict(zip(DIMENSIONS, (ac, am, as_, ag), strict=True)))
-
-
 def free_over(rng: RangeSnapshot, calendar: RangeCalendar, start: datetime, end: datetime) -> Extreme:
     """Lowest free capacity of `rng` over [start, end), maintenance windows taking the whole capacity.
 
     Equal to `calendar.min_free(rng.capacity, calendar.intervals, start, end, maintenance=rng.maintenance)`.
     """
     relevant: list[Occupied] = calendar.overlapping(start, end)
-    relevant.extend(Span(w.start, w.end, rng.capacity) for w in rng.maintenance)
+    relevant.extend(Interval(w.start, w.end, rng.capacity) for w in rng.maintenance)
     peak = peak_of(relevant, start, end)
     return Extreme(amount=rng.capacity - peak.amount, at=peak.at)
 

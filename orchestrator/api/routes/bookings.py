@@ -2,13 +2,16 @@
 
 Each route opens one unit of work, calls one use case and commits once. Refusals are 409 problem
 documents whose `reasons` list says which range, which dimension, when, needed vs free, or which rule.
+
+(No `from __future__ import annotations` here: the transitions' routes are built by `_serve`, and FastAPI
+must read their annotations in its scope.)
 """
 
-from __future__ import annotations
-
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+from pydantic import BaseModel
 
 from orchestrator.api.deps import PrincipalDep, ServicesDep
 from orchestrator.api.schemas.bookings import (
@@ -22,7 +25,10 @@ from orchestrator.api.schemas.bookings import (
 )
 from orchestrator.api.schemas.common import PageOut, UtcDateTime
 from orchestrator.booking.ports import BookingQuery
-from orchestrator.domain.bookings import BookingStatus
+from orchestrator.booking.selection import Selection
+from orchestrator.booking.service import BookingService
+from orchestrator.domain.bookings import Booking, BookingStatus
+from orchestrator.identity.principals import Principal
 
 router = APIRouter(prefix="/api/v1/bookings", tags=["bookings"])
 requests_router = APIRouter(prefix="/api/v1/booking-requests", tags=["bookings"])
@@ -92,58 +98,89 @@ def list_(
     )
 
 
-@router.get("/{booking_id}", summary="Get a booking")
-def get(booking_id: str, principal: PrincipalDep, services: ServicesDep) -> BookingOut:
-    with services.uow() as uow:
-        booking = services.booking(uow.bookings).get(principal, booking_id)
-    return BookingOut.from_domain(booking)
+# -- the read and the transitions, on one booking or on a whole request (the exercise planner's view) --
+Endpoint = Callable[..., BaseModel]
 
 
-@router.post(
-    "/{booking_id}/confirm", summary="Confirm a held booking before its hold expires", responses=_REFUSED
-)
-def confirm(booking_id: str, principal: PrincipalDep, services: ServicesDep) -> BookingOut:
-    with services.uow() as uow:
-        booking = services.booking(uow.bookings).confirm(principal, booking_id)
-    return BookingOut.from_domain(booking)
+def one_booking(booking_id: str) -> Selection:
+    return Selection.booking(booking_id)
 
 
-@router.post(
-    "/{booking_id}/renew", summary="Move the end: extend (if capacity allows) or shrink", responses=_REFUSED
-)
-def renew(booking_id: str, body: RenewIn, principal: PrincipalDep, services: ServicesDep) -> BookingOut:
-    with services.uow() as uow:
-        booking = services.booking(uow.bookings).renew(principal, booking_id, end=body.end)
-    return BookingOut.from_domain(booking)
+def whole_request(request_id: str) -> Selection:
+    return Selection.request(request_id)
 
 
-@router.post(
-    "/{booking_id}/cancel", summary="Cancel a held, pending or confirmed booking", responses=_REFUSED
-)
-def cancel(
-    booking_id: str, principal: PrincipalDep, services: ServicesDep, body: ReasonIn | None = None
-) -> BookingOut:
-    with services.uow() as uow:
-        booking = services.booking(uow.bookings).cancel(
-            principal, booking_id, reason=body.reason if body else ""
+def _serve(
+    router: APIRouter, select: Callable[[str], Selection], *, request: bool, summaries: dict[str, str]
+) -> None:
+    """Serve the read and each transition on one family of paths (a booking's, answered with the
+    booking; a request's, answered with its bookings). Called once per family, so each verb is one
+    function; the route names keep the operation ids of the per-path routes (`confirm_request`)."""
+    path = "/{request_id}" if request else "/{booking_id}"
+    SelectionDep = Annotated[Selection, Depends(select)]  # noqa: N806 (an alias, like PrincipalDep)
+
+    def answer(selection: Selection, bookings: list[Booking]) -> BaseModel:
+        return RequestOut.of(selection.id, bookings) if request else BookingOut.from_domain(bookings[0])
+
+    def route(verb: str) -> Callable[[Endpoint], Endpoint]:
+        return router.api_route(
+            path if verb == "get" else f"{path}/{verb}",
+            methods=["GET" if verb == "get" else "POST"],
+            name=f"{verb}_request" if request else verb,
+            summary=summaries[verb],
+            response_model=RequestOut if request else BookingOut,
+            responses=None if verb == "get" else _REFUSED,
         )
-    return BookingOut.from_domain(booking)
+
+    def simple(act: Callable[[BookingService, Principal, Selection], list[Booking]]) -> Endpoint:
+        """The route of a verb whose only input is the selection."""
+
+        def endpoint(selection: SelectionDep, principal: PrincipalDep, services: ServicesDep) -> BaseModel:
+            with services.uow() as uow:
+                return answer(selection, act(services.booking(uow.bookings), principal, selection))
+
+        return endpoint
+
+    def renew(
+        selection: SelectionDep, body: RenewIn, principal: PrincipalDep, services: ServicesDep
+    ) -> BaseModel:
+        with services.uow() as uow:
+            return answer(selection, services.booking(uow.bookings).renew(principal, selection, end=body.end))
+
+    def cancel(
+        selection: SelectionDep, principal: PrincipalDep, services: ServicesDep, body: ReasonIn | None = None
+    ) -> BaseModel:
+        reason = body.reason if body else ""
+        with services.uow() as uow:
+            return answer(
+                selection, services.booking(uow.bookings).cancel(principal, selection, reason=reason)
+            )
+
+    served: dict[str, Endpoint] = {
+        "get": simple(BookingService.get),
+        "confirm": simple(BookingService.confirm),
+        "renew": renew,
+        "cancel": cancel,
+        "activate": simple(BookingService.activate),
+        "release": simple(BookingService.release),
+    }
+    for verb in summaries:  # registered in the order of the per-path routes these replaced
+        route(verb)(served[verb])
 
 
-@router.post("/{booking_id}/activate", summary="Mark a confirmed booking active (in use)", responses=_REFUSED)
-def activate(booking_id: str, principal: PrincipalDep, services: ServicesDep) -> BookingOut:
-    with services.uow() as uow:
-        booking = services.booking(uow.bookings).activate(principal, booking_id)
-    return BookingOut.from_domain(booking)
-
-
-@router.post(
-    "/{booking_id}/release", summary="Give a confirmed or active booking's capacity back", responses=_REFUSED
+_serve(
+    router,
+    one_booking,
+    request=False,
+    summaries={
+        "get": "Get a booking",
+        "confirm": "Confirm a held booking before its hold expires",
+        "renew": "Move the end: extend (if capacity allows) or shrink",
+        "cancel": "Cancel a held, pending or confirmed booking",
+        "activate": "Mark a confirmed booking active (in use)",
+        "release": "Give a confirmed or active booking's capacity back",
+    },
 )
-def release(booking_id: str, principal: PrincipalDep, services: ServicesDep) -> BookingOut:
-    with services.uow() as uow:
-        booking = services.booking(uow.bookings).release(principal, booking_id)
-    return BookingOut.from_domain(booking)
 
 
 @router.post(
@@ -164,61 +201,19 @@ def decline(booking_id: str, body: ReasonIn, principal: PrincipalDep, services: 
     return BookingOut.from_domain(booking)
 
 
-# -- a whole request at once (the exercise planner's view) --------------------------------------------
-@requests_router.get("/{request_id}", summary="The bookings of one request")
-def get_request(request_id: str, principal: PrincipalDep, services: ServicesDep) -> RequestOut:
-    with services.uow() as uow:
-        bookings = services.booking(uow.bookings).get_request(principal, request_id)
-    return RequestOut.of(request_id, bookings)
-
-
-@requests_router.post(
-    "/{request_id}/confirm", summary="Confirm every held booking of a request", responses=_REFUSED
+_serve(
+    requests_router,
+    whole_request,
+    request=True,
+    summaries={
+        "get": "The bookings of one request",
+        "confirm": "Confirm every held booking of a request",
+        "renew": "Move the end of every live booking of a request",
+        "cancel": "Cancel every booking of a request",
+        "release": "Release every booking of a request",
+        "activate": "Mark every confirmed booking of a request active",
+    },
 )
-def confirm_request(request_id: str, principal: PrincipalDep, services: ServicesDep) -> RequestOut:
-    with services.uow() as uow:
-        bookings = services.booking(uow.bookings).confirm_request(principal, request_id)
-    return RequestOut.of(request_id, bookings)
-
-
-@requests_router.post(
-    "/{request_id}/renew", summary="Move the end of every live booking of a request", responses=_REFUSED
-)
-def renew_request(
-    request_id: str, body: RenewIn, principal: PrincipalDep, services: ServicesDep
-) -> RequestOut:
-    with services.uow() as uow:
-        bookings = services.booking(uow.bookings).renew_request(principal, request_id, end=body.end)
-    return RequestOut.of(request_id, bookings)
-
-
-@requests_router.post("/{request_id}/cancel", summary="Cancel every booking of a request", responses=_REFUSED)
-def cancel_request(
-    request_id: str, principal: PrincipalDep, services: ServicesDep, body: ReasonIn | None = None
-) -> RequestOut:
-    with services.uow() as uow:
-        bookings = services.booking(uow.bookings).cancel_request(
-            principal, request_id, reason=body.reason if body else ""
-        )
-    return RequestOut.of(request_id, bookings)
-
-
-@requests_router.post(
-    "/{request_id}/release", summary="Release every booking of a request", responses=_REFUSED
-)
-def release_request(request_id: str, principal: PrincipalDep, services: ServicesDep) -> RequestOut:
-    with services.uow() as uow:
-        bookings = services.booking(uow.bookings).release_request(principal, request_id)
-    return RequestOut.of(request_id, bookings)
-
-
-@requests_router.post(
-    "/{request_id}/activate", summary="Mark every confirmed booking of a request active", responses=_REFUSED
-)
-def activate_request(request_id: str, principal: PrincipalDep, services: ServicesDep) -> RequestOut:
-    with services.uow() as uow:
-        bookings = services.booking(uow.bookings).activate_request(principal, request_id)
-    return RequestOut.of(request_id, bookings)
 
 
 # -- quotas ------------------------------------------------------------------------------------------

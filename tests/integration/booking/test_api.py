@@ -348,3 +348,68 @@ def test_a_whole_request_moves_together(http: httpx.Client, admin_token: str, cl
     assert http.get(path, headers=auth(fed.de_trainer)).status_code == 404
     shown = http.get(path, headers=auth(fed.trainer)).json()["bookings"]
     assert sorted(b["range"] for b in shown) == ["ee-range", "fi-range"]
+
+
+def test_each_transition_answers_the_same_on_a_booking_and_on_its_request(
+    http: httpx.Client, admin_token: str, clock: FrozenClock
+) -> None:
+    """The two paths of a verb: one booking answers with the booking, a request with every booking it has
+    (in range order); bodies, refusals and their wording as each path has them."""
+    fed = federation(http, admin_token)
+    items = [
+        {"range": "fi-range", "demand": demand(cpu=1000, slots=1)},
+        {"range": "ee-range", "demand": demand(cpu=1000, slots=1)},
+    ]
+    made = book(http, fed.trainer, window(items=items)).json()
+    request = f"/api/v1/booking-requests/{made['request_id']}"
+    by_range = {b["range"]: b["id"] for b in made["bookings"]}
+    in_range_order = [b["range"] for b in sorted(made["bookings"], key=lambda b: b["range_id"])]
+    ee = f"/api/v1/bookings/{by_range['ee-range']}"
+    trainer = auth(fed.trainer)
+
+    renewed = http.post(f"{request}/renew", json={"end": "2030-03-04T15:00:00Z"}, headers=trainer)
+    assert renewed.status_code == 200, renewed.text
+    body = renewed.json()
+    assert (body["request_id"], body["replayed"]) == (made["request_id"], False)
+    assert [(b["range"], b["end"]) for b in body["bookings"]] == [
+        (r, "2030-03-04T15:00:00Z") for r in in_range_order
+    ]
+    one = http.post(f"{ee}/renew", json={"end": "2030-03-04T16:00:00Z"}, headers=trainer)
+    assert (one.json()["id"], one.json()["end"]) == (by_range["ee-range"], "2030-03-04T16:00:00Z")
+    for path in (request, ee):
+        missing = http.post(f"{path}/renew", json={}, headers=trainer)
+        assert missing.status_code == 422
+        assert [e["field"] for e in missing.json()["errors"]] == ["end"]
+
+    confirmed = http.post(f"{ee}/confirm", headers=trainer)
+    assert confirmed.json()["status"] == "confirmed"
+    assert http.post(f"{ee}/cancel", json={"reason": "moved"}, headers=trainer).json()["status_reason"] == (
+        "moved"
+    )
+    # The request's cancellation leaves the cancelled booking as it is and cancels the held one.
+    cancelled = http.post(f"{request}/cancel", headers=trainer)
+    assert cancelled.status_code == 200, cancelled.text
+    reasons = {"ee-range": "moved", "fi-range": "cancelled"}
+    assert [(b["range"], b["status"], b["status_reason"]) for b in cancelled.json()["bookings"]] == [
+        (r, "cancelled", reasons[r]) for r in in_range_order
+    ]
+    released = http.post(f"{request}/release", headers=trainer)
+    assert released.status_code == 200  # cancelled bookings: nothing to release
+    assert [b["status"] for b in released.json()["bookings"]] == ["cancelled", "cancelled"]
+    nothing = http.post(f"{request}/renew", json={"end": "2030-03-04T18:00:00Z"}, headers=trainer)
+    assert nothing.status_code == 409
+    assert nothing.json()["detail"] == (
+        "nothing to renew: the request has no held, pending, confirmed or active booking"
+    )
+    assert http.post(f"{ee}/release", headers=trainer).status_code == 409
+
+    unknown = http.post("/api/v1/booking-requests/nope/activate", headers=trainer)
+    assert (unknown.status_code, unknown.json()["detail"]) == (
+        404,
+        "booking request 'nope' does not exist or is not visible to you",
+    )
+    unknown = http.post("/api/v1/bookings/nope/activate", headers=trainer)
+    assert unknown.json()["detail"] == "booking 'nope' does not exist or is not visible to you"
+    denied = http.post(f"{request}/confirm", headers=auth(fed.fi_ops))  # sees fi's booking, not its owner
+    assert denied.status_code == 403
+    assert denied.json()["detail"].startswith(f"confirming a request: booking {by_range['fi-range']} on")

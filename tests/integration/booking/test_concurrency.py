@@ -24,6 +24,7 @@ from sqlalchemy import text
 
 from connectors.base import Resources
 from orchestrator.booking.requests import BookingItem, BookingRequest
+from orchestrator.booking.selection import Selection
 from orchestrator.booking.service import BookingService
 from orchestrator.domain.errors import InvalidInput, Refused
 from orchestrator.wiring import Services
@@ -114,7 +115,7 @@ def client(services: Services, clock: SequenceClock, seed_: int, attempts: int, 
 
 def decide(service: BookingService, attempt: Attempt, *, hold: bool) -> list[str]:
     if attempt.kind == "renew":
-        service.renew(principal(attempt.org), attempt.booking_id, end=at(attempt.end))
+        service.renew(principal(attempt.org), Selection.booking(attempt.booking_id), end=at(attempt.end))
         return []
     request = BookingRequest(
         items=[BookingItem(range_ref=f"{r}-range", demand=Resources(*d)) for r, d in attempt.items],

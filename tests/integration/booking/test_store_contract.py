@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import text
 
 from orchestrator.booking.ports import BookingStore
-from orchestrator.db.booking_sql import ADMISSION_COLUMNS, ADMISSION_READ
+from orchestrator.db.calendar_sql import ADMISSION_COLUMNS, ADMISSION_FUNCTION, ADMISSION_READ
 from orchestrator.wiring import Services
 from tests.integration.booking.seed import seed
 from tests.unit.booking.store_contract import check_contract
@@ -35,8 +36,8 @@ def test_sql_store_keeps_the_contract(services: Services) -> None:
 
 
 def test_the_admission_function_returns_the_columns_the_store_reads(services: Services) -> None:
-    """PostgreSQL: migration 0006's function and `booking_sql.ADMISSION_COLUMNS` name the same columns
-    in the same order (the store reads its rows by position and by these names)."""
+    """PostgreSQL: the admission function and `calendar_sql.ADMISSION_COLUMNS` name the same columns in
+    the same order (the store reads its rows by position and by these names)."""
     if services.engine.dialect.name != "postgresql":
         pytest.skip("the admission function exists on PostgreSQL only; SQLite runs the statements one by one")
     with services.uow() as uow:
@@ -46,3 +47,23 @@ def test_the_admission_function_returns_the_columns_the_store_reads(services: Se
         found = connection.execute(ADMISSION_READ, {"refs": ["ee-range"], "owner": "", **no_calendar})
         assert tuple(found.keys()) == ADMISSION_COLUMNS
         assert [row.slug for row in found] == ["ee-range"]
+
+
+def test_the_database_runs_the_admission_function_of_calendar_sql(services: Services) -> None:
+    """PostgreSQL: the function the migrations installed is `calendar_sql.ADMISSION_FUNCTION`, exactly
+    (signature, columns, settings and body, as PostgreSQL prints them back), so the live text beside the
+    other calendar variants is the one that runs. Changing it takes a migration with the new text."""
+    if services.engine.dialect.name != "postgresql":
+        pytest.skip("the admission function exists on PostgreSQL only")
+    definition = text(
+        "SELECT pg_get_functiondef(p.oid) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+        " WHERE p.proname = 'federange_admission_read' AND n.nspname = :schema"
+    )
+    with services.engine.connect() as connection:
+        installed = connection.execute(definition, {"schema": "public"}).scalar_one()
+        connection.execute(text("CREATE SCHEMA live_text"))
+        connection.execute(text("SET LOCAL search_path TO live_text"))
+        connection.execute(text(ADMISSION_FUNCTION))
+        live = connection.execute(definition, {"schema": "live_text"}).scalar_one()
+        connection.rollback()
+    assert live.replace("live_text.", "public.") == installed

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from connectors.base import Resources
 from orchestrator.booking.requests import BookingItem, BookingRequest
+from orchestrator.booking.selection import Selection
 from orchestrator.booking.service import BookingService
 from orchestrator.domain.catalogue import Organisation
 from orchestrator.domain.clock import FrozenClock
@@ -219,12 +220,13 @@ class Run:
         owner = self.oracle.bookings[key].owner
         if op.kind == "renew":
             expected, failing = self.oracle.renew(key, op.new_end, now=self.now)
-            outcome, text = self.call(lambda s: s.renew(principal(owner), booking_id, end=at(op.new_end)))
+            one = Selection.booking(booking_id)
+            outcome, text = self.call(lambda s: s.renew(principal(owner), one, end=at(op.new_end)))
             self._compare(expected, failing, outcome, text, op)
             return
         moves: dict[str, Callable[[BookingService], object]] = {
-            "confirm": lambda s: s.confirm(principal(owner), booking_id),
-            "cancel": lambda s: s.cancel(principal(owner), booking_id),
+            "confirm": lambda s: s.confirm(principal(owner), Selection.booking(booking_id)),
+            "cancel": lambda s: s.cancel(principal(owner), Selection.booking(booking_id)),
             "approve": lambda s: s.approve(principal("fi-ops"), booking_id),
         }
         if op.kind == "approve" and self.oracle.bookings[key].range_id != "fi":

@@ -8,8 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors.base import Resources
-from orchestrator.booking.calendar import Interval, min_free, peak_usage
+from orchestrator.booking.calendar import min_free
 from orchestrator.domain.ranges import MaintenanceWindow
+from orchestrator.domain.sweep import Interval, peak_of
 
 T0 = datetime(2027, 3, 1, tzinfo=UTC)
 
@@ -21,21 +22,21 @@ def at(minutes: int) -> datetime:
 def test_back_to_back_bookings_do_not_overlap() -> None:
     a = Interval(at(0), at(60), Resources(1000, 0, 1))
     b = Interval(at(60), at(120), Resources(1000, 0, 1))
-    peak = peak_usage([a, b], at(0), at(120))
-    assert peak.usage == Resources(1000, 0, 1)
+    peak = peak_of([a, b], at(0), at(120))
+    assert peak.amount == Resources(1000, 0, 1)
 
 
 def test_peak_names_the_first_instant() -> None:
     ivs = [Interval(at(0), at(60), Resources(500)), Interval(at(30), at(90), Resources(700))]
-    peak = peak_usage(ivs, at(0), at(120))
-    assert peak.usage.cpu_millicores == 1200
+    peak = peak_of(ivs, at(0), at(120))
+    assert peak.amount.cpu_millicores == 1200
     assert peak.at["cpu_millicores"] == at(30)
 
 
 def test_maintenance_takes_everything() -> None:
     cap = Resources(4000, 8192, 4)
     free = min_free(cap, [], at(0), at(60), maintenance=[MaintenanceWindow(start=at(50), end=at(70))])
-    assert free.usage == Resources(0, 0, 0, 0)
+    assert free.amount == Resources(0, 0, 0, 0)
     assert free.at["slots"] == at(50)
 
 
@@ -50,12 +51,12 @@ intervals = st.lists(
 @given(intervals, st.integers(0, 60), st.integers(1, 30))
 def test_peak_matches_brute_force(ivs: list[Interval], s: int, length: int) -> None:
     start, end = at(s), at(s + length)
-    peak = peak_usage(ivs, start, end)
+    peak = peak_of(ivs, start, end)
     levels = []
     for minute in range(s, s + length):
         t = at(minute)
         levels.append(sum(iv.demand.cpu_millicores for iv in ivs if iv.start <= t < iv.end))
-    assert peak.usage.cpu_millicores == max(levels)
+    assert peak.amount.cpu_millicores == max(levels)
     first = s + levels.index(max(levels))
     if max(levels) > 0:
         assert peak.at["cpu_millicores"] == at(first)
@@ -68,8 +69,8 @@ def test_dimension_order_is_the_field_order_of_resources() -> None:
     from connectors.base import DIMENSIONS
 
     assert tuple(f.name for f in fields(Resources)) == DIMENSIONS
-    peak = peak_usage([Interval(at(0), at(10), Resources(1, 2, 3, 4))], at(0), at(10))
-    assert peak.usage == Resources(1, 2, 3, 4)
+    peak = peak_of([Interval(at(0), at(10), Resources(1, 2, 3, 4))], at(0), at(10))
+    assert peak.amount == Resources(1, 2, 3, 4)
 
 
 @given(intervals, st.integers(0, 40), st.integers(1, 40), st.integers(1, 9))

@@ -11,7 +11,8 @@ import pytest
 from connectors.base import Resources
 from orchestrator.booking.occupancy import free_for_owner
 from orchestrator.booking.ports import BookingQuery
-from orchestrator.domain.bookings import BookingStatus, Purpose, Quota
+from orchestrator.booking.selection import Selection
+from orchestrator.domain.bookings import Booking, BookingStatus, Purpose, Quota
 from orchestrator.domain.errors import Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound, Refused
 from orchestrator.domain.ranges import MaintenanceWindow, RangeStatus, SharingPolicy
 from orchestrator.identity.principals import SYSTEM
@@ -117,7 +118,7 @@ def test_holds_expire_and_free_capacity_at_once() -> None:
     assert w.store.bookings[held.id].status is S.HELD
     w.service.create_request(FOREIGN, request(("ee", Resources(16000))))
     with pytest.raises(Conflict, match="its hold expired at 2027-03-03T09:10:00"):
-        w.service.confirm(TRAINER, held.id)
+        w.service.confirm(TRAINER, Selection.booking(held.id))
     assert w.service.expire_holds() == 2 - 1  # the foreign hold is still live
     expired = w.store.bookings[held.id]
     assert (expired.status, expired.status_reason) == (S.EXPIRED, "hold expired at 2027-03-03T09:10:00+00:00")
@@ -159,10 +160,10 @@ def test_approval_confirm_request_approve_and_decline() -> None:
     made = w.service.create_request(TRAINER, request(("ee", Resources(1000)), ("fi", Resources(1000))))
     ee, fi = made.bookings
     assert (fi.status, fi.status_reason) == (S.PENDING_APPROVAL, "waits for approval by fi-range")
-    confirmed = w.service.confirm_request(TRAINER, made.request_id)
+    confirmed = w.service.confirm(TRAINER, Selection.request(made.request_id))
     assert [b.status for b in confirmed] == [S.CONFIRMED, S.PENDING_APPROVAL]
     with pytest.raises(Conflict, match="waits for approval by the range's operators"):
-        w.service.confirm(TRAINER, fi.id)
+        w.service.confirm(TRAINER, Selection.booking(fi.id))
     with pytest.raises(Forbidden, match="only the operators of range 'fi-range' or an admin"):
         w.service.approve(TRAINER, fi.id)
     with pytest.raises(NotFound):
@@ -186,14 +187,14 @@ def test_renew_extends_only_into_free_capacity_and_shrinks_freely() -> None:
     mine = w.service.create_request(TRAINER, request(("ee", Resources(8000)), hold=False)).bookings[0]
     w.service.create_request(FOREIGN, request(("ee", Resources(10000)), start=4, end=8, hold=False))
     with pytest.raises(Refused) as refused:
-        w.service.renew(TRAINER, mine.id, end=at(6))
+        w.service.renew(TRAINER, Selection.booking(mine.id), end=at(6))
     assert refused.value.reasons == [
         "ee-range: free 6000 cpu millicores < 8000 needed at 2027-03-04T13:00:00+00:00"
     ]
-    assert w.service.renew(TRAINER, mine.id, end=at(2)).end == at(2)
+    assert [b.end for b in w.service.renew(TRAINER, Selection.booking(mine.id), end=at(2))] == [at(2)]
     with pytest.raises(InvalidInput, match="end: must be after the booking's start"):
-        w.service.renew(TRAINER, mine.id, end=at(0))
-    renewed = w.service.renew(TRAINER, mine.id, end=at(4))
+        w.service.renew(TRAINER, Selection.booking(mine.id), end=at(0))
+    [renewed] = w.service.renew(TRAINER, Selection.booking(mine.id), end=at(4))
     assert renewed.end == at(4)
     assert [e.action for e in w.store.audit].count("booking.renew") == 2
 
@@ -203,9 +204,10 @@ def test_renew_request_moves_every_booking_or_none() -> None:
     made = w.service.create_request(TRAINER, request(("ee", Resources(1000)), ("fi", Resources(1000))))
     w.service.create_request(FOREIGN, request(("fi", Resources(16000)), start=4, end=6))
     with pytest.raises(Refused, match="fi-range: free 0 cpu millicores < 1000 needed"):
-        w.service.renew_request(TRAINER, made.request_id, end=at(6))
+        w.service.renew(TRAINER, Selection.request(made.request_id), end=at(6))
     assert {b.end for b in w.store.bookings.values() if b.request_id == made.request_id} == {at(4)}
-    assert {b.end for b in w.service.renew_request(TRAINER, made.request_id, end=at(3))} == {at(3)}
+    renewed = w.service.renew(TRAINER, Selection.request(made.request_id), end=at(3))
+    assert [b.end for b in renewed] == [at(3), at(3)]
 
 
 def test_idempotent_requests() -> None:
@@ -237,24 +239,30 @@ def test_quota_counts_every_range_at_once() -> None:
 def test_transitions_follow_the_table() -> None:
     w = World()
     b = w.service.create_request(TRAINER, request(("ee", Resources(1000)))).bookings[0]
+    one = Selection.booking(b.id)
+
+    def statuses(moved: list[Booking]) -> list[BookingStatus]:
+        return [m.status for m in moved]
+
     with pytest.raises(
         IllegalTransition, match=f"booking {b.id} on ee-range cannot move from held to active"
     ):
-        w.service.activate(TRAINER, b.id)
-    w.service.confirm(TRAINER, b.id)
-    assert w.service.confirm(TRAINER, b.id).status is S.CONFIRMED  # idempotent
-    assert w.service.activate(TRAINER, b.id).status is S.ACTIVE
+        w.service.activate(TRAINER, one)
+    w.service.confirm(TRAINER, one)
+    assert statuses(w.service.confirm(TRAINER, one)) == [S.CONFIRMED]  # idempotent
+    assert statuses(w.service.activate(TRAINER, one)) == [S.ACTIVE]
     with pytest.raises(IllegalTransition, match="cannot move from active to cancelled"):
-        w.service.cancel(TRAINER, b.id)
-    assert w.service.release(TRAINER, b.id).status is S.RELEASED
-    assert w.service.release(TRAINER, b.id).status is S.RELEASED
+        w.service.cancel(TRAINER, one)
+    assert statuses(w.service.release(TRAINER, one)) == [S.RELEASED]
+    assert statuses(w.service.release(TRAINER, one)) == [S.RELEASED]
     with pytest.raises(Conflict, match="is released; it cannot be renewed"):
-        w.service.renew(TRAINER, b.id, end=at(5))
+        w.service.renew(TRAINER, one, end=at(5))
     c = w.service.create_request(TRAINER, request(("ee", Resources(1000)))).bookings[0]
-    assert w.service.cancel(TRAINER, c.id, reason="plans changed").status_reason == "plans changed"
-    assert w.service.cancel(TRAINER, c.id).status is S.CANCELLED
+    [cancelled] = w.service.cancel(TRAINER, Selection.booking(c.id), reason="plans changed")
+    assert cancelled.status_reason == "plans changed"
+    assert statuses(w.service.cancel(TRAINER, Selection.booking(c.id))) == [S.CANCELLED]
     with pytest.raises(Forbidden, match="belongs to another organisation"):
-        w.service.cancel(EE_OPERATOR, c.id)  # sees it (its range), may not change it
+        w.service.cancel(EE_OPERATOR, Selection.booking(c.id))  # sees it (its range), may not change it
 
 
 def test_who_books_for_whom_and_who_sees_what() -> None:
@@ -286,7 +294,7 @@ def test_who_books_for_whom_and_who_sees_what() -> None:
     assert seen(FI_OPERATOR) == ["de-lab"]
     assert seen(ADMIN) == ["de-lab", "ee-school"]
     with pytest.raises(NotFound):
-        w.service.get(FOREIGN, planned.id)
+        w.service.get(FOREIGN, Selection.booking(planned.id))
     with pytest.raises(NotFound, match="range 'nowhere' does not exist"):
         w.service.create_request(TRAINER, request(("nowhere", Resources(1))))
 
@@ -310,3 +318,77 @@ def test_occupancy_for_placement_and_free_capacity_for_an_owner() -> None:
     )
     assert foreign.free == Resources(3000, 15360, 2, 0)
     assert foreign.limited_by["cpu_millicores"] == "foreign share"
+
+
+def test_a_request_passes_over_the_bookings_a_move_does_not_concern_a_booking_alone_does_not() -> None:
+    """The same verbs on one booking and on a request: a request leaves its ended bookings as they are
+    (which ones, each move says), a booking named on its own must make the move; all or nothing."""
+    w = World()
+    for r in ("lt", "lv"):
+        w.store.put_range(rng(r))
+    made = w.service.create_request(
+        TRAINER, request(*((r, Resources(1000)) for r in ("ee", "fi", "lt", "lv")), hold=False)
+    )
+    ee, fi, lt, lv = made.bookings
+    for b, status in ((fi, S.EXPIRED), (lt, S.REJECTED), (lv, S.CANCELLED)):
+        w.store.update_booking(replace(b, status=status))
+    whole = Selection.request(made.request_id)
+
+    def statuses(moved: list[Booking]) -> list[BookingStatus]:
+        return [m.status for m in moved]
+
+    # Renewing a request moves its live bookings only (and returns only those).
+    assert [(b.id, b.end) for b in w.service.renew(TRAINER, whole, end=at(5))] == [(ee.id, at(5))]
+    with pytest.raises(Conflict, match=f"booking {fi.id} on fi-range is expired; it cannot be renewed"):
+        w.service.renew(TRAINER, Selection.booking(fi.id), end=at(5))
+    with pytest.raises(IllegalTransition, match="cannot move from expired to cancelled"):
+        w.service.cancel(TRAINER, Selection.booking(fi.id))
+    # Activation passes over nothing: the expired booking stops the whole request.
+    with pytest.raises(IllegalTransition, match=f"booking {fi.id} on fi-range cannot move from expired"):
+        w.service.activate(TRAINER, whole)
+    assert w.store.bookings[ee.id].status is S.CONFIRMED
+    # Release passes over the expired, rejected and cancelled ones; a cancelled booking alone cannot.
+    released = [S.RELEASED, S.EXPIRED, S.REJECTED, S.CANCELLED]
+    assert statuses(w.service.release(TRAINER, whole)) == released
+    with pytest.raises(IllegalTransition, match="cannot move from cancelled to released"):
+        w.service.release(TRAINER, Selection.booking(lv.id))
+    # Cancelling passes over expired and rejected ones only: a released booking stops it.
+    with pytest.raises(IllegalTransition, match=f"booking {ee.id} on ee-range cannot move from released"):
+        w.service.cancel(TRAINER, whole)
+    with pytest.raises(Conflict, match="nothing to renew: the request has no held, pending, confirmed"):
+        w.service.renew(TRAINER, whole, end=at(6))
+    assert [e.action for e in w.store.audit].count("booking.release") == 1
+
+    held = w.service.create_request(TRAINER, request(("ee", Resources(1000)), ("fi", Resources(1000))))
+    w.store.update_booking(replace(held.bookings[1], status=S.REJECTED))
+    cancelled = w.service.cancel(TRAINER, Selection.request(held.request_id), reason="moved")
+    assert [(b.status, b.status_reason) for b in cancelled] == [(S.CANCELLED, "moved"), (S.REJECTED, "")]
+
+
+def test_confirming_a_booking_that_waits_for_approval_alone_is_a_conflict_either_way() -> None:
+    """A request of one booking is that booking: waiting for approval, there is nothing to confirm."""
+    w = World()
+    w.store.put_range(
+        rng("fi", country="FI", operator="fi-ops", policy=SharingPolicy(approval_required=True))
+    )
+    made = w.service.create_request(TRAINER, request(("fi", Resources(1000))))
+    for selection in (Selection.request(made.request_id), Selection.booking(made.bookings[0].id)):
+        with pytest.raises(Conflict, match="on fi-range waits for approval by the range's operators"):
+            w.service.confirm(TRAINER, selection)
+
+
+def test_what_a_selection_is_called_in_refusals() -> None:
+    w = World()
+    made = w.service.create_request(TRAINER, request(("ee", Resources(1000))))
+    (booking,) = made.bookings
+    with pytest.raises(NotFound, match=r"^booking 'nope' does not exist or is not visible to you$"):
+        w.service.confirm(TRAINER, Selection.booking("nope"))
+    with pytest.raises(NotFound, match=r"^booking request 'nope' does not exist or is not visible to you$"):
+        w.service.get(TRAINER, Selection.request("nope"))
+    with pytest.raises(NotFound, match=f"^booking request '{made.request_id}' does not exist"):
+        w.service.cancel(FOREIGN, Selection.request(made.request_id))
+    with pytest.raises(Forbidden, match=f"^renewing a request: booking {booking.id} on ee-range belongs"):
+        w.service.renew(EE_OPERATOR, Selection.request(made.request_id), end=at(5))
+    with pytest.raises(Forbidden, match=f"^releasing a booking: booking {booking.id} on ee-range belongs"):
+        w.service.release(EE_OPERATOR, Selection.booking(booking.id))
+    assert w.service.get(EE_OPERATOR, Selection.request(made.request_id)) == [booking]

@@ -150,7 +150,7 @@ def test_unhealthy_and_draining_ranges_get_no_teams() -> None:
 
 def test_snapshot_built_from_bookings_feeds_placement() -> None:
     rng = a_range("ee-range", capacity=Resources(64000, 65536, 10))
-    from orchestrator.booking.calendar import Interval
+    from orchestrator.domain.sweep import Interval
 
     busy = [Interval(T0 + timedelta(hours=2), T0 + timedelta(hours=5), Resources(40000, 1024, 1))]
     snapshot = build_snapshot(

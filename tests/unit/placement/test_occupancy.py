@@ -9,15 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.base import DIMENSIONS, Resources
-from orchestrator.booking.calendar import Interval, min_free, peak_usage
+from orchestrator.booking.calendar import min_free
 from orchestrator.domain.ranges import MaintenanceWindow, SharingPolicy
+from orchestrator.domain.sweep import Interval, peak_of
 from orchestrator.placement.occupancy import (
     RangeBookings,
     RangeCalendar,
     build_snapshot,
     foreign_cap,
     free_over,
-    peak_of,
 )
 from orchestrator.placement.request import Owner
 from orchestrator.placement.snapshot import Health
@@ -52,14 +52,14 @@ def test_free_over_equals_calendar_min_free(
     rng = a_range("ee-range", capacity=capacity, maintenance=tuple(maintenance))
     expected = min_free(capacity, ivs, at(s), at(s + length), maintenance=maintenance)
     built = free_over(rng, RangeCalendar.build(ivs), at(s), at(s + length))
-    assert (built.amount, built.at) == (expected.usage, expected.at)
+    assert (built.amount, built.at) == (expected.amount, expected.at)
     # A looser (but true) bound on booking length, as a policy's max_booking_length gives, changes nothing.
     ordered = sorted(ivs, key=lambda iv: iv.start)
     loose = RangeCalendar(
         ordered, max((iv.end - iv.start for iv in ivs), default=timedelta(0)) + at(slack) - T0
     )
     again = free_over(rng, loose, at(s), at(s + length))
-    assert (again.amount, again.at) == (expected.usage, expected.at)
+    assert (again.amount, again.at) == (expected.amount, expected.at)
 
 
 @settings(max_examples=300, deadline=None)
@@ -130,5 +130,5 @@ def test_owner_free_never_exceeds_total_free(
     owner = Owner(organisation_id="o-de", name="CERT-X", country="DE")
     (state,) = build_snapshot([entry], start=at(s), end=at(s + length), owner=owner).ranges
     assert state.usable.fits_in(state.free)
-    held = peak_usage(foreign, at(s), at(s + length)).usage
+    held = peak_of(foreign, at(s), at(s + length)).amount
     assert state.usable.fits_in(foreign_cap(rng.capacity, share) - held)

@@ -1,0 +1,288 @@
+"""The booking calendar's SQL on each database, every variant together: what occupies a range (or an
+organisation's ranges) over a window, the admission read (lock the ranges, then read them, the owner, its
+quota and their calendars), and the insert of new bookings with their audit events.
+
+A calendar is read through a partial index the way `orchestrator.booking.lengths.probes` says (one index
+range scan per length class), spelled once per place it runs: `calendar_statement` (portable, the bounds
+computed in Python: SQLite), `pg_calendar_statement` (a LATERAL scan per class, the bounds computed in
+SQL) and `ADMISSION_FUNCTION` (PL/pgSQL: the range locks, then every read, in one round trip; each of its
+statements reads a snapshot taken after the locks were granted). Migration 0006 installed the function and
+keeps its own copy of the text, as history does; a test checks that the database runs this one. The store
+contract (tests/unit/booking/store_contract.py, over the in-memory store and SQLite and PostgreSQL) reads
+the same calendars through every variant and both forms of the function and compares each with one
+expectation. `orchestrator.db.booking_store` runs them (`SqliteCalendar`, `PostgresCalendar`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    column,
+    func,
+    insert,
+    literal_column,
+    null,
+    or_,
+    select,
+    text,
+    true,
+)
+
+from connectors.base import DIMENSIONS
+from orchestrator.booking.lengths import MAX_CLASS
+from orchestrator.db.booking_sql import (
+    ALL_RANGES,
+    AUDIT,
+    BOOKINGS,
+    ORG,
+    QUOTAS,
+    RANGE_COLUMNS,
+    B,
+    M,
+    Q,
+    R,
+)
+from orchestrator.db.tables import OCCUPYING_SQL, MaintenanceRow, OrganisationRow, RangeRow
+from orchestrator.db.types import UTCDateTime
+from orchestrator.domain.bookings import BookingStatus
+
+#: The partial indexes' predicate, spelled as in their definition so both databases can use them.
+OCCUPYING = text("bookings." + OCCUPYING_SQL)
+#: What a calendar read returns of each occupying booking (then its hold's expiry, see `hold_expiry`).
+OCCUPANT = ("id", "range_id", "owner_organisation_id", "owner_country", "start", "end", *DIMENSIONS)
+
+
+def hold_expiry(
+    status: ColumnElement[Any] = B.status, expires: ColumnElement[Any] = B.hold_expires_at
+) -> ColumnElement[Any]:
+    """The expiry of a HELD booking's hold, NULL for the other statuses (Occupant.hold_expires_at)."""
+    return case((status == BookingStatus.HELD.value, expires), else_=null()).label("hold_expiry")
+
+
+def live_hold(
+    status: ColumnElement[Any] = B.status, expires: ColumnElement[Any] = B.hold_expires_at
+) -> ColumnElement[bool]:
+    return or_(status != BookingStatus.HELD.value, expires > bindparam("now", type_=UTCDateTime()))
+
+
+def calendar_statement(key: ColumnElement[Any]) -> Select[Any]:
+    """Occupying bookings overlapping [:start, :end) with `key` = :key: one index range scan per length
+    class, as an OR of 17 index conditions whose lower bounds (:after_<class>) the caller computes
+    (`SqliteCalendar.occupants`). Built once with bound parameters: SQLAlchemy compiles it once, the
+    database prepares it once per connection."""
+    by_class = or_(
+        *(
+            and_(
+                B.length_class == literal_column(str(c)),
+                B.start > bindparam(f"after_{c}"),
+                B.start < bindparam("end"),
+            )
+            for c in range(MAX_CLASS + 1)
+        )
+    )
+    return (
+        select(*(B[c] for c in OCCUPANT), hold_expiry())
+        .where(key == bindparam("key"), OCCUPYING, by_class, B.end > bindparam("start"), live_hold())
+        .order_by(B.start, B.id)
+    )
+
+
+def pg_calendar_statement(key: ColumnElement[Any]) -> Select[Any]:
+    """The same probes for PostgreSQL: a nested loop over the classes (generate_series), one LATERAL index
+    range scan each, the lower bound computed in SQL as `lengths.probes` does (:start - 2^class hours). An
+    OR of 17 branches costs more to plan than to run, and arrays of bounds cost more to send; OFFSET 0
+    keeps the planner from flattening the LATERAL subquery into a sequential scan."""
+    probe = (
+        func.generate_series(literal_column("0"), literal_column(str(MAX_CLASS)))
+        .table_valued("length_class")
+        .render_derived(name="probe")
+    )
+    span: ColumnElement[Any] = literal_column("interval '1 hour'") * func.power(
+        literal_column("2"), probe.c.length_class
+    )
+    found = (
+        select(*(B[c] for c in OCCUPANT), B.status, B.hold_expires_at)
+        .where(
+            key == bindparam("key"),
+            OCCUPYING,
+            B.length_class == probe.c.length_class,
+            B.start > bindparam("start", type_=UTCDateTime()) - span,
+            B.start < bindparam("end"),
+        )
+        .order_by(B.start)  # the index's own order: keeps the planner on it while the table is near empty
+        .offset(0)
+        .lateral("found")
+    )
+    return (
+        select(*(found.c[c] for c in OCCUPANT), hold_expiry(found.c.status, found.c.hold_expires_at))
+        .select_from(probe)
+        .join(found, true())
+        .where(found.c.end > bindparam("start"), live_hold(found.c.status, found.c.hold_expires_at))
+        .order_by(found.c.start, found.c.id)
+    )
+
+
+CALENDAR = {k: calendar_statement(B[k]) for k in ("range_id", "owner_organisation_id")}
+PG_CALENDAR = {k: pg_calendar_statement(B[k]) for k in ("range_id", "owner_organisation_id")}
+
+# -- the admission read -----------------------------------------------------------------------------------
+OWNER_ROW = (
+    select(
+        ORG.id.label("owner_id"),
+        ORG.name.label("owner_name"),
+        ORG.country.label("owner_country"),
+        ORG.kind.label("owner_kind"),
+        ORG.created_at.label("owner_created_at"),
+        *(Q[d].label(f"q_{d}") for d in DIMENSIONS),
+    )
+    .select_from(OrganisationRow.__table__.outerjoin(QUOTAS, Q.organisation_id == ORG.id))
+    .where(ORG.id == bindparam("owner"))
+    .subquery("owner")
+)
+#: SQLite's admission read (the calendars follow, one statement per range): the ranges by id or slug
+#: with their maintenance windows and the owner and its quota joined, FOR UPDATE in id order (SQLite
+#: ignores the clause: its transactions start with BEGIN IMMEDIATE, see orchestrator.db.engine).
+LOCK_RANGES = (
+    select(*ALL_RANGES.selected_columns, *OWNER_ROW.c)
+    .select_from(
+        RangeRow.__table__.outerjoin(MaintenanceRow.__table__, M.range_id == R.id).outerjoin(
+            OWNER_ROW, true()
+        )
+    )
+    .where(or_(R.id.in_(bindparam("refs", expanding=True)), R.slug.in_(bindparam("refs", expanding=True))))
+    .order_by(R.id, M.start)
+    .with_for_update(of=RangeRow.__table__)
+)
+#: The columns of `federange_admission_read` (ADMISSION_FUNCTION), in order.
+ADMISSION_COLUMNS = (
+    "kind",
+    *(c.name for c in RANGE_COLUMNS),
+    "m_start",
+    "m_end",
+    "m_reason",
+    *OWNER_ROW.c.keys(),
+    *(f"o_{c}" for c in OCCUPANT),
+    "o_hold_expires_at",
+)
+_ADMISSION_CALL = (
+    "SELECT * FROM federange_admission_read(CAST(:refs AS VARCHAR[]), CAST(:owner AS VARCHAR),"
+    " CAST(:start AS TIMESTAMPTZ), CAST(:end AS TIMESTAMPTZ), CAST(:not_before AS TIMESTAMPTZ))"
+)
+ADMISSION_READ = text(_ADMISSION_CALL).columns(*(column(c) for c in ADMISSION_COLUMNS))
+#: The same for one range (most requests): a text parameter costs the client less to send than an array.
+ADMISSION_READ_ONE = text(
+    _ADMISSION_CALL.replace("CAST(:refs AS VARCHAR[])", "ARRAY[CAST(:ref AS VARCHAR)]")
+).columns(*(column(c) for c in ADMISSION_COLUMNS))
+#: The common case on PostgreSQL (one range): the booking and its audit event in one prepared statement.
+INSERT_BOOKING_AND_AUDIT = (
+    insert(AUDIT)
+    .values({c.name: bindparam(f"a_{c.name}", type_=c.type) for c in AUDIT.c})
+    .add_cte(
+        insert(BOOKINGS)
+        .values({c.name: bindparam(f"b_{c.name}", type_=c.type) for c in BOOKINGS.c})
+        .cte("new_booking")
+    )
+)
+
+#: The function behind ADMISSION_READ, as migration 0006 installed it: kind 0 rows are LOCK_RANGES' (the
+#: owner and its quota joined), kind 1 rows the occupants of each locked range (none when p_start is NULL;
+#: holds expired at p_not_before left out).
+ADMISSION_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION federange_admission_read(
+    p_refs varchar[], p_owner varchar, p_start timestamptz, p_end timestamptz, p_not_before timestamptz
+) RETURNS TABLE (
+    kind smallint,
+    id varchar, slug varchar, operator_organisation_id varchar, country varchar, capabilities jsonb,
+    cpu_millicores integer, memory_mib integer, slots integer, gpus integer,
+    allowed_countries jsonb, allowed_organisations jsonb, max_foreign_share double precision,
+    approval_required boolean, max_booking_minutes integer, min_lead_minutes integer,
+    allow_privileged boolean, preference integer, status varchar,
+    m_start timestamptz, m_end timestamptz, m_reason text,
+    owner_id varchar, owner_name varchar, owner_country varchar, owner_kind varchar,
+    owner_created_at timestamptz,
+    q_cpu_millicores integer, q_memory_mib integer, q_slots integer, q_gpus integer,
+    o_id varchar, o_range_id varchar, o_owner_organisation_id varchar, o_owner_country varchar,
+    o_start timestamptz, o_end timestamptz, o_cpu_millicores integer, o_memory_mib integer,
+    o_slots integer, o_gpus integer, o_hold_expires_at timestamptz
+) LANGUAGE plpgsql VOLATILE
+-- Every read here has an index made for it, and PL/pgSQL keeps one plan per statement for the life of
+-- the connection. Left to itself it plans the calendar query again on every call (custom plans, about
+-- four times its run time), and a plan made while a table was still small may scan it in full for as
+-- long as the connection lives. So: one generic plan per statement, and no sequential scans.
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
+AS $fn$
+#variable_conflict use_column
+DECLARE
+    v_range varchar;
+BEGIN
+    -- The locks, in id order (two admissions over overlapping sets of ranges queue, never deadlock).
+    PERFORM 1 FROM ranges r WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs) ORDER BY r.id FOR UPDATE;
+    -- Every statement from here on reads a snapshot taken after the locks were granted.
+    RETURN QUERY
+        SELECT 0::smallint,
+               r.id, r.slug, r.operator_organisation_id, r.country, r.capabilities,
+               r.cpu_millicores, r.memory_mib, r.slots, r.gpus,
+               r.allowed_countries, r.allowed_organisations, r.max_foreign_share,
+               r.approval_required, r.max_booking_minutes, r.min_lead_minutes,
+               r.allow_privileged, r.preference, r.status,
+               m.start, m."end", m.reason,
+               o.id, o.name, o.country, o.kind, o.created_at,
+               q.cpu_millicores, q.memory_mib, q.slots, q.gpus,
+               NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar,
+               NULL::timestamptz, NULL::timestamptz, NULL::integer, NULL::integer,
+               NULL::integer, NULL::integer, NULL::timestamptz
+        FROM ranges r
+        LEFT JOIN maintenance_windows m ON m.range_id = r.id
+        LEFT JOIN organisations o ON o.id = p_owner
+        LEFT JOIN organisation_quotas q ON q.organisation_id = o.id
+        WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs)
+        ORDER BY r.id, m.start;
+    IF p_start IS NULL THEN
+        RETURN;
+    END IF;
+    -- Each range's calendar: one index range scan per length class over ix_bookings_range_calendar
+    -- (orchestrator.booking.lengths), as PG_CALENDAR does, the range id a parameter so that the plan
+    -- can only use that index's three columns.
+    FOR v_range IN SELECT r.id FROM ranges r WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs) ORDER BY r.id
+    LOOP
+        RETURN QUERY
+            SELECT 1::smallint,
+                   NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::jsonb,
+                   NULL::integer, NULL::integer, NULL::integer, NULL::integer,
+                   NULL::jsonb, NULL::jsonb, NULL::double precision,
+                   NULL::boolean, NULL::integer, NULL::integer,
+                   NULL::boolean, NULL::integer, NULL::varchar,
+                   NULL::timestamptz, NULL::timestamptz, NULL::text,
+                   NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::timestamptz,
+                   NULL::integer, NULL::integer, NULL::integer, NULL::integer,
+                   b.id, b.range_id, b.owner_organisation_id, b.owner_country,
+                   b.start, b."end", b.cpu_millicores, b.memory_mib, b.slots, b.gpus,
+                   CASE WHEN b.status = 'held' THEN b.hold_expires_at END
+            FROM generate_series(0, 16) AS probe(length_class)
+            CROSS JOIN LATERAL (
+                SELECT bk.id, bk.range_id, bk.owner_organisation_id, bk.owner_country, bk.start,
+                       bk."end", bk.cpu_millicores, bk.memory_mib, bk.slots, bk.gpus, bk.status,
+                       bk.hold_expires_at
+                FROM bookings bk
+                WHERE bk.range_id = v_range
+                  AND bk.status IN ('held', 'pending_approval', 'confirmed', 'active')
+                  AND bk.length_class = probe.length_class
+                  AND bk.start > p_start - interval '1 hour' * power(2, probe.length_class)
+                  AND bk.start < p_end
+                -- The index's own order: keeps the planner on it even while the table is near empty.
+                ORDER BY bk.start
+                OFFSET 0
+            ) AS b
+            WHERE b."end" > p_start AND (b.status <> 'held' OR b.hold_expires_at > p_not_before)
+            ORDER BY b.start, b.id;
+    END LOOP;
+END
+$fn$
+"""
