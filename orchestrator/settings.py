@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     action_parallelism: int = Field(default=8, ge=1, le=256)
     action_lease_seconds: float = Field(default=60.0, ge=5)
     ready_timeout_seconds: float = Field(default=600.0, gt=0)
+    #: The named provisioner (entry-point group `federange.provisioners`) that runs scenarios'
+    #: provisioning playbooks; an unknown name fails at start-up.
+    provisioner: str = "ansible"
     instance_seed: str = Field(default="", repr=False)
 
     def resolved_database_url(self) -> str:

@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from orchestrator.domain.errors import NotReady
+from orchestrator.settings import Settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -22,10 +23,13 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", *, settings: Settings | None = None) -> None:
+    """Upgrade the schema to `revision`. Data migrations that need the secret key (0007 re-seals
+    connector secrets) take it from `settings`, or else from the environment (see 0007)."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
+        config.attributes["settings"] = settings
         command.upgrade(config, revision)
 
 

@@ -18,6 +18,7 @@ from connectors.base import (
     Phase,
     SecurityAllowance,
 )
+from connectors.provisioning import Provisioner
 from orchestrator.domain.catalogue import RangeRecord
 from orchestrator.domain.clock import Clock
 from orchestrator.exercises import schedule
@@ -30,7 +31,7 @@ from orchestrator.exercises.model import (
     Stage,
 )
 from orchestrator.exercises.model import Endpoint as InstanceEndpoint
-from orchestrator.exercises.ports import ConnectorFactory, Provisioner, ScenarioHandle, Transactions, Unit
+from orchestrator.exercises.ports import ConnectorFactory, ScenarioHandle, Transactions, Unit
 from orchestrator.exercises.stages import (
     StageLog,
     enter,
@@ -89,7 +90,7 @@ def instance_spec(rt: Runtime, work: _Work) -> InstanceSpec:
         instance_id=work.instance.id,
         exercise=work.exercise.id,
         team=work.instance.team,
-        scenario=scenario,
+        scenario_document=work.handle.document,
         values=materialise(scenario, seed=rt.seed, instance_id=work.instance.id),
         allowance=allowance_of(work.range),
     )
@@ -228,7 +229,7 @@ def deploy(
         sink = StageLog(rt.transactions, instance_id)
         try:
             outcome = rt.provisioner.provision(
-                scenario=work.handle.scenario,
+                scenario_document=work.handle.document,
                 base_dir=work.handle.base_dir,
                 target=connector.provisioning_target(instance_id=instance_id),
                 values=spec.values,

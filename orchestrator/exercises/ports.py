@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from connectors.base import Connector, ProvisioningTarget, Resources
+from connectors.base import Connector, Resources
 from orchestrator.catalogue.health import RangeHealth
 from orchestrator.domain.actions import DueAction
 from orchestrator.domain.catalogue import Organisation, RangeRecord
@@ -135,10 +135,12 @@ class BookingPort(Protocol):
 
 @dataclass(frozen=True, kw_only=True)
 class ScenarioHandle:
-    """A scenario version ready to deploy: the parsed document and where its files (playbooks) live."""
+    """A scenario version ready to deploy: its document (as stored, what connectors and provisioners
+    are handed), the parsed document, and where its files (playbooks) live."""
 
     name: str
     version: str
+    document: str
     scenario: Scenario
     base_dir: Path | None
 
@@ -168,25 +170,3 @@ class Unit(Protocol):
 
 Transactions = Callable[[], AbstractContextManager[Unit]]
 ConnectorFactory = Callable[[RangeRecord], Connector]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ProvisionOutcome:
-    ok: bool
-    error: str = ""
-
-
-class Provisioner(Protocol):
-    def provision(
-        self,
-        *,
-        scenario: Scenario,
-        base_dir: Path | None,
-        target: ProvisioningTarget,
-        values: Mapping[str, str],
-        instance_id: str,
-        on_event: Callable[[str], None],
-    ) -> ProvisionOutcome:
-        """Run the scenario's provisioning playbooks against the instance; never raises for a failed
-        play (the outcome says which task failed on which host)."""
-        ...

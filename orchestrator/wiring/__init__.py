@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors import registry
+from connectors.provisioning import Provisioner
 from orchestrator.booking.ports import BookingStore
 from orchestrator.booking.service import BookingService
 from orchestrator.catalogue.ports import CatalogueStore, ScenarioStore
@@ -25,18 +26,18 @@ from orchestrator.db.engine import make_engine
 from orchestrator.db.uow import UnitOfWork
 from orchestrator.domain.catalogue import ScenarioVersion
 from orchestrator.domain.clock import Clock, SystemClock
-from orchestrator.domain.errors import FieldProblem, InvalidInput
+from orchestrator.domain.errors import FieldProblem, InvalidInput, NotReady
 from orchestrator.exercises.environments import EnvironmentService
 from orchestrator.exercises.lifecycle import Runtime
 from orchestrator.exercises.placing import EnginePlacer
 from orchestrator.exercises.planning import Placer
-from orchestrator.exercises.ports import Provisioner, Unit
+from orchestrator.exercises.ports import Unit
 from orchestrator.exercises.service import ExerciseService
 from orchestrator.identity.ports import IdentityStore
 from orchestrator.identity.service import IdentityService
 from orchestrator.placement.plugins import default_plugins
 from orchestrator.settings import Settings
-from orchestrator.wiring.exercises import AnsibleProvisioner, ConnectorCache, ExerciseUnit, transactions
+from orchestrator.wiring.exercises import ConnectorCache, ExerciseUnit, transactions
 from scenarios import library as scenario_library
 from scenarios.errors import ScenarioError
 from scenarios.loader import load_text
@@ -55,7 +56,7 @@ class Services:
     seed: bytes = field(default=b"", repr=False)
     connectors: ConnectorCache = field(default_factory=ConnectorCache)
     placer: Placer = field(default_factory=lambda: EnginePlacer(default_plugins()))
-    provisioner: Provisioner = field(default_factory=AnsibleProvisioner)
+    provisioner: Provisioner = field(default_factory=lambda: registry.load_provisioner("ansible"))
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine, self.sessions, self.cipher)
@@ -147,6 +148,10 @@ def build(settings: Settings, *, clock: Clock | None = None, require_migrated: b
     secret = resolve_secret_key(
         configured=settings.secret_key, is_sqlite=settings.is_sqlite, data_dir=settings.data_dir
     )
+    try:
+        provisioner = registry.load_provisioner(settings.provisioner)
+    except registry.UnknownExtension as exc:
+        raise NotReady(f"FEDERANGE_PROVISIONER: {exc}") from exc
     engine = make_engine(url)
     if require_migrated:
         try:
@@ -161,8 +166,12 @@ def build(settings: Settings, *, clock: Clock | None = None, require_migrated: b
         cipher=Cipher(secret),
         connector_kinds=frozenset(registry.known_kinds()),
         seed=instance_seed(settings.instance_seed or secret),
+        provisioner=provisioner,
     )
     if clock is not None:
         services.clock = clock
+    missing = services.provisioner.unavailable()
+    if missing:
+        log.warning("provisioner %s cannot run playbooks here: %s", settings.provisioner, missing)
     log.info("federange wired to %s", engine.url.render_as_string(hide_password=True))
     return services

@@ -1,4 +1,4 @@
-"""Wiring of the exercise lifecycle: its unit of work, the connectors by range, the Ansible provisioner."""
+"""Wiring of the exercise lifecycle: its unit of work and the connectors by range."""
 
 from __future__ import annotations
 
@@ -6,23 +6,21 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from connectors import registry
-from connectors.base import Connector, ProvisioningTarget
+from connectors.base import Connector
 from orchestrator.db.actions_store import SqlActionStore
 from orchestrator.db.catalogue_store import SqlCatalogueStore
 from orchestrator.db.exercise_store import SqlExerciseStore
 from orchestrator.db.uow import UnitOfWork
 from orchestrator.domain.catalogue import RangeRecord
-from orchestrator.exercises.ports import ProvisionOutcome, Transactions, Unit
+from orchestrator.exercises.ports import Transactions, Unit
 from orchestrator.wiring.bookings import EngineBookings
 from orchestrator.wiring.scenario_source import CatalogueScenarios
-from scenarios.model import Scenario
 
 if TYPE_CHECKING:
     from orchestrator.wiring import Services
@@ -80,7 +78,7 @@ class ConnectorCache:
         self._retired: list[Connector] = []
 
     def __call__(self, record: RangeRecord) -> Connector:
-        config = {**record.connector.config, **record.connector.secrets}
+        config = record.connector.merged()  # secrets unsealed only here, for the connector itself
         key = hashlib.sha256(
             json.dumps([record.connector.kind, config], sort_keys=True, default=str).encode()
         ).hexdigest()
@@ -103,50 +101,4 @@ class ConnectorCache:
             self._cache.clear()
             self._retired.clear()
         for connector in built:
-            close = getattr(connector, "close", None)
-            if callable(close):
-                close()
-
-
-class AnsibleProvisioner:
-    """Runs a scenario's provisioning playbooks with ansible-runner (connectors.ansible.provisioner)."""
-
-    def __init__(self, *, timeout: float = 900.0) -> None:
-        self.timeout = timeout
-
-    def provision(
-        self,
-        *,
-        scenario: Scenario,
-        base_dir: Path | None,
-        target: ProvisioningTarget,
-        values: Mapping[str, str],
-        instance_id: str,
-        on_event: Callable[[str], None],
-    ) -> ProvisionOutcome:
-        if target.simulated:
-            for playbook in scenario.spec.provisioning:
-                on_event(f"SIMULATED range: playbook '{playbook.name}' ({playbook.playbook}) not run")
-            return ProvisionOutcome(ok=True)
-        try:
-            from connectors.ansible.provisioner import provision
-        except ImportError as exc:
-            return ProvisionOutcome(
-                ok=False,
-                error=f"ansible-runner is not installed here ({exc}): install federange[ansible]",
-            )
-        if base_dir is None:
-            return ProvisionOutcome(
-                ok=False,
-                error=f"the playbooks of {scenario.ref} are not available to this orchestrator (uploaded "
-                "scenarios carry no files); ship the scenario in a library directory",
-            )
-        result = provision(
-            scenario,
-            scenario_dir=base_dir,
-            target=target,
-            values=values,
-            on_event=on_event,
-            timeout=self.timeout,
-        )
-        return ProvisionOutcome(ok=result.ok, error=result.reason)
+            connector.close()

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from orchestrator.catalogue.scenario_service import ScenarioCatalogue
 from orchestrator.domain.errors import FieldProblem, InvalidInput, NotFound
 from orchestrator.exercises.ports import ScenarioHandle
 from scenarios import library
 from scenarios.errors import ScenarioError
-from scenarios.loader import load_text
-from scenarios.model import Scenario
-
-
-@lru_cache(maxsize=256)
-def _parsed(document: str, source: str) -> Scenario:
-    """Parse and validate a stored scenario document once per process: versions are immutable once used
-    and the model is frozen, so every deploy of an exercise shares one parse (about 35 ms for
-    ctf-starter) instead of repeating it under the exercise's row lock."""
-    return load_text(document, source=source)
+from scenarios.loader import parsed
 
 
 def split_ref(ref: str) -> tuple[str, str | None]:
@@ -36,11 +25,19 @@ class CatalogueScenarios:
         name, version = split_ref(ref)
         found = self.catalogue.get(name, version)
         try:
-            scenario = _parsed(found.document, found.ref)
+            # Once per process and document: versions are immutable once used, so every deploy of an
+            # exercise shares one parse instead of repeating it under the exercise's row lock.
+            scenario = parsed(found.document)
         except ScenarioError as exc:  # a stored version that no longer validates: say so, do not deploy it
             raise NotFound(f"scenario {found.ref} no longer validates: {exc}") from exc
         base_dir = library.scenario_dir(found.name) if found.organisation_id is None else None
-        return ScenarioHandle(name=found.name, version=found.version, scenario=scenario, base_dir=base_dir)
+        return ScenarioHandle(
+            name=found.name,
+            version=found.version,
+            document=found.document,
+            scenario=scenario,
+            base_dir=base_dir,
+        )
 
     def mark_used(self, name: str, version: str) -> None:
         self.catalogue.mark_used(name, version)
