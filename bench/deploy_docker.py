@@ -24,11 +24,12 @@ from typing import Any
 import docker
 
 from connectors.base import InstanceSpec
-from connectors.docker import DockerConnector
-from connectors.docker.fanout import deploy_many, teardown_many
+from connectors.docker.connector import DockerConnector
+from connectors.fanout import deploy_many, teardown_many
 from scenarios.loader import load_text
 from scenarios.materialise import materialise
 from scenarios.model import Scenario
+from scenarios.serialise import dump_yaml
 from tests.support.images import DOCKER_URL, ensure_busybox_image
 
 WORKERS = 4
@@ -68,7 +69,7 @@ def _instances(scenario: Scenario, n: int) -> list[InstanceSpec]:
             instance_id=f"bn{token}-{i}",
             exercise="bench",
             team=f"team-{i}",
-            scenario=scenario,
+            scenario_document=dump_yaml(scenario),
             values=materialise(scenario, seed=b"bench", instance_id=f"bn{token}-{i}"),
         )
         for i in range(n)

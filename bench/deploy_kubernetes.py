@@ -3,8 +3,9 @@
 Both run in the same process against the same Kubernetes API double, started in its own process (as a
 real API server would be) with a fixed per-request latency standing in for a real server's round trip:
 
-- connector: `KubernetesConnector.deploy_many` (server-side apply of every rendered object, bounded
-  parallel fan-out, client-side rate limit) then `teardown_many` (delete each namespace, wait until gone);
+- connector: `connectors.fanout.deploy_many` over the KubernetesConnector (server-side apply of every
+  rendered object, bounded parallel fan-out, client-side rate limit) then `teardown_many` (delete each
+  namespace, wait until gone);
 - baseline: the same manifests created one by one with the plain client (`kubernetes.utils.
   create_from_dict`), then each namespace deleted and waited for, one instance after the other.
 
@@ -34,6 +35,7 @@ if str(ROOT) not in sys.path:
 from kubernetes import client, utils  # noqa: E402
 
 from connectors.base import InstanceSpec  # noqa: E402
+from connectors.fanout import deploy_many, teardown_many  # noqa: E402
 from connectors.kubernetes.connector import KubernetesConnector  # noqa: E402
 from connectors.kubernetes.render import render_instance  # noqa: E402
 from tests.support.kube_api import TOKEN  # noqa: E402
@@ -106,13 +108,15 @@ def connector_run(url: str, specs: list[InstanceSpec], *, max_parallel: int) -> 
     config = {"server": url, "token": TOKEN, "qps": QPS, "burst": BURST, "max_parallel": max_parallel}
     with KubernetesConnector(config) as connector:
         started = time.perf_counter()
-        outcomes = connector.deploy_many(specs)
+        outcomes = deploy_many(connector, specs, workers=connector.settings.max_parallel)
         deployed = time.perf_counter() - started
         failed = [o for o in outcomes if not o.ok]
         if failed:
             raise RuntimeError(f"{len(failed)} deploys failed, first: {failed[0].error}")
         started = time.perf_counter()
-        gone = connector.teardown_many([s.instance_id for s in specs])
+        gone = teardown_many(
+            connector, [s.instance_id for s in specs], workers=connector.settings.max_parallel
+        )
         torn_down = time.perf_counter() - started
         if not all(o.ok for o in gone):
             raise RuntimeError("teardown failed: " + "; ".join(o.error for o in gone if not o.ok))

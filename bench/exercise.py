@@ -60,6 +60,7 @@ from orchestrator.settings import Settings
 from orchestrator.wiring import Services, build
 from scenarios.library import load_library
 from scenarios.materialise import materialise
+from scenarios.serialise import dump_yaml
 from tests.integration.catalogue.helpers import auth, create_org, issue
 from tests.integration.exercises.helpers import CTF, Driver
 from tests.support.databases import fresh_database, postgres_admin_url, postgres_available
@@ -273,7 +274,7 @@ def baseline_round(services: Services, fed: Federation, created: dict[str, Any],
             instance_id=instance_id,
             exercise=created["id"],
             team=team["team"],
-            scenario=scenario,
+            scenario_document=dump_yaml(scenario),
             values=materialise(scenario, seed=services.seed, instance_id=instance_id),
         )
         work.append((connectors[team["range"]], spec))

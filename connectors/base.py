@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from connectors.secrets import ConfigPath, path_text
+
 if TYPE_CHECKING:
     from scenarios.model import Scenario
 
@@ -56,6 +58,25 @@ class ConnectorError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with a connector config: `path` from the config's root (connectors.secrets), and a
+    reason that never quotes the value (it may be a secret)."""
+
+    path: ConfigPath
+    reason: str
+
+
+class ConfigInvalid(ConnectorError):
+    """A connector config its kind's schema refuses; `problems` names every bad field by its path."""
+
+    def __init__(self, kind: str, problems: Sequence[ConfigProblem]) -> None:
+        self.kind = kind
+        self.problems = tuple(problems)
+        listed = "; ".join(f"{path_text(p.path) or '(config)'}: {p.reason}" for p in self.problems)
+        super().__init__(f"{kind} connector config: {listed}")
 
 
 class Phase(enum.StrEnum):
@@ -181,16 +202,25 @@ class InstanceSpec:
     """One team's isolated copy of a scenario, as a connector deploys it.
 
     `instance_id` is DNS-label safe (lowercase, digits, '-'; at most 20 characters) and unique across
-    the federation; `values` maps every per-instance variable and generated secret of the scenario to
-    its resolved value for this instance (see scenarios.materialise).
+    the federation; `scenario_document` is the scenario's YAML document exactly as the orchestrator
+    booked it (valid: the orchestrator validated it); `values` maps every per-instance variable and
+    generated secret of the scenario to its resolved value for this instance (see scenarios.materialise).
     """
 
     instance_id: str
     exercise: str
     team: str
-    scenario: Scenario
+    scenario_document: str
     values: Mapping[str, str] = field(default_factory=dict)
     allowance: SecurityAllowance = field(default_factory=SecurityAllowance)
+
+    @property
+    def scenario(self) -> Scenario:
+        """The parsed document (parsed once per process and document, see scenarios.loader.parsed)."""
+        # Imported here: the orchestrator's framework-free core imports this module, the parser is pydantic.
+        from scenarios.loader import parsed  # noqa: PLC0415 - keeps pydantic out of the core
+
+        return parsed(self.scenario_document)
 
     def labels(self) -> dict[str, str]:
         """The labels every object of this instance carries (values are label-safe)."""
@@ -263,7 +293,8 @@ class InstanceRecord:
 
 @runtime_checkable
 class Connector(Protocol):
-    """A driver for one range. Constructed from the range's connector config (a mapping)."""
+    """A driver for one range. Constructed from the range's connector config (a mapping, validated by the
+    kind's schema: connectors.schema), raising ConfigInvalid naming the fields it refuses."""
 
     kind: str
 
@@ -298,6 +329,11 @@ class Connector(Protocol):
     def provisioning_target(self, *, instance_id: str) -> ProvisioningTarget:
         """How Ansible reaches this deployed instance's hosts; raises ConnectorError when the instance
         is absent or the range offers no way in (a VM range driven by playbooks answers with its own)."""
+        ...
+
+    def close(self) -> None:
+        """Release what the connector holds (HTTP clients, sockets); it is not used afterwards. Closing
+        twice is harmless."""
         ...
 
 

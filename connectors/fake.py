@@ -12,6 +12,10 @@ failures are scriptable from the range's connector config or from tests through 
     fail_ready: [team-c]      instance ids or team names that never become ready (crash loop)
     healthy: false            the probe reports the range unhealthy (`unhealthy_reason`)
     capacity: {...}           observed total capacity (cpu_millicores, memory_mib, slots, gpus)
+    token: "..."              a simulated credential (secret): checked by nothing, sealed like a real
+                              range's, so simulated ranges exercise the orchestrator's sealing too
+
+The schema is `FakeConfig`.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from connectors.base import (
     ConnectorError,
@@ -35,6 +41,8 @@ from connectors.base import (
     Resources,
     poll_until_settled,
 )
+from connectors.schema import ConfigModel, Secret, parse
+from connectors.security import check_allowance
 from scenarios.footprint import footprint
 
 _VERSION = "fake/1"
@@ -85,33 +93,49 @@ def world(name: str = "default") -> World:
         return _worlds[name]
 
 
-def _amounts(data: Mapping[str, Any] | None, default: Resources) -> Resources:
-    if not data:
-        return default
-    return Resources(
-        cpu_millicores=int(data.get("cpu_millicores", 0)),
-        memory_mib=int(data.get("memory_mib", 0)),
-        slots=int(data.get("slots", 0)),
-        gpus=int(data.get("gpus", 0)),
+class Capacity(ConfigModel):
+    cpu_millicores: int = Field(default=0, ge=0)
+    memory_mib: int = Field(default=0, ge=0)
+    slots: int = Field(default=0, ge=0)
+    gpus: int = Field(default=0, ge=0)
+
+
+class FakeConfig(ConfigModel):
+    """The fake connector's config (see the module docstring)."""
+
+    world: str = "default"
+    deploy_latency: float = Field(default=0.0, ge=0)
+    ready_after: float = Field(default=0.0, ge=0)
+    fail_deploy: list[str] = Field(default_factory=list)
+    fail_ready: list[str] = Field(default_factory=list)
+    healthy: bool = True
+    unhealthy_reason: str = "simulated outage"
+    capacity: Capacity = Field(
+        default_factory=lambda: Capacity(cpu_millicores=64_000, memory_mib=262_144, slots=50)
     )
+    token: Annotated[str, Secret()] = ""
 
 
 class FakeConnector:
     kind = "fake"
+    config_schema = FakeConfig
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
-        config = dict(config or {})
-        self.world = world(str(config.get("world", "default")))
-        self.deploy_latency = float(config.get("deploy_latency", 0.0))
-        self.ready_after = float(config.get("ready_after", 0.0))
-        self.fail_deploy = frozenset(str(x) for x in config.get("fail_deploy", ()))
-        self.fail_ready = frozenset(str(x) for x in config.get("fail_ready", ()))
-        self.config_healthy = bool(config.get("healthy", True))
-        self.unhealthy_reason = str(config.get("unhealthy_reason", "simulated outage"))
-        self.capacity = _amounts(
-            config.get("capacity"),
-            Resources(cpu_millicores=64_000, memory_mib=262_144, slots=50, gpus=0),
+        self.config = parse(FakeConfig, config, kind=self.kind)
+        self.world = world(self.config.world)
+        self.deploy_latency = self.config.deploy_latency
+        self.ready_after = self.config.ready_after
+        self.fail_deploy = frozenset(self.config.fail_deploy)
+        self.fail_ready = frozenset(self.config.fail_ready)
+        self.config_healthy = self.config.healthy
+        self.unhealthy_reason = self.config.unhealthy_reason
+        c = self.config.capacity
+        self.capacity = Resources(
+            cpu_millicores=c.cpu_millicores, memory_mib=c.memory_mib, slots=c.slots, gpus=c.gpus
         )
+
+    def close(self) -> None:
+        """Nothing to release: the world outlives the connector, as a real range does."""
 
     def _record(self, call: str, instance_id: str) -> None:
         with self.world.lock:
@@ -148,6 +172,7 @@ class FakeConnector:
 
     def deploy(self, *, instance: InstanceSpec) -> InstanceStatus:
         self._record("deploy", instance.instance_id)
+        check_allowance(instance)  # a simulated range refuses what a real one would
         if self.deploy_latency:
             time.sleep(self.deploy_latency)
         failure = self._scripted_failure(instance)

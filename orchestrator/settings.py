@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     ready_timeout_seconds: float = Field(default=600.0, gt=0)
     #: On SIGTERM, how long running due actions may take to finish before they are handed back.
     shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=3600)
+    #: The named provisioner (entry-point group `federange.provisioners`) that runs scenarios'
+    #: provisioning playbooks; an unknown name fails at start-up.
+    provisioner: str = "ansible"
     instance_seed: str = Field(default="", repr=False)
     #: The largest request body accepted (larger ones are refused with 413 before they are parsed).
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,13 @@ def from_data(data: dict[str, Any], *, source: str = "") -> Scenario:
 
 def load_text(text: str, *, source: str = "") -> Scenario:
     return from_data(parse_document(text, source=source), source=source)
+
+
+@lru_cache(maxsize=256)
+def parsed(text: str) -> Scenario:
+    """`load_text`, once per process and document: the model is frozen and a booked document never
+    changes, so every deploy of an exercise shares one parse (about 35 ms for ctf-starter)."""
+    return load_text(text)
 
 
 def load_file(path: Path) -> Scenario:

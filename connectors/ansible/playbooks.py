@@ -11,7 +11,10 @@ Shared by post-deploy provisioning (provisioner.py) and the VM-range connector (
   unreachable per host, the recap), with the values in `redact` replaced by `***`;
 - the outcome names the failing task, host and message, and carries what the playbook published with
   `ansible.builtin.set_stats` (`stats`), which is how operator playbooks answer the VM connector;
-- a run is bounded by `timeout` seconds; a run that outlasts it is stopped and reported as timed out.
+- a run is bounded by `timeout` seconds; a run that outlasts it is stopped and reported as timed out;
+- without ansible-runner installed (the `ansible` extra), a run raises ConnectorError saying so: the
+  module itself imports without it, so an orchestrator without the extra still starts and serves
+  simulated ranges.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import ansible_runner
 import yaml
+
+from connectors.base import ConnectorError
 
 logger = logging.getLogger(__name__)
 
@@ -201,6 +205,13 @@ def run_playbook(
 
     `extra_vars` are ordinary extra vars (Ansible renders templates in them); `data_vars` are data
     that must arrive verbatim, so every string in them is marked unsafe (never templated)."""
+    try:
+        # An optional dependency (see the module docstring), so imported when a run needs it.
+        import ansible_runner  # noqa: PLC0415 - the ansible extra is optional
+    except ImportError as exc:
+        raise ConnectorError(
+            f"ansible-runner is not installed here ({exc}): install federange[ansible]"
+        ) from exc
     events = _Events(on_event, _redactor(redact))
     started = time.monotonic()
     deadline = started + timeout

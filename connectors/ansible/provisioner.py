@@ -9,17 +9,23 @@ Each playbook runs in the order the scenario lists them, limited to its `hosts`,
 for the instance and every per-instance value available as `federange_vars` (playbooks plant flags and
 passwords). Secret values never reach the event lines (`***`). The first failing playbook stops the run,
 and the result names the playbook, task, host and message.
+
+`AnsibleProvisioner` is this as the orchestrator's named Provisioner (connectors.provisioning; registered
+as `ansible` in the `federange.provisioners` entry-point group).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from connectors.ansible.playbooks import EventSink, PlaybookRun, run_playbook
-from connectors.base import ProvisioningTarget
+from connectors.base import ConnectorError, ProvisioningTarget
+from connectors.provisioning import ProvisionOutcome
+from scenarios.loader import parsed
 from scenarios.materialise import fill, secret_names
 from scenarios.model import Playbook, Scenario
 
@@ -122,3 +128,51 @@ def provision(
                 message=first.message if first else run.reason(),
             )
     return ProvisioningResult(ok=True, runs=tuple(runs))
+
+
+class AnsibleProvisioner:
+    """The `ansible` provisioner: `provision` above, for the scenario document an instance was booked with.
+
+    A simulated range (the fake connector) has no machines: each playbook is reported as not run."""
+
+    def __init__(self, *, timeout: float = 900.0) -> None:
+        self.timeout = timeout
+
+    def unavailable(self) -> str:
+        if importlib.util.find_spec("ansible_runner") is None:
+            return "ansible-runner is not installed here: install federange[ansible]"
+        return ""
+
+    def provision(
+        self,
+        *,
+        scenario_document: str,
+        base_dir: Path | None,
+        target: ProvisioningTarget,
+        values: Mapping[str, str],
+        instance_id: str,
+        on_event: EventSink,
+    ) -> ProvisionOutcome:
+        scenario = parsed(scenario_document)
+        if target.simulated:
+            for playbook in scenario.spec.provisioning:
+                on_event(f"SIMULATED range: playbook '{playbook.name}' ({playbook.playbook}) not run")
+            return ProvisionOutcome(ok=True)
+        if base_dir is None:
+            return ProvisionOutcome(
+                ok=False,
+                error=f"the playbooks of {scenario.ref} are not available to this orchestrator (uploaded "
+                "scenarios carry no files); ship the scenario in a library directory",
+            )
+        try:
+            result = provision(
+                scenario,
+                scenario_dir=base_dir,
+                target=target,
+                values=values,
+                on_event=on_event,
+                timeout=self.timeout,
+            )
+        except ConnectorError as exc:  # ansible-runner missing here
+            return ProvisionOutcome(ok=False, error=exc.reason)
+        return ProvisionOutcome(ok=result.ok, error=result.reason)

@@ -23,24 +23,22 @@ also gets `federange_action` and the range's `extra_vars`. A failing task become
 playbook, task, host and message; unreachable hosts are retried (`retries`); a run is bounded by
 `timeout` (`status_timeout` for status, list and probe).
 
-Config: playbook_dir (required), inventory (YAML inventory mapping; default: localhost, local
-connection), files (name -> content, e.g. SSH keys; secrets), extra_vars, timeout (900), status_timeout
-(120), retries (2), poll_interval (2).
+Config: connectors.ansible.config (`AnsibleConfig`: playbook_dir, inventory, files, extra_vars, timeouts).
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
 
+from connectors.ansible.config import PLAYBOOKS, AnsibleConfig
 from connectors.ansible.playbooks import PlaybookRun, run_playbook
 from connectors.base import (
+    ConfigInvalid,
+    ConfigProblem,
     ConnectorError,
     ConnectorRefusal,
     Endpoint,
@@ -54,82 +52,11 @@ from connectors.base import (
     Resources,
     poll_until_settled,
 )
+from connectors.schema import parse, secret_texts
+from connectors.security import check_allowance
 from scenarios.materialise import fill, secret_names
-from scenarios.validation import security_problems
 
 logger = logging.getLogger(__name__)
-
-PLAYBOOKS = ("deploy.yml", "status.yml", "teardown.yml", "list.yml", "probe.yml")
-
-
-def _bad(name: str, reason: str) -> ConnectorError:
-    return ConnectorError(f"ansible connector config '{name}': {reason}")
-
-
-def _default_inventory() -> dict[str, Any]:
-    return {
-        "all": {
-            "hosts": {
-                "localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-            }
-        }
-    }
-
-
-@dataclass(frozen=True, kw_only=True)
-class VmRangeConfig:
-    playbook_dir: Path
-    inventory: Mapping[str, Any] = field(default_factory=_default_inventory)
-    files: Mapping[str, str] = field(default_factory=dict)
-    extra_vars: Mapping[str, Any] = field(default_factory=dict)
-    timeout: float = 900.0
-    status_timeout: float = 120.0
-    retries: int = 2
-    poll_interval: float = 2.0
-
-    @classmethod
-    def from_mapping(cls, config: Mapping[str, Any] | None) -> VmRangeConfig:
-        config = dict(config or {})
-        unknown = sorted(set(config) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise _bad(unknown[0], f"unknown key (known: {', '.join(sorted(cls.__dataclass_fields__))})")
-        raw_dir = config.get("playbook_dir")
-        if not isinstance(raw_dir, str | Path) or not str(raw_dir):
-            raise _bad("playbook_dir", "required: the folder holding " + ", ".join(PLAYBOOKS))
-        folder = Path(raw_dir)
-        missing = [name for name in PLAYBOOKS if not (folder / name).is_file()]
-        if missing:
-            raise _bad("playbook_dir", f"{folder} lacks {', '.join(missing)}")
-        mappings = {}
-        for name in ("inventory", "files", "extra_vars"):
-            value = config.get(name)
-            if value is not None and not isinstance(value, Mapping):
-                raise _bad(name, f"expected a mapping, got {type(value).__name__}")
-            mappings[name] = value
-        numbers = {}
-        for name, minimum in (
-            ("timeout", 1.0),
-            ("status_timeout", 1.0),
-            ("retries", 1),
-            ("poll_interval", 0.0),
-        ):
-            raw = config.get(name, getattr(cls, name))
-            try:
-                numbers[name] = float(raw)
-            except (TypeError, ValueError):
-                raise _bad(name, f"expected a number, got {raw!r}") from None
-            if numbers[name] < minimum:
-                raise _bad(name, f"must be at least {minimum:g}")
-        return cls(
-            playbook_dir=folder,
-            inventory=dict(mappings["inventory"] or _default_inventory()),
-            files={str(k): str(v) for k, v in (mappings["files"] or {}).items()},
-            extra_vars=dict(mappings["extra_vars"] or {}),
-            timeout=numbers["timeout"],
-            status_timeout=numbers["status_timeout"],
-            retries=int(numbers["retries"]),
-            poll_interval=numbers["poll_interval"],
-        )
 
 
 def _amounts(data: Any) -> Resources:
@@ -214,9 +141,21 @@ def _status(instance_id: str, answer: Mapping[str, Any], playbook: str) -> Insta
 
 class AnsibleVmConnector:
     kind = "ansible"
+    config_schema = AnsibleConfig
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
-        self.config = VmRangeConfig.from_mapping(config)
+        self.config = parse(AnsibleConfig, config, kind=self.kind)
+        folder = self.config.playbook_dir
+        missing = [name for name in PLAYBOOKS if not (folder / name).is_file()]
+        if missing:
+            lacks = f"{folder} lacks {', '.join(missing)}"
+            raise ConfigInvalid(self.kind, [ConfigProblem(path=("playbook_dir",), reason=lacks)])
+        self.inventory = self.config.inventory_document()
+        #: The config's own secrets (inventory passwords, key files, extra vars): never in an event line.
+        self.redacted = secret_texts(self.config)
+
+    def close(self) -> None:
+        """Nothing to release: every playbook run has its own private directory, removed afterwards."""
 
     def _run(
         self,
@@ -236,12 +175,12 @@ class AnsibleVmConnector:
         for attempt in range(1, self.config.retries + 1):
             run = run_playbook(
                 path,
-                inventory=self.config.inventory,
+                inventory=self.inventory,
                 extra_vars=variables,
                 files=self.config.files,
                 on_event=lambda line: logger.debug("%s: %s", playbook, line),
                 timeout=budget,
-                redact=redact,
+                redact=[*self.redacted, *redact],
                 data_vars=data_vars,
             )
             if run.ok or not run.unreachable:
@@ -277,19 +216,7 @@ class AnsibleVmConnector:
         )
 
     def deploy(self, *, instance: InstanceSpec) -> InstanceStatus:
-        allowance = instance.allowance
-        problems = security_problems(
-            instance.scenario,
-            privileged=allowance.privileged,
-            host_namespaces=allowance.host_namespaces,
-            host_path=allowance.host_path,
-            added_capabilities=allowance.added_capabilities,
-        )
-        if problems:
-            listed = "; ".join(f"{p.path}: {p.reason}" for p in problems)
-            raise ConnectorRefusal(
-                f"scenario {instance.scenario.ref} asks for what this range refuses: {listed}"
-            )
+        check_allowance(instance)
         secrets = [instance.values[n] for n in secret_names(instance.scenario) if n in instance.values]
         run = self._run(
             "deploy.yml",

@@ -1,7 +1,5 @@
-"""The Docker connector: small ranges run by one Docker Engine or Podman's Docker-compatible API."""
+"""The Docker connector: small ranges run by one Docker Engine or Podman's Docker-compatible API.
 
-from __future__ import annotations
-
-from connectors.docker.connector import DockerConnector
-
-__all__ = ["DockerConnector"]
+The connector is connectors.docker.connector.DockerConnector; its config schema, connectors.docker.config
+(which imports no Docker SDK, so the orchestrator reads it without the `docker` package).
+"""

@@ -1,8 +1,8 @@
-"""The Docker range's connector config: parsed once from the range's mapping, every bad field named.
+"""The Docker range's connector config schema (`DockerConfig`): parsed once, every bad field named by path.
 
     key              meaning                                                      default
     base_url         engine address: unix:///var/run/docker.sock, tcp://h:2376     unix:///var/run/docker.sock
-    tls_ca/tls_cert/tls_key  PEM text (secrets) for a TLS-protected tcp:// engine  none
+    tls_ca/tls_cert/tls_key  PEM text for a TLS-protected tcp:// engine (key: secret) none
     tls_verify       verify the engine's certificate against tls_ca               true
     image_map        scenario image -> image to run (mirror, air-gapped images)   {}
     pull             never | if-missing                                           if-missing
@@ -18,7 +18,7 @@
     pids_limit       processes per container                                      1024
     settle_seconds   a host without readiness probe is ready after running this   1
     slots            instance slots the range offers                              4 x engine CPUs
-    workers          parallel deploys in `deploy_many`                            4
+    workers          parallel deploys (connectors.fanout.deploy_many)             4
 
 Our own address pool matters: Docker's default pools hold about 30 networks, far fewer than a range of
 a few dozen team instances with two or three segments each needs.
@@ -28,61 +28,65 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from connectors.base import ConnectorError
+from pydantic import Field, field_validator
 
-PULL_POLICIES = ("never", "if-missing")
+from connectors.base import ConfigProblem
+from connectors.schema import ConfigModel, Secret, parse
+
 DEFAULT_POOL = ipaddress.IPv4Network("10.213.0.0/16")
+URL_SCHEMES = ("unix://", "tcp://", "http://", "https://", "ssh://")
 
 
-def _bad(name: str, reason: str) -> ConnectorError:
-    return ConnectorError(f"docker connector config '{name}': {reason}")
-
-
-def _number(config: Mapping[str, Any], name: str, default: float, *, minimum: float = 0.0) -> float:
-    raw = config.get(name, default)
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise _bad(name, f"expected a number, got {raw!r}") from None
-    if value < minimum:
-        raise _bad(name, f"must be at least {minimum:g}, got {value:g}")
-    return value
-
-
-def _text(config: Mapping[str, Any], name: str, default: str = "") -> str:
-    raw = config.get(name, default)
-    if raw is None:
-        return default
-    if not isinstance(raw, str):
-        raise _bad(name, f"expected text, got {type(raw).__name__}")
-    return raw
-
-
-@dataclass(frozen=True, kw_only=True)
-class DockerConfig:
+class DockerConfig(ConfigModel):
     base_url: str = "unix:///var/run/docker.sock"
     tls_ca: str = ""
     tls_cert: str = ""
-    tls_key: str = ""
+    tls_key: Annotated[str, Secret()] = ""
     tls_verify: bool = True
-    image_map: Mapping[str, str] = field(default_factory=dict)
-    pull: str = "if-missing"
+    image_map: dict[str, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
+    pull: Literal["never", "if-missing"] = "if-missing"
     publish_host: str = "127.0.0.1"
     publish_bind: str = "0.0.0.0"  # noqa: S104 - entry points are meant to be reached by the teams
     address_pool: ipaddress.IPv4Network = DEFAULT_POOL
-    subnet_prefix: int = 26
-    api_timeout: float = 30.0
-    retries: int = 4
-    retry_wait: float = 0.2
-    stop_timeout: int = 5
-    teardown_timeout: float = 60.0
-    pids_limit: int = 1024
-    settle_seconds: float = 1.0
-    slots: int = 0  # 0: 4 x the engine's CPUs
-    workers: int = 4
+    subnet_prefix: int = Field(default=26, ge=16, le=29)
+    api_timeout: float = Field(default=30.0, ge=0.1)
+    retries: int = Field(default=4, ge=1)
+    retry_wait: float = Field(default=0.2, ge=0)
+    stop_timeout: int = Field(default=5, ge=0)
+    teardown_timeout: float = Field(default=60.0, ge=1)
+    pids_limit: int = Field(default=1024, ge=16)
+    settle_seconds: float = Field(default=1.0, ge=0)
+    slots: int = Field(default=0, ge=0)  # 0: 4 x the engine's CPUs
+    workers: int = Field(default=4, ge=1)
+
+    @field_validator("base_url")
+    @classmethod
+    def _engine_url(cls, value: str) -> str:
+        if not value.startswith(URL_SCHEMES):
+            raise ValueError(f"expected a unix://, tcp://, http(s):// or ssh:// URL, got {value!r}")
+        return value
+
+    @field_validator("address_pool")
+    @classmethod
+    def _private(cls, pool: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        if not pool.is_private:
+            raise ValueError(f"{pool} is not a private range")
+        return pool
+
+    def problems(self) -> list[ConfigProblem]:
+        found = []
+        if not self.address_pool.prefixlen <= self.subnet_prefix:
+            found.append(
+                ConfigProblem(
+                    path=("subnet_prefix",),
+                    reason=f"must lie between {self.address_pool.prefixlen} (the pool's) and 29",
+                )
+            )
+        if bool(self.tls_cert) != bool(self.tls_key):
+            found.append(ConfigProblem(path=("tls_cert",), reason="tls_cert and tls_key go together"))
+        return found
 
     @property
     def uses_tls(self) -> bool:
@@ -94,54 +98,5 @@ class DockerConfig:
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any] | None) -> DockerConfig:
-        """Parse a range's connector config; raises ConnectorError naming the field and the reason."""
-        config = dict(config or {})
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(config) - known)
-        if unknown:
-            raise _bad(unknown[0], f"unknown key (known: {', '.join(sorted(known))})")
-        base_url = _text(config, "base_url", cls.base_url)
-        if not base_url.startswith(("unix://", "tcp://", "http://", "https://", "ssh://")):
-            raise _bad("base_url", f"expected unix://, tcp://, http(s):// or ssh:// URL, got {base_url!r}")
-        image_map = config.get("image_map") or {}
-        if not isinstance(image_map, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) and v for k, v in image_map.items()
-        ):
-            raise _bad("image_map", "expected a mapping of image -> image (text)")
-        pull = _text(config, "pull", cls.pull)
-        if pull not in PULL_POLICIES:
-            raise _bad("pull", f"expected one of {', '.join(PULL_POLICIES)}, got {pull!r}")
-        try:
-            pool = ipaddress.IPv4Network(_text(config, "address_pool", str(cls.address_pool)))
-        except ValueError as exc:
-            raise _bad("address_pool", f"not an IPv4 CIDR: {exc}") from None
-        if not pool.is_private:
-            raise _bad("address_pool", f"{pool} is not a private range")
-        prefix = int(_number(config, "subnet_prefix", cls.subnet_prefix, minimum=16))
-        if not pool.prefixlen <= prefix <= 29:
-            raise _bad(
-                "subnet_prefix", f"must lie between {pool.prefixlen} (the pool's) and 29, got {prefix}"
-            )
-        tls = {k: _text(config, k) for k in ("tls_ca", "tls_cert", "tls_key")}
-        if bool(tls["tls_cert"]) != bool(tls["tls_key"]):
-            raise _bad("tls_cert", "tls_cert and tls_key go together")
-        return cls(
-            base_url=base_url,
-            tls_verify=bool(config.get("tls_verify", True)),
-            image_map=dict(image_map),
-            pull=pull,
-            publish_host=_text(config, "publish_host", cls.publish_host),
-            publish_bind=_text(config, "publish_bind", cls.publish_bind),
-            address_pool=pool,
-            subnet_prefix=prefix,
-            api_timeout=_number(config, "api_timeout", cls.api_timeout, minimum=0.1),
-            retries=int(_number(config, "retries", cls.retries, minimum=1)),
-            retry_wait=_number(config, "retry_wait", cls.retry_wait),
-            stop_timeout=int(_number(config, "stop_timeout", cls.stop_timeout)),
-            teardown_timeout=_number(config, "teardown_timeout", cls.teardown_timeout, minimum=1),
-            pids_limit=int(_number(config, "pids_limit", cls.pids_limit, minimum=16)),
-            settle_seconds=_number(config, "settle_seconds", cls.settle_seconds),
-            slots=int(_number(config, "slots", cls.slots)),
-            workers=int(_number(config, "workers", cls.workers, minimum=1)),
-            **tls,
-        )
+        """Parse a range's connector config; raises ConfigInvalid naming every bad field."""
+        return parse(cls, config, kind="docker")

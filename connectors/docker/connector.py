@@ -25,13 +25,16 @@ from connectors.base import (
     Resources,
     poll_until_settled,
 )
+from connectors.capabilities import SuppliedImage
 from connectors.docker import naming
 from connectors.docker.config import DockerConfig
-from connectors.docker.deploy import Deployment, check_security
+from connectors.docker.deploy import Deployment
 from connectors.docker.engine import Engine
+from connectors.docker.localimage import supply_image
 from connectors.docker.observe import holdings, instance_holdings, instance_records, instance_status
 from connectors.docker.teardown import remove_instance
 from connectors.docker.topology import limitations
+from connectors.security import check_allowance
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +44,7 @@ PROBE_ATTEMPTS = 2
 
 class DockerConnector:
     kind = "docker"
+    config_schema = DockerConfig
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         self.config = DockerConfig.from_mapping(config)
@@ -97,7 +101,7 @@ class DockerConnector:
         Refuses (ConnectorRefusal) what the range's security allowance does not permit before creating
         anything; raises ConnectorError with the step and the engine's reason when a step fails, leaving
         the labelled objects created so far for `teardown`."""
-        check_security(instance)
+        check_allowance(instance)
         for note in limitations(instance.scenario):
             logger.info("instance %s on docker range: %s", instance.instance_id, note)
         Deployment(self.engine, instance).run()
@@ -178,3 +182,7 @@ class DockerConnector:
     def managed_objects(self) -> list[str]:
         """Every object on the engine that federange manages (any instance)."""
         return holdings(self.engine, f"{LABEL_MANAGED_BY}={MANAGED_BY}").names()
+
+    def supply_image(self, image: str, *, local_tag: str) -> SuppliedImage:
+        """connectors.capabilities.ImageSupply (see connectors.docker.localimage.supply_image)."""
+        return supply_image(self.engine, image, local_tag=local_tag)

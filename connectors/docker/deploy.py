@@ -25,27 +25,11 @@ from connectors.docker import naming, subnets
 from connectors.docker.containers import ContainerPlan, files_archive, plan_container
 from connectors.docker.engine import Engine, explain, status_code
 from connectors.docker.topology import ROLE_EDGE, NetworkPlan, plan_networks
-from scenarios.validation import security_problems
 
 logger = logging.getLogger(__name__)
 
 #: Attempts at finding a free subnet when other processes create networks at the same time.
 SUBNET_ATTEMPTS = 16
-
-
-def check_security(instance: InstanceSpec) -> None:
-    """Refuse, listing every path, what the range's allowance does not permit."""
-    allowance = instance.allowance
-    problems = security_problems(
-        instance.scenario,
-        privileged=allowance.privileged,
-        host_namespaces=allowance.host_namespaces,
-        host_path=allowance.host_path,
-        added_capabilities=allowance.added_capabilities,
-    )
-    if problems:
-        listed = "; ".join(f"{p.path}: {p.reason}" for p in problems)
-        raise ConnectorRefusal(f"scenario {instance.scenario.ref} asks for what this range refuses: {listed}")
 
 
 class Deployment:

@@ -6,6 +6,9 @@ symlink per applet at its usual path (/bin/sh, /usr/bin/nc, ...), /etc/passwd an
 nobody), /tmp (1777) and /root: what busybox-based scenarios (`busybox:1.36`) need. A range maps the
 scenario image onto it with its `image_map`. The import is skipped when the engine already holds an image
 of the same tag built from the same binary (a content digest label).
+
+`supply_image` is the connector's `ImageSupply` (connectors.capabilities): an image the engine holds, else
+pulled, else (a busybox image, no registry) this local build mapped in the range's `image_map`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import docker.errors
+
+from connectors.base import ConnectorError
+from connectors.capabilities import SuppliedImage
+from connectors.docker.engine import Engine
 
 DEFAULT_BINARY = Path("/bin/busybox")
 DIGEST_LABEL = "io.federange.busybox-sha256"
@@ -99,3 +106,31 @@ def ensure_busybox_image(api: Any, tag: str, *, binary: Path = DEFAULT_BINARY) -
         except docker.errors.APIError as exc:
             raise LocalImageError(f"the engine refused to import {tag}: {exc.explanation or exc}") from exc
     return tag
+
+
+def supply_image(
+    engine: Engine, image: str, *, local_tag: str, binary: Path = DEFAULT_BINARY
+) -> SuppliedImage:
+    """Make `image` runnable on the engine: held already, pulled, or built from the host's busybox as
+    `local_tag` (for busybox images on engines that reach no registry); ConnectorError naming why not."""
+    api = engine.api
+    try:
+        engine.call(f"inspect image {image}", lambda: api.inspect_image(image))
+        return SuppliedImage(how=f"{image} from the engine")
+    except docker.errors.NotFound:
+        pass
+    repository, _, tag = image.partition(":")
+    try:
+        engine.call(f"pull image {image}", lambda: api.pull(repository, tag=tag or "latest"), attempts=1)
+        engine.call(f"inspect image {image}", lambda: api.inspect_image(image))
+        return SuppliedImage(how=f"{image} pulled")
+    except (docker.errors.DockerException, ConnectorError):
+        pass  # no registry within reach: build it here
+    try:
+        built = ensure_busybox_image(api, local_tag, binary=binary)
+    except LocalImageError as exc:
+        raise ConnectorError(f"cannot pull {image} nor build it locally: {exc}") from exc
+    return SuppliedImage(
+        image_map={image: built},
+        how=f"{image} mapped to {local_tag} (built from the host's busybox: no registry)",
+    )

@@ -16,7 +16,7 @@ import yaml
 from kubernetes import client, config
 
 from connectors.base import ConnectorError
-from connectors.kubernetes.settings import Auth, KubernetesSettings
+from connectors.kubernetes.config import Auth, KubernetesConfig
 
 
 def _pem(ca_data: str) -> str:
@@ -66,7 +66,7 @@ def configuration(auth: Auth) -> client.Configuration:
     return cfg
 
 
-def api_client(settings: KubernetesSettings) -> client.ApiClient:
+def api_client(settings: KubernetesConfig) -> client.ApiClient:
     cfg = configuration(settings.auth)
     cfg.retries = False
     # Enough pooled connections for every parallel deploy plus the readiness watches beside them.
@@ -76,7 +76,7 @@ def api_client(settings: KubernetesSettings) -> client.ApiClient:
     return api
 
 
-def kubeconfig_text(settings: KubernetesSettings) -> str:
+def kubeconfig_text(settings: KubernetesConfig) -> str:
     """A kubeconfig for tools run on the instance (Ansible's kubectl connection): the range's own
     kubeconfig, or one built from server/token/CA; empty for in-cluster auth (kubectl finds it itself)."""
     auth = settings.auth

@@ -43,12 +43,11 @@ from connectors.base import (
 from connectors.kubernetes import capacity
 from connectors.kubernetes.apiserver import ApiServer, RetryPolicy
 from connectors.kubernetes.auth import api_client, kubeconfig_text
-from connectors.kubernetes.fanout import Outcome, fan_out
+from connectors.kubernetes.config import KubernetesConfig, parse_config
 from connectors.kubernetes.naming import ANNOTATION_DEPLOY_ERROR, namespace_name
 from connectors.kubernetes.ratelimit import TokenBucket
 from connectors.kubernetes.readiness import Observed, instance_status
 from connectors.kubernetes.render import KIND_ORDER, render_instance
-from connectors.kubernetes.settings import KubernetesSettings, parse_settings
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +66,10 @@ def _labels(obj: Mapping[str, Any]) -> dict[str, str]:
 
 class KubernetesConnector:
     kind = "kubernetes"
+    config_schema = KubernetesConfig
 
     def __init__(self, config: Mapping[str, Any]) -> None:
-        try:
-            self.settings: KubernetesSettings = parse_settings(config)
-        except ValueError as exc:
-            raise ConnectorError(f"kubernetes connector config: {exc}") from exc
+        self.settings = parse_config(config)
         s = self.settings
         self.api = ApiServer(
             api_client(s),
@@ -205,28 +202,6 @@ class KubernetesConnector:
                 if (kind, name) not in keep:
                     log.info("pruning %s %s/%s (no longer rendered)", kind, ns, name)
                     self.api.delete(kind, name, namespace=ns)
-
-    def deploy_many(
-        self, instances: Sequence[InstanceSpec], *, max_parallel: int | None = None
-    ) -> list[Outcome[InstanceStatus]]:
-        """Deploy many instances at once (bounded by `max_parallel`, default from the config), one
-        outcome per instance in the given order."""
-        return fan_out(
-            lambda i: self.deploy(instance=i),
-            instances,
-            key=lambda i: i.instance_id,
-            max_parallel=max_parallel or self.settings.max_parallel,
-        )
-
-    def teardown_many(
-        self, instance_ids: Sequence[str], *, max_parallel: int | None = None
-    ) -> list[Outcome[None]]:
-        return fan_out(
-            lambda i: self.teardown(instance_id=i),
-            instance_ids,
-            key=lambda i: i,
-            max_parallel=max_parallel or self.settings.max_parallel,
-        )
 
     # -- status and readiness -----------------------------------------------------------------------
 

@@ -82,7 +82,7 @@ class NetworkOptions:
         object.__setattr__(self, "entry_cidrs", entry)
         object.__setattr__(self, "cluster_cidrs", cluster)
         for i, cidr in enumerate(entry):
-            inside = _container(cidr, cluster)
+            inside = inside_of(cidr, cluster)
             if inside is not None:
                 raise ValueError(
                     f"entry_cidrs[{i}]: {cidr} lies inside cluster_cidrs range {inside}: teams there could "
@@ -91,7 +91,7 @@ class NetworkOptions:
                 )
 
 
-def _container(cidr: str, ranges: Sequence[str]) -> str | None:
+def inside_of(cidr: str, ranges: Sequence[str]) -> str | None:
     """The range of `ranges` that contains `cidr` (or equals it), if any."""
     net = ipaddress.ip_network(cidr)
     for candidate in ranges:
@@ -158,7 +158,7 @@ def _egress_blocks(host: Host, index: int, options: NetworkOptions) -> list[dict
             net = str(ipaddress.ip_network(cidr, strict=False))
         except ValueError as exc:
             raise ConnectorRefusal(f"{where}: '{cidr}' is not a CIDR ({exc})") from exc
-        inside = _container(net, options.cluster_cidrs)
+        inside = inside_of(net, options.cluster_cidrs)
         if inside is not None:
             raise ConnectorRefusal(
                 f"{where}: egress to {net} is refused: it lies inside the cluster's address range {inside}, "

@@ -15,8 +15,8 @@ import enum
 from typing import Any
 
 from connectors.base import ConnectorRefusal, InstanceSpec
+from connectors.security import capability, check_allowance
 from scenarios.model import Host
-from scenarios.validation import security_problems
 
 
 class PodSecurityLevel(enum.StrEnum):
@@ -49,12 +49,6 @@ BASELINE_CAPABILITIES = frozenset(
 )
 #: ... and the only one `restricted` admits.
 RESTRICTED_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
-
-
-def capability(name: str) -> str:
-    """`cap_net_admin` / `CAP_NET_ADMIN` / `net_admin` -> `NET_ADMIN` (the spelling Kubernetes expects)."""
-    upper = name.strip().upper()
-    return upper.removeprefix("CAP_")
 
 
 def host_level(host: Host) -> tuple[PodSecurityLevel, list[str]]:
@@ -90,23 +84,7 @@ def namespace_level(instance: InstanceSpec, *, required: PodSecurityLevel) -> Po
 
     The refusal lists every offending place in the scenario document (`spec.hosts[1].security...`).
     """
-    allowance = instance.allowance
-    problems = security_problems(
-        instance.scenario,
-        privileged=allowance.privileged,
-        host_namespaces=allowance.host_namespaces,
-        host_path=allowance.host_path,
-        # Either spelling of an allowed capability (NET_ADMIN, CAP_NET_ADMIN) is the same permission.
-        added_capabilities=frozenset(
-            spelling
-            for c in allowance.added_capabilities
-            for spelling in (capability(c), f"CAP_{capability(c)}")
-        ),
-    )
-    if problems:
-        raise ConnectorRefusal(
-            "the range's security policy refuses this scenario: " + "; ".join(str(p) for p in problems)
-        )
+    check_allowance(instance)
     level = PodSecurityLevel.RESTRICTED
     shortfalls = []
     for index, host in enumerate(instance.scenario.spec.hosts):

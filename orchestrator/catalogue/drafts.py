@@ -38,8 +38,9 @@ class RangeDraft:
 
 @dataclass(frozen=True, kw_only=True)
 class RangePatch:
-    """Fields left None are unchanged. `connector_config` is merged: secret fields that are not
-    given keep their stored value, a field set to None is removed."""
+    """Fields left None are unchanged. `connector_config` is a JSON merge patch on the stored config
+    (orchestrator.catalogue.secrets): secrets it does not mention keep their sealed value, a key set to
+    None is removed; with a new `connector_kind` it is the whole new config."""
 
     name: str | None = None
     description: str | None = None

@@ -6,6 +6,7 @@ mutation. Authorisation is checked here, not in routes, so the CLI and the API o
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -18,7 +19,6 @@ from orchestrator.catalogue.validation import country_problem, handle_from, hand
 from orchestrator.catalogue.views import range_view
 from orchestrator.domain.catalogue import (
     LIBRARY_OWNER,
-    ConnectorSettings,
     MaintenanceRecord,
     Organisation,
     RangeRecord,
@@ -30,6 +30,8 @@ from orchestrator.domain.ranges import MaintenanceWindow, OrganisationKind
 from orchestrator.identity import audit, authz
 from orchestrator.identity.principals import IssuedToken, Principal, Role
 from orchestrator.identity.service import IdentityService
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -160,7 +162,7 @@ class CatalogueService:
         self._check_connector_kind(draft.connector_kind)
         if self.store.slug_taken(draft.slug):
             raise Conflict(f"a range with slug '{draft.slug}' already exists")
-        public, hidden = secrets.split_config(draft.connector_config)
+        connector = secrets.sealed(draft.connector_kind, draft.connector_config)
         now = self.clock.now()
         record = RangeRecord(
             id=new_id(),
@@ -174,11 +176,18 @@ class CatalogueService:
             policy=draft.policy,
             status=draft.status,
             preference=draft.preference,
-            connector=ConnectorSettings(kind=draft.connector_kind, config=public, secrets=hidden),
+            connector=connector,
             created_at=now,
             updated_at=now,
         )
         self.store.add_range(record)
+        log.info(
+            "range %s registered: connector %s, public config keys %s, sealed %s",
+            record.slug,
+            connector.kind,
+            sorted(connector.config),
+            connector.secret_fields,
+        )
         self._audit(
             actor,
             "range.register",
@@ -222,9 +231,8 @@ class CatalogueService:
         connector = record.connector
         if patch.connector_kind is not None:
             self._check_connector_kind(patch.connector_kind)
-            connector = replace(connector, kind=patch.connector_kind)
-        if patch.connector_config is not None:
-            connector = _merge_connector(connector, patch.connector_config)
+        if patch.connector_kind is not None or patch.connector_config is not None:
+            connector = secrets.patched(connector, kind=patch.connector_kind, changes=patch.connector_config)
         updated = replace(
             record,
             name=_pick(patch.name, record.name),
@@ -239,6 +247,13 @@ class CatalogueService:
             updated_at=self.clock.now(),
         )
         self.store.save_range(updated)
+        if connector is not record.connector:
+            log.info(
+                "range %s: connector %s changed, sealed %s",
+                record.slug,
+                connector.kind,
+                connector.secret_fields,
+            )
         self._audit(
             actor,
             "range.update",
@@ -296,16 +311,3 @@ class CatalogueService:
 
 def _pick(new: T | None, old: T) -> T:
     return old if new is None else new
-
-
-def _merge_connector(connector: ConnectorSettings, changes: Mapping[str, Any]) -> ConnectorSettings:
-    config = dict(connector.config)
-    hidden = dict(connector.secrets)
-    removed = [k for k, v in changes.items() if v is None]
-    for key in removed:
-        config.pop(key, None)
-        hidden.pop(key, None)
-    public, new_secrets = secrets.split_config({k: v for k, v in changes.items() if v is not None})
-    config.update(public)
-    hidden.update(new_secrets)
-    return replace(connector, config=config, secrets=hidden)

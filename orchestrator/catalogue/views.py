@@ -37,7 +37,7 @@ def range_view(record: RangeRecord) -> dict[str, Any]:
         "connector": {
             "kind": record.connector.kind,
             "config": dict(record.connector.config),
-            "secret_fields": sorted(record.connector.secrets),
+            "secret_fields": record.connector.secret_fields,
         },
         "maintenance": [
             {

@@ -97,9 +97,7 @@ def kube_context_range(kubeconfig: str) -> tuple[KubeRange | None, str]:
     try:
         probe = connector.probe()
     finally:
-        close = getattr(connector, "close", None)
-        if callable(close):
-            close()
+        connector.close()
     if not probe.healthy:
         return None, f"context {context!r} does not answer: {probe.reason}"
     return KubeRange(context=context, config=config, version=probe.version), ""
@@ -111,47 +109,39 @@ def _step(text: str) -> None:
 
 def docker_backend(url: str) -> RangeBackend:
     """Docker ranges on the engine at `url`; raises RuntimeError with the reason when that cannot be."""
-    try:
-        import docker
-        import docker.errors
+    from connectors import registry
+    from connectors.base import ConnectorError
+    from connectors.capabilities import ImageSupply
 
-        from connectors.docker.localimage import LocalImageError, ensure_busybox_image
+    try:
+        engine = registry.load("docker", {"base_url": url, "retries": 1})
     except ImportError as exc:
         raise RuntimeError(
             f"the Docker client is not installed ({exc}); pip install 'federange[demo]'"
         ) from exc
     try:
-        import ansible_runner  # noqa: F401 - the scenario's provisioning playbook runs with it
-    except ImportError as exc:
-        raise RuntimeError(f"ansible-runner is not installed ({exc}); pip install 'federange[demo]'") from exc
-    try:
-        api = docker.APIClient(base_url=url, version="auto", timeout=30)
-        api.ping()
-    except Exception as exc:  # any failure to reach the engine is the reason to fall back
-        raise RuntimeError(f"no Docker engine answers at {url}: {exc}") from exc
-    try:
-        image_map: dict[str, str] = {}
-        how = f"{SCENARIO_IMAGE} from the engine"
+        missing = registry.load_provisioner("ansible").unavailable()  # the scenario's playbook needs it
+        if missing:
+            raise RuntimeError(f"{missing} (pip install 'federange[demo]')")
+        probe = engine.probe()
+        if not probe.healthy:
+            raise RuntimeError(f"no Docker engine answers at {url}: {probe.reason}")
+        if not isinstance(engine, ImageSupply):
+            raise RuntimeError("this Docker connector cannot supply images")
         try:
-            api.inspect_image(SCENARIO_IMAGE)
-        except docker.errors.ImageNotFound:
-            try:
-                repository, _, tag = SCENARIO_IMAGE.partition(":")
-                api.pull(repository, tag=tag)
-                api.inspect_image(SCENARIO_IMAGE)
-                how = f"{SCENARIO_IMAGE} pulled"
-            except docker.errors.DockerException:
-                try:
-                    image_map[SCENARIO_IMAGE] = ensure_busybox_image(api, LOCAL_IMAGE)
-                except LocalImageError as exc:
-                    raise RuntimeError(f"cannot pull {SCENARIO_IMAGE} nor build it locally: {exc}") from exc
-                how = f"{SCENARIO_IMAGE} mapped to {LOCAL_IMAGE} (built from the host's busybox: no registry)"
+            image = engine.supply_image(SCENARIO_IMAGE, local_tag=LOCAL_IMAGE)
+        except ConnectorError as exc:
+            raise RuntimeError(exc.reason) from exc
     finally:
-        api.close()
-    config = {"base_url": url, "image_map": image_map, "pull": "never" if image_map else "if-missing"}
+        engine.close()
+    config = {
+        "base_url": url,
+        "image_map": dict(image.image_map),
+        "pull": "never" if image.image_map else "if-missing",
+    }
     return RangeBackend(
         kind="docker",
-        describe=f"Docker ranges on the engine at {url}; {how}",
+        describe=f"Docker ranges on the engine at {url}; {image.how}",
         configs={slug: dict(config) for slug, *_ in RANGES},
         docker_url=url,
     )
@@ -192,7 +182,7 @@ def running_server(settings: Settings) -> Iterator[tuple[str, str]]:
 
     engine = make_engine(settings.resolved_database_url())
     try:
-        migrate.upgrade(engine)
+        migrate.upgrade(engine, settings=settings)
     finally:
         engine.dispose()
     services = build(settings)
@@ -286,21 +276,20 @@ def probe_entry_points(access: list[dict[str, Any]]) -> list[list[str]]:
 
 
 def leftovers(backend: RangeBackend, exercise_id: str) -> list[str]:
-    """Containers and networks still labelled with the exercise on the engine (Docker ranges only)."""
+    """Instances of the exercise the Docker engine still holds objects for (Docker ranges only)."""
     if backend.kind != "docker":
         return []
-    import docker
+    from connectors import registry
 
-    from connectors.base import LABEL_EXERCISE
-
-    api = docker.APIClient(base_url=backend.docker_url, version="auto", timeout=30)
+    engine = registry.load("docker", {"base_url": backend.docker_url})
     try:
-        label = {"label": [f"{LABEL_EXERCISE}={exercise_id}"]}
-        found = [f"container {c['Names'][0]}" for c in api.containers(all=True, filters=label)]
-        found += [f"network {n['Name']}" for n in api.networks(filters=label)]
-        return found
+        return [
+            f"instance {r.instance_id} ({r.phase.value})"
+            for r in engine.list_instances()
+            if r.exercise == exercise_id
+        ]
     finally:
-        api.close()
+        engine.close()
 
 
 def _over(exercise: dict[str, Any]) -> bool:

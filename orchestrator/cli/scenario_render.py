@@ -9,17 +9,17 @@ then predictable and fit for previews only.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import typer
 import yaml
 
+from connectors import registry
 from connectors.base import ConnectorRefusal, InstanceSpec, SecurityAllowance
-from connectors.kubernetes.naming import dns_label
-from connectors.kubernetes.render import render_instance
 from scenarios import library
 from scenarios.errors import ScenarioError, ScenarioNotFound
-from scenarios.loader import load_file
+from scenarios.loader import load_text
 from scenarios.materialise import materialise
 from scenarios.model import Scenario
 
@@ -41,7 +41,7 @@ def _scenario_file(name: str) -> Path:
 
 def default_instance_id(scenario: Scenario, team: str) -> str:
     """A DNS-label instance id (at most 20 characters) that is the same for the same scenario and team."""
-    stem = dns_label(team, max_length=63)[:12].strip("-") or "team"
+    stem = re.sub(r"[^a-z0-9]+", "-", team.lower())[:12].strip("-") or "team"
     digest = hashlib.sha256(f"{scenario.metadata.name}\0{team}".encode()).hexdigest()[:6]
     return f"{stem}-{digest}"
 
@@ -80,8 +80,9 @@ def render(
 ) -> None:
     """Render one team instance of a scenario as Kubernetes manifests (YAML)."""
     path = _scenario_file(name)
+    document = path.read_text(encoding="utf-8")
     try:
-        scenario = load_file(path)
+        scenario = load_text(document, source=str(path))
     except ScenarioError as exc:
         typer.echo(f"{path}: not a valid scenario:", err=True)
         for problem in exc.problems:
@@ -96,12 +97,12 @@ def render(
         instance_id=instance_id,
         exercise="preview",
         team=team,
-        scenario=scenario,
+        scenario_document=document,
         values=materialise(scenario, seed=(seed or PREVIEW_SEED).encode(), instance_id=instance_id),
         allowance=_allowance(scenario, allow_privileged),
     )
     try:
-        objects = render_instance(spec)
+        objects = registry.load_renderer("kubernetes")(spec)
     except ConnectorRefusal as exc:
         typer.echo(f"refused: {exc.reason}", err=True)
         raise typer.Exit(1) from exc

@@ -129,7 +129,7 @@ def serve(
     settings = Settings()
     if migrate_first and settings.is_sqlite:
         engine = make_engine(settings.resolved_database_url())
-        migrate.upgrade(engine)
+        migrate.upgrade(engine, settings=settings)
         engine.dispose()
     try:
         services = build(settings)
@@ -158,7 +158,7 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision")) -
     settings = Settings()
     engine = make_engine(settings.resolved_database_url())
     try:
-        migrate.upgrade(engine, revision)
+        migrate.upgrade(engine, revision, settings=settings)
         output.console.print(
             f"database {engine.url.render_as_string(hide_password=True)} is at revision "
             f"{migrate.current_revision(engine)}"

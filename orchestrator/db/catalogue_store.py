@@ -11,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from connectors.base import Resources
+from connectors.secrets import parse_path, path_text
 from orchestrator.catalogue.health import RangeHealth
 from orchestrator.db.crypto import Cipher
 from orchestrator.db.tables import (
@@ -191,7 +192,9 @@ class SqlCatalogueStore:
         row.status = record.status.value
         row.connector_kind = record.connector.kind
         row.connector_config = dict(record.connector.config)
-        row.connector_secrets = self.cipher.seal(dict(record.connector.secrets))
+        row.connector_secrets = self.cipher.seal(
+            {path_text(path): value for path, value in record.connector.secrets.items()}
+        )
         row.updated_at = record.updated_at
 
     def get_range(self, ref: str) -> RangeRecord | None:
@@ -256,7 +259,7 @@ class SqlCatalogueStore:
             connector=ConnectorSettings(
                 kind=row.connector_kind,
                 config=dict(row.connector_config),
-                secrets=self.cipher.open(row.connector_secrets),
+                secrets={parse_path(k): v for k, v in self.cipher.open(row.connector_secrets).items()},
             ),
             created_at=row.created_at,
             updated_at=row.updated_at,

@@ -1,4 +1,7 @@
-"""Encryption at rest of connector secrets (kubeconfigs, tokens, keys).
+"""Encryption at rest of connector secrets (kubeconfigs, tokens, keys, passwords at any depth).
+
+A range's sealed secrets are one Fernet token over a JSON object: secret path (as text,
+connectors.secrets.path_text) -> value.
 
 The key comes from FEDERANGE_SECRET_KEY: any string with enough entropy; a Fernet key is derived from it
 with HKDF-SHA256. On the embedded default (SQLite) without a key, a random key is generated once into
@@ -11,7 +14,9 @@ import base64
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -31,16 +36,17 @@ class Cipher:
         )
         self._fernet = Fernet(base64.urlsafe_b64encode(derived))
 
-    def seal(self, values: dict[str, str]) -> str:
+    def seal(self, values: Mapping[str, Any]) -> str:
+        """One token over `values` (JSON values); "" for none."""
         if not values:
             return ""
-        return self._fernet.encrypt(json.dumps(values, sort_keys=True).encode("utf-8")).decode("ascii")
+        return self._fernet.encrypt(json.dumps(dict(values), sort_keys=True).encode("utf-8")).decode("ascii")
 
-    def open(self, sealed: str) -> dict[str, str]:
+    def open(self, sealed: str) -> dict[str, Any]:
         if not sealed:
             return {}
         try:
-            data: dict[str, str] = json.loads(self._fernet.decrypt(sealed.encode("ascii")))
+            data: dict[str, Any] = json.loads(self._fernet.decrypt(sealed.encode("ascii")))
         except InvalidToken as exc:
             raise NotReady(
                 "connector secrets cannot be decrypted: FEDERANGE_SECRET_KEY differs from the key they were "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from orchestrator.domain.errors import NotReady
+from orchestrator.settings import Settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -22,11 +25,41 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+@contextmanager
+def _migrating(engine: Engine, settings: Settings | None) -> Iterator[Config]:
+    """One transaction for the whole migration. On SQLite, foreign keys are not enforced while it runs
+    (a table rebuilt by a batch migration is dropped and renamed under the rows that reference it) and
+    are checked once at the end: a violation left behind rolls everything back."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:  # on the driver's connection: outside any transaction, where SQLite honours it
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                config.attributes["settings"] = settings
+                yield config
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the migration left rows without their parent: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+
+
+def upgrade(engine: Engine, revision: str = "head", *, settings: Settings | None = None) -> None:
+    """Upgrade the schema to `revision`. Data migrations that need the secret key (0010 re-seals
+    connector secrets) take it from `settings`, or else from the environment (see 0010)."""
+    with _migrating(engine, settings) as config:
         command.upgrade(config, revision)
+
+
+def downgrade(engine: Engine, revision: str, *, settings: Settings | None = None) -> None:
+    """Downgrade the schema to `revision` (for operators rolling back, and the migration tests)."""
+    with _migrating(engine, settings) as config:
+        command.downgrade(config, revision)
 
 
 def head_revision() -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import Resources
+from connectors.secrets import ConfigPath, merged, path_text
 from orchestrator.domain.ranges import (
     MaintenanceWindow,
     OrganisationKind,
@@ -35,11 +36,22 @@ class Organisation:
 
 @dataclass(frozen=True, kw_only=True)
 class ConnectorSettings:
-    """A connector kind and its config; `secrets` holds the fields encrypted at rest, never shown."""
+    """A range's connector kind and config, split by the kind's schema: `config` is the public part
+    (what the API shows and audits), `secrets` every value the schema marks secret, by its path in the
+    config (at any depth): sealed at rest, never shown, logged or audited."""
 
     kind: str
     config: Mapping[str, Any] = field(default_factory=dict)
-    secrets: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[ConfigPath, Any] = field(default_factory=dict)
+
+    @property
+    def secret_fields(self) -> list[str]:
+        """The paths of the sealed values, as text (`inventory.all.hosts.web.ansible_password`)."""
+        return sorted(path_text(p) for p in self.secrets)
+
+    def merged(self) -> dict[str, Any]:
+        """The whole config, secrets put back: only for building the connector."""
+        return merged(self.config, self.secrets)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,6 +18,7 @@ from connectors.base import (
     Phase,
     SecurityAllowance,
 )
+from connectors.provisioning import Provisioner
 from orchestrator.booking.selection import Selection
 from orchestrator.catalogue.scenario_facts import ScenarioHandle
 from orchestrator.domain.bookings import BookingStatus
@@ -36,7 +37,6 @@ from orchestrator.exercises.model import (
 from orchestrator.exercises.ports import (
     ConnectorFactory,
     InstanceValues,
-    Provisioner,
     Transactions,
     UnitOfWork,
 )
@@ -50,7 +50,6 @@ from orchestrator.exercises.stages import (
     stamp,
 )
 from orchestrator.identity.principals import SYSTEM
-from scenarios.loader import load_text
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +96,7 @@ def instance_spec(rt: Runtime, work: _Work) -> InstanceSpec:
         instance_id=work.instance.id,
         exercise=work.exercise.id,
         team=work.instance.team,
-        scenario=load_text(work.handle.document, source=work.handle.ref),
+        scenario_document=work.handle.document,
         values=rt.values(work.handle, work.instance.id),
         allowance=allowance_of(work.range),
     )

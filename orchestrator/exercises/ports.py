@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Protocol
 
-from connectors.base import Connector, ProvisioningTarget
+from connectors.base import Connector
 from orchestrator.booking.service import BookingService
 from orchestrator.catalogue.health import RangeHealth
 from orchestrator.catalogue.scenario_facts import ScenarioHandle, ScenarioPin
@@ -118,25 +116,3 @@ Transactions = Callable[[], AbstractContextManager[UnitOfWork]]
 #: Every per-instance value (flags, passwords) of a scenario for one instance id, derived from the seed.
 InstanceValues = Callable[[ScenarioHandle, str], Mapping[str, str]]
 ConnectorFactory = Callable[[RangeRecord], Connector]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ProvisionOutcome:
-    ok: bool
-    error: str = ""
-
-
-class Provisioner(Protocol):
-    def provision(
-        self,
-        *,
-        scenario_document: str,
-        base_dir: Path | None,
-        target: ProvisioningTarget,
-        values: Mapping[str, str],
-        instance_id: str,
-        on_event: Callable[[str], None],
-    ) -> ProvisionOutcome:
-        """Run the scenario's provisioning playbooks against the instance; never raises for a failed
-        play (the outcome says which task failed on which host)."""
-        ...

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors import registry
+from connectors.provisioning import Provisioner
 from orchestrator.booking.ports import BookingStore
 from orchestrator.booking.service import BookingService
 from orchestrator.catalogue.ports import CatalogueStore, ScenarioStore
@@ -27,16 +28,16 @@ from orchestrator.db.engine import make_engine
 from orchestrator.db.uow import UnitOfWork
 from orchestrator.domain.catalogue import ScenarioVersion
 from orchestrator.domain.clock import Clock, SystemClock
+from orchestrator.domain.errors import NotReady
 from orchestrator.exercises.environments import EnvironmentService
 from orchestrator.exercises.lifecycle import Runtime
-from orchestrator.exercises.ports import Provisioner
 from orchestrator.exercises.service import ExerciseService
 from orchestrator.identity.ports import IdentityStore
 from orchestrator.identity.service import IdentityService
 from orchestrator.identity.throttle import FailureCounter, Limit, SignInThrottle
 from orchestrator.placement.plugins import Plugins, default_plugins
 from orchestrator.settings import Settings
-from orchestrator.wiring.exercises import AnsibleProvisioner, ConnectorCache
+from orchestrator.wiring.connectors import ConnectorCache
 from orchestrator.wiring.scenario_facts import instance_values, scenario_facts
 from scenarios import library as scenario_library
 
@@ -54,7 +55,7 @@ class Services:
     seed: bytes = field(default=b"", repr=False)
     connectors: ConnectorCache = field(default_factory=ConnectorCache)
     plugins: Plugins = field(default_factory=default_plugins)
-    provisioner: Provisioner = field(default_factory=AnsibleProvisioner)
+    provisioner: Provisioner = field(default_factory=lambda: registry.load_provisioner("ansible"))
 
     def uow(self) -> UnitOfWork:
         """A new unit of work (one transaction), with the booking engine and the scenario catalogue."""
@@ -157,6 +158,10 @@ def build(settings: Settings, *, clock: Clock | None = None, require_migrated: b
     secret = resolve_secret_key(
         configured=settings.secret_key, is_sqlite=settings.is_sqlite, data_dir=settings.data_dir
     )
+    try:
+        provisioner = registry.load_provisioner(settings.provisioner)
+    except registry.UnknownExtension as exc:
+        raise NotReady(f"FEDERANGE_PROVISIONER: {exc}") from exc
     engine = make_engine(url)
     if require_migrated:
         try:
@@ -171,8 +176,12 @@ def build(settings: Settings, *, clock: Clock | None = None, require_migrated: b
         cipher=Cipher(secret),
         connector_kinds=frozenset(registry.known_kinds()),
         seed=instance_seed(settings.instance_seed or secret),
+        provisioner=provisioner,
     )
     if clock is not None:
         services.clock = clock
+    missing = services.provisioner.unavailable()
+    if missing:
+        log.warning("provisioner %s cannot run playbooks here: %s", settings.provisioner, missing)
     log.info("federange wired to %s", engine.url.render_as_string(hide_password=True))
     return services

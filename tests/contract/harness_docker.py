@@ -17,7 +17,8 @@ import pytest
 
 from connectors import registry
 from connectors.base import Connector, InstanceSpec
-from connectors.docker import DockerConnector, naming
+from connectors.docker import naming
+from connectors.docker.connector import DockerConnector
 from connectors.docker.observe import instance_holdings
 from scenarios.model import Scenario
 from tests.contract.harness import contract_scenario

@@ -17,25 +17,33 @@ from connectors.base import (
     LABEL_INSTANCE,
     LABEL_MANAGED_BY,
     LABEL_TEAM,
+    Connector,
     ConnectorError,
+    ConnectorRefusal,
     InstanceSpec,
     Phase,
+    SecurityAllowance,
 )
+from scenarios.loader import from_data
 from scenarios.materialise import materialise
 from scenarios.model import Scenario
+from scenarios.serialise import dump_yaml, to_data
 from tests.contract.harness import Harness
 
 SEED = b"contract-suite-seed"
 
 
-def _instance(scenario: Scenario, *, team: str = "team-a") -> InstanceSpec:
+def _instance(
+    scenario: Scenario, *, team: str = "team-a", allowance: SecurityAllowance | None = None
+) -> InstanceSpec:
     instance_id = f"ct-{uuid.uuid4().hex[:10]}"
     return InstanceSpec(
         instance_id=instance_id,
         exercise="contract-exercise",
         team=team,
-        scenario=scenario,
+        scenario_document=dump_yaml(scenario),
         values=materialise(scenario, seed=SEED, instance_id=instance_id),
+        allowance=allowance or SecurityAllowance(),
     )
 
 
@@ -139,3 +147,21 @@ def test_a_partial_failure_is_listed_and_torn_down_completely(harness: Harness) 
     finally:
         connector.teardown(instance_id=instance.instance_id)
     assert harness.leftovers(instance.instance_id) == []
+
+
+def test_what_the_allowance_does_not_grant_is_refused_before_anything_exists(harness: Harness) -> None:
+    data = to_data(harness.scenario())
+    data["spec"]["hosts"][1]["security"] = {"privileged": True}  # target
+    instance = _instance(from_data(data))
+    connector = harness.connector()
+    with pytest.raises(ConnectorRefusal) as refused:
+        connector.deploy(instance=instance)
+    assert "spec.hosts[1].security.privileged (host target)" in refused.value.reason
+    assert harness.leftovers(instance.instance_id) == []
+    assert instance.instance_id not in [r.instance_id for r in connector.list_instances()]
+
+
+def test_close_is_part_of_the_protocol(harness: Harness) -> None:
+    connector = harness.connector()
+    assert isinstance(connector, Connector)
+    assert callable(connector.close)

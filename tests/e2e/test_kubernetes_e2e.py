@@ -19,6 +19,7 @@ import pytest
 from connectors.base import InstanceSpec, Phase
 from scenarios.loader import load_text
 from scenarios.materialise import materialise
+from scenarios.serialise import dump_yaml
 from tests.contract.test_contract import (  # noqa: F401 - collected here, against the real cluster
     deployed,
     test_a_partial_failure_is_listed_and_torn_down_completely,
@@ -58,7 +59,7 @@ def _instance(harness: ClusterHarness, team: str) -> InstanceSpec:
         instance_id=instance_id,
         exercise="e2e-isolation",
         team=team,
-        scenario=scenario,
+        scenario_document=dump_yaml(scenario),
         values=materialise(scenario, seed=b"e2e", instance_id=instance_id),
     )
 

@@ -147,8 +147,9 @@ class ConnectorIn(Schema):
     kind: str = Field(max_length=63, examples=["kubernetes", "docker", "ansible"])
     config: dict[str, Any] = Field(
         default_factory=dict,
-        description="Connector settings; secret fields (kubeconfig, token, *_key, ...) are encrypted at rest "
-        "and never returned",
+        description="The connector's settings, validated against its kind's config schema (unknown keys are "
+        "refused, naming the field); every value the schema marks secret, at any depth, is encrypted at "
+        "rest and never returned",
     )
 
 
@@ -185,7 +186,9 @@ class RangeIn(Schema):
 class ConnectorPatch(Schema):
     kind: str | None = Field(default=None, max_length=63)
     config: dict[str, Any] | None = Field(
-        default=None, description="Merged into the stored config; null removes"
+        default=None,
+        description="A JSON merge patch (RFC 7386) on the stored config: mappings merge, null removes a key; "
+        "secrets left out keep their stored value. With a new kind: the whole new config",
     )
 
 
@@ -242,7 +245,10 @@ class MaintenanceOut(BaseModel):
 class ConnectorOut(BaseModel):
     kind: str
     config: dict[str, Any]
-    secret_fields: list[str] = Field(description="Names of the stored secret fields (values are never shown)")
+    secret_fields: list[str] = Field(
+        description="Paths of the stored secret values, e.g. inventory.all.hosts.web.ansible_password (the "
+        "values are never shown)"
+    )
 
 
 class RangeOut(BaseModel):

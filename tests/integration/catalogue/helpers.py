@@ -56,7 +56,7 @@ def range_body(slug: str = "ee-range", country: str = "EE", **overrides: Any) ->
         "capacity": {"cpu_millicores": 64000, "memory_mib": 262144, "slots": 20, "gpus": 0},
         "policy": {"allowed_countries": ["EE", "FI", "LV"], "max_foreign_share": 0.5},
         "connector": {
-            "kind": "fake",
+            "kind": "kubernetes",
             "config": {"namespace_prefix": "fr", "kubeconfig": KUBECONFIG},
         },
     }

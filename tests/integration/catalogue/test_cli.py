@@ -84,7 +84,7 @@ def test_ranges_commands_over_http(api_url: str, admin_token: str, tmp_path: Pat
         "--slots",
         "8",
         "--connector",
-        "fake",
+        "kubernetes",
         "--config",
         "namespace_prefix=fr",
         "--kubeconfig",

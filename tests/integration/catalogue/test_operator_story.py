@@ -48,7 +48,7 @@ def test_operator_registers_a_range_and_secrets_stay_secret(
     # The connector can still read it back through the store.
     with services.uow() as uow:
         stored = uow.catalogue.get_range("ee-range")
-    assert stored is not None and SECRET_MARKER in stored.connector.secrets["kubeconfig"]
+    assert stored is not None and SECRET_MARKER in stored.connector.secrets[("kubeconfig",)]
 
     # Another organisation's operator cannot change it.
     denied = http.patch("/api/v1/ranges/ee-range", json={"name": "mine now"}, headers=auth(fi_operator))

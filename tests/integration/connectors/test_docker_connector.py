@@ -12,11 +12,13 @@ import docker
 import pytest
 
 from connectors.base import ConnectorError, ConnectorRefusal, InstanceSpec, Phase, SecurityAllowance
-from connectors.docker import DockerConnector, naming
+from connectors.docker import naming
+from connectors.docker.connector import DockerConnector
 from scenarios.footprint import footprint
 from scenarios.loader import load_text
 from scenarios.materialise import materialise
 from scenarios.model import Scenario
+from scenarios.serialise import dump_yaml
 from tests.contract.harness import contract_scenario
 from tests.integration.connectors.dockerenv import remains
 
@@ -29,7 +31,7 @@ def _instance(scenario: Scenario, *, allowance: SecurityAllowance | None = None)
         instance_id=instance_id,
         exercise="connector",
         team="team-d",
-        scenario=scenario,
+        scenario_document=dump_yaml(scenario),
         values=materialise(scenario, seed=b"connector", instance_id=instance_id),
         allowance=allowance or SecurityAllowance(),
     )
@@ -132,7 +134,7 @@ def test_limits_and_hardening_reach_the_engine_and_a_changed_plan_replaces_the_c
         first_id = details["Id"]
 
         changed = contract_scenario(image="busybox:1.36", command=("sleep", "7200"))
-        connector.deploy(instance=dataclasses.replace(instance, scenario=changed))
+        connector.deploy(instance=dataclasses.replace(instance, scenario_document=dump_yaml(changed)))
         replaced = docker_engine.inspect_container(name)
         assert replaced["Id"] != first_id and replaced["Config"]["Entrypoint"] == ["sleep", "7200"]
         attacker = docker_engine.inspect_container(naming.container_name(instance.instance_id, "attacker"))

@@ -13,9 +13,10 @@ import docker
 import pytest
 
 from connectors.base import ConnectorError, InstanceSpec, Phase
-from connectors.docker import DockerConnector
+from connectors.docker.connector import DockerConnector
 from scenarios.materialise import materialise
 from scenarios.model import Scenario
+from scenarios.serialise import dump_yaml
 from tests.contract.harness import contract_scenario
 from tests.integration.connectors.dockerenv import remains
 from tests.support.faultproxy import DELAY, DROP, ERROR, HANG, FaultProxy, Rule, fault_proxy
@@ -31,7 +32,7 @@ def _instance(scenario: Scenario) -> InstanceSpec:
         instance_id=instance_id,
         exercise="faults",
         team="team-f",
-        scenario=scenario,
+        scenario_document=dump_yaml(scenario),
         values=materialise(scenario, seed=b"faults", instance_id=instance_id),
     )
 

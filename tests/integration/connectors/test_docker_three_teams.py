@@ -17,11 +17,13 @@ import pytest
 
 from connectors.ansible.provisioner import ProvisioningResult, provision
 from connectors.base import InstanceSpec
-from connectors.docker import DockerConnector, naming
-from connectors.docker.fanout import deploy_many, teardown_many
+from connectors.docker import naming
+from connectors.docker.connector import DockerConnector
+from connectors.fanout import deploy_many, teardown_many
 from scenarios.loader import load_file
 from scenarios.materialise import materialise
 from scenarios.model import Host, Scenario
+from scenarios.serialise import dump_yaml
 from tests.integration.connectors.dockerenv import addresses, remains, run_in
 
 pytestmark = [pytest.mark.docker, pytest.mark.ansible, pytest.mark.slow]
@@ -51,7 +53,7 @@ def _instances(scenario: Scenario) -> list[InstanceSpec]:
                 instance_id=instance_id,
                 exercise="three-teams",
                 team=f"team-{team}",
-                scenario=scenario,
+                scenario_document=dump_yaml(scenario),
                 values=materialise(scenario, seed=SEED, instance_id=instance_id),
             )
         )

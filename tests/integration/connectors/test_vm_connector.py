@@ -13,17 +13,26 @@ from connectors.ansible.vm import AnsibleVmConnector
 from connectors.base import ConnectorError, InstanceSpec, Phase
 from scenarios.loader import load_text
 from scenarios.materialise import materialise
+from scenarios.serialise import dump_yaml
 from tests.contract.harness_ansible import PLAYBOOKS, vm_range_config
 
 
 @pytest.mark.parametrize(
     ("config", "expected"),
     [
-        ({}, "'playbook_dir': required"),
-        ({"playbook_dir": "/nonexistent"}, "lacks deploy.yml, status.yml"),
-        ({"playbook_dir": str(PLAYBOOKS), "timeout": "soon"}, "'timeout': expected a number"),
-        ({"playbook_dir": str(PLAYBOOKS), "inventory": ["localhost"]}, "'inventory': expected a mapping"),
-        ({"playbook_dir": str(PLAYBOOKS), "hypervisor": "x"}, "'hypervisor': unknown key"),
+        ({}, "playbook_dir: Field required"),
+        ({"playbook_dir": ""}, "playbook_dir: required: the folder holding deploy.yml"),
+        ({"playbook_dir": "/nonexistent"}, "playbook_dir: /nonexistent lacks deploy.yml, status.yml"),
+        ({"playbook_dir": str(PLAYBOOKS), "timeout": "soon"}, "timeout: Input should be a valid number"),
+        (
+            {"playbook_dir": str(PLAYBOOKS), "inventory": ["localhost"]},
+            "inventory: Input should be a valid dict",
+        ),
+        (
+            {"playbook_dir": str(PLAYBOOKS), "inventory": {"all": {"hosts": {"web": {"ansible_port": 0}}}}},
+            "inventory.all.hosts.web.ansible_port: Input should be greater than or equal to 1",
+        ),
+        ({"playbook_dir": str(PLAYBOOKS), "hypervisor": "x"}, "hypervisor: unknown key (known: extra_vars"),
     ],
 )
 def test_bad_config_is_named(config: dict[str, object], expected: str) -> None:
@@ -69,7 +78,7 @@ def test_instance_data_arrives_verbatim_and_failures_name_task_and_host(
         instance_id=instance_id,
         exercise="vm",
         team="team-v",
-        scenario=scenario,
+        scenario_document=dump_yaml(scenario),
         values=materialise(scenario, seed=b"vm", instance_id=instance_id),
     )
     (tmp_path / f"fail-{instance_id}").write_text("once\n")

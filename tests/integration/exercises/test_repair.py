@@ -14,6 +14,7 @@ from orchestrator.exercises import healing, reconciler
 from orchestrator.scheduler import ticks
 from orchestrator.wiring import Services
 from scenarios.library import load_library
+from scenarios.serialise import dump_yaml
 from tests.integration.catalogue.helpers import auth
 from tests.integration.exercises.helpers import Driver, Federation, exercise_body
 
@@ -49,12 +50,18 @@ def test_the_reconciler_redeploys_a_vanished_instance_and_removes_orphans(
         del world.instances[str(red["instance_id"])]
     # ... and an instance of this exercise that the database does not know appears there.
     orphan = InstanceSpec(
-        instance_id="xorphan0001", exercise=exercise_id, team="ghost", scenario=load_library("ctf-starter")
+        instance_id="xorphan0001",
+        exercise=exercise_id,
+        team="ghost",
+        scenario_document=dump_yaml(load_library("ctf-starter")),
     )
     fake.FakeConnector({"world": world.name}).deploy(instance=orphan)
     # An instance of another orchestrator's exercise is left alone.
     foreign = InstanceSpec(
-        instance_id="xforeign001", exercise="not-ours", team="x", scenario=load_library("ctf-starter")
+        instance_id="xforeign001",
+        exercise="not-ours",
+        team="x",
+        scenario_document=dump_yaml(load_library("ctf-starter")),
     )
     fake.FakeConnector({"world": world.name}).deploy(instance=foreign)
 

@@ -20,6 +20,7 @@ from connectors.base import (
     Phase,
     SecurityAllowance,
 )
+from connectors.fanout import deploy_many, teardown_many
 from connectors.kubernetes.connector import KubernetesConnector
 from connectors.kubernetes.render import render_instance
 from scenarios.loader import load_text
@@ -390,14 +391,16 @@ def test_deploy_many_is_bounded_and_reports_each_instance(api: KubeApiServer) ->
     api.max_inflight = 0
     with KubernetesConnector(config) as connector:
         try:
-            outcomes = connector.deploy_many(specs)
-            assert [o.key for o in outcomes] == [s.instance_id for s in specs]
+            outcomes = deploy_many(connector, specs, workers=connector.settings.max_parallel)
+            assert [o.instance_id for o in outcomes] == [s.instance_id for s in specs]
             assert [o.ok for o in outcomes] == [True] * 5 + [False] + [True] * 2 + [False]
             assert "gave up after 3 attempts" in outcomes[5].error
             assert outcomes[8].refused and "security.privileged" in outcomes[8].error
-            assert all(o.result is not None for o in outcomes if o.ok)
+            assert all(o.status is not None for o in outcomes if o.ok)
             assert api.max_inflight <= 3
-            gone = connector.teardown_many([s.instance_id for s in specs])
+            gone = teardown_many(
+                connector, [s.instance_id for s in specs], workers=connector.settings.max_parallel
+            )
             assert all(o.ok for o in gone), [o.error for o in gone]
         finally:
             api.faults.clear()

@@ -1,4 +1,4 @@
-"""Pure catalogue rules: tokens, secret fields, validation, authorisation."""
+"""Pure catalogue rules: tokens, connector configs sealed by schema, validation, authorisation."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from connectors import registry
 from connectors.base import Resources
 from orchestrator.catalogue import secrets, validation
 from orchestrator.domain.catalogue import ConnectorSettings, RangeRecord
-from orchestrator.domain.errors import Forbidden
+from orchestrator.domain.errors import Forbidden, InvalidInput
 from orchestrator.domain.ranges import RangeStatus, SharingPolicy
 from orchestrator.identity import authz, tokens
 from orchestrator.identity.principals import Principal, Role
@@ -29,13 +30,66 @@ def test_tokens_are_random_well_formed_and_stored_as_digests() -> None:
     assert not tokens.is_well_formed("Bearer " + a.plaintext)
 
 
-@given(st.text(min_size=1, max_size=20))
-def test_secret_fields_never_land_in_the_public_part(name: str) -> None:
-    public, hidden = secrets.split_config({name: "v", "kubeconfig": "k", "api_token": "t", "server": "s"})
-    assert "kubeconfig" in hidden and "api_token" in hidden
-    assert public.get("server") == "s" or name == "server"
-    assert not set(public) & set(hidden)
-    assert all(not secrets.is_secret_field(k) for k in public)
+@given(
+    st.text(min_size=1, max_size=20).filter(
+        lambda k: k not in registry.config_schema("kubernetes").model_fields
+    )
+)
+def test_a_config_is_split_by_its_schema_and_unknown_keys_are_refused_by_path(name: str) -> None:
+    settings = secrets.sealed(
+        "kubernetes", {"server": "http://k:8080", "token": "t0k", "namespace_prefix": "fr"}
+    )
+    assert settings.config == {"server": "http://k:8080", "namespace_prefix": "fr"}
+    assert settings.secrets == {("token",): "t0k"} and settings.secret_fields == ["token"]
+    with pytest.raises(InvalidInput) as refused:
+        secrets.sealed("kubernetes", {"server": "http://k:8080", name: "v"})
+    assert [p.field for p in refused.value.problems] == [secrets.field_name((name,))]
+    assert "unknown key" in refused.value.problems[0].reason
+
+
+def test_a_patch_keeps_secrets_it_omits_replaces_those_it_sets_and_removes_nulls() -> None:
+    inventory = {"all": {"hosts": {"web": {"ansible_password": "old-pw", "ansible_port": 22}}}}
+    current = secrets.sealed(
+        "ansible", {"playbook_dir": "/srv/pb", "inventory": inventory, "extra_vars": {"db_password": "d"}}
+    )
+    web = ("inventory", "all", "hosts", "web")
+    assert current.secrets == {(*web, "ansible_password"): "old-pw", ("extra_vars", "db_password"): "d"}
+    # The public view sent back with one change: every secret stays sealed as it was.
+    kept = secrets.patched(
+        current, kind=None, changes={"inventory": {"all": {"hosts": {"web": {"ansible_port": 2222}}}}}
+    )
+    assert kept.secrets == current.secrets
+    assert kept.config["inventory"] == {"all": {"hosts": {"web": {"ansible_port": 2222}}}}
+    replaced = secrets.patched(
+        current, kind=None, changes={"inventory": {"all": {"hosts": {"web": {"ansible_password": "new-pw"}}}}}
+    )
+    assert replaced.secrets[(*web, "ansible_password")] == "new-pw"
+    removed = secrets.patched(current, kind=None, changes={"extra_vars": {"db_password": None}})
+    assert ("extra_vars", "db_password") not in removed.secrets
+    assert removed.merged()["extra_vars"] == {}
+    with pytest.raises(InvalidInput) as refused:
+        secrets.patched(
+            current, kind=None, changes={"inventory": {"all": {"hosts": {"web": {"ansible_port": "x"}}}}}
+        )
+    assert refused.value.problems[0].field == "connector.config.inventory.all.hosts.web.ansible_port"
+    # A new kind starts from an empty config.
+    fake = secrets.patched(current, kind="fake", changes={"token": "t"})
+    assert fake.kind == "fake" and fake.config == {} and fake.secrets == {("token",): "t"}
+
+
+def test_a_value_once_sealed_stays_sealed() -> None:
+    legacy = ConnectorSettings(kind="fake", config={"world": "w"}, secrets={("unhealthy_reason",): "hidden"})
+    after = secrets.patched(legacy, kind=None, changes={"ready_after": 1})
+    assert after.secrets == {("unhealthy_reason",): "hidden"}
+    assert after.config == {"world": "w", "ready_after": 1.0}
+
+
+def test_merge_patch_is_rfc_7386() -> None:
+    target = {"a": "b", "c": {"d": "e", "f": "g"}}
+    assert secrets.merge_patch(target, {"a": "z", "c": {"f": None}}) == {"a": "z", "c": {"d": "e"}}
+    assert secrets.merge_patch({"a": [1]}, {"a": [2, 3]}) == {"a": [2, 3]}
+    assert secrets.merge_patch({"a": "b"}, {"a": {"c": None}}) == {"a": {}}
+    assert target == {"a": "b", "c": {"d": "e", "f": "g"}}  # unchanged
 
 
 @pytest.mark.parametrize(

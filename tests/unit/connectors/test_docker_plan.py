@@ -20,6 +20,7 @@ from connectors.docker.topology import ROLE_EDGE, ROLE_FLOW, ROLE_SEGMENT, limit
 from scenarios.loader import load_text
 from scenarios.materialise import materialise
 from scenarios.model import Readiness, Scenario
+from scenarios.serialise import dump_yaml
 
 SCENARIO = """
 apiVersion: federange/v1
@@ -68,7 +69,7 @@ def _instance(scenario: Scenario) -> InstanceSpec:
         instance_id="i-1",
         exercise="ex",
         team="team-a",
-        scenario=scenario,
+        scenario_document=dump_yaml(scenario),
         values=materialise(scenario, seed=b"unit", instance_id="i-1"),
     )
 
@@ -136,14 +137,16 @@ def test_files_archive_keeps_content_and_mode(scenario: Scenario) -> None:
 @pytest.mark.parametrize(
     ("config", "expected"),
     [
-        ({"base_url": "docker.sock"}, "'base_url': expected unix://"),
-        ({"pull": "always"}, "'pull': expected one of never, if-missing"),
-        ({"address_pool": "8.8.0.0/16"}, "'address_pool': 8.8.0.0/16 is not a private range"),
-        ({"subnet_prefix": 30}, "'subnet_prefix': must lie between 16"),
-        ({"api_timeout": "fast"}, "'api_timeout': expected a number"),
-        ({"tls_cert": "PEM"}, "'tls_cert': tls_cert and tls_key go together"),
-        ({"image_map": ["busybox"]}, "'image_map': expected a mapping"),
-        ({"registry": "x"}, "'registry': unknown key"),
+        ({"base_url": "docker.sock"}, "base_url: expected a unix://"),
+        ({"pull": "always"}, "pull: Input should be 'never' or 'if-missing'"),
+        ({"address_pool": "8.8.0.0/16"}, "address_pool: 8.8.0.0/16 is not a private range"),
+        ({"subnet_prefix": 30}, "subnet_prefix: Input should be less than or equal to 29"),
+        ({"address_pool": "10.0.0.0/24", "subnet_prefix": 20}, "subnet_prefix: must lie between 24"),
+        ({"api_timeout": "fast"}, "api_timeout: Input should be a valid number"),
+        ({"tls_cert": "PEM"}, "tls_cert: tls_cert and tls_key go together"),
+        ({"image_map": ["busybox"]}, "image_map: Input should be a valid dictionary"),
+        ({"image_map": {"busybox:1.36": ""}}, 'image_map["busybox:1.36"]: String should have at least 1'),
+        ({"registry": "x"}, "registry: unknown key (known: address_pool, api_timeout"),
     ],
 )
 def test_bad_config_names_the_field(config: dict[str, object], expected: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from connectors.base import InstanceSpec
 from orchestrator.exercises import reconciler
 from orchestrator.exercises.model import Stage
-from scenarios.library import load_library
+from scenarios import library
 from tests.unit.exercises.world import Federation, Outage
 
 
@@ -27,14 +27,16 @@ def test_an_orphan_of_a_known_exercise_is_removed_and_a_stranger_is_left_alone(f
     exercise = fed.create(fed.draft(1)).exercise
     fed.at(exercise.deploy_at)
     connector = fed.connector(fed.ranges["ee-range"])
-    scenario = load_library("ctf-starter")
+    document = library.bundle("ctf-starter").text
     connector.deploy(
         instance=InstanceSpec(
-            instance_id="xorphan0001", exercise=exercise.id, team="ghost", scenario=scenario
+            instance_id="xorphan0001", exercise=exercise.id, team="ghost", scenario_document=document
         )
     )
     connector.deploy(
-        instance=InstanceSpec(instance_id="xstranger01", exercise="not-ours", team="x", scenario=scenario)
+        instance=InstanceSpec(
+            instance_id="xstranger01", exercise="not-ours", team="x", scenario_document=document
+        )
     )
     drift = reconciler.reconcile(fed.runtime())
     assert drift.orphans_removed == ["xorphan0001"]

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors import fake
+from connectors.ansible.provisioner import AnsibleProvisioner
 from connectors.base import Connector, ConnectorError, Resources
 from orchestrator.catalogue.scenario_facts import ScenarioHandle
 from orchestrator.catalogue.scenario_service import digest
@@ -23,7 +24,6 @@ from orchestrator.exercises.service import Detail, ExerciseService
 from orchestrator.identity.principals import Principal, Role
 from orchestrator.placement.plugins import default_plugins
 from orchestrator.placement.request import Team
-from orchestrator.wiring.exercises import AnsibleProvisioner
 from orchestrator.wiring.scenario_facts import instance_values, scenario_facts
 from scenarios import library
 

@@ -6,6 +6,7 @@ from connectors.base import InstanceSpec, SecurityAllowance
 from scenarios.loader import load_text
 from scenarios.materialise import materialise
 from scenarios.model import Scenario
+from scenarios.serialise import dump_yaml
 from tests.contract.harness import contract_scenario
 
 SEED = b"kubernetes-rendering-tests"
@@ -151,7 +152,7 @@ def instance(
         instance_id=instance_id,
         exercise="Locked Shields 2027",
         team=team,
-        scenario=scenario,
+        scenario_document=dump_yaml(scenario),
         values=materialise(scenario, seed=SEED, instance_id=instance_id),
         allowance=allowance if allowance is not None else allowance_for(scenario),
     )

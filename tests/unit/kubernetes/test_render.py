@@ -27,6 +27,7 @@ from scenarios.footprint import footprint
 from scenarios.loader import load_text
 from scenarios.materialise import secret_names
 from scenarios.model import Scenario
+from scenarios.serialise import dump_yaml
 from tests.unit.kubernetes.scenarios import SCENARIOS, WEB_BREACH, instance, web_breach
 
 KUBERNETES_VERSION = "1.33"
@@ -374,7 +375,11 @@ def test_a_missing_variable_value_is_refused_with_its_path() -> None:
     )
     spec = instance(scenario)
     incomplete = type(spec)(
-        instance_id=spec.instance_id, exercise=spec.exercise, team=spec.team, scenario=scenario, values={}
+        instance_id=spec.instance_id,
+        exercise=spec.exercise,
+        team=spec.team,
+        scenario_document=dump_yaml(scenario),
+        values={},
     )
     with pytest.raises(
         ConnectorRefusal, match=r"spec.hosts\[0\].env.FLAG: the instance has no value for variable 'flag'"
