@@ -5,7 +5,8 @@ it), then builds the Containerfile unless an image with the same content digest 
 covers what the build reads: the build context the engine receives (the files .dockerignore lets
 through, by path, mode and content: never modification times, so a fresh clone of the same commit
 reuses the image), the build arguments and the base image's id. The image is tagged with the chart's
-default `local/federange:<version>` and carries the digest as a label.
+default `local/federange:<version>` and carries the digest as a label; the image the tag named before is
+removed when nothing else uses it.
 """
 
 from __future__ import annotations
@@ -84,6 +85,10 @@ def ensure_federange_image(api: docker.APIClient) -> BuiltImage:
         image_id = existing[0]["Id"]
         api.tag(image_id, IMAGE.rsplit(":", 1)[0], tag=VERSION)
         return BuiltImage(tag=IMAGE, id=image_id, digest=digest, built=False)
+    try:
+        previous: str = api.inspect_image(IMAGE)["Id"]
+    except docker.errors.ImageNotFound:
+        previous = ""
     log: list[str] = []
     image_id = ""
     for chunk in api.build(
@@ -105,4 +110,16 @@ def ensure_federange_image(api: docker.APIClient) -> BuiltImage:
             image_id = chunk["aux"]["ID"]
     if not image_id:
         image_id = api.inspect_image(IMAGE)["Id"]
+    if previous and previous != image_id:
+        forget(api, previous)
     return BuiltImage(tag=IMAGE, id=image_id, digest=digest, built=True)
+
+
+def forget(api: docker.APIClient, image_id: str) -> None:
+    """Remove the image the tag named before this build (and its layers no other image shares), so that CI
+    runs on one machine do not pile up an image per commit; one still in use (a tag, a container) stays."""
+    try:
+        if not api.inspect_image(image_id).get("RepoTags"):
+            api.remove_image(image_id)
+    except docker.errors.APIError:
+        pass
