@@ -4,8 +4,8 @@
 - ResourceQuota: a pod must declare requests and limits for every quota'd cpu/memory resource, and the
   namespace's pods together must stay within `hard` (pods, requests.*, limits.*) - "exceeded quota";
 - Pod Security admission, for the level in the namespace's `pod-security.kubernetes.io/enforce` label:
-  the checks of the Pod Security Standards that matter for Federange's pods (privileged, host
-  namespaces, hostPath, capabilities, privilege escalation, runAsNonRoot, seccomp, volume types).
+  every control of the Pod Security Standards (tests/support/pod_security.py, which the chart's tests
+  apply too).
 """
 
 from __future__ import annotations
@@ -15,33 +15,8 @@ from typing import Any
 
 from kubernetes.utils import parse_quantity
 
+from tests.support import pod_security
 from tests.support.kube_api.store import Store
-
-BASELINE_CAPS = {
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-}
-RESTRICTED_VOLUMES = {
-    "configMap",
-    "csi",
-    "downwardAPI",
-    "emptyDir",
-    "ephemeral",
-    "persistentVolumeClaim",
-    "projected",
-    "secret",
-}
 
 
 class Refused(Exception):
@@ -63,11 +38,6 @@ def namespace_open(store: Store, namespace: str) -> dict[str, Any]:
             f"unable to create new content in namespace {namespace} because it is being terminated",
         )
     return entry.obj
-
-
-def _containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
-    spec = pod.get("spec") or {}
-    return list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
 
 
 def _sum(pod: dict[str, Any], section: str, resource: str) -> Decimal:
@@ -118,50 +88,13 @@ def check_quota(store: Store, pod: dict[str, Any]) -> None:
                 )
 
 
-def _pod_security_violations(pod: dict[str, Any], level: str) -> list[str]:
-    spec = pod.get("spec") or {}
-    pod_context = spec.get("securityContext") or {}
-    problems = []
-    for flag in ("hostNetwork", "hostPID", "hostIPC"):
-        if spec.get(flag):
-            problems.append(f"{flag}=true")
-    for volume in spec.get("volumes") or []:
-        if "hostPath" in volume:
-            problems.append(f'hostPath volume "{volume.get("name")}"')
-        elif level == "restricted" and not (set(volume) - {"name"}) <= RESTRICTED_VOLUMES:
-            problems.append(f'restricted volume types ("{volume.get("name")}")')
-    for container in _containers(pod):
-        context = container.get("securityContext") or {}
-        name = container.get("name")
-        if context.get("privileged"):
-            problems.append(f'privileged (container "{name}" must not set securityContext.privileged=true)')
-        added = set(((context.get("capabilities") or {}).get("add")) or [])
-        allowed = BASELINE_CAPS if level == "baseline" else {"NET_BIND_SERVICE"}
-        if added - allowed:
-            problems.append(
-                f'unrestricted capabilities (container "{name}" must not add {sorted(added - allowed)})'
-            )
-        if level == "restricted":
-            if context.get("allowPrivilegeEscalation") is not False:
-                problems.append(f'allowPrivilegeEscalation != false (container "{name}")')
-            drops = set(((context.get("capabilities") or {}).get("drop")) or [])
-            if "ALL" not in drops:
-                problems.append(f'unrestricted capabilities (container "{name}" must drop ALL)')
-            if not (context.get("runAsNonRoot") or pod_context.get("runAsNonRoot")):
-                problems.append(f'runAsNonRoot != true (container "{name}")')
-            profile = (context.get("seccompProfile") or pod_context.get("seccompProfile") or {}).get("type")
-            if profile not in ("RuntimeDefault", "Localhost"):
-                problems.append(f'seccompProfile (container "{name}" must set RuntimeDefault or Localhost)')
-    return problems
-
-
 def check_pod_security(store: Store, pod: dict[str, Any]) -> None:
     namespace = store.get(("Namespace", None, pod["metadata"]["namespace"]))
     labels = (namespace.obj["metadata"].get("labels") or {}) if namespace else {}
     level = labels.get("pod-security.kubernetes.io/enforce", "privileged")
     if level == "privileged":
         return
-    problems = _pod_security_violations(pod, level)
+    problems = pod_security.violations(pod.get("spec") or {}, level, metadata=pod.get("metadata"))
     if problems:
         raise Refused(
             403,
