@@ -137,6 +137,11 @@ def test_every_setting_is_configurable_or_set_by_the_chart_and_reaches_the_proce
         "action_parallelism": 16,
         "action_lease_seconds": 30,
         "ready_timeout_seconds": 300,
+        "shutdown_grace_seconds": 25,
+        "signin_failures_per_minute": 50,
+        "token_lifetime_days": 30,
+        "max_body_bytes": 4194304,
+        "provisioner": "ansible",
     }
     assert set(chosen) == configurable
     rendered = objects("default", settings=tuple(f"config.{k}={v}" for k, v in chosen.items()))
