@@ -138,7 +138,7 @@ def test_files_archive_keeps_content_and_mode(scenario: Scenario) -> None:
     [
         ({"base_url": "docker.sock"}, "'base_url': expected unix://"),
         ({"pull": "always"}, "'pull': expected one of never, if-missing"),
-        ({"address_pool": "8.8.0.0/16"}, "'address_pool': 8.8.0.0/16 is not a private range"),
+        ({"address_pool": "100.64.0.0/16"}, "'address_pool': 100.64.0.0/16 is not a private range"),
         ({"subnet_prefix": 30}, "'subnet_prefix': must lie between 16"),
         ({"api_timeout": "fast"}, "'api_timeout': expected a number"),
         ({"tls_cert": "PEM"}, "'tls_cert': tls_cert and tls_key go together"),
