@@ -88,10 +88,13 @@ def _playbook_problems(where: str, target: Path, *, allowed: set[str], step: Pla
         if "import_playbook" in play or "ansible.builtin.import_playbook" in play:
             continue
         pattern = play.get("hosts")
-        if not isinstance(pattern, str) or not pattern.strip():
+        # Ansible takes a pattern string or a list of them
+        parts = pattern if isinstance(pattern, list) else [pattern]
+        if not parts or not all(isinstance(p, str) and p.strip() for p in parts):
             problems.append(Problem(where, f"'{step.playbook}' play {i} has no 'hosts'"))
             continue
-        for name in (n.strip() for n in pattern.replace(":", ",").split(",")):
+        names = [n.strip() for part in parts for n in str(part).replace(":", ",").split(",")]
+        for name in names:
             if name and name != "all" and name not in allowed:
                 problems.append(
                     Problem(

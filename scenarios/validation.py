@@ -61,6 +61,14 @@ def cross_reference_problems(scenario: Scenario) -> list[Problem]:
             if not key.replace("_", "a").isalnum() or key[0].isdigit():
                 problems.append(Problem(f"{where}.env.{key}", "not a valid environment variable name"))
         problems += _template_problems(where, host, variables)
+        if host.needs_vm and "vm" not in spec.requires:
+            problems.append(
+                Problem(
+                    f"{where}.needs_vm",
+                    "a host that needs a VM makes the scenario require 'vm' (add it to spec.requires): "
+                    "without it a container range would be asked to run it",
+                )
+            )
 
     for i, declared in enumerate(spec.segments):
         if declared.name not in used_segments:

@@ -88,6 +88,14 @@ def render(
         for problem in exc.problems:
             typer.echo(f"  {problem}", err=True)
         raise typer.Exit(1) from exc
+    vm_hosts = [h.name for h in scenario.spec.hosts if h.needs_vm]
+    if vm_hosts:
+        typer.echo(
+            f"refused: host(s) {', '.join(vm_hosts)} need a VM (needs_vm): a Kubernetes range runs "
+            "containers only; deploy this scenario on a VM-capable range",
+            err=True,
+        )
+        raise typer.Exit(1)
     instance_id = instance or default_instance_id(scenario, team)
     if seed is None:
         typer.echo(

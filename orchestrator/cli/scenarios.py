@@ -17,7 +17,8 @@ from scenarios import library, schema
 from scenarios.bundle import Bundle, discover, load_bundle
 from scenarios.errors import Problem, ScenarioError, ScenarioNotFound
 from scenarios.importers.cyris import import_cyris
-from scenarios.importers.kypo import import_kypo
+from scenarios.importers.kctf import import_kctf
+from scenarios.importers.kypo import import_kypo, sandbox_definition
 from scenarios.importers.report import Imported, ImportRefused
 from scenarios.importers.tables import TablesError, load_tables
 from scenarios.summary import describe
@@ -209,21 +210,29 @@ def import_kypo_cmd(
     path: Path = typer.Argument(..., help="topology.yml, or a KYPO sandbox definition directory"),
     containers: Path | None = typer.Option(None, help="containers.yml (default: beside a topology.yml)"),
     variables: Path | None = typer.Option(None, help="variables.yml (default: beside a topology.yml)"),
+    provisioning: Path | None = typer.Option(
+        None, help="the provisioning/ directory (default: beside a topology.yml, when it has a playbook.yml)"
+    ),
+    training: list[Path] = typer.Option(
+        [], help="a KYPO training definition to keep beside the scenario (default: training*.json beside)"
+    ),
     out: Path | None = OutOption,
     image_map: Path | None = ImageMapOption,
     version: str = VersionOption,
     force: bool = ForceOption,
 ) -> None:
     """Import a KYPO/CyberRangeCZ sandbox definition; prints what could not be expressed."""
-    topology = path / "topology.yml" if path.is_dir() else path
-    if topology.name == "topology.yml":
-        beside = topology.parent
-        containers = containers or _existing(beside / "containers.yml")
-        variables = variables or _existing(beside / "variables.yml")
+    found = sandbox_definition(path)
     tables = _tables(image_map)
     imported = _run(
         lambda: import_kypo(
-            topology, containers=containers, variables=variables, tables=tables, version=version
+            found.topology,
+            containers=containers or found.containers,
+            variables=variables or found.variables,
+            provisioning=provisioning or found.provisioning,
+            trainings=training or found.trainings,
+            tables=tables,
+            version=version,
         )
     )
     _write(imported, out, force=force)
@@ -242,8 +251,16 @@ def import_cyris_cmd(
     _write(_run(lambda: import_cyris(path, tables=tables, version=version)), out, force=force)
 
 
-def _existing(path: Path) -> Path | None:
-    return path if path.is_file() else None
+@import_app.command("kctf")
+def import_kctf_cmd(
+    path: Path = typer.Argument(..., help="A kCTF challenge.yaml, or the challenge directory holding it"),
+    out: Path | None = OutOption,
+    version: str = VersionOption,
+    force: bool = ForceOption,
+) -> None:
+    """Import a kCTF challenge (challenge, healthcheck and other containers, ports); proof-of-work is
+    reported as unsupported."""
+    _write(_run(lambda: import_kctf(path, version=version)), out, force=force)
 
 
 def _tables(image_map: Path | None) -> Any:

@@ -21,7 +21,7 @@ def dns_label(text: str, *, fallback: str = "x") -> str:
 def variable_name(text: str) -> str:
     """A `{{ vars.NAME }}`-safe variable name: letters, digits and '_', not starting with a digit."""
     name = re.sub(r"[^A-Za-z0-9_]+", "_", text).strip("_") or "value"
-    return f"v_{name}" if name[0].isdigit() else name[:63]
+    return (f"v_{name}" if name[0].isdigit() else name)[:63]
 
 
 class Namer:

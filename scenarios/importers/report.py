@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import enum
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,17 +14,33 @@ from scenarios.serialise import dump_yaml
 
 
 class ImportRefused(ValueError):
-    """The input is not a document this importer reads; `reason` says what is missing or what it is."""
+    """The input is not a document this importer reads, or one of its parts has a shape the format does not
+    allow. `path` names the offending part in the source (`hosts[2].base_box`, `[2].clone_settings[0]`,
+    `containers.yml: containers[1]`); "" means the document as a whole. `reason` says what is wrong."""
 
-    def __init__(self, reason: str, *, source: str = "") -> None:
+    def __init__(self, reason: str, *, source: str = "", path: str = "") -> None:
         self.reason = reason
         self.source = source
-        super().__init__(f"{source}: {reason}" if source else reason)
+        self.path = path
+        where = ": ".join(part for part in (source, path) if part)
+        super().__init__(f"{where}: {reason}" if where else reason)
+
+
+@contextmanager
+def refusals_from(source: str) -> Iterator[None]:
+    """Refusals raised inside carry `source` (the file being imported) unless they name their own."""
+    try:
+        yield
+    except ImportRefused as exc:
+        if exc.source:
+            raise
+        raise ImportRefused(exc.reason, source=source, path=exc.path) from exc
 
 
 class Fate(enum.StrEnum):
     DROPPED = "dropped"  # not in the scenario at all
     APPROXIMATED = "approximated"  # in the scenario, but not exactly as in the source
+    UNSUPPORTED = "unsupported"  # a feature of the source format Federange understands but cannot provide
 
 
 @dataclass(frozen=True)
@@ -49,6 +68,9 @@ class ImportReport:
     def approximated(self, path: str, element: str, reason: str) -> None:
         self.items.append(ReportItem(path, element, Fate.APPROXIMATED, reason))
 
+    def unsupported(self, path: str, element: str, reason: str) -> None:
+        self.items.append(ReportItem(path, element, Fate.UNSUPPORTED, reason))
+
     def lines(self) -> list[str]:
         return [f"[{item.fate.value}] {item}" for item in self.items]
 
@@ -63,14 +85,18 @@ class ImportReport:
 
 @dataclass(frozen=True)
 class Imported:
-    """A validated scenario, the files it needs beside it (relative path -> text) and the report."""
+    """A validated scenario, the files it needs beside it and the report: `files` are generated (relative
+    path -> text), `copies` are source files kept byte for byte (relative path -> the file to copy), such
+    as a KYPO sandbox definition's provisioning roles."""
 
     scenario: Scenario
     files: dict[str, str]
     report: ImportReport
+    copies: dict[str, Path] = field(default_factory=dict)
 
     def write(self, directory: Path) -> list[Path]:
-        """Write `scenario.yaml` and the generated files into `directory`; returns the paths written."""
+        """Write `scenario.yaml`, the generated files and the copies into `directory`; returns the paths
+        written."""
         directory.mkdir(parents=True, exist_ok=True)
         written = [directory / "scenario.yaml"]
         written[0].write_text(dump_yaml(self.scenario), encoding="utf-8")
@@ -78,5 +104,10 @@ class Imported:
             target = directory / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
+            written.append(target)
+        for relative, original in sorted(self.copies.items()):
+            target = directory / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(original, target)
             written.append(target)
         return written

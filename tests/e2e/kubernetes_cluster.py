@@ -7,10 +7,12 @@ Configuration (environment):
     FEDERANGE_E2E_IMAGE            a pullable image with busybox tools (default busybox:1.36)
     FEDERANGE_E2E_READY_TIMEOUT    seconds an instance may take to become ready (default 180)
 
-Everything the suite creates lives in namespaces named `e2e-<run>-...` (a fresh run id per session) and
-labelled as Federange instances; `sweep()` deletes every one of them at the end, also after failures.
+Everything the suite creates lives in namespaces named `e2e-<run>-...` (a fresh run id per session):
+instances labelled as Federange instances, and one unlabelled `e2e-<run>-scratch` holding a target no
+instance may reach; `sweep()` deletes every one of them at the end, also after failures.
 The credentials need what docs/kubernetes.md lists for a range (namespaces, the namespaced kinds Federange
-applies, pods and events, cluster-wide lists of nodes, deployments and pods) plus pods/exec.
+applies, pods and events, cluster-wide lists of nodes, deployments and pods) plus pods/exec, and create
+on pods and services for the scratch namespace.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import os
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +115,7 @@ class ClusterHarness:
         if context:
             self.config["context"] = context
         self.own = KubernetesConnector(self.config)
+        self.scratch_namespace = f"{self.prefix}-scratch"
 
     # -- the Harness protocol -----------------------------------------------------------------------
 
@@ -171,10 +175,12 @@ class ClusterHarness:
     # -- cleanup and exec ---------------------------------------------------------------------------
 
     def sweep(self) -> list[str]:
-        """Delete every namespace this run created (by prefix and Federange labels); returns the names
-        that were still there."""
+        """Delete every namespace this run created (instances by prefix and Federange labels, and the
+        scratch namespace); returns the names that were still there."""
         items, _ = self.own.api.list("Namespace", label_selector=f"{LABEL_MANAGED_BY}={MANAGED_BY}")
         mine = [n["metadata"]["name"] for n in items if n["metadata"]["name"].startswith(f"{self.prefix}-")]
+        if self.own.api.get("Namespace", self.scratch_namespace) is not None:
+            mine.append(self.scratch_namespace)  # not an instance: no Federange labels
         for name in mine:
             self.own.api.delete("Namespace", name)
         deadline = time.monotonic() + 300
@@ -183,7 +189,7 @@ class ClusterHarness:
             time.sleep(2)
         return mine
 
-    def pod_of(self, instance_id: str, host: str) -> str:
+    def pod_of(self, instance_id: str, host: str) -> dict[str, Any]:
         pods, _ = self.own.api.list(
             "Pod",
             namespace=self.own.namespace(instance_id),
@@ -192,10 +198,24 @@ class ClusterHarness:
         running = [p for p in pods if p.get("status", {}).get("phase") == "Running"]
         if not running:
             raise AssertionError(f"host {host} of {instance_id} has no running pod")
-        return str(running[0]["metadata"]["name"])
+        return running[0]
 
-    def exec(self, instance_id: str, host: str, command: list[str], *, timeout: float = 20) -> int:
-        """Run `command` in the host's container through the API (no kubectl); its exit code."""
+    def address_of(self, instance_id: str, host: str) -> str:
+        """The host's pod address: what its (headless) Service name resolves to."""
+        return str(self.pod_of(instance_id, host)["status"]["podIP"])
+
+    def exec(
+        self, instance_id: str, host: str, command: list[str], *, timeout: float = 20
+    ) -> tuple[int, str]:
+        """Run `command` in the host's container; its exit code and its output (stdout and stderr)."""
+        pod = self.pod_of(instance_id, host)["metadata"]["name"]
+        return self.run(self.own.namespace(instance_id), pod, host, command, timeout=timeout)
+
+    def run(
+        self, namespace: str, pod: str, container: str, command: list[str], *, timeout: float = 20
+    ) -> tuple[int, str]:
+        """Run `command` in a container through the API (no kubectl): exit code (-1 when none came back)
+        and everything it wrote."""
         from kubernetes import client, config
         from kubernetes.stream import stream
 
@@ -205,9 +225,9 @@ class ClusterHarness:
         try:
             session = stream(
                 client.CoreV1Api(api_client).connect_get_namespaced_pod_exec,
-                self.pod_of(instance_id, host),
-                self.own.namespace(instance_id),
-                container=host,
+                pod,
+                namespace,
+                container=container,
                 command=command,
                 stderr=True,
                 stdin=False,
@@ -216,8 +236,107 @@ class ClusterHarness:
                 _preload_content=False,
             )
             session.run_forever(timeout=timeout)
+            output = session.read_stdout() + session.read_stderr()
             code = session.returncode
             session.close()
-            return -1 if code is None else int(code)
+            return (-1 if code is None else int(code)), output
         finally:
             api_client.close()
+
+    # -- a target outside every instance --------------------------------------------------------------
+
+    def scratch_target(self) -> ScratchTarget:
+        """A Service in a scratch namespace of this run (deleted by `sweep`): a TCP listener that no
+        scenario flow allows, plus a witness pod beside it that proves the listener answers. Isolation
+        tests aim egress there instead of at any address outside the cluster."""
+        namespace = self.scratch_namespace
+        labels = {"e2e.federange.eu/run": self.prefix}
+        manager = "federange-e2e"
+        self.own.api.apply(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": labels}},
+            field_manager=manager,
+        )
+        for name, command in (
+            ("target", ["httpd", "-f", "-p", "8080", "-h", "/tmp"]),
+            ("witness", ["sleep", "3600"]),
+        ):
+            self.own.api.apply(
+                _scratch_pod(namespace, name, self.image, command, labels), field_manager=manager
+            )
+        self.own.api.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "target", "namespace": namespace, "labels": labels},
+                "spec": {
+                    "selector": {"e2e.federange.eu/pod": "target"},
+                    "ports": [{"name": "tcp", "port": 8080, "targetPort": 8080, "protocol": "TCP"}],
+                },
+            },
+            field_manager=manager,
+        )
+        deadline = time.monotonic() + self.ready_timeout
+        while True:
+            pods, _ = self.own.api.list("Pod", namespace=namespace)
+            ready = {
+                p["metadata"]["name"]
+                for p in pods
+                if any(
+                    c.get("type") == "Ready" and c.get("status") == "True"
+                    for c in (p.get("status") or {}).get("conditions") or []
+                )
+            }
+            if {"target", "witness"} <= ready:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"the scratch pods never became ready: {sorted(ready)} of target, witness"
+                )
+            time.sleep(2)
+        service = self.own.api.get("Service", "target", namespace=namespace)
+        assert service is not None
+        return ScratchTarget(
+            namespace=namespace, witness="witness", address=str(service["spec"]["clusterIP"]), port=8080
+        )
+
+
+@dataclass(frozen=True)
+class ScratchTarget:
+    namespace: str
+    witness: str  # a pod in the same namespace (no policies there): it must reach the target
+    address: str  # the Service's cluster IP
+    port: int
+
+
+def _scratch_pod(
+    namespace: str, name: str, image: str, command: list[str], labels: Mapping[str, str]
+) -> dict[str, Any]:
+    """A busybox pod that meets Pod Security `restricted` (whatever the cluster enforces by default)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {**labels, "e2e.federange.eu/pod": name},
+        },
+        "spec": {
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 65534,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containers": [
+                {
+                    "name": name,
+                    "image": image,
+                    "command": command,
+                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                    "resources": {
+                        "requests": {"cpu": "20m", "memory": "16Mi"},
+                        "limits": {"cpu": "100m", "memory": "32Mi"},
+                    },
+                }
+            ],
+        },
+    }

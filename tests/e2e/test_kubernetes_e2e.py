@@ -3,7 +3,10 @@
 Runs only when FEDERANGE_E2E_KUBECONFIG names a kubeconfig (see kubernetes_cluster.py for the other
 settings and the permissions needed); skips with that reason otherwise. The cluster's network plugin
 must enforce NetworkPolicies (Calico, Cilium, kindnet >= 0.24, k3s' default...), or the isolation test
-fails, as it should: an instance there would not be isolated.
+fails, as it should: an instance there would not be isolated. Reachability is judged by the isolation
+probe of tests/support/probe.py (its verdicts are tested on the Docker engine): a probe that gives no
+verdict fails the test, never counts as "blocked". No packet is aimed outside the cluster: egress is
+checked against a Service in a scratch namespace of the run.
 
 Every namespace the run creates is deleted at the end of the module, whatever happened.
 """
@@ -31,6 +34,9 @@ from tests.contract.test_contract import (  # noqa: F401 - collected here, again
     test_teardown_twice_is_teardown_once,
 )
 from tests.e2e.kubernetes_cluster import ENV_KUBECONFIG, ISOLATION, ClusterHarness, kubeconfig_from_env
+from tests.support import probe
+from tests.support.lookup import nslookup_addresses
+from tests.support.probe import NOT_REACHED, Outcome, Target
 
 pytestmark = pytest.mark.e2e
 
@@ -64,49 +70,86 @@ def _instance(harness: ClusterHarness, team: str) -> InstanceSpec:
     )
 
 
-def _fetch(harness: ClusterHarness, instance: InstanceSpec, host: str, url: str) -> int:
-    return harness.exec(instance.instance_id, host, ["wget", "-q", "-T", "3", "-O", "-", url])
+def _probe(harness: ClusterHarness, instance: InstanceSpec, host: str, target: Target) -> Outcome:
+    """The isolation probe (tests/support/probe.py, tested on Docker) run in the host's container."""
+    code, output = harness.exec(instance.instance_id, host, probe.command(target))
+    return probe.verdict(output, code, target=f"{target} from {host} of {instance.instance_id}")
 
 
-def _eventually_reachable(harness: ClusterHarness, instance: InstanceSpec, host: str, url: str) -> None:
-    """Allowed traffic must pass; new pods' policies can take a few seconds to be programmed."""
+def _eventually_reached(harness: ClusterHarness, instance: InstanceSpec, host: str, target: Target) -> None:
+    """Allowed traffic must pass; new pods' policies can take a few seconds to be programmed. A probe that
+    breaks fails at once (ProbeBroken): it is never retried into a pass."""
     for _ in range(10):
-        if _fetch(harness, instance, host, url) == 0:
+        if _probe(harness, instance, host, target) is Outcome.REACHED:
             return
         time.sleep(3)
-    raise AssertionError(f"{host} of {instance.instance_id} cannot reach {url}, which the scenario allows")
+    raise AssertionError(f"{host} of {instance.instance_id} cannot reach {target}, which the scenario allows")
 
 
-def _blocked(harness: ClusterHarness, instance: InstanceSpec, host: str, url: str) -> None:
+def _blocked(harness: ClusterHarness, instance: InstanceSpec, host: str, target: Target) -> None:
+    """Blocked means the probe said REFUSED or TIMEOUT (a plugin may reject or drop), twice."""
     for _ in range(2):
-        assert _fetch(harness, instance, host, url) != 0, (
-            f"{host} of {instance.instance_id} reached {url}, which must be blocked "
+        outcome = _probe(harness, instance, host, target)
+        assert outcome in NOT_REACHED, (
+            f"{host} of {instance.instance_id} got {outcome.value} from {target}, which must be blocked "
             "(does the cluster's network plugin enforce NetworkPolicies?)"
         )
+
+
+def _resolves(harness: ClusterHarness, instance: InstanceSpec, host: str, name: str, address: str) -> None:
+    """The cluster DNS answers `name` with `address` inside the instance (DNS egress is allowed)."""
+    for _ in range(10):
+        _, output = harness.exec(instance.instance_id, host, ["nslookup", name])
+        if address in nslookup_addresses(output):
+            return
+        time.sleep(3)
+    raise AssertionError(f"{host} of {instance.instance_id} does not resolve {name} to {address}: {output!r}")
 
 
 def test_network_policies_isolate_segments_and_instances(harness: ClusterHarness) -> None:
     a, b = _instance(harness, "team-a"), _instance(harness, "team-b")
     connector = harness.connector()
     try:
+        scratch = harness.scratch_target()
+        outside = Target(scratch.address, scratch.port)
         for spec in (a, b):
             connector.deploy(instance=spec)
         for spec in (a, b):
             status = connector.wait_ready(instance_id=spec.instance_id, timeout=harness.ready_timeout)
             assert status.phase is Phase.READY, status.reason
-        web_a = "http://web:8080/"
-        web_b = f"http://web.{harness.own.namespace(b.instance_id)}.svc.cluster.local:8080/"
-        # Allowed first (this also proves DNS works): the declared flow and the shared segment.
-        _eventually_reachable(harness, a, "client", web_a)
-        _eventually_reachable(harness, a, "peer", web_a)
-        _eventually_reachable(harness, b, "client", "http://web:8080/")
+        web_a = Target(harness.address_of(a.instance_id, "web"), 8080)
+        web_b = Target(harness.address_of(b.instance_id, "web"), 8080)
+        # Names resolve through the cluster DNS (the one egress every pod has).
+        _resolves(
+            harness,
+            a,
+            "client",
+            f"web.{harness.own.namespace(a.instance_id)}.svc.cluster.local",
+            web_a.address,
+        )
+        # Allowed first: the declared flow and the shared segment.
+        _eventually_reached(harness, a, "client", web_a)
+        _eventually_reached(harness, a, "peer", web_a)
+        _eventually_reached(harness, b, "client", web_b)
+        # The scratch target answers where no policy applies, so a block below is the policies' doing.
+        for _ in range(10):
+            code, output = harness.run(
+                scratch.namespace, scratch.witness, scratch.witness, probe.command(outside)
+            )
+            if probe.verdict(output, code, target=f"{outside} from the scratch witness") is Outcome.REACHED:
+                break
+            time.sleep(3)
+        else:
+            raise AssertionError(f"the scratch target {outside} never answered its witness")
         # Then everything the scenario does not allow, inside the instance and across instances.
         _blocked(harness, a, "stranger", web_a)
         _blocked(harness, a, "client", web_b)
-        _blocked(
-            harness, b, "peer", f"http://web.{harness.own.namespace(a.instance_id)}.svc.cluster.local:8080/"
-        )
-        _blocked(harness, a, "client", "http://1.1.1.1/")  # no egress declared
+        _blocked(harness, b, "peer", web_a)
+        # No egress is declared: a Service of the cluster outside the instance is out of reach. (The
+        # "no internet egress" rule is checked symbolically by tests/unit/kubernetes/test_isolation.py:
+        # a test never sends packets outside the cluster.)
+        _blocked(harness, a, "client", outside)
+        _blocked(harness, b, "web", outside)
     finally:
         for spec in (a, b):
             connector.teardown(instance_id=spec.instance_id)

@@ -30,6 +30,14 @@ def addresses(api: docker.APIClient, container: str) -> list[str]:
     return [n["IPAddress"] for n in networks.values() if n.get("IPAddress")]
 
 
+def address_on(api: docker.APIClient, container: str, network: str) -> str:
+    """The container's address on one network (it must have one)."""
+    networks = api.inspect_container(container)["NetworkSettings"]["Networks"] or {}
+    address = str((networks.get(network) or {}).get("IPAddress") or "")
+    assert address, f"{container} has no address on {network}: {sorted(networks)}"
+    return address
+
+
 def remains(api: docker.APIClient, instance_ids: Iterable[str]) -> list[str]:
     """Every container, network and volume still labelled with one of the instances."""
     found: list[str] = []

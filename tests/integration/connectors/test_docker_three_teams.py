@@ -24,7 +24,9 @@ from scenarios.loader import load_file
 from scenarios.materialise import materialise
 from scenarios.model import Host, Scenario
 from scenarios.serialise import dump_yaml
-from tests.integration.connectors.dockerenv import addresses, remains, run_in
+from tests.integration.connectors.dockerenv import address_on, addresses, remains, run_in
+from tests.support import probe
+from tests.support.lookup import nslookup_addresses
 
 pytestmark = [pytest.mark.docker, pytest.mark.ansible, pytest.mark.slow]
 
@@ -71,36 +73,51 @@ def _ports(host: Host) -> list[int]:
     return sorted(set(ports))
 
 
-def _reach(target: str, host: Host) -> str:
-    """A shell check that prints REACHED when `target` answers: a TCP connect to each listening port, and
-    ICMP (engines without NET_RAW by default, like Podman, refuse ping: TCP carries the check there)."""
-    checks = [
-        f"(nc -w 2 {target} {port} </dev/null >/dev/null 2>&1 && echo REACHED {target}:{port}) &"
-        for port in _ports(host)
-    ]
-    checks.append(f"(timeout 3 ping -c 1 -W 1 {target} >/dev/null 2>&1 && echo REACHED {target}) &")
-    return " ".join(checks)
+def _closed_port(scenario: Scenario) -> int:
+    """A TCP port no host of the scenario declares: a reachable host answers it with a reset (REFUSED),
+    which proves the packets got there even for a host that listens on nothing."""
+    used = {port for host in scenario.spec.hosts for port in _ports(host)}
+    return next(port for port in range(1, 100) if port not in used)
+
+
+def _probes(
+    api: docker.APIClient, instance: InstanceSpec, source: str, targets: list[probe.Target]
+) -> dict[probe.Target, probe.Outcome]:
+    """Every target probed in parallel from one host (ProbeBroken when any probe gives no verdict)."""
+    result = run_in(api, naming.container_name(instance.instance_id, source), probe.batch_command(targets))
+    return probe.verdicts(result.output, result.code, targets)
 
 
 def _check_segments(api: docker.APIClient, instance: InstanceSpec) -> None:
-    """Hosts sharing a segment reach each other by name through the segment's network."""
-    for segment in instance.scenario.spec.segments:
-        members = [h for h in instance.scenario.spec.hosts if segment.name in h.segments]
+    """Hosts sharing a segment reach each other through the segment's network: every listening port is
+    REACHED and a closed one REFUSED (the host itself answered)."""
+    scenario = instance.scenario
+    closed = _closed_port(scenario)
+    for segment in scenario.spec.segments:
+        network = naming.segment_network(instance.instance_id, segment.name)
+        members = [h for h in scenario.spec.hosts if segment.name in h.segments]
         for source, target in itertools.permutations(members, 2):
-            result = run_in(
-                api,
-                naming.container_name(instance.instance_id, source.name),
-                ["sh", "-c", f"{_reach(target.name, target)} wait"],
-            )
+            address = address_on(api, naming.container_name(instance.instance_id, target.name), network)
+            listening = [probe.Target(address, port) for port in _ports(target)]
+            outcomes = _probes(api, instance, source.name, [*listening, probe.Target(address, closed)])
             where = f"{instance.team}: {source.name} -> {target.name} on {segment.name}"
-            assert "REACHED" in result.output, f"{where} does not connect: {result.output}"
+            probe.expect(
+                {t: o for t, o in outcomes.items() if t.port != closed}, probe.Outcome.REACHED, where=where
+            )
+            probe.expect(
+                {t: o for t, o in outcomes.items() if t.port == closed}, probe.Outcome.REFUSED, where=where
+            )
 
 
 def _check_isolation(api: docker.APIClient, instance: InstanceSpec, others: list[InstanceSpec]) -> None:
-    """No host of `instance` reaches any host of the other teams, by address or by container name, and
-    a host name resolves to the team's own host only. One exec per host runs every ping in parallel
-    (a name nobody answers for takes the resolver's full timeout: 3 s without an answer is a miss)."""
-    targets: list[str] = []  # shell checks
+    """No host of `instance` reaches any host of the other teams: every address of theirs, on every port
+    they listen on and on a closed one, times out (Docker drops traffic between different bridges; a
+    reset would mean the packets got there). The other teams' container names do not resolve to their
+    addresses, while a host's own name resolves (so the resolver works there). One exec per host runs every
+    probe in parallel, another every lookup."""
+    closed = _closed_port(instance.scenario)
+    targets: list[probe.Target] = []
+    foreign_names: list[str] = []
     foreign_addresses: set[str] = set()
     for other in others:
         for target in other.scenario.spec.hosts:
@@ -108,19 +125,33 @@ def _check_isolation(api: docker.APIClient, instance: InstanceSpec, others: list
             found = addresses(api, foreign)
             assert found, f"{foreign} has no address"
             foreign_addresses.update(found)
-            targets += [_reach(t, target) for t in [*found, foreign]]
-    pings = " ".join(targets)
+            foreign_names.append(foreign)
+            targets += [probe.Target(a, port) for a in found for port in [*_ports(target), closed]]
 
-    def from_host(host: str) -> None:
+    def probes_from(host: str) -> None:
+        outcomes = _probes(api, instance, host, targets)
+        probe.expect(outcomes, probe.Outcome.TIMEOUT, where=f"{instance.team} {host}")
+
+    def lookups_from(host: str) -> None:
         source = naming.container_name(instance.instance_id, host)
-        result = run_in(api, source, ["sh", "-c", f"{pings} wait"])
-        assert "REACHED" not in result.output, f"{instance.team} {host}: {result.output}"
-        resolved = run_in(api, source, ["nslookup", host])
-        leaked = [a for a in foreign_addresses if a in resolved.output.split()]
-        assert not leaked, f"{host} resolved to another team's address: {leaked}"
+        names = [host, *foreign_names]
+        lookups = " ".join(
+            f"(said=$(nslookup {name} 2>&1); printf '%s\\n-- end\\n' \"$said\") &" for name in names
+        )  # one printf per answer: parallel answers never interleave
+        answers = run_in(api, source, ["sh", "-c", f"{lookups} wait"], timeout=30).output.split("-- end")
+        assert len(answers) == len(names) + 1, answers
+        # answers come back in any order: the own name is recognised by its addresses
+        resolved = {a for answer in answers[:-1] for a in nslookup_addresses(answer)}
+        own = set(addresses(api, source))
+        assert own & resolved, f"{host} does not resolve its own name: {answers}"
+        leaked = resolved & foreign_addresses
+        assert not leaked, f"{host} resolved another team's name to its address: {leaked}"
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(from_host, [h.name for h in instance.scenario.spec.hosts]))
+    hosts = [h.name for h in instance.scenario.spec.hosts]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        checks = [pool.submit(check, host) for host in hosts for check in (probes_from, lookups_from)]
+        for check in checks:
+            check.result()
 
 
 def _check_fixture(api: docker.APIClient, instance: InstanceSpec) -> None:

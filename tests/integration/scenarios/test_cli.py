@@ -118,7 +118,7 @@ def test_import_kypo_and_cyris_write_valid_scenarios(tmp_path: Path) -> None:
         "--variables", str(kypo / "library-secret-laboratory__variables.yml"), "-o", str(tmp_path / "lab"),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "routers become segment flows" in done.stdout
+    assert "routing becomes segment flows" in done.stdout
     assert f"wrote {tmp_path / 'lab' / 'scenario.yaml'}" in done.stdout
     assert run("validate", str(tmp_path / "lab")).returncode == 0
 
@@ -155,6 +155,26 @@ def test_import_kypo_and_cyris_write_valid_scenarios(tmp_path: Path) -> None:
     )
     assert broken_map.returncode == 1
     assert "images.kali" in broken_map.stderr
+
+
+def test_import_a_kypo_training_directory_and_a_kctf_challenge(tmp_path: Path) -> None:
+    """A sandbox definition directory brings its provisioning and training; a kCTF challenge directory
+    imports too; both write bundles that validate."""
+    done = run("import", "kypo", str(FIXTURES / "kypo-sandbox"), "-o", str(tmp_path / "heist"))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "heist" / "provisioning" / "roles" / "vault" / "tasks" / "main.yml").is_file()
+    assert (tmp_path / "heist" / "training" / "training.json").is_file()
+    # (the report table follows the terminal's width: the tests read single words of it only)
+    assert "unsupported" not in done.stdout and "dropped" in done.stdout
+    assert run("validate", str(tmp_path / "heist")).returncode == 0
+
+    kctf = run("import", "kctf", str(FIXTURES / "kctf" / "echo-pwn"), "-o", str(tmp_path / "pwn"))
+    assert kctf.returncode == 0, kctf.stderr
+    assert "unsupported" in kctf.stdout  # proof-of-work
+    checked = run("validate", str(tmp_path / "pwn"), "--allow-capability", "SYS_ADMIN")
+    assert checked.returncode == 0, checked.stderr
+    refused = run("validate", str(tmp_path / "pwn"))
+    assert refused.returncode == 1 and "adding capability SYS_ADMIN" in refused.stderr
 
 
 def test_schema_command_prints_the_shipped_schema() -> None:

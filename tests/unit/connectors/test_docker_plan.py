@@ -139,7 +139,7 @@ def test_files_archive_keeps_content_and_mode(scenario: Scenario) -> None:
     [
         ({"base_url": "docker.sock"}, "base_url: expected a unix://"),
         ({"pull": "always"}, "pull: Input should be 'never' or 'if-missing'"),
-        ({"address_pool": "8.8.0.0/16"}, "address_pool: 8.8.0.0/16 is not a private range"),
+        ({"address_pool": "100.64.0.0/16"}, "address_pool: 100.64.0.0/16 is not a private range"),
         ({"subnet_prefix": 30}, "subnet_prefix: Input should be less than or equal to 29"),
         ({"address_pool": "10.0.0.0/24", "subnet_prefix": 20}, "subnet_prefix: must lie between 24"),
         ({"api_timeout": "fast"}, "api_timeout: Input should be a valid number"),
