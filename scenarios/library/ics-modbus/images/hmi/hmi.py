@@ -12,12 +12,13 @@ import json
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from pymodbus.client import ModbusTcpClient
 
-PROJECT = json.load(open(sys.argv[1], encoding="utf-8"))
+with open(sys.argv[1], encoding="utf-8") as project:
+    PROJECT = json.load(project)
 STATE = {"online": False, "updated": None, "level": 0, "setpoint": 0, "pump": 0, "valve": 0}
 
 
@@ -32,8 +33,8 @@ def poll() -> None:
             if answer.isError():
                 raise OSError(str(answer))
             level, setpoint, pump, valve = answer.registers
-            STATE.update(online=True, level=level, setpoint=setpoint, pump=pump, valve=valve,
-                         updated=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            STATE.update(online=True, level=level, setpoint=setpoint, pump=pump, valve=valve, updated=now)
         except Exception:  # the PLC may be down or restarting: show it OFFLINE and keep polling
             STATE["online"] = False
             client.close()
@@ -46,7 +47,8 @@ def hmi_page() -> str:
     return (
         '<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="2">'
         "<title>Water tank T-101</title></head><body><h1>Water treatment - tank T-101</h1>"
-        f"<p>PLC: {'online' if STATE['online'] else '<b>OFFLINE</b>'} (last read {STATE['updated'] or 'never'})</p>"
+        f"<p>PLC: {'online' if STATE['online'] else '<b>OFFLINE</b>'} "
+        f"(last read {STATE['updated'] or 'never'})</p>"
         '<table border="1" cellpadding="6">'
         f"<tr><th>Level</th><td>{pct(STATE['level'])}</td></tr>"
         f"<tr><th>High-level setpoint</th><td>{pct(STATE['setpoint'])}</td></tr>"
@@ -59,13 +61,14 @@ def hmi_page() -> str:
 
 def editor_page() -> str:
     notes = "".join(
-        f"<li><b>{html.escape(n['title'])}</b>: {html.escape(n['text'])}</li>" for n in PROJECT.get("notes", [])
+        f"<li><b>{html.escape(n['title'])}</b>: {html.escape(n['text'])}</li>"
+        for n in PROJECT.get("notes", [])
     )
     return (
         '<!doctype html><html><head><meta charset="utf-8"><title>HMI engineering</title></head><body>'
         f"<h1>HMI engineering - {html.escape(PROJECT['project'])}</h1>"
         f"<p>PLC {html.escape(PROJECT['plc']['host'])}:{PROJECT['plc']['port']} unit {PROJECT['plc']['unit']}"
-        " - <a href=\"/flows\">download project</a></p>"
+        ' - <a href="/flows">download project</a></p>'
         f"<h2>Notes</h2><ul>{notes}</ul></body></html>"
     )
 
@@ -88,7 +91,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: object) -> None:
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
 

@@ -23,9 +23,11 @@ def block(values: dict) -> ModbusSequentialDataBlock:
 
 
 def main(path: str) -> None:
-    config = json.load(open(path, encoding="utf-8"))
+    with open(path, encoding="utf-8") as file:
+        config = json.load(file)
     server, registers = config["server"], config["registers"]
-    logging.basicConfig(level=server.get("logging", {}).get("logLevel", "INFO"), format="%(asctime)s %(message)s")
+    level = server.get("logging", {}).get("logLevel", "INFO")
+    logging.basicConfig(level=level, format="%(asctime)s %(message)s")
     unit = ModbusSlaveContext(
         di=block(registers.get("discreteInput", {})),
         co=block(registers.get("coils", {})),

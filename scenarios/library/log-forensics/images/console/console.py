@@ -54,7 +54,7 @@ def page(sql: str, result: dict | None, error: str) -> str:
         body = "".join(
             "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in result["rows"]
         )
-        table = f"<p>{len(result['rows'])} row(s)</p><table border=\"1\"><tr>{head}</tr>{body}</table>"
+        table = f'<p>{len(result["rows"])} row(s)</p><table border="1"><tr>{head}</tr>{body}</table>'
     return (
         '<!doctype html><html><head><meta charset="utf-8"><title>SOC console</title></head><body>'
         "<h1>SOC console - case web01</h1><p>Table <code>events</code>: received_at, host, source "
@@ -108,7 +108,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send(200, page(sql or EXAMPLE, result, error), "text/html; charset=utf-8")
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: object) -> None:
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
 
