@@ -26,6 +26,10 @@ Behaviour (all bounded; defaults in brackets):
     watch_window [10]                longest single watch call while waiting for readiness
     slots [0]                        instance slots the range offers (reported by probe; 0: unknown)
 
+Images scenarios build themselves (see connectors.kubernetes.images):
+
+    registry: registry.example:5000  where nodes pull them from (`http://` prefix: no TLS); optional
+
 Every problem is a ValueError naming the field.
 """
 
@@ -78,6 +82,7 @@ class KubernetesSettings:
     teardown_timeout: float = 300.0
     watch_window: float = 10.0
     slots: int = 0
+    registry: str = ""
     field_manager: str = FIELD_MANAGER
 
 
@@ -204,4 +209,13 @@ def parse_settings(config: Mapping[str, Any]) -> KubernetesSettings:
         teardown_timeout=_number(config, "teardown_timeout", 300.0, minimum=0.1),
         watch_window=_number(config, "watch_window", 10.0, minimum=0.1),
         slots=_integer(config, "slots", 0, minimum=0),
+        registry=_registry(config),
     )
+
+
+def _registry(config: Mapping[str, Any]) -> str:
+    registry = _text(config, "registry").strip().rstrip("/")
+    address = registry.removeprefix("http://").removeprefix("https://")
+    if registry and (not address or any(c.isspace() for c in address) or "://" in address):
+        raise ValueError(f"registry: expected host[:port][/path], optionally after http://, got {registry!r}")
+    return registry
