@@ -11,6 +11,12 @@ Contract (every implementation, checked by tests/contract):
   bounded by the connector's own timeouts;
 - every object a connector creates carries the instance id in labels so `list_instances` finds it
   again after a crash, and `teardown` removes all of it.
+
+Optional capabilities (end of this file), checked with isinstance and never required: `CommandRunner`
+(run a command in a host: walkthroughs), `ImageBuilder` (build images, hand them on), `ImageStore` (a
+range that loads images itself) and `RegistryPull` (a range whose nodes pull built images from a registry).
+A connector given a scenario that builds its own images (`build:` hosts) receives it pinned to the images'
+content tags (scenarios.images.pin), and refuses it before creating anything when one is missing.
 """
 
 from __future__ import annotations

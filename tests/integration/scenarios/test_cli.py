@@ -59,7 +59,7 @@ def test_list_and_show(tmp_path: Path) -> None:
         facts["footprint"]["cpu_millicores"] == footprint(library.load_library("ctf-starter")).cpu_millicores
     )
     assert [v["name"] for v in facts["variables"]][:2] == ["flag_source", "flag_robots"]
-    table = run("show", "samba-enterprise@1.0.0")
+    table = run("show", "samba-enterprise@2.0.0")
     assert table.returncode == 0, table.stderr
     for text in (
         "Footprint per team instance",
@@ -68,6 +68,7 @@ def test_list_and_show(tmp_path: Path) -> None:
         "Flows",
         "Variables",
         "svc_backup_password",
+        "built from images/files",
     ):
         assert text in table.stdout
     assert "FLAG{" not in table.stdout
