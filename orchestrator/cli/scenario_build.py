@@ -33,6 +33,7 @@ from connectors.base import (
     RegistryPull,
 )
 from orchestrator.cli import output
+from orchestrator.cli.scenarios import resolve
 from scenarios.bundle import Bundle
 from scenarios.images import BASE_ENV, BuiltImage, base_image, built_images
 
@@ -193,8 +194,6 @@ def build(
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """Build every image a scenario builds itself (build: hosts) and make it available to ranges."""
-    from orchestrator.cli.scenarios import resolve  # the scenario commands' own resolution of NAME
-
     bundle = resolve(name)
     quiet = as_json
     targets = [(document, open_connector(document)) for document in map(read_range, ranges)]

@@ -43,6 +43,7 @@ from orchestrator.cli.scenario_build import (
     prepare,
     read_range,
 )
+from orchestrator.cli.scenarios import resolve
 from scenarios.bundle import Bundle
 from scenarios.errors import ScenarioError
 from scenarios.images import base_image, pinned
@@ -216,8 +217,6 @@ def run_test(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print the walkthrough's output"),
 ) -> None:
     """Deploy a scenario, run its walkthrough, report each objective as solved or not, tear down."""
-    from orchestrator.cli.scenarios import resolve
-
     bundle = resolve(name)
     try:
         solution = load_solution(bundle)
