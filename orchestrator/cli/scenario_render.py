@@ -18,8 +18,9 @@ from connectors.base import ConnectorRefusal, InstanceSpec, SecurityAllowance
 from connectors.kubernetes.naming import dns_label
 from connectors.kubernetes.render import render_instance
 from scenarios import library
+from scenarios.bundle import load_bundle
 from scenarios.errors import ScenarioError, ScenarioNotFound
-from scenarios.loader import load_file
+from scenarios.images import BASE_ENV, base_image, pinned
 from scenarios.materialise import materialise
 from scenarios.model import Scenario
 
@@ -77,11 +78,17 @@ def render(
         "capabilities.",
     ),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the manifests to this file."),
+    registry: str = typer.Option(
+        "", "--registry", help="The registry the range pulls the scenario's own (built) images from."
+    ),
+    base: str | None = typer.Option(
+        None, "--base", envvar=BASE_ENV, help="Base image of the built images (their content tags)"
+    ),
 ) -> None:
     """Render one team instance of a scenario as Kubernetes manifests (YAML)."""
     path = _scenario_file(name)
     try:
-        scenario = load_file(path)
+        scenario = pinned(load_bundle(path), base=base or base_image())
     except ScenarioError as exc:
         typer.echo(f"{path}: not a valid scenario:", err=True)
         for problem in exc.problems:
@@ -101,7 +108,7 @@ def render(
         allowance=_allowance(scenario, allow_privileged),
     )
     try:
-        objects = render_instance(spec)
+        objects = render_instance(spec, registry=registry)
     except ConnectorRefusal as exc:
         typer.echo(f"refused: {exc.reason}", err=True)
         raise typer.Exit(1) from exc
