@@ -71,7 +71,8 @@ class BuiltImage:
 
 def context_digest(context: Path, *, containerfile: str, args: Mapping[str, str]) -> str:
     """The content digest of a build (see the module docstring). File order, times and owners do not
-    count; the executable bit does (a script that loses it is a different image)."""
+    count, nor do directories by themselves (git keeps no empty ones, so a fresh clone gives the same
+    tag); the executable bit does (a script that loses it is a different image)."""
     digest = hashlib.sha256()
     digest.update(f"containerfile\0{containerfile}\0".encode())
     for key in sorted(args):
@@ -85,8 +86,6 @@ def context_digest(context: Path, *, containerfile: str, args: Mapping[str, str]
             executable = "x" if info.st_mode & 0o111 else "-"
             digest.update(f"file\0{name}\0{executable}\0{info.st_size}\0".encode())
             digest.update(path.read_bytes())
-        elif stat.S_ISDIR(info.st_mode):
-            digest.update(f"dir\0{name}\0".encode())
     return digest.hexdigest()
 
 
