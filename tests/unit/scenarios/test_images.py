@@ -63,6 +63,8 @@ def test_the_tag_follows_the_content_not_times_or_order(tmp_path: Path) -> None:
     run = tmp_path / "images" / "web" / "run.sh"
     os.utime(run, (1, 1))
     assert tag_of(path) == first, "a touched file is the same content"
+    (tmp_path / "images" / "web" / "empty").mkdir()
+    assert tag_of(path) == first, "git keeps no empty directory: a clone must give the same tag"
     run.write_text("#!/bin/sh\necho bye\n")
     changed = tag_of(path)
     assert changed != first
