@@ -7,6 +7,7 @@ A command still running at the deadline is reported with `exit_code=None`; closi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Sequence
@@ -76,6 +77,9 @@ def run_in_pod(
         status = session.read_channel(3) if finished else ""
     finally:
         session.close()
+        # websocket-client leaves the socket open when the server closed first: shut it down ourselves
+        with contextlib.suppress(OSError, AttributeError):
+            session.sock.shutdown()
     stdout, stderr = "".join(out)[:OUTPUT_LIMIT], "".join(err)[:OUTPUT_LIMIT]
     if not finished:
         return CommandResult(exit_code=None, stdout=stdout, stderr=stderr)
