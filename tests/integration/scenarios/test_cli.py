@@ -68,10 +68,13 @@ def test_list_and_show(tmp_path: Path) -> None:
         "Flows",
         "Variables",
         "svc_backup_password",
-        "built from images/files",
     ):
         assert text in table.stdout
     assert "FLAG{" not in table.stdout
+    samba = json.loads(run("show", "samba-enterprise", "--json").stdout)
+    hosts = {h["name"]: h for h in samba["hosts"]}
+    assert (hosts["files"]["build"], hosts["files"]["image"]) == ("images/files", "")
+    assert hosts["ws01"]["image"] == "federange/samba-enterprise/office"
     from_file = run("show", str(CTF), "--json")
     assert json.loads(from_file.stdout)["name"] == "ctf-starter"
     missing = run("show", "nope")
