@@ -11,6 +11,12 @@ Contract (every implementation, checked by tests/contract):
   bounded by the connector's own timeouts;
 - every object a connector creates carries the instance id in labels so `list_instances` finds it
   again after a crash, and `teardown` removes all of it.
+
+Optional capabilities (end of this file), checked with isinstance and never required: `CommandRunner`
+(run a command in a host: walkthroughs), `ImageBuilder` (build images, hand them on), `ImageStore` (a
+range that loads images itself) and `RegistryPull` (a range whose nodes pull built images from a registry).
+A connector given a scenario that builds its own images (`build:` hosts) receives it pinned to the images'
+content tags (scenarios.images.pin), and refuses it before creating anything when one is missing.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import enum
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from connectors.secrets import ConfigPath, path_text
@@ -338,6 +345,94 @@ class Connector(Protocol):
 
 
 ConnectorConfig = Mapping[str, Any]
+
+
+# Optional capabilities ----------------------------------------------------------------------------------
+# A connector may offer more than the Protocol above. Callers check with isinstance (the Protocols are
+# runtime-checkable) and say plainly when a range lacks a capability; no connector has to implement them.
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandResult:
+    """What a command run inside a host printed, and how it ended (`exit_code` None: still running when
+    the timeout ran out; it ends with the host at the latest)."""
+
+    exit_code: int | None
+    stdout: str = ""
+    stderr: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+@runtime_checkable
+class CommandRunner(Protocol):
+    """Runs a command inside one host of a deployed instance (Docker: the exec API; Kubernetes:
+    pods/exec), as the image's user, without a shell unless argv names one. For walkthroughs and checks,
+    not for provisioning (playbooks go through `provisioning_target`)."""
+
+    def run(self, *, instance_id: str, host: str, argv: Sequence[str], timeout: float) -> CommandResult:
+        """Run argv in `host` and wait at most `timeout` seconds; ConnectorError when the instance or the
+        host's container is absent or the range fails."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageBuild:
+    """One image to build on an engine: the context folder, the Containerfile in it, build arguments,
+    labels, and the tag it gets."""
+
+    tag: str
+    context: Path
+    containerfile: str = "Containerfile"
+    args: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class ImageBuilder(Protocol):
+    """An engine that builds images (the Docker connector), and hands them to other ranges: as an image
+    archive (for an engine that loads it) or by pushing to a registry."""
+
+    def has_image(self, *, image: str) -> bool: ...
+
+    def build_image(self, *, build: ImageBuild, on_line: Callable[[str], None]) -> str:
+        """Build and tag the image; returns its id. ConnectorError with the failing step's output."""
+        ...
+
+    def export_image(self, *, image: str) -> Iterator[bytes]:
+        """The image as a `docker save` archive, in chunks."""
+        ...
+
+    def push_image(self, *, image: str, reference: str, on_line: Callable[[str], None]) -> None:
+        """Tag `image` as `reference` (registry/repository:tag) and push it there."""
+        ...
+
+
+@runtime_checkable
+class ImageStore(Protocol):
+    """A range that keeps images itself (a Docker engine): built images are loaded into it."""
+
+    def missing_images(self, *, images: Sequence[str]) -> list[str]: ...
+
+    def load_images(self, *, archive: Iterable[bytes]) -> None:
+        """Load a `docker save` archive (chunks); ConnectorError when the engine refuses it."""
+        ...
+
+
+@runtime_checkable
+class RegistryPull(Protocol):
+    """A range whose nodes pull built images from a registry named in its config (Kubernetes)."""
+
+    def pull_reference(self, *, image: str) -> str:
+        """Where this range pulls a built image from (registry/repository:tag); ConnectorRefusal when
+        the range names no registry."""
+        ...
+
+    def missing_images(self, *, images: Sequence[str]) -> list[str]:
+        """The built images its registry does not hold."""
+        ...
 
 
 def poll_until_settled(

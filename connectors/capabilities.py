@@ -9,15 +9,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from connectors.base import InstanceSpec
 
-#: Renders an instance into the objects (documents) the connector would create, in creation order;
-#: raises ConnectorRefusal for what the range would refuse.
-Renderer = Callable[[InstanceSpec], list[dict[str, Any]]]
+
+class Renderer(Protocol):
+    def __call__(self, instance: InstanceSpec, /, *, registry: str = "") -> list[dict[str, Any]]:
+        """The objects (documents) the connector would create for `instance`, in creation order, with
+        the images the scenario builds pulled from `registry`; raises ConnectorRefusal for what the range
+        would refuse."""
+        ...
 
 
 @dataclass(frozen=True, kw_only=True)

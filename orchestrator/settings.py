@@ -8,6 +8,8 @@ import platformdirs
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from scenarios.images import DEFAULT_BASE
+
 
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("federange", appauthor=False))
@@ -41,6 +43,8 @@ class Settings(BaseSettings):
     #: provisioning playbooks; an unknown name fails at start-up.
     provisioner: str = "ansible"
     instance_seed: str = Field(default="", repr=False)
+    #: The base image the scenarios' own images are built on (their content tags depend on it).
+    base_image: str = DEFAULT_BASE
     #: The largest request body accepted (larger ones are refused with 413 before they are parsed).
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     #: Failed sign-ins one client address may make per minute before it is refused (429) for a while.

@@ -3,7 +3,8 @@
 Playbook paths in `spec.provisioning` are relative to the directory of the scenario file, so whoever runs
 them (the Ansible provisioner) needs the document and its directory together. A bundle carries both and
 `file_problems` checks that every playbook exists inside that directory, is a list of plays, and that each
-play targets only the hosts (or groups) its provisioning step names.
+play targets only the hosts (or groups) its provisioning step names; and that every `build:` context is a
+directory inside the bundle holding its Containerfile.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def load_bundle(path: Path, *, check_files: bool = True) -> Bundle:
 
 
 def file_problems(scenario: Scenario, directory: Path) -> list[Problem]:
-    problems: list[Problem] = []
+    problems: list[Problem] = build_problems(scenario, directory)
     groups = {g.name for g in scenario.spec.groups}
     for p, step in enumerate(scenario.spec.provisioning):
         where = f"spec.provisioning[{p}].playbook"
@@ -70,6 +71,30 @@ def file_problems(scenario: Scenario, directory: Path) -> list[Problem]:
             problems.append(Problem(where, f"file '{step.playbook}' not found in {directory}"))
             continue
         problems += _playbook_problems(where, target, allowed=set(step.hosts) | groups, step=step)
+    return problems
+
+
+def build_problems(scenario: Scenario, directory: Path) -> list[Problem]:
+    """Every `build:` whose context is missing, outside the bundle, or lacks its Containerfile."""
+    problems: list[Problem] = []
+    for h, host in enumerate(scenario.spec.hosts):
+        if host.build is None:
+            continue
+        where = f"spec.hosts[{h}].build.context"
+        try:
+            context = resolve_inside(directory, host.build.context)
+        except ValueError as exc:
+            problems.append(Problem(where, str(exc)))
+            continue
+        if not context.is_dir():
+            problems.append(Problem(where, f"directory '{host.build.context}' not found in {directory}"))
+        elif not (context / host.build.containerfile).is_file():
+            problems.append(
+                Problem(
+                    f"spec.hosts[{h}].build.containerfile",
+                    f"'{host.build.containerfile}' not found in {host.build.context}",
+                )
+            )
     return problems
 
 

@@ -257,10 +257,64 @@ class Security(Model):
     )
 
 
+#: An image repository without tag or digest (`registry.example/team/web`), for a built host's `image`.
+REPOSITORY_PATTERN = r"^[a-z0-9]+([._-]+[a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$"
+
+
+#: Hex digits of a built image's content tag (`scenarios.images`).
+CONTENT_TAG_LENGTH = 20
+
+
+def _built_reference(image: str) -> bool:
+    """A repository, or a repository pinned to a content tag (what `scenarios.images.pin` writes)."""
+    repository, _, tag = image.rpartition(":")
+    if tag and "/" not in tag and re.fullmatch(rf"[0-9a-f]{{{CONTENT_TAG_LENGTH}}}", tag):
+        image = repository
+    return re.fullmatch(REPOSITORY_PATTERN, image) is not None
+
+
+class Build(Model):
+    """How the scenario builds a host's image itself: a context directory inside the scenario bundle,
+    holding a Containerfile. The image is tagged by its content (`scenarios.images`), so a changed context
+    gives a new tag and an unchanged one is never rebuilt. Base images come from the `BASE` build
+    argument (`ARG BASE` / `FROM ${BASE}`), so a machine without a registry can build on a base it made."""
+
+    context: str = Field(
+        pattern=r"^[^/].*$", description="directory of the build context, relative to the scenario file"
+    )
+    containerfile: str = Field(
+        default="Containerfile", pattern=r"^[^/].*$", description="file name inside the context"
+    )
+    args: dict[str, str] = Field(
+        default_factory=dict,
+        description="build arguments (the same for every team: images are shared by instances, so no "
+        "`{{ vars.NAME }}` templates); BASE is set by whoever builds",
+    )
+
+    @field_validator("args")
+    @classmethod
+    def _plain_args(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, text in value.items():
+            if not re.fullmatch(ENV_NAME_PATTERN, key):
+                raise ValueError(f"'{key}' is not a build argument name")
+            if TEMPLATE_RE.search(text):
+                raise ValueError(
+                    f"build argument '{key}' uses a per-team template: an image is shared by every team"
+                )
+        return value
+
+
 class Host(Model):
     name: Name
     description: str = ""
-    image: str = Field(min_length=1, pattern=r"^[^\s]+$")
+    image: str | None = Field(
+        default=None,
+        min_length=1,
+        pattern=r"^[^\s]+$",
+        description="the image to run; with `build`, the repository the built image is tagged in (no tag: "
+        "the tag is the content digest; default federange/<scenario>/<host>)",
+    )
+    build: Build | None = Field(default=None, description="build the image from the scenario bundle")
     command: list[str] | None = None
     args: list[str] | None = None
     env: dict[str, str] = Field(default_factory=dict)
@@ -274,6 +328,17 @@ class Host(Model):
     egress: Egress | None = None
     security: Security = Field(default_factory=Security)
     needs_vm: bool = Field(default=False, description="needs a VM-capable range (imported VM guests)")
+
+    @model_validator(mode="after")
+    def _image_or_build(self) -> Host:
+        if self.image is None and self.build is None:
+            raise ValueError("a host needs an 'image', a 'build', or both")
+        if self.build is not None and self.image is not None and not _built_reference(self.image):
+            raise ValueError(
+                "beside 'build', 'image' names the repository of the built image, without a tag or digest "
+                f"(the tag is the content digest), not {self.image!r}"
+            )
+        return self
 
 
 class FlowEndpoint(Model):

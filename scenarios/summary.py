@@ -43,7 +43,8 @@ def describe(scenario: Scenario) -> dict[str, Any]:
             {
                 "name": h.name,
                 "description": h.description,
-                "image": h.image,
+                "image": h.image or "",
+                "build": h.build.context if h.build else None,
                 "segments": list(h.segments),
                 "ports": _ports(h.ports),
                 "entry": h.entry,

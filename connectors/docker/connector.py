@@ -8,15 +8,19 @@ answer `status`, `list_instances` and `teardown` is in the labels of the objects
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
+
+import docker.errors
 
 from connectors.base import (
     LABEL_HOST,
     LABEL_INSTANCE,
     LABEL_MANAGED_BY,
     MANAGED_BY,
+    CommandResult,
     ConnectorError,
+    ImageBuild,
     InstanceRecord,
     InstanceSpec,
     InstanceStatus,
@@ -26,10 +30,12 @@ from connectors.base import (
     poll_until_settled,
 )
 from connectors.capabilities import SuppliedImage
-from connectors.docker import naming
+from connectors.docker import images, naming
+from connectors.docker.commands import run_command
 from connectors.docker.config import DockerConfig
 from connectors.docker.deploy import Deployment
 from connectors.docker.engine import Engine
+from connectors.docker.images import missing_images
 from connectors.docker.localimage import supply_image
 from connectors.docker.observe import holdings, instance_holdings, instance_records, instance_status
 from connectors.docker.teardown import remove_instance
@@ -168,6 +174,36 @@ class DockerConnector:
                 files[name] = text
                 args.append(f"{flag} {{{{ federange_files }}}}/{name}")
         return " ".join(args)
+
+    # optional capabilities (connectors.base): commands, images -----------------------------------------
+
+    def run(self, *, instance_id: str, host: str, argv: Sequence[str], timeout: float) -> CommandResult:
+        """Run argv in the host's container through the exec API (CommandRunner)."""
+        container = naming.container_name(instance_id, host)
+        try:
+            return run_command(self.engine, container, argv, timeout=timeout)
+        except docker.errors.NotFound as exc:
+            raise ConnectorError(f"instance {instance_id} has no container for host {host}") from exc
+        except docker.errors.APIError as exc:
+            raise self.engine.refused(f"run a command in {container}", exc) from exc
+
+    def has_image(self, *, image: str) -> bool:
+        return images.has_image(self.engine, image)
+
+    def missing_images(self, *, images: Sequence[str]) -> list[str]:
+        return missing_images(self.engine, images)
+
+    def build_image(self, *, build: ImageBuild, on_line: Callable[[str], None]) -> str:
+        return images.build_image(self.engine, build, on_line=on_line)
+
+    def export_image(self, *, image: str) -> Iterator[bytes]:
+        return images.export_image(self.engine, image)
+
+    def load_images(self, *, archive: Iterable[bytes]) -> None:
+        images.load_images(self.engine, archive)
+
+    def push_image(self, *, image: str, reference: str, on_line: Callable[[str], None]) -> None:
+        images.push_image(self.engine, image, reference, on_line=on_line)
 
     # beyond the Protocol ----------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from connectors.base import LABEL_HOST, InstanceSpec
 from connectors.docker import naming
 from connectors.docker.config import DockerConfig
 from connectors.docker.topology import ROLE_EDGE, NetworkPlan, networks_of
+from scenarios.images import is_pinned
 from scenarios.materialise import fill
 from scenarios.model import Host
 
@@ -70,6 +71,8 @@ class ContainerPlan:
     host_network: bool
     host_pid: bool
     run_as_root: bool
+    #: The image is built by the scenario (`build:`): looked for on the engine, never pulled.
+    built: bool = False
     spec_hash: str = field(default="")
 
     def host_config_args(self, config: DockerConfig) -> dict[str, object]:
@@ -120,8 +123,15 @@ def plan_container(
     config: DockerConfig,
     networks: list[NetworkPlan],
 ) -> ContainerPlan:
-    """The container for one host; `networks` is the instance's whole network plan."""
+    """The container for one host; `networks` is the instance's whole network plan. ValueError for a
+    `build:` host whose image was not pinned to its content tag (scenarios.images.pin)."""
     values = instance.values
+    if host.build is not None and not is_pinned(host):
+        raise ValueError(
+            f"host {host.name} builds its image, but this deploy was not given the image's content tag "
+            "(the deployer pins built images with scenarios.images.pin)"
+        )
+    assert host.image is not None  # a host without build has an image (model validator)
     hosts_label = ",".join(h.name for h in instance.scenario.spec.hosts)
     labels = {
         **instance.labels(),
@@ -173,6 +183,7 @@ def plan_container(
         host_network=host.security.host_network,
         host_pid=host.security.host_pid,
         run_as_root=host.security.run_as_root,
+        built=host.build is not None,
     )
     digest = hashlib.sha256(json.dumps(_hashable(plan), sort_keys=True).encode()).hexdigest()[:16]
     return dataclasses.replace(plan, labels={**labels, naming.LABEL_SPEC_HASH: digest}, spec_hash=digest)

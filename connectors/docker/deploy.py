@@ -24,6 +24,7 @@ from connectors.base import LABEL_INSTANCE, LABEL_SEGMENT, ConnectorError, Conne
 from connectors.docker import naming, subnets
 from connectors.docker.containers import ContainerPlan, files_archive, plan_container
 from connectors.docker.engine import Engine, explain, status_code
+from connectors.docker.images import missing_images
 from connectors.docker.topology import ROLE_EDGE, NetworkPlan, plan_networks
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class Deployment:
             ) from exc
 
     def run(self) -> None:
+        self.check_built_images()
         self.ensure_images()
         self.ensure_networks()
         self.ensure_volumes()
@@ -59,6 +61,20 @@ class Deployment:
             self.ensure_container(plan)
 
     # images ---------------------------------------------------------------------------------------
+
+    def check_built_images(self) -> None:
+        """Refuse, before anything is created, when an image the scenario builds is not on the engine:
+        built images are never pulled (their tags exist only where they were built or loaded)."""
+        built = sorted({c.image for c in self.containers if c.built})
+        missing = missing_images(self.engine, built)
+        if missing:
+            hosts = ", ".join(c.host for c in self.containers if c.image in missing)
+            raise ConnectorRefusal(
+                f"scenario {self.instance.scenario.ref} runs images it builds itself that are not on this "
+                f"range's Docker engine ({self.config.base_url}): {', '.join(missing)} (host(s) {hosts}); "
+                f"build them first: 'federange scenario build {self.instance.scenario.metadata.name}' "
+                "(add '--range FILE' with this range's document when it is another engine)"
+            )
 
     def ensure_images(self) -> None:
         api = self.engine.api

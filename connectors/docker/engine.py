@@ -104,14 +104,20 @@ class Engine:
         if config.uses_tls:
             folder, tls = _write_tls_material(config)
             weakref.finalize(self, shutil.rmtree, folder, True)
-        base_url = config.base_url
-        if tls and base_url.startswith("tcp://"):
+        self._tls = tls
+        self.api = self.client(timeout=config.api_timeout, max_pool_size=max_pool_size)
+
+    def client(self, *, timeout: float, max_pool_size: int = 1) -> docker.APIClient:
+        """A new API client for this engine (the connector's own, or one for a long streaming request
+        that needs another timeout); the caller closes it."""
+        base_url = self.config.base_url
+        if self._tls and base_url.startswith("tcp://"):
             base_url = "https://" + base_url.removeprefix("tcp://")
-        self.api = docker.APIClient(
+        return docker.APIClient(
             base_url=base_url,
             version=API_VERSION,
-            timeout=config.api_timeout,
-            tls=tls,
+            timeout=timeout,
+            tls=self._tls,
             max_pool_size=max_pool_size,
         )
 

@@ -7,11 +7,8 @@ connector after a crash, or another orchestrator process, sees the same instance
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import select
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +29,7 @@ from connectors.base import (
     Phase,
 )
 from connectors.docker import naming
+from connectors.docker.commands import run_command
 from connectors.docker.engine import Engine, explain
 from connectors.docker.readiness import (
     HostState,
@@ -96,58 +94,21 @@ def _expected_hosts(found: Holdings) -> list[str]:
     return names
 
 
-def _drain(stream: Any, deadline: float) -> bool:
-    """Read an attached exec's stream to its end, giving up at `deadline`; True when it ended. (The
-    SDK's own reader polls without any timeout, so a probe that never ends would hang the caller.)"""
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            readable, _, _ = select.select([stream], [], [], left)
-            if readable and not stream.read(65536):
-                return True
-    except (OSError, ValueError):
-        return True
-    finally:
-        # The SDK hands over a SocketIO around the connection's socket, with the HTTP response kept on
-        # it: close all three, or the socket outlives the probe.
-        for part in (getattr(stream, "_response", None), stream, getattr(stream, "_sock", None)):
-            if part is not None:
-                with contextlib.suppress(OSError, ValueError):
-                    part.close()
-
-
 def _probe(engine: Engine, container: str, readiness: Readiness) -> tuple[bool, str]:
     """Run the probe in the container, bounded by its timeout. A probe still running at its deadline
-    has failed (the engine offers no way to stop it; it ends with the container at the latest)."""
-    api = engine.api
-    command = probe_command(readiness)
+    has failed."""
     try:
-        created = engine.call(
-            f"create readiness probe in {container}",
-            lambda: api.exec_create(container, command, stdout=True, stderr=True),
+        result = run_command(
+            engine, container, probe_command(readiness), timeout=readiness.timeout_seconds + 1
         )
-        stream = engine.call(
-            f"start readiness probe in {container}", lambda: api.exec_start(created["Id"], socket=True)
-        )
-        if not _drain(stream, time.monotonic() + readiness.timeout_seconds + 1):
-            return False, f"readiness probe still running after {readiness.timeout_seconds}s"
-        result: Mapping[str, Any] = {}
-        for _ in range(20):  # the engine may record the exit a moment after the stream closed
-            result = engine.call(
-                f"inspect readiness probe in {container}", lambda: api.exec_inspect(created["Id"])
-            )
-            if not result.get("Running"):
-                break
-            time.sleep(0.05)
     except docker.errors.APIError as exc:
         return False, f"readiness probe could not run: {explain(exc)}"
-    code = result.get("ExitCode")
-    if code == 0:
+    if result.exit_code is None:
+        return False, f"readiness probe still running after {readiness.timeout_seconds}s"
+    if result.exit_code == 0:
         return True, ""
-    meaning = {126: " (not executable)", 127: " (command not found)"}.get(int(code or 0), "")
-    return False, f"readiness probe failed with exit status {code}{meaning}"
+    meaning = {126: " (not executable)", 127: " (command not found)"}.get(result.exit_code, "")
+    return False, f"readiness probe failed with exit status {result.exit_code}{meaning}"
 
 
 def _endpoints(details: Mapping[str, Any], host: str, publish_host: str) -> list[Endpoint]:

@@ -26,6 +26,10 @@ Behaviour (all bounded; defaults in brackets):
     watch_window [10]                longest single watch call while waiting for readiness
     slots [0]                        instance slots the range offers (reported by probe; 0: unknown)
 
+Images scenarios build themselves (see connectors.kubernetes.images):
+
+    registry: registry.example:5000  where nodes pull them from (`http://` prefix: no TLS); optional
+
 Every problem is named by its field's path (ConfigInvalid).
 """
 
@@ -106,8 +110,19 @@ class KubernetesConfig(ConfigModel):
     teardown_timeout: float = Field(default=300.0, ge=0.1)
     watch_window: float = Field(default=10.0, ge=0.1)
     slots: int = Field(default=0, ge=0)
+    #: Where nodes pull the images scenarios build themselves (`http://` prefix: no TLS); optional.
+    registry: str = ""
 
     _kubeconfig = field_validator("kubeconfig", mode="before")(_kubeconfig_text)
+
+    @field_validator("registry")
+    @classmethod
+    def _registry(cls, registry: str) -> str:
+        registry = registry.strip().rstrip("/")
+        address = registry.removeprefix("http://").removeprefix("https://")
+        if registry and (not address or any(c.isspace() for c in address) or "://" in address):
+            raise ValueError(f"expected host[:port][/path], optionally after http://, got {registry!r}")
+        return registry
 
     @field_validator("namespace_prefix")
     @classmethod

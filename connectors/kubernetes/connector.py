@@ -29,6 +29,7 @@ from connectors.base import (
     LABEL_MANAGED_BY,
     LABEL_TEAM,
     MANAGED_BY,
+    CommandResult,
     ConnectorError,
     ConnectorRefusal,
     InstanceRecord,
@@ -40,10 +41,12 @@ from connectors.base import (
     Resources,
     not_ready_after,
 )
-from connectors.kubernetes import capacity
+from connectors.kubernetes import capacity, images
 from connectors.kubernetes.apiserver import ApiServer, RetryPolicy
 from connectors.kubernetes.auth import api_client, kubeconfig_text
+from connectors.kubernetes.commands import run_in_pod
 from connectors.kubernetes.config import KubernetesConfig, parse_config
+from connectors.kubernetes.images import missing_images as registry_missing
 from connectors.kubernetes.naming import ANNOTATION_DEPLOY_ERROR, namespace_name
 from connectors.kubernetes.ratelimit import TokenBucket
 from connectors.kubernetes.readiness import Observed, instance_status
@@ -99,6 +102,7 @@ class KubernetesConnector:
             namespace_prefix=self.settings.namespace_prefix,
             pod_security=self.settings.pod_security.value,
             network=self.settings.network,
+            registry=self.settings.registry,
         )
 
     def _selector(self, instance_id: str) -> str:
@@ -145,6 +149,9 @@ class KubernetesConnector:
 
     def deploy(self, *, instance: InstanceSpec) -> InstanceStatus:
         objects = self.render(instance)
+        images.check_built_images(
+            instance.scenario, self.settings.registry, timeout=self.settings.request_timeout
+        )
         ns = self.namespace(instance.instance_id)
         existing = self.api.get("Namespace", ns)
         if existing is not None:
@@ -181,6 +188,37 @@ class KubernetesConnector:
                 )
         log.info("applied instance %s into namespace %s (%d objects)", instance.instance_id, ns, len(objects))
         return self.status(instance_id=instance.instance_id)
+
+    # -- optional capabilities: built images, commands ----------------------------------------------
+
+    def pull_reference(self, *, image: str) -> str:
+        """Where nodes pull a built image from: the range's registry (RegistryPull)."""
+        return images.pull_reference(self.settings.registry, image)
+
+    def missing_images(self, *, images: Sequence[str]) -> list[str]:
+        """The built images the range's registry does not hold (ConnectorRefusal without a registry)."""
+        for image in images:
+            self.pull_reference(image=image)
+        return registry_missing(self.settings.registry, images, timeout=self.settings.request_timeout)
+
+    def run(self, *, instance_id: str, host: str, argv: Sequence[str], timeout: float) -> CommandResult:
+        """Run argv in the host's running pod through pods/exec (CommandRunner)."""
+        observed = self._observe(instance_id)
+        for pod in observed.pods:
+            if (
+                _labels(pod).get(LABEL_HOST) == host
+                and (pod.get("status") or {}).get("phase") == "Running"
+                and not _meta(pod).get("deletionTimestamp")
+            ):
+                return run_in_pod(
+                    self.api,
+                    namespace=self.namespace(instance_id),
+                    pod=str(_meta(pod).get("name")),
+                    container=host,
+                    argv=argv,
+                    timeout=timeout,
+                )
+        raise ConnectorError(f"host {host} of instance {instance_id} has no running pod")
 
     def _record_deploy_error(self, ns: str, reason: str) -> None:
         """Best effort: the API may be the thing that failed; the raised error carries the reason anyway."""

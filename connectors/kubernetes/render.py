@@ -67,10 +67,12 @@ def render_instance(
     namespace_prefix: str = "fr",
     pod_security: str = "baseline",
     network: NetworkOptions | None = None,
+    registry: str = "",
 ) -> list[dict[str, Any]]:
     """Every object of `instance`, in apply order. Raises ConnectorRefusal when the range's security
     allowance or Pod Security level refuses the scenario, or the scenario cannot be expressed on
-    Kubernetes (with the document path of each problem)."""
+    Kubernetes (with the document path of each problem); images the scenario builds are pulled from
+    `registry` (a range without one refuses them)."""
     try:
         required = PodSecurityLevel(pod_security)
     except ValueError as exc:
@@ -98,7 +100,7 @@ def render_instance(
         injected = injection(instance, host, index=index, namespace=ns)
         objects += injected.objects
         objects += services(instance, host, namespace=ns, access=options.access)
-        objects.append(deployment(instance, host, namespace=ns, injected=injected))
+        objects.append(deployment(instance, host, namespace=ns, injected=injected, registry=registry))
     # Plain trees that share no nested dict, within or across objects (callers may change them freely,
     # and YAML output has no anchors): a JSON round trip copies without deepcopy's sharing memo.
     return [json.loads(json.dumps(o)) for o in sorted(objects, key=apply_order)]

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.base import LABEL_HOST, LABEL_INSTANCE, LABEL_SEGMENT, InstanceSpec
+from connectors.kubernetes.images import image_of
 from connectors.kubernetes.injection import Injection
 from connectors.kubernetes.naming import (
     ANNOTATION_CONFIG_DIGEST,
@@ -98,10 +99,12 @@ def _scenario_volumes(host: Host) -> tuple[list[dict[str, Any]], list[dict[str, 
     return volumes, mounts
 
 
-def deployment(instance: InstanceSpec, host: Host, *, namespace: str, injected: Injection) -> dict[str, Any]:
+def deployment(
+    instance: InstanceSpec, host: Host, *, namespace: str, injected: Injection, registry: str = ""
+) -> dict[str, Any]:
     container: dict[str, Any] = {
         "name": host.name,
-        "image": host.image,
+        "image": image_of(host, registry=registry),
         "imagePullPolicy": "IfNotPresent",
         "resources": _resources(host),
         "securityContext": container_security_context(host),

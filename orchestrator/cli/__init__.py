@@ -10,7 +10,9 @@ from orchestrator.cli import (
     demo,
     exercises,
     ranges,
+    scenario_build,
     scenario_render,
+    scenario_testing,
     scenarios,
     server,
 )
@@ -30,6 +32,8 @@ app.add_typer(admin_client.orgs_app, name="orgs")
 app.add_typer(admin_client.tokens_app, name="tokens")
 app.add_typer(ranges.app, name="ranges")
 scenarios.app.command("render")(scenario_render.render)
+scenarios.app.command("build")(scenario_build.build)
+scenarios.app.command("test")(scenario_testing.run_test)
 app.add_typer(scenarios.app, name="scenario")
 app.add_typer(bookings.app, name="bookings")
 app.add_typer(exercises.app, name="exercise")

@@ -15,13 +15,15 @@ from pathlib import Path
 import typer
 import yaml
 
-from connectors import registry
+from connectors import registry as connectors_registry
 from connectors.base import ConnectorRefusal, InstanceSpec, SecurityAllowance
 from scenarios import library
+from scenarios.bundle import load_bundle
 from scenarios.errors import ScenarioError, ScenarioNotFound
-from scenarios.loader import load_text
+from scenarios.images import BASE_ENV, base_image, pinned
 from scenarios.materialise import materialise
 from scenarios.model import Scenario
+from scenarios.serialise import dump_yaml
 
 PREVIEW_SEED = "federange-preview"
 
@@ -77,12 +79,17 @@ def render(
         "capabilities.",
     ),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the manifests to this file."),
+    registry: str = typer.Option(
+        "", "--registry", help="The registry the range pulls the scenario's own (built) images from."
+    ),
+    base: str | None = typer.Option(
+        None, "--base", envvar=BASE_ENV, help="Base image of the built images (their content tags)"
+    ),
 ) -> None:
     """Render one team instance of a scenario as Kubernetes manifests (YAML)."""
     path = _scenario_file(name)
-    document = path.read_text(encoding="utf-8")
     try:
-        scenario = load_text(document, source=str(path))
+        scenario = pinned(load_bundle(path), base=base or base_image())
     except ScenarioError as exc:
         typer.echo(f"{path}: not a valid scenario:", err=True)
         for problem in exc.problems:
@@ -105,12 +112,12 @@ def render(
         instance_id=instance_id,
         exercise="preview",
         team=team,
-        scenario_document=document,
+        scenario_document=dump_yaml(scenario),  # built images pinned to their content tags
         values=materialise(scenario, seed=(seed or PREVIEW_SEED).encode(), instance_id=instance_id),
         allowance=_allowance(scenario, allow_privileged),
     )
     try:
-        objects = registry.load_renderer("kubernetes")(spec)
+        objects = connectors_registry.load_renderer("kubernetes")(spec, registry=registry)
     except ConnectorRefusal as exc:
         typer.echo(f"refused: {exc.reason}", err=True)
         raise typer.Exit(1) from exc

@@ -166,7 +166,7 @@ def show(
     output.table(
         "Hosts",
         ["name", "image", "segments", "ports", "entry", "cpu req/lim (m)", "mem req/lim (MiB)", "readiness"],
-        [[h["name"], h["image"] + (" (needs VM)" if h["needs_vm"] else ""), ", ".join(h["segments"]),
+        [[h["name"], _image(h) + (" (needs VM)" if h["needs_vm"] else ""), ", ".join(h["segments"]),
           ", ".join(h["ports"]), "yes" if h["entry"] else "", _pair(h, "cpu_millicores"),
           _pair(h, "memory_mib"), h["readiness"]] for h in d["hosts"]],
     )  # fmt: skip
@@ -186,6 +186,12 @@ def show(
             ["name", "playbook", "hosts"],
             [[p["name"], p["playbook"], ", ".join(p["hosts"])] for p in d["provisioning"]],
         )
+
+
+def _image(host: dict[str, Any]) -> str:
+    if host["build"]:
+        return f"built from {host['build']}" + (f" ({host['image']})" if host["image"] else "")
+    return str(host["image"])
 
 
 def _pair(host: dict[str, Any], key: str) -> str:

@@ -8,6 +8,7 @@ connector, record what happened. A deploy whose instance was torn down meanwhile
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from connectors.base import (
@@ -65,6 +66,8 @@ class Runtime:
     clock: Clock
     connectors: ConnectorFactory
     values: InstanceValues
+    #: The document a connector deploys (the booked one, built images pinned to their content tags).
+    deployable: Callable[[ScenarioHandle], str]
     provisioner: Provisioner | None = None
     ready_timeout: float = 600.0
 
@@ -96,7 +99,7 @@ def instance_spec(rt: Runtime, work: _Work) -> InstanceSpec:
         instance_id=work.instance.id,
         exercise=work.exercise.id,
         team=work.instance.team,
-        scenario_document=work.handle.document,
+        scenario_document=rt.deployable(work.handle),
         values=rt.values(work.handle, work.instance.id),
         allowance=allowance_of(work.range),
     )
@@ -248,7 +251,7 @@ def deploy(
         sink = StageLog(rt.transactions, instance_id)
         try:
             outcome = rt.provisioner.provision(
-                scenario_document=work.handle.document,
+                scenario_document=rt.deployable(work.handle),
                 base_dir=work.handle.base_dir,
                 target=connector.provisioning_target(instance_id=instance_id),
                 values=spec.values,

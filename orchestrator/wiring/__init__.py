@@ -38,7 +38,7 @@ from orchestrator.identity.throttle import FailureCounter, Limit, SignInThrottle
 from orchestrator.placement.plugins import Plugins, default_plugins
 from orchestrator.settings import Settings
 from orchestrator.wiring.connectors import ConnectorCache
-from orchestrator.wiring.scenario_facts import instance_values, scenario_facts
+from orchestrator.wiring.scenario_facts import deployable_document, instance_values, scenario_facts
 from scenarios import library as scenario_library
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,7 @@ class Services:
             clock=self.clock,
             connectors=self.connectors,
             values=self.instance_values,
+            deployable=lambda handle: deployable_document(handle, base=self.settings.base_image),
             provisioner=self.provisioner,
             ready_timeout=self.settings.ready_timeout_seconds,
         )

@@ -8,15 +8,20 @@ shares one parse, about 35 ms for ctf-starter, instead of repeating it under the
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from connectors.base import Resources
-from orchestrator.catalogue.scenario_facts import ScenarioFacts
+from orchestrator.catalogue.scenario_facts import ScenarioFacts, ScenarioHandle
 from orchestrator.domain.errors import FieldProblem, InvalidInput
+from scenarios.bundle import Bundle
 from scenarios.errors import ScenarioError
 from scenarios.footprint import footprint
+from scenarios.images import pinned
+from scenarios.library import SCENARIO_FILE
 from scenarios.loader import load_text
 from scenarios.materialise import materialise
 from scenarios.model import Scenario
+from scenarios.serialise import dump_yaml
 
 
 @lru_cache(maxsize=256)
@@ -38,7 +43,15 @@ def scenario_facts(document: str) -> ScenarioFacts:
         demand=Resources.from_dict(footprint(scenario).demand()),
         provisioning=tuple(p.name for p in scenario.spec.provisioning),
         handed_out=tuple(v.name for v in scenario.spec.variables if v.access),
-        unpinned_images=tuple(sorted({h.image for h in scenario.spec.hosts if "@sha256:" not in h.image})),
+        unpinned_images=tuple(
+            sorted(
+                {
+                    h.image
+                    for h in scenario.spec.hosts
+                    if h.build is None and h.image and "@sha256:" not in h.image
+                }
+            )
+        ),
         privileges=frozenset(_privileges(scenario)),
     )
 
@@ -61,6 +74,21 @@ def _privileges(scenario: Scenario) -> set[str]:
         if any(v.host_path for v in host.volumes):
             asks.add("host_path")
     return asks
+
+
+@lru_cache(maxsize=256)
+def _deployable(document: str, base_dir: Path | None, base: str) -> str:
+    scenario = _parsed(document)
+    if base_dir is None or not any(h.build is not None for h in scenario.spec.hosts):
+        return document
+    bundle = Bundle(scenario=scenario, directory=base_dir, path=base_dir / SCENARIO_FILE, text=document)
+    return dump_yaml(pinned(bundle, base=base))
+
+
+def deployable_document(handle: ScenarioHandle, *, base: str) -> str:
+    """The document connectors deploy: the booked one, with the images the scenario builds itself
+    pinned to their content tags (computed from its build contexts and the base image)."""
+    return _deployable(handle.document, handle.base_dir, base)
 
 
 def instance_values(document: str, *, seed: bytes, instance_id: str) -> dict[str, str]:

@@ -1,5 +1,7 @@
 """Container images the tests use (no registry is reachable): busybox built from the host's static busybox
-binary by connectors.docker.localimage, imported as `local/busybox:test` once per engine."""
+binary by connectors.docker.localimage, imported as `local/busybox:test` once per engine; and the base
+image scenario builds start from (`FEDERANGE_BASE_IMAGE`, default local/debian:bookworm, made by
+.ci/base-image.sh), which the tests only look for."""
 
 from __future__ import annotations
 
@@ -8,12 +10,21 @@ import socket
 from pathlib import Path
 
 import docker
+import docker.errors
 
 from connectors.docker.localimage import LocalImageError
 from connectors.docker.localimage import ensure_busybox_image as _ensure
+from scenarios.images import base_image
 from tests.support.requirements import skip_or_fail
 
-__all__ = ["BUSYBOX", "BUSYBOX_IMAGE", "DOCKER_URL", "docker_api", "ensure_busybox_image"]
+__all__ = [
+    "BUSYBOX",
+    "BUSYBOX_IMAGE",
+    "DOCKER_URL",
+    "docker_api",
+    "ensure_base_image",
+    "ensure_busybox_image",
+]
 
 BUSYBOX = Path(os.environ.get("FEDERANGE_TEST_BUSYBOX", "/bin/busybox"))
 BUSYBOX_IMAGE = "local/busybox:test"
@@ -56,3 +67,14 @@ def ensure_busybox_image(api: docker.APIClient, tag: str = BUSYBOX_IMAGE) -> str
     except LocalImageError as exc:
         skip_or_fail("docker", str(exc))
         raise
+
+
+def ensure_base_image(api: docker.APIClient) -> str:
+    """The base image scenario builds use, which must be on the engine already (it is made from Debian's
+    packages by .ci/base-image.sh, a minute of debootstrap); skip (fail in CI) when it is not."""
+    base = base_image()
+    try:
+        api.inspect_image(base)
+    except docker.errors.NotFound:
+        skip_or_fail("docker", f"the base image {base} is not on the engine: run .ci/base-image.sh first")
+    return base

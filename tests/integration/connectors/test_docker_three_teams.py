@@ -38,7 +38,7 @@ TEAMS = ("a", "b", "c")
 
 def _busybox_only(path: Path) -> bool:
     scenario = load_file(path)
-    return all(h.image.startswith("busybox:") for h in scenario.spec.hosts)
+    return all((h.image or "").startswith("busybox:") for h in scenario.spec.hosts)
 
 
 LIBRARY = sorted(p for p in (ROOT / "scenarios" / "library").glob("*/scenario.yaml") if _busybox_only(p))

@@ -142,6 +142,7 @@ def test_every_setting_is_configurable_or_set_by_the_chart_and_reaches_the_proce
         "token_lifetime_days": 30,
         "max_body_bytes": 4194304,
         "provisioner": "ansible",
+        "base_image": "local/debian:bookworm",
     }
     assert set(chosen) == configurable
     rendered = objects("default", settings=tuple(f"config.{k}={v}" for k, v in chosen.items()))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -433,3 +434,34 @@ def test_provisioning_reaches_each_host_through_the_api(
         assert api.url in target.files["kubeconfig"]
     finally:
         connector.teardown(instance_id="i-prov")
+
+
+def test_run_executes_in_the_hosts_running_pod_through_pods_exec(api: KubeApiServer) -> None:
+    """The exec WebSocket (v4.channel.k8s.io) with the double's handler running the command here."""
+    seen: list[tuple[str, str, str, list[str]]] = []
+
+    def run_here(namespace: str, pod: str, container: str, argv: list[str]) -> tuple[int, bytes, bytes]:
+        seen.append((namespace, pod, container, argv))
+        done = subprocess.run(argv, capture_output=True, check=False, timeout=10)
+        return done.returncode, done.stdout, done.stderr
+
+    api.exec_handler = run_here
+    try:
+        with KubernetesConnector(api.connector_config(**FAST)) as connector:
+            spec = contract("i-run")
+            connector.deploy(instance=spec)
+            assert connector.wait_ready(instance_id="i-run", timeout=30).phase is Phase.READY
+            said = connector.run(instance_id="i-run", host="target", argv=["echo", "hello"], timeout=10)
+            assert (said.exit_code, said.stdout, said.stderr) == (0, "hello\n", "")
+            failed = connector.run(
+                instance_id="i-run", host="target", argv=["sh", "-c", "echo no >&2; exit 4"], timeout=10
+            )
+            assert (failed.exit_code, failed.stdout, failed.stderr) == (4, "", "no\n")
+            namespace, pod, container, argv = seen[0]
+            assert namespace == connector.namespace("i-run") and container == "target"
+            assert pod.startswith("target-") and argv == ["echo", "hello"]
+            with pytest.raises(ConnectorError, match="host nowhere of instance i-run has no running pod"):
+                connector.run(instance_id="i-run", host="nowhere", argv=["true"], timeout=5)
+            connector.teardown(instance_id="i-run")
+    finally:
+        api.exec_handler = None

@@ -46,7 +46,7 @@ def test_the_library_is_listed_with_footprints(http: httpx.Client, admin_token: 
     assert ctf["footprint"]["memory_mib"] == expected.memory_mib
     assert ctf["footprint"]["slots"] == 1
     assert ctf["source"] == "library" and ctf["organisation_id"] is None
-    assert by_name["web-dvwa"]["requires"] == ["egress"]
+    assert by_name["web-dvwa"]["requires"] == []  # its tools are in the images it builds: no egress
 
 
 def test_a_scenario_shows_its_topology_without_values(http: httpx.Client, admin_token: str) -> None:

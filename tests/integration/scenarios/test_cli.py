@@ -59,7 +59,7 @@ def test_list_and_show(tmp_path: Path) -> None:
         facts["footprint"]["cpu_millicores"] == footprint(library.load_library("ctf-starter")).cpu_millicores
     )
     assert [v["name"] for v in facts["variables"]][:2] == ["flag_source", "flag_robots"]
-    table = run("show", "samba-enterprise@1.0.0")
+    table = run("show", "samba-enterprise@2.0.0")
     assert table.returncode == 0, table.stderr
     for text in (
         "Footprint per team instance",
@@ -71,6 +71,10 @@ def test_list_and_show(tmp_path: Path) -> None:
     ):
         assert text in table.stdout
     assert "FLAG{" not in table.stdout
+    samba = json.loads(run("show", "samba-enterprise", "--json").stdout)
+    hosts = {h["name"]: h for h in samba["hosts"]}
+    assert (hosts["files"]["build"], hosts["files"]["image"]) == ("images/files", "")
+    assert hosts["ws01"]["image"] == "federange/samba-enterprise/office"
     from_file = run("show", str(CTF), "--json")
     assert json.loads(from_file.stdout)["name"] == "ctf-starter"
     missing = run("show", "nope")

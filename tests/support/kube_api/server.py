@@ -32,6 +32,7 @@ import yaml
 from tests.support.kube_api.api import KubeApi, Reply
 from tests.support.kube_api.cluster import Cluster
 from tests.support.kube_api.kubelet import NodeSpec, Timing
+from tests.support.kube_api.podexec import EXEC_PATH, ExecHandler, serve_exec
 from tests.support.kube_api.status import Fail, status_body
 from tests.support.kube_api.store import Store
 
@@ -164,6 +165,10 @@ class _Handler(BaseHTTPRequestHandler):
             if double.token and self.headers.get("Authorization") != f"Bearer {double.token}":
                 self._send(401, status_body(401, "Unauthorized", "Unauthorized"))
                 return
+            exec_target = EXEC_PATH.match(url.path)
+            if exec_target is not None and self.headers.get("Upgrade", "").lower() == "websocket":
+                self._exec(*exec_target.groups(), query)
+                return
             try:
                 result = double.api.handle(
                     method, url.path, query, self.headers.get("Content-Type", ""), body
@@ -191,6 +196,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         finally:
             self._finish(200)
+
+    def _exec(self, namespace: str, pod: str, query: dict[str, list[str]]) -> None:
+        double = self.server.double
+        entry = double.store.get(("Pod", namespace, pod))
+        found = entry.obj if entry is not None else None
+        if double.exec_handler is None:
+            self._send(400, status_body(400, "BadRequest", "this API double runs no commands"))
+            return
+        if found is None or (found.get("status") or {}).get("phase") != "Running":
+            self._send(404, status_body(404, "NotFound", f'pods "{pod}" not found or not running'))
+            return
+        self._finish(101)
+        serve_exec(self, namespace=namespace, pod=pod, query=query, run=double.exec_handler)
 
     def _finish(self, code: int) -> None:
         """Log the request and stop counting it as in flight (once)."""
@@ -237,6 +255,8 @@ class KubeApiServer:
         self._inflight = 0
         #: The most requests the server was answering at once (open watch streams not counted).
         self.max_inflight = 0
+        #: What pods/exec runs (the double has no containers): see podexec.py; None refuses exec.
+        self.exec_handler: ExecHandler | None = None
         self._http = _Server(("127.0.0.1", port), _Handler)
         self._http.double = self
         self._thread = threading.Thread(target=self._http.serve_forever, name="kube-api-http", daemon=True)

@@ -130,6 +130,7 @@ class Federation:
             clock=self.clock,
             connectors=self.connector,
             values=self.values,
+            deployable=lambda handle: handle.document,
             provisioner=AnsibleProvisioner(),
             ready_timeout=5.0,
         )

@@ -1,5 +1,6 @@
 """Every library scenario loads, validates (model, cross-references, files, JSON Schema) and is the
-kind of scenario a trainer can pick: pinned public images, bounded resources, probes, entry points."""
+kind of scenario a trainer can pick: pinned images (public ones, or built from its own contexts on a base
+given as a build argument), bounded resources, probes, entry points, and a walkthrough for every flag."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from scenarios.model import TEMPLATE_RE
 from scenarios.schema import SCHEMA_PATH
 from scenarios.serialise import dump_yaml
 from scenarios.validation import security_problems
+from scenarios.walkthrough import load_solution
 
 NAMES = library.names()
 REQUIRED = {"ctf-starter", "web-dvwa", "samba-enterprise", "ics-modbus", "log-forensics"}
@@ -60,13 +62,34 @@ def test_has_a_trainer_readme(bundle: Bundle) -> None:
     readme = (bundle.directory / "README.md").read_text()
     for heading in ("Learning objectives", "Topology", "What each team gets", "Scoring"):
         assert heading in readme, f"{bundle.scenario.metadata.name}/README.md lacks '{heading}'"
-    for image in {h.image for h in bundle.scenario.spec.hosts}:
-        assert f"`{image}`" in readme, f"README does not name the image {image}"
-
-
-def test_images_are_public_and_tagged(bundle: Bundle) -> None:
     for host in bundle.scenario.spec.hosts:
-        assert re.fullmatch(r"[a-z0-9./-]+(/[a-z0-9._-]+)*:[A-Za-z0-9._-]+", host.image), host.image
+        named = f"`{host.build.context}`" if host.build else f"`{host.image}`"
+        assert named in readme, f"README does not name the image of {host.name} ({named})"
+
+
+def test_images_are_pinned(bundle: Bundle) -> None:
+    """A public image carries a fixed tag; a built one comes from a Containerfile whose base is the BASE
+    build argument and that names no other image."""
+    for host in bundle.scenario.spec.hosts:
+        if host.build is None:
+            assert host.image is not None
+            assert re.fullmatch(r"[a-z0-9./-]+(/[a-z0-9._-]+)*:[A-Za-z0-9._-]+", host.image), host.image
+            assert not host.image.endswith(":latest"), host.image
+            continue
+        containerfile = (bundle.directory / host.build.context / host.build.containerfile).read_text()
+        froms = [line.split()[1:] for line in containerfile.splitlines() if line.upper().startswith("FROM ")]
+        assert froms == [["${BASE}"]], f"{host.name}: {froms}"
+        assert re.search(r"^ARG BASE$", containerfile, re.MULTILINE), host.name
+        assert ":latest" not in containerfile
+
+
+def test_has_a_walkthrough_for_every_flag(bundle: Bundle) -> None:
+    solution = load_solution(bundle)
+    assert solution is not None, f"{bundle.scenario.metadata.name} has no solution/walkthrough.yaml"
+    covered = {o.variable for o in solution.walkthrough.objectives}
+    flags = {v.name for v in bundle.scenario.spec.variables if v.kind.value == "flag"}
+    assert flags <= covered
+    assert solution.interpreter[-1] in ("/bin/sh", "python3")
 
 
 def test_hosts_are_bounded_probed_and_safe(bundle: Bundle) -> None:
