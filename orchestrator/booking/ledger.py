@@ -134,6 +134,11 @@ class Ledger:
         bookings = [b for b in found if access.can_see(actor, b, self.snapshot(b.range_id))]
         if not bookings:
             raise NotFound(f"{selection} does not exist or is not visible to you")
+        owners = {b.owner_organisation_id for b in bookings}
+        if len(owners) > 1:  # request ids are unique per organisation: an admin may see several
+            raise Conflict(
+                f"{selection} names requests of {len(owners)} organisations; name each booking instead"
+            )
         return bookings
 
     def snapshot(self, range_id: str) -> RangeSnapshot | None:
@@ -166,7 +171,7 @@ class Ledger:
         """The selected bookings, which the actor may change (`doing`: "confirming", for the refusal)."""
         bookings = self.visible(actor, selection)
         for b in bookings:
-            access.require_owner(actor, b, action=f"{doing} {selection.noun}")
+            access.require_change(actor, b, doing=f"{doing} {selection.noun}")
         return bookings
 
     def decidable(self, actor: Principal, booking_id: str, *, action: str, target: BookingStatus) -> Booking:

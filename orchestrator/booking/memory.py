@@ -133,9 +133,16 @@ class InMemoryBookingStore:
     def get_booking(self, booking_id: str, *, for_update: bool = False) -> Booking | None:
         return self.bookings.get(booking_id)
 
-    def bookings_of_request(self, request_id: str, *, for_update: bool = False) -> list[Booking]:
+    def bookings_of_request(
+        self, request_id: str, *, owner_organisation_id: str | None = None, for_update: bool = False
+    ) -> list[Booking]:
         return sorted(
-            (b for b in self.bookings.values() if b.request_id == request_id), key=lambda b: b.range_id
+            (
+                b
+                for b in self.bookings.values()
+                if b.request_id == request_id and owner_organisation_id in (None, b.owner_organisation_id)
+            ),
+            key=lambda b: b.range_id,
         )
 
     def update_booking(self, booking: Booking) -> None:

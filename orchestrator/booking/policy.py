@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from orchestrator.domain.ranges import RangeSnapshot, RangeStatus
-from orchestrator.identity.authz import policy_admits
+from orchestrator.identity.visibility import policy_admits
 
 
 @dataclass(frozen=True, kw_only=True)

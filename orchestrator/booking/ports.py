@@ -107,8 +107,11 @@ class BookingStore(Protocol):
         ...
 
     def get_booking(self, booking_id: str, *, for_update: bool = False) -> Booking | None: ...
-    def bookings_of_request(self, request_id: str, *, for_update: bool = False) -> list[Booking]:
-        """The request's bookings ordered by range id."""
+    def bookings_of_request(
+        self, request_id: str, *, owner_organisation_id: str | None = None, for_update: bool = False
+    ) -> list[Booking]:
+        """The request's bookings ordered by range id (request ids are unique per owner organisation:
+        with `owner_organisation_id`, only that organisation's)."""
         ...
 
     def update_booking(self, booking: Booking) -> None:

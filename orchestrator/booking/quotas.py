@@ -12,10 +12,11 @@ from orchestrator.booking.ports import BookingStore
 from orchestrator.booking.requests import demand_problems
 from orchestrator.domain.bookings import Quota
 from orchestrator.domain.clock import Clock
-from orchestrator.domain.errors import Forbidden, InvalidInput, NotFound
+from orchestrator.domain.errors import InvalidInput, NotFound
+from orchestrator.identity import permissions
 from orchestrator.identity.audit import AuditEvent
-from orchestrator.identity.authz import require_role
-from orchestrator.identity.principals import Principal, Role
+from orchestrator.identity.permissions import Action
+from orchestrator.identity.principals import Principal
 
 
 class QuotaService:
@@ -31,13 +32,12 @@ class QuotaService:
 
     def get(self, actor: Principal, organisation_id: str) -> Quota | None:
         """The organisation's quota, or None when it has none (admins, or members of the organisation)."""
-        name = self._organisation_name(organisation_id)
-        if actor.role is not Role.ADMIN and actor.organisation_id != organisation_id:
-            raise Forbidden(f"only members of '{name}' or an admin may read its quota")
+        self._organisation_name(organisation_id)
+        permissions.require(actor, Action.QUOTA_READ, owner=organisation_id)
         return self.store.get_quota(organisation_id)
 
     def set(self, actor: Principal, organisation_id: str, limit: Resources) -> Quota:
-        require_role(actor, Role.ADMIN, action="setting a quota")
+        permissions.require(actor, Action.QUOTA_SET, owner=organisation_id)
         self._organisation_name(organisation_id)
         problems = [p for p in demand_problems(limit, "limit") if p.field != "limit"]
         if problems:
@@ -55,7 +55,7 @@ class QuotaService:
         return quota
 
     def remove(self, actor: Principal, organisation_id: str) -> None:
-        require_role(actor, Role.ADMIN, action="removing a quota")
+        permissions.require(actor, Action.QUOTA_SET, owner=organisation_id)
         self._organisation_name(organisation_id)
         before = self.store.get_quota(organisation_id, for_update=True)
         if before is None:

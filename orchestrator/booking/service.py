@@ -79,6 +79,7 @@ class BookingService:
         problems = request.problems()
         if problems:
             raise InvalidInput(problems)
+        access.require_purpose(actor, request.purpose, request.reference or "")
         # The calendars come with the locks (one round trip on PostgreSQL). The clock is read again once
         # the locks are held; `before` only bounds what the store returns (see CalendarRead).
         before = self.clock.now()
@@ -91,7 +92,9 @@ class BookingService:
         by_ref = {ref: s for s in locked.ranges for ref in (s.id, s.slug)}
         now = self.clock.now()
         if request.request_id is not None:
-            earlier = self.store.bookings_of_request(request.request_id)
+            earlier = self.store.bookings_of_request(
+                request.request_id, owner_organisation_id=owner.organisation_id
+            )
             if earlier:
                 return self._replay(request, earlier, owner, by_ref)
         if request.end <= now:
@@ -102,6 +105,9 @@ class BookingService:
         for item in request.items:
             snapshot = by_ref[item.range_ref]
             reasons += policy.booking_problems(snapshot, owner, start=request.start, end=request.end, now=now)
+            direct = access.researcher_problem(actor, snapshot, request.purpose)
+            if direct:
+                reasons.append(direct)
             claim = Claim(snapshot=snapshot, start=start, end=request.end, demand=item.demand)
             live = [o for o in locked.calendars[snapshot.id] if o.occupies(now)]
             reasons += capacity_problems(claim, Occupancy.of(snapshot, live), owner)

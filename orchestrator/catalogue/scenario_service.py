@@ -20,7 +20,8 @@ from orchestrator.catalogue.scenario_facts import ScenarioFacts, ScenarioHandle,
 from orchestrator.domain.catalogue import EVERYONE, LIBRARY_OWNER, ScenarioVersion
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
-from orchestrator.identity import authz
+from orchestrator.identity import permissions
+from orchestrator.identity.permissions import Action
 from orchestrator.identity.principals import Principal, Role
 
 #: Parses and validates a document, returning its facts; raises InvalidInput naming document paths.
@@ -179,7 +180,7 @@ class ScenarioCatalogue:
     # -- writes ----------------------------------------------------------------------------------
     def upload(self, actor: Principal, document: str) -> Upload:
         """Store a new version owned by the actor's organisation. Trainers and admins only."""
-        authz.require_role(actor, Role.TRAINER, Role.ADMIN, action="uploading scenarios")
+        permissions.require(actor, Action.SCENARIO_UPLOAD, owner=actor.organisation_id)
         facts = self.parse(document)
         owner = self.store.owner_handle(actor.organisation_id)
         new = ScenarioVersion(
@@ -218,7 +219,7 @@ class ScenarioCatalogue:
         self, actor: Principal, name: str, *, organisations: frozenset[str], everyone: bool
     ) -> frozenset[str]:
         """Set who, besides its owner, may use the actor's organisation's scenario `name` (every version)."""
-        authz.require_role(actor, Role.TRAINER, Role.ADMIN, action="sharing scenarios")
+        permissions.require(actor, Action.SCENARIO_SHARE, owner=actor.organisation_id)
         if not self.store.scenario_versions(name=name, owner_id=actor.organisation_id):
             raise NotFound(f"your organisation has no scenario named '{name}'")
         unknown = sorted(o for o in organisations if self.store.owner_handle(o) == "")

@@ -27,7 +27,8 @@ from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from orchestrator.domain.pages import Page
 from orchestrator.domain.ranges import MaintenanceWindow, OrganisationKind
-from orchestrator.identity import audit, authz
+from orchestrator.identity import audit, permissions, visibility
+from orchestrator.identity.permissions import Action
 from orchestrator.identity.principals import IssuedToken, Principal, Role
 from orchestrator.identity.service import IdentityService
 
@@ -82,7 +83,7 @@ class CatalogueService:
 
     # -- organisations -------------------------------------------------------------------------
     def create_organisation(self, actor: Principal, draft: OrganisationDraft) -> Organisation:
-        authz.require_role(actor, Role.ADMIN, action="creating an organisation")
+        permissions.require(actor, Action.ORGANISATION_CREATE)
         if self.store.find_organisation_by_name(draft.name) is not None:
             raise Conflict(f"an organisation named '{draft.name}' already exists")
         handle = draft.handle or handle_from(draft.name)
@@ -151,14 +152,16 @@ class CatalogueService:
             )
 
     def register_range(self, actor: Principal, draft: RangeDraft) -> RangeRecord:
-        authz.require_role(actor, Role.ADMIN, Role.OPERATOR, action="registering a range")
         operator_org = draft.operator_organisation_id or actor.organisation_id
-        if actor.role is Role.OPERATOR and operator_org != actor.organisation_id:
-            raise Forbidden("operators register ranges only for their own organisation")
-        if self.store.get_organisation(operator_org) is None:
+        permissions.require(actor, Action.RANGE_REGISTER, owner=operator_org)
+        org = self.store.get_organisation(operator_org)
+        if org is None:
             raise InvalidInput(
                 FieldProblem("operator_organisation_id", f"organisation '{operator_org}' does not exist")
             )
+        misfit = permissions.role_fits(Role.OPERATOR, org.kind)
+        if misfit:  # only an organisation that runs ranges operates one
+            raise InvalidInput(FieldProblem("operator_organisation_id", f"{misfit} ('{org.name}')"))
         self._check_connector_kind(draft.connector_kind)
         if self.store.slug_taken(draft.slug):
             raise Conflict(f"a range with slug '{draft.slug}' already exists")
@@ -201,7 +204,7 @@ class CatalogueService:
 
     def get_range(self, actor: Principal, ref: str) -> RangeRecord:
         record = self.store.get_range(ref)
-        if record is None or not authz.can_see_range(actor, record):
+        if record is None or not visibility.can_see_range(actor, record):
             raise NotFound(f"range '{ref}' does not exist or is not shared with your organisation")
         return record
 
@@ -218,7 +221,7 @@ class CatalogueService:
         visible = [
             r
             for r in self.store.list_ranges(country=country, capability=capability, status=status)
-            if authz.can_see_range(actor, r)
+            if visibility.can_see_range(actor, r)
         ]
         start = (page - 1) * page_size
         return Page(
@@ -227,7 +230,7 @@ class CatalogueService:
 
     def update_range(self, actor: Principal, ref: str, patch: RangePatch) -> RangeRecord:
         record = self.get_range(actor, ref)
-        authz.require_range_manager(actor, record, action="updating a range")
+        require_range_manager(actor, record, doing="updating a range")
         connector = record.connector
         if patch.connector_kind is not None:
             self._check_connector_kind(patch.connector_kind)
@@ -268,7 +271,7 @@ class CatalogueService:
 
     def add_maintenance(self, actor: Principal, ref: str, draft: MaintenanceDraft) -> MaintenanceRecord:
         record = self.get_range(actor, ref)
-        authz.require_range_manager(actor, record, action="scheduling maintenance")
+        require_range_manager(actor, record, doing="scheduling maintenance")
         if draft.end <= draft.start:
             raise InvalidInput(FieldProblem("end", "maintenance window must end after it starts"))
         maintenance = MaintenanceRecord(
@@ -290,7 +293,7 @@ class CatalogueService:
 
     def remove_maintenance(self, actor: Principal, ref: str, maintenance_id: str) -> None:
         record = self.get_range(actor, ref)
-        authz.require_range_manager(actor, record, action="removing maintenance")
+        require_range_manager(actor, record, doing="removing maintenance")
         removed = self.store.remove_maintenance(range_id=record.id, maintenance_id=maintenance_id)
         if removed is None:
             raise NotFound(f"maintenance window '{maintenance_id}' does not exist on range '{record.slug}'")
@@ -307,6 +310,17 @@ class CatalogueService:
                 "reason": removed.window.reason,
             },
         )
+
+
+def require_range_manager(actor: Principal, record: RangeRecord, *, doing: str) -> None:
+    """Admins manage every range; operators only their own organisation's."""
+    try:
+        permissions.require(actor, Action.RANGE_MANAGE, owner=record.operator_organisation_id)
+    except Forbidden:
+        raise Forbidden(
+            f"{doing}: range '{record.slug}' is operated by another organisation; only its operators or an "
+            "admin may change it"
+        ) from None
 
 
 def _pick(new: T | None, old: T) -> T:

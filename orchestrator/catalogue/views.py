@@ -31,6 +31,7 @@ def range_view(record: RangeRecord) -> dict[str, Any]:
             "max_booking_minutes": _minutes(policy.max_booking_length),
             "min_lead_minutes": _minutes(policy.min_lead_time),
             "allow_privileged": policy.allow_privileged,
+            "researcher_bookings": policy.researcher_bookings,
         },
         "status": record.status.value,
         "preference": record.preference,

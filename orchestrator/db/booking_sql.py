@@ -210,6 +210,7 @@ def snapshot_of(row: Row[Any], maintenance: tuple[MaintenanceWindow, ...]) -> Ra
             max_booking_length=minutes(row.max_booking_minutes),
             min_lead_time=minutes(row.min_lead_minutes),
             allow_privileged=row.allow_privileged,
+            researcher_bookings=row.researcher_bookings,
         ),
         status=RangeStatus(row.status),
         maintenance=maintenance,

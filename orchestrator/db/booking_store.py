@@ -166,8 +166,12 @@ class SqlBookingStore:
         row = self._db.execute(stmt).first()
         return None if row is None else booking_of(row)
 
-    def bookings_of_request(self, request_id: str, *, for_update: bool = False) -> list[Booking]:
+    def bookings_of_request(
+        self, request_id: str, *, owner_organisation_id: str | None = None, for_update: bool = False
+    ) -> list[Booking]:
         stmt = select_bookings().where(B.request_id == request_id).order_by(B.range_id)
+        if owner_organisation_id is not None:
+            stmt = stmt.where(B.owner_organisation_id == owner_organisation_id)
         if for_update:
             stmt = stmt.with_for_update(of=BOOKINGS)
         return [booking_of(r) for r in self._db.execute(stmt)]

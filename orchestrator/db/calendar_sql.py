@@ -190,7 +190,8 @@ INSERT_BOOKING_AND_AUDIT = (
     )
 )
 
-#: The function behind ADMISSION_READ, as migration 0006 installed it: kind 0 rows are LOCK_RANGES' (the
+#: The function behind ADMISSION_READ, as migration 0009 installed it (0006's, and the policy's
+#: researcher_bookings): kind 0 rows are LOCK_RANGES' (the
 #: owner and its quota joined), kind 1 rows the occupants of each locked range (none when p_start is NULL;
 #: holds expired at p_not_before left out).
 ADMISSION_FUNCTION = r"""
@@ -202,7 +203,7 @@ CREATE OR REPLACE FUNCTION federange_admission_read(
     cpu_millicores integer, memory_mib integer, slots integer, gpus integer,
     allowed_countries jsonb, allowed_organisations jsonb, max_foreign_share double precision,
     approval_required boolean, max_booking_minutes integer, min_lead_minutes integer,
-    allow_privileged boolean, preference integer, status varchar,
+    allow_privileged boolean, researcher_bookings boolean, preference integer, status varchar,
     m_start timestamptz, m_end timestamptz, m_reason text,
     owner_id varchar, owner_name varchar, owner_country varchar, owner_kind varchar,
     owner_created_at timestamptz,
@@ -231,7 +232,7 @@ BEGIN
                r.cpu_millicores, r.memory_mib, r.slots, r.gpus,
                r.allowed_countries, r.allowed_organisations, r.max_foreign_share,
                r.approval_required, r.max_booking_minutes, r.min_lead_minutes,
-               r.allow_privileged, r.preference, r.status,
+               r.allow_privileged, r.researcher_bookings, r.preference, r.status,
                m.start, m."end", m.reason,
                o.id, o.name, o.country, o.kind, o.created_at,
                q.cpu_millicores, q.memory_mib, q.slots, q.gpus,
@@ -258,7 +259,7 @@ BEGIN
                    NULL::integer, NULL::integer, NULL::integer, NULL::integer,
                    NULL::jsonb, NULL::jsonb, NULL::double precision,
                    NULL::boolean, NULL::integer, NULL::integer,
-                   NULL::boolean, NULL::integer, NULL::varchar,
+                   NULL::boolean, NULL::boolean, NULL::integer, NULL::varchar,
                    NULL::timestamptz, NULL::timestamptz, NULL::text,
                    NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::timestamptz,
                    NULL::integer, NULL::integer, NULL::integer, NULL::integer,

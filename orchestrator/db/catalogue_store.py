@@ -188,6 +188,7 @@ class SqlCatalogueStore:
         row.max_booking_minutes = _minutes(policy.max_booking_length)
         row.min_lead_minutes = _minutes(policy.min_lead_time)
         row.allow_privileged = policy.allow_privileged
+        row.researcher_bookings = policy.researcher_bookings
         row.preference = record.preference
         row.status = record.status.value
         row.connector_kind = record.connector.kind
@@ -253,6 +254,7 @@ class SqlCatalogueStore:
                 max_booking_length=_delta(row.max_booking_minutes),
                 min_lead_time=_delta(row.min_lead_minutes),
                 allow_privileged=row.allow_privileged,
+                researcher_bookings=row.researcher_bookings,
             ),
             status=RangeStatus(row.status),
             preference=row.preference,
@@ -316,15 +318,18 @@ class SqlCatalogueStore:
         action: str | None,
         limit: int,
         offset: int,
+        operated_by: str | None = None,
     ) -> tuple[Sequence[AuditEvent], int]:
         stmt = select(AuditRow)
         if organisation_id is not None:
-            stmt = stmt.where(
-                or_(
-                    AuditRow.organisation_id == organisation_id,
-                    AuditRow.actor_organisation_id == organisation_id,
-                )
-            )
+            visible = [
+                AuditRow.organisation_id == organisation_id,
+                AuditRow.actor_organisation_id == organisation_id,
+            ]
+            if operated_by is not None:
+                operated = select(RangeRow.id).where(RangeRow.operator_organisation_id == operated_by)
+                visible.append(AuditRow.range_id.in_(operated))
+            stmt = stmt.where(or_(*visible))
         if object_id:
             stmt = stmt.where(or_(AuditRow.object_id == object_id, AuditRow.range_id == object_id))
         if action:

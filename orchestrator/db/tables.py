@@ -92,6 +92,7 @@ class RangeRow(Base):
     max_booking_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     min_lead_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     allow_privileged: Mapped[bool] = mapped_column(Boolean, default=False)
+    researcher_bookings: Mapped[bool] = mapped_column(Boolean, default=False)
     preference: Mapped[int] = mapped_column(Integer, default=50)
     status: Mapped[str] = mapped_column(String(16), index=True)
     connector_kind: Mapped[str] = mapped_column(String(32))
@@ -147,7 +148,9 @@ class BookingRow(Base):
 
     __tablename__ = "bookings"
     __table_args__ = (
-        UniqueConstraint("request_id", "range_id", name="uq_bookings_request_range"),
+        UniqueConstraint(
+            "owner_organisation_id", "request_id", "range_id", name="uq_bookings_owner_request_range"
+        ),
         Index(
             "ix_bookings_range_calendar",
             "range_id",

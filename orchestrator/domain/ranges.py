@@ -38,6 +38,8 @@ class SharingPolicy:
     max_booking_length: timedelta | None = None
     min_lead_time: timedelta | None = None
     allow_privileged: bool = False
+    #: Whether researchers may book this range directly (otherwise only through environments).
+    researcher_bookings: bool = False
 
     def admits(self, *, organisation_id: str, country: str) -> bool:
         """Whether the allow-lists let this organisation book at all.

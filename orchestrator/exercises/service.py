@@ -35,8 +35,9 @@ from orchestrator.exercises.model import (
 from orchestrator.exercises.placing import owner_of, place_draft
 from orchestrator.exercises.ports import UnitOfWork
 from orchestrator.exercises.views import exercise_view
-from orchestrator.identity import audit, authz
-from orchestrator.identity.principals import Principal, Role
+from orchestrator.identity import audit, permissions
+from orchestrator.identity.permissions import Action, Scope
+from orchestrator.identity.principals import Principal
 from orchestrator.placement.plugins import Plugins
 from orchestrator.placement.result import Placement
 
@@ -119,12 +120,8 @@ class ExerciseService:
         return handle, placement
 
     def _require_creator(self, actor: Principal, kind: ExerciseKind) -> None:
-        if kind is ExerciseKind.ENVIRONMENT:
-            authz.require_role(
-                actor, Role.RESEARCHER, Role.TRAINER, Role.ADMIN, action="launching environments"
-            )
-        else:
-            authz.require_role(actor, Role.TRAINER, Role.ADMIN, action="scheduling exercises")
+        environment = kind is ExerciseKind.ENVIRONMENT
+        permissions.require(actor, Action.ENVIRONMENT_LAUNCH if environment else Action.EXERCISE_CREATE)
 
     # -- create ----------------------------------------------------------------------------------
     def create(self, actor: Principal, draft: ExerciseDraft) -> Detail:
@@ -153,7 +150,7 @@ class ExerciseService:
         )
         teams = {t.name: t for t in draft.teams}
         booked = self.unit.booking.create_request(
-            actor,
+            actor.acting_through(exercise.id),
             BookingRequest(
                 items=[BookingItem(range_ref=b.range_id, demand=b.demand) for b in placement.bookings()],
                 start=draft.booked_from,
@@ -208,22 +205,23 @@ class ExerciseService:
     # -- read ------------------------------------------------------------------------------------
     def _visible(self, actor: Principal, exercise_id: str, *, lock: bool = False) -> Exercise:
         exercise = self.unit.exercises.get_exercise(exercise_id, lock=lock)
-        if exercise is None or not (
-            actor.role is Role.ADMIN or actor.organisation_id == exercise.owner_organisation_id
-        ):
+        if exercise is None:
             raise NotFound(f"exercise '{exercise_id}' does not exist or belongs to another organisation")
+        read = Action.ENVIRONMENT_READ if exercise.kind is ExerciseKind.ENVIRONMENT else Action.EXERCISE_READ
+        try:
+            permissions.require(actor, read, owner=exercise.owner_organisation_id)
+        except Forbidden:
+            raise NotFound(
+                f"{exercise.kind.value} '{exercise_id}' does not exist or belongs to another organisation"
+            ) from None
         return exercise
 
     def _manageable(self, actor: Principal, exercise_id: str) -> Exercise:
         exercise = self._visible(actor, exercise_id, lock=True)
-        if actor.role is Role.ADMIN:
-            return exercise
-        allowed = {Role.TRAINER} | ({Role.RESEARCHER} if exercise.kind is ExerciseKind.ENVIRONMENT else set())
-        if actor.role not in allowed:
-            raise Forbidden(
-                f"changing {exercise.kind.value}s needs role trainer or admin; '{actor.name}' is "
-                f"{actor.role.value}"
-            )
+        change = (
+            Action.ENVIRONMENT_CHANGE if exercise.kind is ExerciseKind.ENVIRONMENT else Action.EXERCISE_CHANGE
+        )
+        permissions.require(actor, change, owner=exercise.owner_organisation_id)
         return exercise
 
     def get(self, actor: Principal, exercise_id: str) -> Detail:
@@ -233,7 +231,9 @@ class ExerciseService:
         return Detail(exercise=exercise, instances=instances, stages=stages)
 
     def list(self, actor: Principal, *, kind: ExerciseKind | None, active_only: bool) -> list[Exercise]:
-        org = None if actor.role is Role.ADMIN else actor.organisation_id
+        read = Action.ENVIRONMENT_READ if kind is ExerciseKind.ENVIRONMENT else Action.EXERCISE_READ
+        permissions.require(actor, read)
+        org = None if Scope.ANY in permissions.scopes(actor.role, read) else actor.organisation_id
         statuses = [s.value for s in ACTIVE_STATUSES] if active_only else None
         return list(
             self.unit.exercises.list_exercises(owner_organisation_id=org, kind=kind, statuses=statuses)
@@ -252,7 +252,9 @@ class ExerciseService:
         if exercise.status is ExerciseStatus.SCHEDULED and untouched:
             for booking_id in bookings_of(instances):
                 self.unit.booking.cancel(
-                    actor, Selection.booking(booking_id), reason=f"{exercise.kind.value} cancelled"
+                    actor.acting_through(exercise.id),
+                    Selection.booking(booking_id),
+                    reason=f"{exercise.kind.value} cancelled",
                 )
             for instance in instances:
                 self.unit.actions.cancel_for(object_kind="instance", object_id=instance.id)
@@ -312,7 +314,7 @@ class ExerciseService:
             raise InvalidInput(FieldProblem("end", "the new end must be after the start and in the future"))
         instances = self.unit.exercises.instances_of(exercise.id)
         for booking_id in bookings_of(instances):
-            self.unit.booking.renew(actor, Selection.booking(booking_id), end=end)
+            self.unit.booking.renew(actor.acting_through(exercise.id), Selection.booking(booking_id), end=end)
         updated = replace(exercise, end=end, updated_at=now)
         self.unit.exercises.save_exercise(updated)
         schedule.reschedule_end(self.unit.actions, updated, now=now)

@@ -43,7 +43,9 @@ class IdentityStore(Protocol):
         action: str | None,
         limit: int,
         offset: int,
+        operated_by: str | None = None,
     ) -> tuple[Sequence[AuditEvent], int]:
         """Events newest first; with `organisation_id`, only events on that organisation's objects
-        (its ranges, its tokens) or made by its members."""
+        (its ranges, its tokens) or made by its members, and with `operated_by` also every event on a
+        range that organisation operates (other organisations' bookings of it included)."""
         ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 
@@ -23,6 +23,17 @@ class Principal:
     organisation_id: str
     organisation_country: str
     role: Role
+    #: The exercise or environment (its id) the principal acts through: set by the exercise use cases
+    #: when they change the bookings of the exercise they act on, which nothing else may change.
+    via: str = ""
+
+    def acting_through(self, exercise_id: str) -> Principal:
+        return replace(self, via=exercise_id)
+
+    @property
+    def is_system(self) -> bool:
+        """The scheduler and the use cases acting on their own (SYSTEM), not a caller."""
+        return self.id == "" and self.name == "system"
 
 
 #: The actor recorded for changes made by the system itself (scheduler, bootstrap).

@@ -14,7 +14,8 @@ from orchestrator.domain.catalogue import Organisation
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import FieldProblem, Forbidden, InvalidInput, NotFound, Unauthenticated
 from orchestrator.domain.pages import Page
-from orchestrator.identity import audit, authz, tokens
+from orchestrator.identity import audit, permissions, tokens
+from orchestrator.identity.permissions import Action, Scope
 from orchestrator.identity.ports import IdentityStore
 from orchestrator.identity.principals import IssuedToken, Principal, Role, TokenInfo, token_view
 
@@ -42,12 +43,15 @@ class IdentityService:
     def issue_token(
         self, actor: Principal, *, name: str, organisation_id: str, role: Role, expires_at: datetime | None
     ) -> IssuedToken:
-        authz.require_role(actor, Role.ADMIN, action="issuing tokens")
+        permissions.require(actor, Action.TOKEN_ISSUE, owner=organisation_id)
         org = self.store.get_organisation(organisation_id)
         if org is None:
             raise InvalidInput(
                 FieldProblem("organisation_id", f"organisation '{organisation_id}' does not exist")
             )
+        misfit = permissions.role_fits(role, org.kind)
+        if misfit:
+            raise InvalidInput(FieldProblem("role", f"{misfit} ('{org.name}')"))
         if expires_at is not None and expires_at <= self.clock.now():
             raise InvalidInput(FieldProblem("expires_at", "must be in the future"))
         return self.issue(actor, name=name, organisation=org, role=role, expires_at=expires_at)
@@ -107,14 +111,18 @@ class IdentityService:
         return IssuedToken(plaintext=token.plaintext, info=info)
 
     def list_tokens(self, actor: Principal) -> Sequence[TokenInfo]:
-        authz.require_role(actor, Role.ADMIN, action="listing tokens")
+        permissions.require(actor, Action.TOKEN_LIST)
         return self.store.list_tokens(organisation_id=None)
 
     def revoke_token(self, actor: Principal, token_id: str) -> TokenInfo:
         info = self.store.get_token(token_id)
         if info is None:
             raise NotFound(f"token '{token_id}' does not exist")
-        if actor.role is not Role.ADMIN and actor.id != info.principal_id:
+        permissions.require(actor, Action.TOKEN_REVOKE)
+        if (
+            Scope.ANY not in permissions.scopes(actor.role, Action.TOKEN_REVOKE)
+            and actor.id != info.principal_id
+        ):
             raise Forbidden("only an admin or the token's own holder may revoke a token")
         if info.revoked_at is None:
             self.store.revoke_token(token_id, at=self.clock.now())
@@ -136,14 +144,16 @@ class IdentityService:
     def list_audit(
         self, actor: Principal, *, object_id: str | None, action: str | None, page: int, page_size: int
     ) -> Page:
-        """Admins read everything; operators read events on their organisation's objects."""
-        authz.require_role(actor, Role.ADMIN, Role.OPERATOR, action="reading the audit log")
-        org = None if actor.role is Role.ADMIN else actor.organisation_id
+        """Admins read everything; operators read events on their organisation's objects and on the ranges
+        it operates (every organisation's bookings of them included)."""
+        permissions.require(actor, Action.AUDIT_READ)
+        reach = permissions.scopes(actor.role, Action.AUDIT_READ)
         items, total = self.store.list_audit(
-            organisation_id=org,
+            organisation_id=None if Scope.ANY in reach else actor.organisation_id,
             object_id=object_id,
             action=action,
             limit=page_size,
             offset=(page - 1) * page_size,
+            operated_by=actor.organisation_id if Scope.OPERATED in reach else None,
         )
         return Page(items=items, total=total, page=page, page_size=page_size)

@@ -128,6 +128,9 @@ class PolicyIn(Schema):
     max_booking_minutes: int | None = Field(default=None, gt=0, le=MAX_BOOKING_MINUTES)
     min_lead_minutes: int | None = Field(default=None, ge=0, le=MAX_LEAD_MINUTES)
     allow_privileged: bool = False
+    researcher_bookings: bool = Field(
+        default=False, description="Researchers may book directly (otherwise only through environments)"
+    )
 
     def to_domain(self) -> SharingPolicy:
         return SharingPolicy(
@@ -140,6 +143,7 @@ class PolicyIn(Schema):
             else timedelta(minutes=self.max_booking_minutes),
             min_lead_time=None if self.min_lead_minutes is None else timedelta(minutes=self.min_lead_minutes),
             allow_privileged=self.allow_privileged,
+            researcher_bookings=self.researcher_bookings,
         )
 
 

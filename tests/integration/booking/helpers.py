@@ -19,6 +19,8 @@ class Federation:
     de_org: str
     ee_ops: str
     fi_ops: str
+    #: A trainer of the FI range's operating organisation: books (its operators decide, they do not book).
+    fi_staff: str
     trainer: str
     de_trainer: str
 
@@ -27,7 +29,7 @@ def federation(http: httpx.Client, admin: str, *, fi_policy: dict[str, Any] | No
     ee_org = create_org(http, admin, "RIA Estonia", "EE")
     fi_org = create_org(http, admin, "JYVSECTEC", "FI")
     school_org = create_org(http, admin, "Tallinn school", "EE", kind="training_provider")
-    de_org = create_org(http, admin, "Berlin lab", "DE", kind="research")
+    de_org = create_org(http, admin, "Berlin lab", "DE", kind="training_provider")
     fed = Federation(
         admin=admin,
         ee_org=ee_org,
@@ -36,6 +38,7 @@ def federation(http: httpx.Client, admin: str, *, fi_policy: dict[str, Any] | No
         de_org=de_org,
         ee_ops=issue(http, admin, ee_org, "operator", "ee-ops"),
         fi_ops=issue(http, admin, fi_org, "operator", "fi-ops"),
+        fi_staff=issue(http, admin, fi_org, "trainer", "fi-staff"),
         trainer=issue(http, admin, school_org, "trainer", "ee-trainer"),
         de_trainer=issue(http, admin, de_org, "trainer", "de-trainer"),
     )

@@ -36,7 +36,7 @@ def test_booking_lifecycle_from_the_command_line(fed_env: dict[str, object], adm
     code, out = cli(
         fed_env, trainer, "bookings", "create", "-r", "ee-range", "-r", "fi-range",
         "--cpu", "4000", "--memory", "8192", "--slots", "2", "--start", START, "--end", END,
-        "--purpose", "exercise", "--reference", "exercise-9", "--request-id", "ex-9", "--json",
+        "--purpose", "manual", "--reference", "exercise-9", "--request-id", "ex-9", "--json",
     )  # fmt: skip
     assert code == 0, out
     made = json.loads(out)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, insert, select
@@ -82,11 +83,17 @@ def test_sqlite_generates_its_key_once(tmp_path: Path) -> None:
     second.close()
 
 
+#: The ranges table as 0006 had it (the model's later columns, with their defaults, must not be used).
+RANGES_AT_0006 = sa.table(
+    "ranges", *(sa.column(c.name, c.type) for c in RangeRow.__table__.c if c.name != "researcher_bookings")
+)
+
+
 def _old_range(conn: Connection, *, slug: str, kind: str, config: dict[str, Any], sealed: str) -> None:
     """A range row as 0001-0006 wrote it: top-level secret-looking fields sealed by name, the rest clear."""
     now = datetime(2026, 11, 1, tzinfo=UTC)
     conn.execute(
-        insert(RangeRow.__table__).values(
+        insert(RANGES_AT_0006).values(
             id=str(uuid.uuid4()),
             slug=slug,
             name=slug,
@@ -205,7 +212,7 @@ def test_0010_downgrade_gives_0006_what_it_can_read(database_url: str, tmp_path:
         migrate.upgrade(engine, settings=settings)
         migrate.downgrade(engine, "0006", settings=settings)
         with engine.connect() as conn:
-            row = conn.execute(select(RangeRow.__table__)).one()
+            row = conn.execute(select(RANGES_AT_0006)).one()
         assert row.connector_config == OLD_ANSIBLE  # 0006 sealed no nested value: back where it was
         assert row.connector_secrets == ""
     finally:

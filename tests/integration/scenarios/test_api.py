@@ -25,10 +25,11 @@ def uploaded(name: str = "acme-lab", version: str = "1.0.0", *, title: str = "AC
 def tokens(http: httpx.Client, admin: str) -> dict[str, str]:
     org = create_org(http, admin, "CERT-EE", "EE", kind="training_provider")
     other = create_org(http, admin, "CERT-LV", "LV", kind="training_provider")
+    ria = create_org(http, admin, "RIA", "EE", kind="range_operator")
     return {
         "trainer": issue(http, admin, org, "trainer", "ee-trainer"),
         "other_trainer": issue(http, admin, other, "trainer", "lv-trainer"),
-        "operator": issue(http, admin, org, "operator", "ee-ops"),
+        "operator": issue(http, admin, ria, "operator", "ee-ops"),
         "researcher": issue(http, admin, org, "researcher", "ee-research"),
     }
 
@@ -87,7 +88,10 @@ def test_trainers_upload_versions_and_used_versions_are_immutable(
         headers={**auth(who["operator"]), "Content-Type": "application/yaml"},
     )
     assert refused.status_code == 403
-    assert "uploading scenarios needs role trainer, admin" in refused.json()["detail"]
+    assert (
+        "uploading scenarios needs role admin (any organisation), trainer (its own organisation)"
+        in (refused.json()["detail"])
+    )
 
     changed = http.post("/api/v1/scenarios", content=uploaded(title="ACME lab, fixed"), headers=trainer)
     assert changed.status_code == 201  # not used yet: the version may still change

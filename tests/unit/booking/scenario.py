@@ -79,15 +79,25 @@ def snapshot(r: ORange) -> RangeSnapshot:
 def organisations() -> list[Organisation]:
     return [
         Organisation(
-            id=o, name=o, handle=o, country=c, kind=OrganisationKind.TRAINING_PROVIDER, created_at=T0
+            id=o,
+            name=o,
+            handle=o,
+            country=c,
+            kind=OrganisationKind.RANGE_OPERATOR
+            if o.endswith("-ops")
+            else OrganisationKind.TRAINING_PROVIDER,
+            created_at=T0,
         )
         for o, c in ORGS.items()
     ]
 
 
-def principal(org: str) -> Principal:
-    role = Role.OPERATOR if org.endswith("-ops") else Role.TRAINER
-    return Principal(id=f"p-{org}", name=org, organisation_id=org, organisation_country=ORGS[org], role=role)
+def principal(org: str, role: Role = Role.TRAINER) -> Principal:
+    """A trainer of `org` books and changes its bookings (a range operator's organisation books its own
+    ranges through its trainers: operators decide, they do not book)."""
+    return Principal(
+        id=f"p-{org}-{role.value}", name=org, organisation_id=org, organisation_country=ORGS[org], role=role
+    )
 
 
 # -- operations ------------------------------------------------------------------------------------
@@ -227,7 +237,7 @@ class Run:
         moves: dict[str, Callable[[BookingService], object]] = {
             "confirm": lambda s: s.confirm(principal(owner), Selection.booking(booking_id)),
             "cancel": lambda s: s.cancel(principal(owner), Selection.booking(booking_id)),
-            "approve": lambda s: s.approve(principal("fi-ops"), booking_id),
+            "approve": lambda s: s.approve(principal("fi-ops", Role.OPERATOR), booking_id),
         }
         if op.kind == "approve" and self.oracle.bookings[key].range_id != "fi":
             return

@@ -100,5 +100,8 @@ def request(
 TRAINER = person("ee-school", "EE")
 FOREIGN = person("de-lab", "DE")
 EE_OPERATOR = person("ee-ops", "EE", Role.OPERATOR)
+#: A trainer of the operating organisation: books its own ranges (operators decide, they do not book).
+EE_OPS_TRAINER = person("ee-ops", "EE")
+FI_OPS_TRAINER = person("fi-ops", "FI")
 FI_OPERATOR = person("fi-ops", "FI", Role.OPERATOR)
 ADMIN = person("admins", "BE", Role.ADMIN)

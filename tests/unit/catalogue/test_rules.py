@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 from connectors import registry
 from connectors.base import Resources
 from orchestrator.catalogue import secrets, validation
+from orchestrator.catalogue.service import require_range_manager
 from orchestrator.domain.catalogue import ConnectorSettings, RangeRecord
 from orchestrator.domain.errors import Forbidden, InvalidInput
 from orchestrator.domain.ranges import RangeStatus, SharingPolicy
-from orchestrator.identity import authz, tokens
+from orchestrator.identity import tokens, visibility
 from orchestrator.identity.principals import Principal, Role
 
 T0 = datetime(2027, 1, 1, tzinfo=UTC)
@@ -133,20 +134,20 @@ def test_visibility_follows_the_sharing_policy() -> None:
     closed = _range(
         SharingPolicy(allowed_countries=frozenset({"FI"}), allowed_organisations=frozenset({"org-y"}))
     )
-    assert authz.can_see_range(_who(Role.TRAINER, country="FI"), closed)
-    assert authz.can_see_range(_who(Role.TRAINER, org="org-y"), closed)
-    assert not authz.can_see_range(_who(Role.TRAINER), closed)
-    assert authz.can_see_range(_who(Role.ADMIN), closed)
-    assert authz.can_see_range(_who(Role.TRAINER, org="org-ee"), closed)
+    assert visibility.can_see_range(_who(Role.TRAINER, country="FI"), closed)
+    assert visibility.can_see_range(_who(Role.TRAINER, org="org-y"), closed)
+    assert not visibility.can_see_range(_who(Role.TRAINER), closed)
+    assert visibility.can_see_range(_who(Role.ADMIN), closed)
+    assert visibility.can_see_range(_who(Role.TRAINER, org="org-ee"), closed)
     gone = _range(SharingPolicy(), RangeStatus.DECOMMISSIONED)
-    assert not authz.can_see_range(_who(Role.RESEARCHER), gone)
+    assert not visibility.can_see_range(_who(Role.RESEARCHER), gone)
 
 
 def test_only_the_operating_organisation_manages_a_range() -> None:
     record = _range(SharingPolicy())
-    authz.require_range_manager(_who(Role.OPERATOR, org="org-ee"), record, action="x")
-    authz.require_range_manager(_who(Role.ADMIN), record, action="x")
+    require_range_manager(_who(Role.OPERATOR, org="org-ee"), record, doing="x")
+    require_range_manager(_who(Role.ADMIN), record, doing="x")
     with pytest.raises(Forbidden, match="operated by another organisation"):
-        authz.require_range_manager(_who(Role.OPERATOR), record, action="x")
+        require_range_manager(_who(Role.OPERATOR), record, doing="x")
     with pytest.raises(Forbidden):
-        authz.require_range_manager(_who(Role.TRAINER, org="org-ee"), record, action="x")
+        require_range_manager(_who(Role.TRAINER, org="org-ee"), record, doing="x")

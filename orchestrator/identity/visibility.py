@@ -1,29 +1,12 @@
-"""Who may do what in the catalogue. Pure rules; every refusal says why."""
+"""Which ranges a principal sees in the catalogue: those it operates, and those it could book (their
+sharing policy admits its organisation or country). Who may *do* what is the permission table
+(identity.permissions)."""
 
 from __future__ import annotations
 
 from orchestrator.domain.catalogue import RangeRecord
-from orchestrator.domain.errors import Forbidden
 from orchestrator.domain.ranges import RangeStatus, SharingPolicy
 from orchestrator.identity.principals import Principal, Role
-
-
-def require_role(principal: Principal, *roles: Role, action: str) -> None:
-    if principal.role not in roles:
-        allowed = ", ".join(r.value for r in roles)
-        raise Forbidden(f"{action} needs role {allowed}; '{principal.name}' is {principal.role.value}")
-
-
-def require_range_manager(principal: Principal, record: RangeRecord, *, action: str) -> None:
-    """Admins manage every range; operators only their own organisation's."""
-    if principal.role is Role.ADMIN:
-        return
-    if principal.role is Role.OPERATOR and principal.organisation_id == record.operator_organisation_id:
-        return
-    raise Forbidden(
-        f"{action}: range '{record.slug}' is operated by another organisation; "
-        f"only its operators or an admin may change it"
-    )
 
 
 def policy_admits(policy: SharingPolicy, *, organisation_id: str, country: str) -> bool:
