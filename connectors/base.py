@@ -203,6 +203,23 @@ class SecurityAllowance:
     host_path: bool = False
     added_capabilities: frozenset[str] = frozenset()
 
+    def refuses(self, asks: Iterable[str]) -> list[str]:
+        """Which of a scenario's asks (`privileged`, `host_network`, `host_pid`, `host_path`,
+        `capability:<NAME>`: orchestrator's ScenarioFacts.privileges) this allowance does not grant,
+        sorted; empty: every one is granted. Capabilities compare in one spelling (NET_ADMIN)."""
+        granted = {c.strip().upper().removeprefix("CAP_") for c in self.added_capabilities}
+        refused = []
+        for ask in asks:
+            if ask.startswith("capability:"):
+                ok = ask.removeprefix("capability:").strip().upper().removeprefix("CAP_") in granted
+            elif ask in ("host_network", "host_pid"):
+                ok = self.host_namespaces
+            else:
+                ok = {"privileged": self.privileged, "host_path": self.host_path}.get(ask, False)
+            if not ok:
+                refused.append(ask)
+        return sorted(refused)
+
 
 @dataclass(frozen=True, kw_only=True)
 class InstanceSpec:

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str = ""
     secret_key: str = Field(default="", repr=False)
+    #: Keys sealed secrets may still be under while a key rotation is under way (newest first; JSON list in
+    #: FEDERANGE_PREVIOUS_SECRET_KEYS). New secrets are sealed with `secret_key` only; `federange db
+    #: rotate-key` re-seals the old ones, after which the previous keys can go.
+    previous_secret_keys: list[str] = Field(default_factory=list, repr=False, max_length=16)
     host: str = "127.0.0.1"
     port: int = 8471
     hold_ttl_seconds: int = Field(default=600, ge=10)
@@ -45,6 +49,14 @@ class Settings(BaseSettings):
     instance_seed: str = Field(default="", repr=False)
     #: The base image the scenarios' own images are built on (their content tags depend on it).
     base_image: str = DEFAULT_BASE
+    #: Fair share: the quota a new organisation starts with (all its bookings together; 0 everywhere:
+    #: none), and how long a researcher's environment lives at most per launch or renewal and in all.
+    default_quota_cpu_millicores: int = Field(default=64_000, ge=0, le=1_000_000_000)
+    default_quota_memory_mib: int = Field(default=262_144, ge=0, le=1_000_000_000)
+    default_quota_slots: int = Field(default=32, ge=0, le=1_000_000)
+    default_quota_gpus: int = Field(default=4, ge=0, le=1_000_000)
+    environment_max_ttl_minutes: int = Field(default=8 * 60, ge=1, le=366 * 24 * 60)
+    environment_max_lifetime_minutes: int = Field(default=7 * 24 * 60, ge=1, le=366 * 24 * 60)
     #: The largest request body accepted (larger ones are refused with 413 before they are parsed).
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     #: Failed sign-ins one client address may make per minute before it is refused (429) for a while.

@@ -46,6 +46,11 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         # Many tests freeze the clock years ahead; tokens issued for them must not have expired by then
         # (tests of the default lifetime set one themselves).
         token_lifetime_days=0,
+        # Organisations start without a quota here: the fair-share defaults have their own tests.
+        default_quota_cpu_millicores=0,
+        default_quota_memory_mib=0,
+        default_quota_slots=0,
+        default_quota_gpus=0,
     )
 
 

@@ -16,7 +16,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from orchestrator.api.actions import OPERATIONS
 from orchestrator.api.problems import MEDIA_TYPE
+from orchestrator.identity import permissions
 
 #: Operations anyone may call, without a token.
 PUBLIC = frozenset({"/health", "/ready", "/openapi.json", "/docs", "/redoc"})
@@ -97,6 +99,13 @@ def document(app: FastAPI) -> dict[str, Any]:
     components["Problem"] = PROBLEM
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
+            action = OPERATIONS.get((method, path))
+            if action is not None:
+                operation["x-federange-action"] = action.value
+                who = permissions.describe(action)
+                operation["description"] = (
+                    operation.get("description", "") + f"\n\nPermission `{action}`: {who}."
+                ).strip()
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)  # FastAPI's own validation error shape: ours is a Problem
             for status in sorted(statuses(path, method, operation)):

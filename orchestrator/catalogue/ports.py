@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from connectors.base import Resources
 from orchestrator.domain.catalogue import MaintenanceRecord, Organisation, RangeRecord, ScenarioVersion
 from orchestrator.identity.ports import IdentityStore
 
@@ -14,6 +15,10 @@ class CatalogueStore(IdentityStore, Protocol):
     """Organisations and ranges; the same store serves identity (principals, tokens, audit)."""
 
     def add_organisation(self, organisation: Organisation) -> None: ...
+    def put_quota(self, organisation_id: str, limit: Resources) -> None:
+        """Set the organisation's quota (what the booking engine enforces, see booking.quotas)."""
+        ...
+
     def find_organisation_by_name(self, name: str) -> Organisation | None: ...
     def find_organisation_by_handle(self, handle: str) -> Organisation | None: ...
     def list_organisations(self) -> Sequence[Organisation]: ...

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
+from connectors.base import Resources
 from orchestrator.catalogue import secrets
 from orchestrator.catalogue.drafts import MaintenanceDraft, OrganisationDraft, RangeDraft, RangePatch
 from orchestrator.catalogue.ports import CatalogueStore
@@ -49,11 +50,14 @@ class CatalogueService:
         clock: Clock,
         connector_kinds: frozenset[str],
         identity: IdentityService | None = None,
+        default_quota: Resources | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.connector_kinds = connector_kinds
         self.identity = identity or IdentityService(store=store, clock=clock)
+        #: Fair share: what a new organisation may hold at once until an admin says otherwise.
+        self.default_quota = default_quota
 
     # -- audit ---------------------------------------------------------------------------------
     def _audit(
@@ -105,13 +109,21 @@ class CatalogueService:
             created_at=self.clock.now(),
         )
         self.store.add_organisation(org)
+        if self.default_quota is not None and org.kind is not OrganisationKind.AGENCY:
+            self.store.put_quota(org.id, self.default_quota)
         self._audit(
             actor,
             "organisation.create",
             kind="organisation",
             object_id=org.id,
             organisation_id=org.id,
-            after={"name": org.name, "handle": org.handle, "country": org.country, "kind": org.kind.value},
+            after={
+                "name": org.name,
+                "handle": org.handle,
+                "country": org.country,
+                "kind": org.kind.value,
+                "quota": None if self.default_quota is None else self.default_quota.as_dict(),
+            },
         )
         return org
 

@@ -32,6 +32,7 @@ def range_view(record: RangeRecord) -> dict[str, Any]:
             "min_lead_minutes": _minutes(policy.min_lead_time),
             "allow_privileged": policy.allow_privileged,
             "researcher_bookings": policy.researcher_bookings,
+            "require_image_digests": policy.require_image_digests,
         },
         "status": record.status.value,
         "preference": record.preference,

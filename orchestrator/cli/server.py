@@ -167,6 +167,37 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision")) -
         engine.dispose()
 
 
+@db_app.command("rotate-key")
+def db_rotate_key() -> None:
+    """Re-seal every connector secret under the current FEDERANGE_SECRET_KEY.
+
+    Rotation: set the new key as FEDERANGE_SECRET_KEY and the old one in FEDERANGE_PREVIOUS_SECRET_KEYS
+    (a JSON list), keep FEDERANGE_INSTANCE_SEED as it was, restart the processes, run this once, then remove
+    the previous key everywhere.
+    """
+    from orchestrator.db import migrate
+    from orchestrator.db.catalogue_store import reseal_connector_secrets
+    from orchestrator.db.crypto import Cipher, resolve_secret_key
+    from orchestrator.db.engine import make_engine
+
+    settings = Settings()
+    secret = resolve_secret_key(
+        configured=settings.secret_key, is_sqlite=settings.is_sqlite, data_dir=settings.data_dir
+    )
+    cipher = Cipher(secret, settings.previous_secret_keys)
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        migrate.ensure_migrated(engine)
+        with engine.begin() as connection:
+            count = reseal_connector_secrets(connection, cipher)
+    finally:
+        engine.dispose()
+    output.console.print(
+        f"re-sealed the connector secrets of {count} range(s) under the current FEDERANGE_SECRET_KEY; "
+        "FEDERANGE_PREVIOUS_SECRET_KEYS is no longer needed"
+    )
+
+
 @admin_app.command("bootstrap")
 def bootstrap(
     organisation: str = typer.Option("Federation administration", help="Name of the admin organisation"),

@@ -42,7 +42,9 @@ M = MaintenanceRow.__table__.c
 ORG = OrganisationRow.__table__.c
 Q = QUOTAS.c
 HELD = text("bookings.status = 'held'")
-#: What a snapshot needs of a range row (never the connector config or its sealed secrets).
+#: What an admission snapshot needs of a range row (never the connector config or its sealed secrets;
+#: nor the policy's placement-only rules: `require_image_digests` is decided by placement, which reads
+#: ranges through the catalogue, and admission's snapshots leave it at its default).
 RANGE_COLUMNS = [
     c
     for c in RangeRow.__table__.c
@@ -55,6 +57,7 @@ RANGE_COLUMNS = [
         "name",
         "created_at",
         "updated_at",
+        "require_image_digests",
     }
 ]
 

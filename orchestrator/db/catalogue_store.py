@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, case, func, literal, or_, select
+from sqlalchemy import Connection, Select, case, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from orchestrator.db.tables import (
     MaintenanceRow,
     OrganisationRow,
     PrincipalRow,
+    QuotaRow,
     RangeHealthRow,
     RangeRow,
     TokenRow,
@@ -65,6 +66,17 @@ class SqlCatalogueStore:
     def find_organisation_by_name(self, name: str) -> Organisation | None:
         row = self.session.scalars(select(OrganisationRow).where(OrganisationRow.name == name)).first()
         return None if row is None else _organisation(row)
+
+    def put_quota(self, organisation_id: str, limit: Resources) -> None:
+        row = self.session.get(QuotaRow, organisation_id) or QuotaRow(organisation_id=organisation_id)
+        row.cpu_millicores, row.memory_mib, row.slots, row.gpus = (
+            limit.cpu_millicores,
+            limit.memory_mib,
+            limit.slots,
+            limit.gpus,
+        )
+        self.session.add(row)
+        self.session.flush()
 
     def find_organisation_by_handle(self, handle: str) -> Organisation | None:
         row = self.session.scalars(select(OrganisationRow).where(OrganisationRow.handle == handle)).first()
@@ -189,6 +201,7 @@ class SqlCatalogueStore:
         row.min_lead_minutes = _minutes(policy.min_lead_time)
         row.allow_privileged = policy.allow_privileged
         row.researcher_bookings = policy.researcher_bookings
+        row.require_image_digests = policy.require_image_digests
         row.preference = record.preference
         row.status = record.status.value
         row.connector_kind = record.connector.kind
@@ -255,6 +268,7 @@ class SqlCatalogueStore:
                 min_lead_time=_delta(row.min_lead_minutes),
                 allow_privileged=row.allow_privileged,
                 researcher_bookings=row.researcher_bookings,
+                require_image_digests=row.require_image_digests,
             ),
             status=RangeStatus(row.status),
             preference=row.preference,
@@ -442,3 +456,15 @@ def _audit(row: AuditRow) -> AuditEvent:
         before=row.before,
         after=row.after,
     )
+
+
+def reseal_connector_secrets(connection: Connection, cipher: Cipher) -> int:
+    """Re-seal every range's connector secrets under the cipher's current key (a key rotation); returns
+    how many ranges had secrets. Rows are locked while they are re-sealed; run it in one transaction."""
+    sealed_rows = select(RangeRow.id, RangeRow.connector_secrets).where(RangeRow.connector_secrets != "")
+    found = connection.execute(sealed_rows.with_for_update()).all()
+    for range_id, sealed in found:
+        connection.execute(
+            update(RangeRow).where(RangeRow.id == range_id).values(connector_secrets=cipher.rotate(sealed))
+        )
+    return len(found)

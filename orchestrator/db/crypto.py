@@ -6,6 +6,10 @@ connectors.secrets.path_text) -> value.
 The key comes from FEDERANGE_SECRET_KEY: any string with enough entropy; a Fernet key is derived from it
 with HKDF-SHA256. On the embedded default (SQLite) without a key, a random key is generated once into
 the data directory with mode 0600. PostgreSQL without a key is refused.
+
+Rotation: a Cipher also opens what earlier keys sealed (`previous`, FEDERANGE_PREVIOUS_SECRET_KEYS) and
+always seals with the current one; `rotate` re-seals one token under the current key (what
+`federange db rotate-key` does to every range), after which the previous keys are no longer needed.
 """
 
 from __future__ import annotations
@@ -14,11 +18,11 @@ import base64
 import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -27,14 +31,31 @@ from orchestrator.domain.errors import NotReady
 _INFO = b"federange connector secrets v1"
 
 
+def _fernet(secret_key: str, setting: str) -> Fernet:
+    if len(secret_key) < 16:
+        raise NotReady(f"{setting} must be at least 16 characters")
+    kdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO)
+    derived = kdf.derive(secret_key.encode("utf-8"))
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
 class Cipher:
-    def __init__(self, secret_key: str) -> None:
-        if len(secret_key) < 16:
-            raise NotReady("FEDERANGE_SECRET_KEY must be at least 16 characters")
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(
-            secret_key.encode("utf-8")
-        )
-        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+    def __init__(self, secret_key: str, previous: Sequence[str] = ()) -> None:
+        current = _fernet(secret_key, "FEDERANGE_SECRET_KEY")
+        older = [_fernet(k, "each of FEDERANGE_PREVIOUS_SECRET_KEYS") for k in previous]
+        self._fernet = MultiFernet([current, *older])
+
+    def rotate(self, sealed: str) -> str:
+        """`sealed` re-sealed under the current key (whichever known key sealed it); "" stays ""."""
+        if not sealed:
+            return ""
+        try:
+            return self._fernet.rotate(sealed.encode("ascii")).decode("ascii")
+        except InvalidToken as exc:
+            raise NotReady(
+                "connector secrets cannot be decrypted: neither FEDERANGE_SECRET_KEY nor any of "
+                "FEDERANGE_PREVIOUS_SECRET_KEYS is the key they were sealed with"
+            ) from exc
 
     def seal(self, values: Mapping[str, Any]) -> str:
         """One token over `values` (JSON values); "" for none."""
@@ -50,7 +71,7 @@ class Cipher:
         except InvalidToken as exc:
             raise NotReady(
                 "connector secrets cannot be decrypted: FEDERANGE_SECRET_KEY differs from the key they were "
-                "sealed with"
+                "sealed with (during a key rotation, list the old key in FEDERANGE_PREVIOUS_SECRET_KEYS)"
             ) from exc
         return data
 

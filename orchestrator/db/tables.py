@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -93,6 +94,7 @@ class RangeRow(Base):
     min_lead_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     allow_privileged: Mapped[bool] = mapped_column(Boolean, default=False)
     researcher_bookings: Mapped[bool] = mapped_column(Boolean, default=False)
+    require_image_digests: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     preference: Mapped[int] = mapped_column(Integer, default=50)
     status: Mapped[str] = mapped_column(String(16), index=True)
     connector_kind: Mapped[str] = mapped_column(String(32))

@@ -6,7 +6,11 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from connectors.base import Resources
+from connectors.base import Resources, SecurityAllowance
+
+#: The capabilities a range that allows privileged scenarios grants (what network and debugging
+#: exercises add to their containers); any other capability is refused everywhere.
+EXERCISE_CAPABILITIES = frozenset({"NET_ADMIN", "NET_RAW", "SYS_PTRACE"})
 
 
 class RangeStatus(enum.StrEnum):
@@ -40,6 +44,19 @@ class SharingPolicy:
     allow_privileged: bool = False
     #: Whether researchers may book this range directly (otherwise only through environments).
     researcher_bookings: bool = False
+    #: Whether scenarios must name every image by digest (`image@sha256:...`) to be placed here.
+    require_image_digests: bool = False
+
+    def allowance(self) -> SecurityAllowance:
+        """What scenarios may ask of this range: everything dangerous when it allows privileged ones
+        (with the capabilities exercises need: NET_ADMIN, NET_RAW, SYS_PTRACE), nothing otherwise."""
+        allowed = self.allow_privileged
+        return SecurityAllowance(
+            privileged=allowed,
+            host_namespaces=allowed,
+            host_path=allowed,
+            added_capabilities=EXERCISE_CAPABILITIES if allowed else frozenset(),
+        )
 
     def admits(self, *, organisation_id: str, country: str) -> bool:
         """Whether the allow-lists let this organisation book at all.

@@ -14,6 +14,8 @@ from connectors.base import Endpoint
 from orchestrator.domain.errors import NotFound
 from orchestrator.exercises.model import Stage
 from orchestrator.exercises.ports import InstanceValues, UnitOfWork
+from orchestrator.identity import permissions
+from orchestrator.identity.permissions import Action
 from orchestrator.identity.principals import Principal
 
 
@@ -36,6 +38,7 @@ def team_access(
             f"exercise '{exercise_id}' does not exist or belongs to another organisation "
             "(access details are only for the organisation that runs it)"
         )
+    permissions.require(actor, Action.ACCESS_READ, owner=exercise.owner_organisation_id)
     handle = unit.scenarios.pinned(exercise.scenario)
     handed_out = handle.facts.handed_out
     out = []

@@ -17,7 +17,6 @@ from connectors.base import (
     InstanceSpec,
     InstanceStatus,
     Phase,
-    SecurityAllowance,
 )
 from connectors.provisioning import Provisioner
 from orchestrator.booking.selection import Selection
@@ -84,16 +83,6 @@ class RetryLater(Exception):
     """A transient failure: the due action is retried with backoff (the reason is in the stage log)."""
 
 
-def allowance_of(record: RangeRecord) -> SecurityAllowance:
-    allowed = record.policy.allow_privileged
-    return SecurityAllowance(
-        privileged=allowed,
-        host_namespaces=allowed,
-        host_path=allowed,
-        added_capabilities=frozenset({"NET_ADMIN", "NET_RAW", "SYS_PTRACE"}) if allowed else frozenset(),
-    )
-
-
 def instance_spec(rt: Runtime, work: _Work) -> InstanceSpec:
     return InstanceSpec(
         instance_id=work.instance.id,
@@ -101,7 +90,7 @@ def instance_spec(rt: Runtime, work: _Work) -> InstanceSpec:
         team=work.instance.team,
         scenario_document=rt.deployable(work.handle),
         values=rt.values(work.handle, work.instance.id),
-        allowance=allowance_of(work.range),
+        allowance=work.range.policy.allowance(),
     )
 
 

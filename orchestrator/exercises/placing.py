@@ -87,6 +87,8 @@ def _request(
         now=now,
         constraints=with_requirements(constraints, handle),
         strategy=strategy,
+        privileges=handle.facts.privileges,
+        unpinned_images=handle.facts.unpinned_images,
     )
 
 

@@ -6,7 +6,9 @@ Scopes say whose objects a role reaches:
 - `ANY`       any organisation's (admins);
 - `OWN`       its own organisation's;
 - `OPERATED`  what lies on the ranges its organisation operates (an operator's view of bookings on its
-              ranges, its approval queue, its audit log).
+              ranges, its approval queue, its audit log);
+- `SHARED`    what another organisation shares with it: ranges whose sharing policy admits its
+              organisation or country, scenarios shared with it.
 
 A principal's role must also fit its organisation's kind (`ROLES_BY_KIND`): an operator belongs to a range
 operator (or the federation's agency), a trainer to an organisation that trains, and so on; tokens are
@@ -27,6 +29,7 @@ class Scope(enum.StrEnum):
     ANY = "any organisation"
     OWN = "its own organisation"
     OPERATED = "the ranges it operates"
+    SHARED = "what is shared with it"
 
 
 class Action(enum.StrEnum):
@@ -90,24 +93,27 @@ DOING: Mapping[Action, str] = {
 
 A, OP, T, R = Role.ADMIN, Role.OPERATOR, Role.TRAINER, Role.RESEARCHER
 ANY, OWN, OPERATED = frozenset({Scope.ANY}), frozenset({Scope.OWN}), frozenset({Scope.OWN, Scope.OPERATED})
+SHARED = frozenset({Scope.OWN, Scope.SHARED})
 EVERYONE = {A: ANY, OP: OWN, T: OWN, R: OWN}
+ALL_SHARED = {A: ANY, OP: SHARED, T: SHARED, R: SHARED}
 
 #: role -> the scopes it reaches, per action (a role missing from an action may not take it).
 PERMISSIONS: Mapping[Action, Mapping[Role, frozenset[Scope]]] = {
     Action.ORGANISATION_CREATE: {A: ANY},
-    Action.ORGANISATION_READ: EVERYONE,
+    # The members of the federation are known to every member.
+    Action.ORGANISATION_READ: {A: ANY, OP: ANY, T: ANY, R: ANY},
     Action.TOKEN_ISSUE: {A: ANY},
     Action.TOKEN_LIST: {A: ANY},
     # Anyone revokes the token it holds (checked on the token: `own` is the holder, not the organisation).
     Action.TOKEN_REVOKE: EVERYONE,
     Action.AUDIT_READ: {A: ANY, OP: OPERATED},
-    Action.RANGE_READ: EVERYONE,
+    Action.RANGE_READ: ALL_SHARED,
     Action.RANGE_REGISTER: {A: ANY, OP: OWN},
     Action.RANGE_MANAGE: {A: ANY, OP: OWN},
-    Action.SCENARIO_READ: EVERYONE,
+    Action.SCENARIO_READ: ALL_SHARED,
     Action.SCENARIO_UPLOAD: {A: ANY, T: OWN},
     Action.SCENARIO_SHARE: {A: ANY, T: OWN},
-    Action.AVAILABILITY_READ: EVERYONE,
+    Action.AVAILABILITY_READ: ALL_SHARED,
     # Operators run their ranges and decide on bookings; they do not book on behalf of others.
     # Researchers book through environments; raw bookings only where a range's policy allows them.
     Action.BOOKING_CREATE: {A: ANY, T: OWN, R: OWN},
@@ -138,6 +144,11 @@ ROLES_BY_KIND: Mapping[OrganisationKind, frozenset[Role]] = {
 def scopes(role: Role, action: Action) -> frozenset[Scope]:
     """Whose objects `role` reaches with `action` (empty: it may not take it at all)."""
     return PERMISSIONS[action].get(role, frozenset())
+
+
+def describe(action: Action) -> str:
+    """Who may take `action`, in words ("admin (any organisation), trainer (its own organisation)")."""
+    return _roles(action)
 
 
 def _roles(action: Action) -> str:
@@ -178,3 +189,19 @@ def role_fits(role: Role, kind: OrganisationKind) -> str | None:
         f"a {kind.value.replace('_', ' ')} organisation holds {', '.join(sorted(r.value for r in allowed))} "
         f"principals, not {role.value}"
     )
+
+
+def markdown_table() -> str:
+    """The table as docs/security.md shows it: one row per action, one column per role ("-": may not)."""
+    roles = list(Role)
+    short = {Scope.ANY: "any", Scope.OWN: "own", Scope.OPERATED: "operated", Scope.SHARED: "shared"}
+    order = list(Scope)
+    lines = [
+        "| action | what it is | " + " | ".join(r.value for r in roles) + " |",
+        "|---" * (len(roles) + 2) + "|",
+    ]
+    for action in Action:
+        reach = [sorted(scopes(role, action), key=order.index) for role in roles]
+        cells = [" + ".join(short[s] for s in r) or "-" for r in reach]
+        lines.append(f"| `{action.value}` | {DOING[action]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

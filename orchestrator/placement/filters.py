@@ -134,6 +134,45 @@ class SharingPolicyFilter:
         return Verdict.no(*reasons) if reasons else Verdict.yes()
 
 
+#: ScenarioFacts.privileges' names, as a refusal says them.
+_ASKS = {
+    "privileged": "privileged containers",
+    "host_network": "the host's network namespace",
+    "host_pid": "the host's process namespace",
+    "host_path": "hostPath volumes",
+}
+
+
+class SecurityPolicyFilter:
+    """The range's security policy: what the scenario's hosts ask for (privileged containers, host
+    namespaces, hostPath, added capabilities) must be granted, and images must be pinned by digest where
+    the range requires it. Refused at planning, not only when the connector would refuse at deploy."""
+
+    name = "security-policy"
+    new_bookings_only = False
+
+    def check(self, state: RangeState, ctx: PlacementContext) -> Verdict:
+        policy, request = state.range.policy, ctx.request
+        refused = [
+            _ASKS.get(a, a.replace("capability:", "capability "))
+            for a in policy.allowance().refuses(request.privileges)
+        ]
+        reasons = (
+            [
+                f"{state.slug}: security policy does not allow {phrases.listing(refused)}"
+                + ("" if policy.allow_privileged else " (the range does not allow privileged scenarios)")
+            ]
+            if refused
+            else []
+        )
+        if policy.require_image_digests and request.unpinned_images:
+            reasons.append(
+                f"{state.slug}: security policy requires images pinned by digest; by tag: "
+                f"{phrases.listing(list(request.unpinned_images))}"
+            )
+        return Verdict.no(*reasons) if reasons else Verdict.yes()
+
+
 def _in_maintenance(state: RangeState, ctx: PlacementContext) -> bool:
     return any(w.start < ctx.request.end and ctx.request.start < w.end for w in state.range.maintenance)
 
@@ -205,6 +244,7 @@ BUILTIN_FILTERS: tuple[Filter, ...] = (
     CountryFilter(),
     CapabilityFilter(),
     SharingPolicyFilter(),
+    SecurityPolicyFilter(),
     MaintenanceFilter(),
     HealthFilter(),
     CapacityFilter(),

@@ -108,6 +108,10 @@ class PlacementRequest:
     constraints: Constraints = field(default_factory=Constraints)
     strategy: str = DEFAULT_STRATEGY
     score_weights: Mapping[str, int] | None = None
+    #: What each instance asks a range's security policy for (ScenarioFacts.privileges' names).
+    privileges: frozenset[str] = frozenset()
+    #: The scenario's images named by a tag, not a digest (refused where a range requires digests).
+    unpinned_images: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         problems = self.problems()

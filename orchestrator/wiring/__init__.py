@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors import registry
+from connectors.base import Resources
 from connectors.provisioning import Provisioner
 from orchestrator.booking.ports import BookingStore
 from orchestrator.booking.service import BookingService
@@ -29,7 +30,7 @@ from orchestrator.db.uow import UnitOfWork
 from orchestrator.domain.catalogue import ScenarioVersion
 from orchestrator.domain.clock import Clock, SystemClock
 from orchestrator.domain.errors import NotReady
-from orchestrator.exercises.environments import EnvironmentService
+from orchestrator.exercises.environments import EnvironmentLimits, EnvironmentService
 from orchestrator.exercises.lifecycle import Runtime
 from orchestrator.exercises.service import ExerciseService
 from orchestrator.identity.ports import IdentityStore
@@ -64,8 +65,19 @@ class Services:
         )
 
     def catalogue(self, store: CatalogueStore) -> CatalogueService:
+        s = self.settings
+        quota = Resources(
+            s.default_quota_cpu_millicores,
+            s.default_quota_memory_mib,
+            s.default_quota_slots,
+            s.default_quota_gpus,
+        )
         return CatalogueService(
-            store=store, clock=self.clock, connector_kinds=self.connector_kinds, identity=self.identity(store)
+            store=store,
+            clock=self.clock,
+            connector_kinds=self.connector_kinds,
+            identity=self.identity(store),
+            default_quota=None if quota == Resources() else quota,
         )
 
     def identity(self, store: IdentityStore) -> IdentityService:
@@ -103,7 +115,11 @@ class Services:
         return ExerciseService(unit=uow, clock=self.clock, plugins=self.plugins)
 
     def environments(self, uow: UnitOfWork) -> EnvironmentService:
-        return EnvironmentService(exercises=self.exercises(uow), clock=self.clock)
+        limits = EnvironmentLimits(
+            max_ttl=timedelta(minutes=self.settings.environment_max_ttl_minutes),
+            max_lifetime=timedelta(minutes=self.settings.environment_max_lifetime_minutes),
+        )
+        return EnvironmentService(exercises=self.exercises(uow), clock=self.clock, limits=limits)
 
     def instance_values(self, handle: ScenarioHandle, instance_id: str) -> Mapping[str, str]:
         """Every per-instance value (flags, passwords) of `handle` for one instance, from the seed."""
@@ -163,6 +179,13 @@ def build(settings: Settings, *, clock: Clock | None = None, require_migrated: b
         provisioner = registry.load_provisioner(settings.provisioner)
     except registry.UnknownExtension as exc:
         raise NotReady(f"FEDERANGE_PROVISIONER: {exc}") from exc
+    if settings.previous_secret_keys and not settings.instance_seed:
+        raise NotReady(
+            "FEDERANGE_PREVIOUS_SECRET_KEYS is set but FEDERANGE_INSTANCE_SEED is not: per-instance values "
+            "(flags, passwords) derive from the secret key unless a seed is set, and would change with it; "
+            "set FEDERANGE_INSTANCE_SEED to the previous FEDERANGE_SECRET_KEY to keep them (see "
+            "docs/security.md, key rotation)"
+        )
     engine = make_engine(url)
     if require_migrated:
         try:
@@ -174,7 +197,7 @@ def build(settings: Settings, *, clock: Clock | None = None, require_migrated: b
         settings=settings,
         engine=engine,
         sessions=sessionmaker(bind=engine, expire_on_commit=False),
-        cipher=Cipher(secret),
+        cipher=Cipher(secret, settings.previous_secret_keys),
         connector_kinds=frozenset(registry.known_kinds()),
         seed=instance_seed(settings.instance_seed or secret),
         provisioner=provisioner,

@@ -66,6 +66,11 @@ app.kubernetes.io/component: {{ .component }}
   valueFrom:
     secretKeyRef: {name: {{ .Values.instanceSeed.existingSecret | quote }}, key: {{ .Values.instanceSeed.key | quote }}}
 {{- end }}
+{{- if .Values.previousSecretKeys.existingSecret }}
+- name: FEDERANGE_PREVIOUS_SECRET_KEYS
+  valueFrom:
+    secretKeyRef: {name: {{ .Values.previousSecretKeys.existingSecret | quote }}, key: {{ .Values.previousSecretKeys.key | quote }}}
+{{- end }}
 - name: FEDERANGE_DATA_DIR
   value: /var/lib/federange
 - name: HOME

@@ -23,7 +23,7 @@ from orchestrator.api.schemas.bookings import (
     RenewIn,
     RequestOut,
 )
-from orchestrator.api.schemas.common import PageOut, UtcDateTime
+from orchestrator.api.schemas.common import MAX_PAGE, PageOut, UtcDateTime
 from orchestrator.booking.ports import BookingQuery
 from orchestrator.booking.selection import Selection
 from orchestrator.booking.service import BookingService
@@ -68,13 +68,13 @@ def list_(
     principal: PrincipalDep,
     services: ServicesDep,
     range_ref: Annotated[str | None, Query(alias="range", description="Range id or slug")] = None,
-    organisation_id: str | None = None,
+    organisation_id: Annotated[str | None, Query(max_length=64)] = None,
     booking_status: Annotated[list[BookingStatus] | None, Query(alias="status")] = None,
-    request_id: str | None = None,
-    reference: str | None = None,
+    request_id: Annotated[str | None, Query(max_length=64)] = None,
+    reference: Annotated[str | None, Query(max_length=64)] = None,
     start: Annotated[UtcDateTime | None, Query(description="Only bookings ending after this")] = None,
     end: Annotated[UtcDateTime | None, Query(description="Only bookings starting before this")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> PageOut[BookingOut]:
     with services.uow() as uow:

@@ -8,24 +8,27 @@ from typing import Self
 from pydantic import BaseModel, Field, model_validator
 
 from connectors.base import Resources
-from orchestrator.api.schemas.common import Capability, Country, Schema, UtcDateTime
+from orchestrator.api.schemas.catalogue import MAX_BOOKING_MINUTES, MAX_CPU, MAX_GPUS, MAX_MEMORY, MAX_SLOTS
+from orchestrator.api.schemas.common import Capability, Country, Ref, Schema, UtcDateTime
 from orchestrator.booking.availability import Hit, Miss, SearchQuery, Timeline
 from orchestrator.booking.requests import BookingItem, BookingRequest, RequestResult
 from orchestrator.domain.bookings import Booking, BookingStatus, Purpose, Quota
 
 
 class DemandIn(Schema):
-    cpu_millicores: int = Field(default=0, ge=0, description="CPU in millicores (1000 = one core)")
-    memory_mib: int = Field(default=0, ge=0)
-    slots: int = Field(default=0, ge=0, description="Team instances")
-    gpus: int = Field(default=0, ge=0)
+    cpu_millicores: int = Field(
+        default=0, ge=0, le=MAX_CPU, description="CPU in millicores (1000 = one core)"
+    )
+    memory_mib: int = Field(default=0, ge=0, le=MAX_MEMORY)
+    slots: int = Field(default=0, ge=0, le=MAX_SLOTS, description="Team instances")
+    gpus: int = Field(default=0, ge=0, le=MAX_GPUS)
 
     def to_domain(self) -> Resources:
         return Resources(self.cpu_millicores, self.memory_mib, self.slots, self.gpus)
 
 
 class BookingItemIn(Schema):
-    range: str = Field(description="Range id or slug", examples=["ee-range"])
+    range: str = Field(min_length=1, max_length=64, description="Range id or slug", examples=["ee-range"])
     demand: DemandIn
 
 
@@ -33,7 +36,7 @@ class BookingCreateIn(Schema):
     """One range (`range` + `demand`) or several (`items`), all booked for the same window or none."""
 
     items: list[BookingItemIn] | None = Field(default=None, min_length=1, max_length=50)
-    range: str | None = Field(default=None, description="Single-range shorthand for items")
+    range: str | None = Field(default=None, max_length=64, description="Single-range shorthand for items")
     demand: DemandIn | None = None
     start: UtcDateTime
     end: UtcDateTime
@@ -181,14 +184,16 @@ class AvailabilityOut(BaseModel):
 
 class SearchIn(Schema):
     demand: DemandIn
-    duration_minutes: int = Field(gt=0)
+    duration_minutes: int = Field(gt=0, le=MAX_BOOKING_MINUTES)
     earliest_start: UtcDateTime
     latest_end: UtcDateTime
-    ranges: list[str] = Field(default_factory=list, description="Only these ranges (ids or slugs)")
-    capabilities: list[Capability] = Field(default_factory=list)
+    ranges: list[Ref] = Field(
+        default_factory=list, max_length=1000, description="Only these ranges (ids or slugs)"
+    )
+    capabilities: list[Capability] = Field(default_factory=list, max_length=64)
     country: Country | None = None
-    organisation_id: str | None = Field(default=None, description="Search for another organisation (admins)")
-    limit: int = 20
+    organisation_id: Ref | None = Field(default=None, description="Search for another organisation (admins)")
+    limit: int = Field(default=20, ge=1, le=500)
 
     def to_domain(self) -> SearchQuery:
         return SearchQuery(

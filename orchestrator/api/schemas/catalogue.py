@@ -26,6 +26,9 @@ MAX_SLOTS = 1_000_000
 MAX_GPUS = 1_000_000
 MAX_BOOKING_MINUTES = int(MAX_BOOKING_LENGTH.total_seconds() // 60)
 MAX_LEAD_MINUTES = 366 * 24 * 60
+#: Fair-share defaults of a range's sharing policy, when its operator does not choose.
+DEFAULT_FOREIGN_SHARE = 0.5
+DEFAULT_BOOKING_MINUTES = 14 * 24 * 60
 
 
 class OrganisationIn(Schema):
@@ -123,13 +126,30 @@ class PolicyIn(Schema):
     allowed_organisations: list[Ref] = Field(
         default_factory=list, max_length=1000, description="Organisation ids; empty: all"
     )
-    max_foreign_share: float = Field(default=1.0, ge=0, le=1)
+    max_foreign_share: float = Field(
+        default=DEFAULT_FOREIGN_SHARE,
+        ge=0,
+        le=1,
+        description="The share of each dimension organisations of other countries may hold at once (fair "
+        "share: half unless the operator says otherwise)",
+    )
     approval_required: bool = False
-    max_booking_minutes: int | None = Field(default=None, gt=0, le=MAX_BOOKING_MINUTES)
+    max_booking_minutes: int | None = Field(
+        default=DEFAULT_BOOKING_MINUTES,
+        gt=0,
+        le=MAX_BOOKING_MINUTES,
+        description="The longest booking (fair share: 14 days unless the operator says otherwise; null: "
+        "the federation's maximum)",
+    )
     min_lead_minutes: int | None = Field(default=None, ge=0, le=MAX_LEAD_MINUTES)
     allow_privileged: bool = False
     researcher_bookings: bool = Field(
         default=False, description="Researchers may book directly (otherwise only through environments)"
+    )
+    require_image_digests: bool = Field(
+        default=False,
+        description="Place only scenarios whose images are pinned by digest (image@sha256:...) or built by "
+        "the scenario itself",
     )
 
     def to_domain(self) -> SharingPolicy:
@@ -144,6 +164,7 @@ class PolicyIn(Schema):
             min_lead_time=None if self.min_lead_minutes is None else timedelta(minutes=self.min_lead_minutes),
             allow_privileged=self.allow_privileged,
             researcher_bookings=self.researcher_bookings,
+            require_image_digests=self.require_image_digests,
         )
 
 
@@ -202,7 +223,10 @@ class RangeUpdate(Schema):
     country: Country | None = None
     capabilities: list[Capability] | None = Field(default=None, max_length=64)
     capacity: CapacityIn | None = None
-    policy: PolicyIn | None = None
+    policy: PolicyIn | None = Field(
+        default=None,
+        description="A new policy replaces the whole current one: fields left out take their defaults",
+    )
     status: RangeStatus | None = None
     preference: int | None = Field(default=None, ge=0, le=100)
     connector: ConnectorPatch | None = None

@@ -45,13 +45,13 @@ def federation(http: httpx.Client, admin: str, *, fi_policy: dict[str, Any] | No
     ee = range_body(
         "ee-range",
         capacity={"cpu_millicores": 64000, "memory_mib": 131072, "slots": 20, "gpus": 0},
-        policy={"allowed_countries": ["EE", "FI"], "max_foreign_share": 0.5},
+        policy={"allowed_countries": ["EE", "FI"], "max_foreign_share": 0.5, "max_booking_minutes": None},
     )
     fi = range_body(
         "fi-range",
         country="FI",
         capacity={"cpu_millicores": 16000, "memory_mib": 32768, "slots": 8, "gpus": 2},
-        policy=fi_policy or {},
+        policy={"max_foreign_share": 1.0, "max_booking_minutes": None, **(fi_policy or {})},
     )
     for body, token in ((ee, fed.ee_ops), (fi, fed.fi_ops)):
         created = http.post("/api/v1/ranges", json=body, headers=auth(token))

@@ -29,7 +29,15 @@ OLDEST = "1.27"
 NEWEST = ".".join(kubernetes_validate.latest_version().split(".")[:2])
 VALUES = {"default": (), "ha": (HA_VALUES,)}
 #: Settings the chart sets itself (secrets from Secrets, paths and the listen address) rather than `config`.
-CHART_MANAGED = {"database_url", "secret_key", "instance_seed", "data_dir", "host", "port"}
+CHART_MANAGED = {
+    "database_url",
+    "secret_key",
+    "previous_secret_keys",
+    "instance_seed",
+    "data_dir",
+    "host",
+    "port",
+}
 
 
 def objects(case: str, *, kube_version: str = "", settings: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -143,6 +151,12 @@ def test_every_setting_is_configurable_or_set_by_the_chart_and_reaches_the_proce
         "max_body_bytes": 4194304,
         "provisioner": "ansible",
         "base_image": "local/debian:bookworm",
+        "default_quota_cpu_millicores": 32000,
+        "default_quota_memory_mib": 65536,
+        "default_quota_slots": 16,
+        "default_quota_gpus": 0,
+        "environment_max_ttl_minutes": 240,
+        "environment_max_lifetime_minutes": 2880,
     }
     assert set(chosen) == configurable
     rendered = objects("default", settings=tuple(f"config.{k}={v}" for k, v in chosen.items()))

@@ -71,6 +71,8 @@ def federation(
             "country": country,
             "capabilities": ["containers", "egress"],
             "capacity": {"cpu_millicores": 4000, "memory_mib": 8192, "slots": slots, "gpus": 0},
+            # The operators of these ranges share all of them with every country, for any length.
+            "policy": {"max_foreign_share": 1.0, "max_booking_minutes": None},
             "connector": {"kind": "fake", "config": {"world": world}},
         }
         created = http.post("/api/v1/ranges", json=body, headers=auth(token))

@@ -56,7 +56,7 @@ def test_launch_use_renew_destroy(http: httpx.Client, fed: Federation, driver: D
     changed = http.patch("/api/v1/ranges/ee-range", json=policy, headers=auth(fed.operators["ee-range"]))
     assert changed.status_code == 200, changed.text
     too_long = http.post(
-        f"/api/v1/environments/{env['id']}/renew", json={"minutes": 600}, headers=auth(fed.researcher)
+        f"/api/v1/environments/{env['id']}/renew", json={"minutes": 240}, headers=auth(fed.researcher)
     )
     assert too_long.status_code == 409, too_long.text
     assert any("ee-range" in r and "4 h" in r for r in too_long.json()["reasons"]), too_long.json()
