@@ -197,6 +197,27 @@ def minutes(value: int | None) -> timedelta | None:
     return None if value is None else timedelta(minutes=value)
 
 
+def capacity_of(row: Any) -> Resources:
+    """A range row's shared capacity (a catalogue row or an admission row)."""
+    return Resources(row.cpu_millicores, row.memory_mib, row.slots, row.gpus)
+
+
+def policy_of(row: Any) -> SharingPolicy:
+    """A range row's sharing policy: a catalogue row, or an admission row (RANGE_COLUMNS), which leaves
+    out the placement-only `require_image_digests` (its default there)."""
+    return SharingPolicy(
+        allowed_countries=frozenset(row.allowed_countries),
+        allowed_organisations=frozenset(row.allowed_organisations),
+        max_foreign_share=row.max_foreign_share,
+        approval_required=row.approval_required,
+        max_booking_length=minutes(row.max_booking_minutes),
+        min_lead_time=minutes(row.min_lead_minutes),
+        allow_privileged=row.allow_privileged,
+        researcher_bookings=row.researcher_bookings,
+        require_image_digests=getattr(row, "require_image_digests", False),
+    )
+
+
 def snapshot_of(row: Row[Any], maintenance: tuple[MaintenanceWindow, ...]) -> RangeSnapshot:
     return RangeSnapshot(
         id=row.id,
@@ -204,17 +225,8 @@ def snapshot_of(row: Row[Any], maintenance: tuple[MaintenanceWindow, ...]) -> Ra
         country=row.country,
         operator_organisation=row.operator_organisation_id,
         capabilities=frozenset(row.capabilities),
-        capacity=Resources(row.cpu_millicores, row.memory_mib, row.slots, row.gpus),
-        policy=SharingPolicy(
-            allowed_countries=frozenset(row.allowed_countries),
-            allowed_organisations=frozenset(row.allowed_organisations),
-            max_foreign_share=row.max_foreign_share,
-            approval_required=row.approval_required,
-            max_booking_length=minutes(row.max_booking_minutes),
-            min_lead_time=minutes(row.min_lead_minutes),
-            allow_privileged=row.allow_privileged,
-            researcher_bookings=row.researcher_bookings,
-        ),
+        capacity=capacity_of(row),
+        policy=policy_of(row),
         status=RangeStatus(row.status),
         maintenance=maintenance,
         preference=row.preference,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from connectors.base import Resources
 from connectors.secrets import parse_path, path_text
 from orchestrator.catalogue.health import RangeHealth
+from orchestrator.db.booking_sql import capacity_of, policy_of
 from orchestrator.db.crypto import Cipher
 from orchestrator.db.tables import (
     AuditRow,
@@ -27,17 +28,13 @@ from orchestrator.db.tables import (
 )
 from orchestrator.db.types import UTCDateTime
 from orchestrator.domain.catalogue import ConnectorSettings, MaintenanceRecord, Organisation, RangeRecord
-from orchestrator.domain.ranges import MaintenanceWindow, OrganisationKind, RangeStatus, SharingPolicy
+from orchestrator.domain.ranges import MaintenanceWindow, OrganisationKind, RangeStatus
 from orchestrator.identity.audit import AuditEvent
 from orchestrator.identity.principals import Principal, Role, TokenInfo
 
 
 def _minutes(delta: timedelta | None) -> int | None:
     return None if delta is None else int(delta.total_seconds() // 60)
-
-
-def _delta(minutes: int | None) -> timedelta | None:
-    return None if minutes is None else timedelta(minutes=minutes)
 
 
 class SqlCatalogueStore:
@@ -258,18 +255,8 @@ class SqlCatalogueStore:
             operator_organisation_id=row.operator_organisation_id,
             country=row.country,
             capabilities=frozenset(row.capabilities),
-            capacity=Resources(row.cpu_millicores, row.memory_mib, row.slots, row.gpus),
-            policy=SharingPolicy(
-                allowed_countries=frozenset(row.allowed_countries),
-                allowed_organisations=frozenset(row.allowed_organisations),
-                max_foreign_share=row.max_foreign_share,
-                approval_required=row.approval_required,
-                max_booking_length=_delta(row.max_booking_minutes),
-                min_lead_time=_delta(row.min_lead_minutes),
-                allow_privileged=row.allow_privileged,
-                researcher_bookings=row.researcher_bookings,
-                require_image_digests=row.require_image_digests,
-            ),
+            capacity=capacity_of(row),
+            policy=policy_of(row),
             status=RangeStatus(row.status),
             preference=row.preference,
             connector=ConnectorSettings(

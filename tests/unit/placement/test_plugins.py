@@ -54,6 +54,7 @@ def test_builtins_are_registered_by_name() -> None:
         "country",
         "capability",
         "sharing-policy",
+        "security-policy",
         "maintenance",
         "health",
         "capacity",
@@ -69,7 +70,7 @@ def test_unknown_names_fail_at_selection() -> None:
         (
             "placement.filters",
             "unknown filter 'moon-phase'; known: capability, capacity, country, draining, health, "
-            "maintenance, selection, sharing-policy, status",
+            "maintenance, security-policy, selection, sharing-policy, status",
         ),
         ("placement.strategies", "unknown strategy 'random'; known: first-fit, pack, spread, weighted"),
     ]
