@@ -56,6 +56,8 @@ def docker_range(slug: str, country: str, slots: int) -> dict[str, Any]:
         "country": country,
         "capabilities": ["docker", "containers"],
         "capacity": {"cpu_millicores": 8000, "memory_mib": 8192, "slots": slots, "gpus": 0},
+        # the operators share the whole range with foreign teams (the default keeps half for their own country)
+        "policy": {"max_foreign_share": 1.0, "max_booking_minutes": None},
         "connector": {
             "kind": "docker",
             "config": {"base_url": DOCKER_URL, "image_map": {"busybox:1.36": BUSYBOX_IMAGE}, "pull": "never"},
