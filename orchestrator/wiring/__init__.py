@@ -39,10 +39,12 @@ from orchestrator.identity.throttle import FailureCounter, Limit, SignInThrottle
 from orchestrator.placement.plugins import Plugins, default_plugins
 from orchestrator.settings import Settings
 from orchestrator.wiring.connectors import ConnectorCache
+from orchestrator.wiring.metrics import AdmissionMetrics
 from orchestrator.wiring.scenario_facts import deployable_document, instance_values, scenario_facts
 from scenarios import library as scenario_library
 
 log = logging.getLogger(__name__)
+_ADMISSIONS = AdmissionMetrics()
 
 
 @dataclass
@@ -107,7 +109,10 @@ class Services:
     def booking(self, store: BookingStore) -> BookingService:
         """The booking use cases on the caller's store (`uow.bookings`): they never commit."""
         return BookingService(
-            store=store, clock=self.clock, hold_ttl=timedelta(seconds=self.settings.hold_ttl_seconds)
+            store=store,
+            clock=self.clock,
+            hold_ttl=timedelta(seconds=self.settings.hold_ttl_seconds),
+            observer=_ADMISSIONS,
         )
 
     # -- exercises and environments ---------------------------------------------------------------
