@@ -24,7 +24,7 @@ from typing import TextIO
 IDS = ("exercise_id", "instance_id", "range_id", "booking_id", "action_id", "action_kind")
 _context: ContextVar[Mapping[str, str]] = ContextVar("federange_log_context", default={})  # noqa: B039
 #: Libraries whose INFO lines say nothing an operator needs (APScheduler logs every job run).
-QUIET = {"apscheduler": logging.WARNING, "httpx": logging.WARNING}
+QUIET = {"apscheduler": logging.WARNING, "httpx": logging.WARNING, "alembic.runtime": logging.WARNING}
 
 
 @contextmanager
