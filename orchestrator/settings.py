@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     #: Lifetime of an API token issued without an explicit expiry (0: tokens never expire by default).
     token_lifetime_days: int = Field(default=90, ge=0, le=3650)
 
+    #: How long a verified API token is remembered, so that a request needs no database transaction to
+    #: authenticate (0: every request looks its token up). A revocation reaches every process at once on
+    #: PostgreSQL (LISTEN/NOTIFY); this bounds everything else (an embedded server clears its own).
+    token_cache_seconds: float = Field(default=10.0, ge=0, le=3600)
     #: Log lines: `human` (default) or `json` (one event per line with the exercise/instance/range ids).
     log_format: Literal["human", "json"] = "human"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

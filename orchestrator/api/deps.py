@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from orchestrator.domain.errors import Unauthenticated
+from orchestrator.identity import tokens
 from orchestrator.identity.principals import Principal
 from orchestrator.wiring import Services
 
@@ -33,12 +34,20 @@ def current_principal(
         raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
     client = request.client.host if request.client else "unknown"
     services.throttle.check(client)
+    verified = services.verified_tokens
+    digest = tokens.digest(credentials.credentials)
+    known = verified.get(digest)
+    if known is not None:
+        return known
+    generation = verified.generation
     try:
         with services.uow() as uow:
-            return services.identity(uow.catalogue).authenticate(credentials.credentials)
+            grant = services.identity(uow.catalogue).verify(credentials.credentials)
     except Unauthenticated:
         services.throttle.failed(client)
         raise
+    verified.put(digest, grant, generation=generation)
+    return grant.principal
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -21,6 +21,7 @@ from orchestrator.db.actions_store import SqlActionStore
 from orchestrator.db.booking_store import SqlBookingStore
 from orchestrator.db.catalogue_store import SqlCatalogueStore
 from orchestrator.db.crypto import Cipher
+from orchestrator.db.engine import begin
 from orchestrator.db.exercise_store import SqlExerciseStore
 from orchestrator.db.scenario_store import SqlScenarioStore
 
@@ -93,13 +94,7 @@ class UnitOfWork:
         return self._booking(self.bookings)
 
     def __enter__(self) -> UnitOfWork:
-        self._connection = self._engine.connect()
-        try:
-            self._connection.begin()
-        except BaseException:
-            self._connection.close()
-            self._connection = None
-            raise
+        self._connection = begin(self._engine)
         return self
 
     def __exit__(
