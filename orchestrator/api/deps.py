@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from orchestrator.domain.errors import Unauthenticated
 from orchestrator.identity import tokens
@@ -17,7 +18,8 @@ _bearer = HTTPBearer(
 )
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    """Async (it does no I/O): a sync dependency would cost a hop through the thread pool per request."""
     services: Services = request.app.state.services
     return services
 
@@ -25,7 +27,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -36,13 +38,19 @@ def current_principal(
     services.throttle.check(client)
     verified = services.verified_tokens
     digest = tokens.digest(credentials.credentials)
-    known = verified.get(digest)
+    known = verified.get(digest)  # on the event loop: no I/O, no thread hop
     if known is not None:
         return known
+    return await run_in_threadpool(_look_up, services, client, credentials.credentials, digest)
+
+
+def _look_up(services: Services, client: str, token: str, digest: str) -> Principal:
+    """The token's grant from the database (in the thread pool), remembered for the next requests."""
+    verified = services.verified_tokens
     generation = verified.generation
     try:
         with services.uow() as uow:
-            grant = services.identity(uow.catalogue).verify(credentials.credentials)
+            grant = services.identity(uow.catalogue).verify(token)
     except Unauthenticated:
         services.throttle.failed(client)
         raise

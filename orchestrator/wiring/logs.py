@@ -6,8 +6,8 @@ range_id, action_id, action_kind) from two places: `extra={...}` of the call, an
 action the thread is running (`action_context`), so a connector's message names its instance without
 the connector knowing Federange's ids.
 
-The idle scheduler is quiet at INFO: APScheduler's own "running job" lines are kept at WARNING, and a
-tick that did nothing logs nothing.
+The idle scheduler is quiet at INFO: APScheduler's own lines are kept to errors, and a tick that did
+nothing logs nothing.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from typing import TextIO
 
 IDS = ("exercise_id", "instance_id", "range_id", "booking_id", "action_id", "action_kind")
 _context: ContextVar[Mapping[str, str]] = ContextVar("federange_log_context", default={})  # noqa: B039
-#: Libraries whose INFO lines say nothing an operator needs (APScheduler logs every job run).
-QUIET = {"apscheduler": logging.WARNING, "httpx": logging.WARNING, "alembic.runtime": logging.WARNING}
+#: Libraries whose lines say nothing an operator needs: APScheduler logs every job run at INFO, and at
+#: WARNING each tick skipped because the previous one still runs (ticks are coalesced: that is by design).
+QUIET = {"apscheduler": logging.ERROR, "httpx": logging.WARNING, "alembic.runtime": logging.WARNING}
 
 
 @contextmanager
