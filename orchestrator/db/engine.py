@@ -63,7 +63,49 @@ def begin(engine: Engine) -> Connection:
     raise AssertionError("unreachable")
 
 
+DEFERRED = "federange_deferred_writes"
+
+
+def defer(connection: Connection, sql: str, params: dict[str, Any]) -> None:
+    """Keep a write of this transaction to send with its next statement or its COMMIT."""
+    connection.info.setdefault(DEFERRED, []).append((sql, params))
+
+
+def flush_deferred(info: dict[Any, Any], cursor: Any) -> None:
+    """Send the writes deferred on this connection, before anything else is sent."""
+    deferred = info.pop(DEFERRED, None)
+    if deferred:
+        for sql, params in deferred:
+            cursor.execute(sql, params)
+
+
+def commit_with_deferred(connection: Connection) -> bool:
+    """Commit, sending the deferred writes and the COMMIT in one round trip (psycopg's pipeline mode);
+    False when nothing was deferred (the caller commits as usual)."""
+    deferred = connection.info.pop(DEFERRED, None)
+    if not deferred:
+        return False
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.pipeline(), driver.cursor() as cursor:
+        for sql, params in deferred:
+            cursor.execute(sql, params)
+        driver.commit()
+    return True
+
+
+def forget_deferred(connection: Connection) -> None:
+    connection.info.pop(DEFERRED, None)
+
+
 def _configure_postgres(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _send_deferred_first(
+        connection: Connection, cursor: Any, _statement: str, _params: Any, _context: Any, _many: bool
+    ) -> None:
+        if DEFERRED in connection.info:
+            flush_deferred(connection.info, cursor)
+
     @event.listens_for(engine, "checkin")
     def _on_checkin(dbapi_connection: Any, _record: Any) -> None:
         if dbapi_connection is not None and not dbapi_connection.closed and dbapi_connection.autocommit:
