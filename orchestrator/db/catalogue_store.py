@@ -224,16 +224,24 @@ class SqlCatalogueStore:
     def list_ranges(
         self, *, country: str | None, capability: str | None, status: str | None
     ) -> Sequence[RangeRecord]:
-        stmt = select(RangeRow).order_by(RangeRow.slug)
+        # the ranges with their maintenance windows in one round trip (an outer join)
+        stmt = (
+            select(RangeRow, MaintenanceRow)
+            .outerjoin(MaintenanceRow, MaintenanceRow.range_id == RangeRow.id)
+            .order_by(RangeRow.slug, MaintenanceRow.start)
+        )
         if country:
             stmt = stmt.where(RangeRow.country == country)
         if status:
             stmt = stmt.where(RangeRow.status == status)
-        rows = list(self.session.scalars(stmt))
-        if capability:
-            rows = [r for r in rows if capability in r.capabilities]
-        maintenance = self._maintenance_for([r.id for r in rows])
-        return [self._range(r, maintenance.get(r.id, ())) for r in rows]
+        rows: dict[str, RangeRow] = {}
+        maintenance: dict[str, list[MaintenanceRecord]] = {}
+        for row, window in self.session.execute(stmt):
+            rows.setdefault(row.id, row)
+            if window is not None:
+                maintenance.setdefault(row.id, []).append(_maintenance(window))
+        found = [r for r in rows.values() if not capability or capability in r.capabilities]
+        return [self._range(r, tuple(maintenance.get(r.id, ()))) for r in found]
 
     def _maintenance_for(self, range_ids: list[str]) -> dict[str, tuple[MaintenanceRecord, ...]]:
         if not range_ids:
