@@ -150,6 +150,14 @@ def load(base: str, request: Request, clients: int, seconds: float, pid: int) ->
     cpu1, t1 = cpu_seconds(pid), time.monotonic()
     latencies.sort()
     n = len(latencies)
+    if n == 0:  # not one request finished inside the window (an overloaded machine)
+        return {
+            "rate": 0.0,
+            "p50": float("nan"),
+            "p99": float("nan"),
+            "cpu_ms": float("nan"),
+            "failed": failed,
+        }
     return {
         "rate": n / (t1 - t0),
         "p50": statistics.median(latencies) * 1000,
