@@ -51,6 +51,7 @@ from orchestrator.booking.requests import BookingItem, BookingRequest
 from orchestrator.db import migrate
 from orchestrator.db.booking_sql import BOOKINGS
 from orchestrator.db.engine import make_engine
+from orchestrator.db.tables import RangeRow
 from orchestrator.domain.errors import Refused
 from orchestrator.identity.principals import Principal, Role
 from orchestrator.settings import Settings
@@ -77,21 +78,35 @@ def setup_schema(url: str, ranges: int) -> None:
     migrate.upgrade(engine)
     with engine.begin() as c:
         c.execute(
-            text("INSERT INTO organisations VALUES (:id, 'Bench school', 'EE', 'training_provider', now())"),
+            text(
+                "INSERT INTO organisations (id, name, country, kind, created_at, handle)"
+                " VALUES (:id, 'Bench school', 'EE', 'training_provider', now(), 'bench-school')"
+            ),
             {"id": ORG},
         )
-        for n in range(ranges):
+        now = datetime.now(UTC)
+        for n in range(ranges):  # Core's insert applies the columns' defaults (new ones included)
             c.execute(
-                text(
-                    "INSERT INTO ranges (id, slug, name, description, operator_organisation_id, country,"
-                    " capabilities, cpu_millicores, memory_mib, slots, gpus, allowed_countries,"
-                    " allowed_organisations, max_foreign_share, approval_required, allow_privileged,"
-                    " preference, status, connector_kind, connector_config, connector_secrets, created_at,"
-                    " updated_at) VALUES (:id, :slug, :slug, '', :org, 'EE', '[]', 100000000,"
-                    " 100000000, 1000000, 0, '[]', '[]', 1.0, false, false, 50, 'active', 'fake', '{}', '',"
-                    " now(), now())"
-                ),
-                {"id": range_id(n), "slug": f"bench-{n}", "org": ORG},
+                insert(RangeRow.__table__).values(
+                    id=range_id(n),
+                    slug=f"bench-{n}",
+                    name=f"bench-{n}",
+                    operator_organisation_id=ORG,
+                    country="EE",
+                    capabilities=[],
+                    cpu_millicores=100_000_000,
+                    memory_mib=100_000_000,
+                    slots=1_000_000,
+                    gpus=0,
+                    allowed_countries=[],
+                    allowed_organisations=[],
+                    max_foreign_share=1.0,
+                    status="active",
+                    connector_kind="fake",
+                    connector_config={},
+                    created_at=now,
+                    updated_at=now,
+                )
             )
     engine.dispose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field
@@ -63,6 +64,17 @@ class Settings(BaseSettings):
     signin_failures_per_minute: int = Field(default=20, ge=1, le=100_000)
     #: Lifetime of an API token issued without an explicit expiry (0: tokens never expire by default).
     token_lifetime_days: int = Field(default=90, ge=0, le=3650)
+
+    #: How long a verified API token is remembered, so that a request needs no database transaction to
+    #: authenticate (0: every request looks its token up). A revocation reaches every process at once on
+    #: PostgreSQL (LISTEN/NOTIFY); this bounds everything else (an embedded server clears its own).
+    token_cache_seconds: float = Field(default=10.0, ge=0, le=3600)
+    #: Log lines: `human` (default) or `json` (one event per line with the exercise/instance/range ids).
+    log_format: Literal["human", "json"] = "human"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: `federange scheduler` serves its Prometheus metrics on this port (0: not served; the API serves
+    #: its own on /metrics).
+    metrics_port: int = Field(default=0, ge=0, le=65535)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -16,6 +16,7 @@ from orchestrator import __version__
 from orchestrator.api import contract, problems
 from orchestrator.api.headers import SecurityHeaders
 from orchestrator.api.limits import RequestLimits
+from orchestrator.api.metering import RequestMetrics
 from orchestrator.api.routes import (
     audit,
     availability,
@@ -29,7 +30,7 @@ from orchestrator.api.routes import (
     tokens,
 )
 from orchestrator.settings import Settings
-from orchestrator.wiring import Services, build
+from orchestrator.wiring import Services, build, logs
 
 DESCRIPTION = """Federange books capacity on national cyber ranges for time windows, places the teams of
 federated exercises across them and deploys an isolated scenario instance per team.
@@ -60,8 +61,10 @@ def create_app(services: Services, *, on_start: Sequence[Hook] = (), on_stop: Se
     app.state.services = services
     app.openapi = lambda: contract.document(app)  # type: ignore[method-assign]
     problems.install(app)
+    app.add_middleware(problems.UnexpectedErrors)
     app.add_middleware(RequestLimits, max_body_bytes=services.settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestMetrics)
     for module in (health, organisations, tokens, ranges, audit, scenarios, exercises, environments):
         app.include_router(module.router)
     for router in (bookings.router, bookings.requests_router, bookings.quotas_router, availability.router):
@@ -71,5 +74,7 @@ def create_app(services: Services, *, on_start: Sequence[Hook] = (), on_stop: Se
 
 def make_app() -> FastAPI:
     """One worker's app, its object graph built from the environment (FEDERANGE_*) and closed on stop."""
-    services = build(Settings())
+    settings = Settings()
+    logs.configure(fmt=settings.log_format, level=settings.log_level)
+    services = build(settings)
     return create_app(services, on_stop=[services.close])

@@ -21,7 +21,7 @@ from orchestrator.api.problems import MEDIA_TYPE
 from orchestrator.identity import permissions
 
 #: Operations anyone may call, without a token.
-PUBLIC = frozenset({"/health", "/ready", "/openapi.json", "/docs", "/redoc"})
+PUBLIC = frozenset({"/health", "/ready", "/metrics", "/openapi.json", "/docs", "/redoc"})
 
 PROBLEM: dict[str, Any] = {
     "title": "Problem",

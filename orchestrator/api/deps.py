@@ -6,8 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from orchestrator.domain.errors import Unauthenticated
+from orchestrator.identity import tokens
 from orchestrator.identity.principals import Principal
 from orchestrator.wiring import Services
 
@@ -16,7 +18,8 @@ _bearer = HTTPBearer(
 )
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    """Async (it does no I/O): a sync dependency would cost a hop through the thread pool per request."""
     services: Services = request.app.state.services
     return services
 
@@ -24,7 +27,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -33,12 +36,26 @@ def current_principal(
         raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
     client = request.client.host if request.client else "unknown"
     services.throttle.check(client)
+    verified = services.verified_tokens
+    digest = tokens.digest(credentials.credentials)
+    known = verified.get(digest)  # on the event loop: no I/O, no thread hop
+    if known is not None:
+        return known
+    return await run_in_threadpool(_look_up, services, client, credentials.credentials, digest)
+
+
+def _look_up(services: Services, client: str, token: str, digest: str) -> Principal:
+    """The token's grant from the database (in the thread pool), remembered for the next requests."""
+    verified = services.verified_tokens
+    generation = verified.generation
     try:
         with services.uow() as uow:
-            return services.identity(uow.catalogue).authenticate(credentials.credentials)
+            grant = services.identity(uow.catalogue).verify(token)
     except Unauthenticated:
         services.throttle.failed(client)
         raise
+    verified.put(digest, grant, generation=generation)
+    return grant.principal
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

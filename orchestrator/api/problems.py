@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orchestrator.domain.errors import (
     FederangeError,
@@ -113,15 +114,39 @@ def install(app: FastAPI) -> None:
             headers=headers,
         )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(
-            500,
-            "Internal error",
-            "an unexpected error occurred; see the server log",
-            instance=request.url.path,
-        )
+
+class UnexpectedErrors:
+    """An exception no handler maps is logged once, with its traceback, and answered with a 500 problem.
+
+    It is caught here, inside Starlette's ServerErrorMiddleware: an `exception_handler(Exception)` would
+    answer as well, but Starlette then raises the exception again for the server, which logs a second
+    traceback of the same error."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sent(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sent)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method", ""), scope.get("path", ""))
+            if started:  # part of the answer is out: the server closes the connection
+                return
+            path = str(scope.get("path", ""))
+            response = problem(
+                500, "Internal error", "an unexpected error occurred; see the server log", instance=path
+            )
+            await response(scope, receive, send)
 
 
-__all__ = ["MEDIA_TYPE", "Unauthenticated", "field_path", "install", "problem"]
+__all__ = ["MEDIA_TYPE", "Unauthenticated", "UnexpectedErrors", "field_path", "install", "problem"]

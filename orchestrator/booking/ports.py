@@ -28,6 +28,26 @@ from orchestrator.domain.ranges import RangeSnapshot
 from orchestrator.identity.audit import AuditEvent
 
 
+class AdmissionObserver(Protocol):
+    """Told of every admission decision (create and renew), for metrics. `kinds` names the sources of a
+    refusal's reasons: capacity, policy, access, quota. Called inside the caller's transaction, which
+    may still roll back: these count decisions, not commits."""
+
+    def admitted(self, *, seconds: float, bookings: int) -> None: ...
+
+    def refused(self, *, seconds: float, kinds: Sequence[str]) -> None: ...
+
+
+class Unobserved:
+    """The observer that records nothing (tests, tools)."""
+
+    def admitted(self, *, seconds: float, bookings: int) -> None:
+        return None
+
+    def refused(self, *, seconds: float, kinds: Sequence[str]) -> None:
+        return None
+
+
 @dataclass(frozen=True, kw_only=True)
 class BookingQuery:
     """Filters for listing bookings. `visible_to` limits the result to the bookings an organisation owns

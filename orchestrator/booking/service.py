@@ -18,6 +18,7 @@ on one range are serialised and each sees what the other committed.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -29,7 +30,7 @@ from orchestrator.booking.availability import AvailabilityService
 from orchestrator.booking.ledger import Ledger, check_move, new_id
 from orchestrator.booking.lengths import MAX_BOOKING_LENGTH
 from orchestrator.booking.occupancy import Occupancy, OwnerFree, free_for_owner
-from orchestrator.booking.ports import BookingQuery, BookingStore, CalendarRead
+from orchestrator.booking.ports import AdmissionObserver, BookingQuery, BookingStore, CalendarRead, Unobserved
 from orchestrator.booking.quotas import QuotaService
 from orchestrator.booking.requests import BookingRequest, RequestResult
 from orchestrator.booking.selection import Selection
@@ -52,8 +53,16 @@ S = BookingStatus
 
 
 class BookingService:
-    def __init__(self, *, store: BookingStore, clock: Clock, hold_ttl: timedelta) -> None:
+    def __init__(
+        self,
+        *,
+        store: BookingStore,
+        clock: Clock,
+        hold_ttl: timedelta,
+        observer: AdmissionObserver | None = None,
+    ) -> None:
         self.store = store
+        self.observer: AdmissionObserver = observer or Unobserved()
         self.clock = clock
         self.hold_ttl = hold_ttl
         self.ledger = Ledger(store=store, clock=clock)
@@ -80,6 +89,7 @@ class BookingService:
         if problems:
             raise InvalidInput(problems)
         access.require_purpose(actor, request.purpose, request.reference or "")
+        started = time.perf_counter()
         # The calendars come with the locks (one round trip on PostgreSQL). The clock is read again once
         # the locks are held; `before` only bounds what the store returns (see CalendarRead).
         before = self.clock.now()
@@ -101,27 +111,38 @@ class BookingService:
             raise InvalidInput(FieldProblem("end", f"is in the past (now is {now.isoformat()})"))
         start = max(request.start, now)
         reasons: list[str] = []
+        kinds: dict[str, None] = {}
         claims: list[Claim] = []
+
+        def add(kind: str, found: Sequence[str]) -> None:
+            if found:
+                reasons.extend(found)
+                kinds[kind] = None
+
         for item in request.items:
             snapshot = by_ref[item.range_ref]
-            reasons += policy.booking_problems(snapshot, owner, start=request.start, end=request.end, now=now)
+            add(
+                "policy",
+                policy.booking_problems(snapshot, owner, start=request.start, end=request.end, now=now),
+            )
             direct = access.researcher_problem(actor, snapshot, request.purpose)
-            if direct:
-                reasons.append(direct)
+            add("access", [direct] if direct else [])
             claim = Claim(snapshot=snapshot, start=start, end=request.end, demand=item.demand)
             live = [o for o in locked.calendars[snapshot.id] if o.occupies(now)]
-            reasons += capacity_problems(claim, Occupancy.of(snapshot, live), owner)
+            add("capacity", capacity_problems(claim, Occupancy.of(snapshot, live), owner))
             claims.append(claim)
         if quota is not None:
-            reasons += self.ledger.quota_reasons(owner, quota, claims, now=now)
+            add("quota", self.ledger.quota_reasons(owner, quota, claims, now=now))
         if reasons:
             log.info("booking request refused for %s: %s", owner.name, "; ".join(reasons))
+            self.observer.refused(seconds=time.perf_counter() - started, kinds=list(kinds))
             raise Refused(reasons)
         request_id = request.request_id or new_id()
         bookings = [self._new_booking(actor, request, request_id, claim, owner, now=now) for claim in claims]
         self.store.add_bookings(
             bookings, audit=[self.ledger.event(actor, "booking.create", b, at=now) for b in bookings]
         )
+        self.observer.admitted(seconds=time.perf_counter() - started, bookings=len(bookings))
         return RequestResult(request_id=request_id, bookings=bookings)
 
     def _new_booking(
@@ -273,6 +294,7 @@ class BookingService:
         bookings = [b for b in self.ledger.owned(actor, selection, doing="renewing") if b.status not in ended]
         if not bookings:
             raise Conflict("nothing to renew: the request has no held, pending, confirmed or active booking")
+        started = time.perf_counter()
         locked = self.store.lock_ranges(
             [b.range_id for b in bookings], owner_organisation_id=bookings[0].owner_organisation_id
         )
@@ -298,20 +320,26 @@ class BookingService:
             organisation_id=current[0].owner_organisation_id, name=name, country=current[0].owner_country
         )
         reasons: list[str] = []
+        kinds: dict[str, None] = {}
         claims: list[Claim] = []
         for b in current:
             if end <= b.end:
                 continue
             snapshot = snapshots[b.range_id]
-            reasons += policy.window_problems(snapshot, owner, start=b.start, end=end)
+            found = policy.window_problems(snapshot, owner, start=b.start, end=end)
+            kinds.update(dict.fromkeys(["policy"] if found else []))
+            reasons += found
             claim = Claim(snapshot=snapshot, start=max(b.end, now), end=end, demand=b.demand)
-            reasons += capacity_problems(
-                claim, self.ledger.occupancy_of(snapshot, claim.start, end, now), owner
-            )
+            found = capacity_problems(claim, self.ledger.occupancy_of(snapshot, claim.start, end, now), owner)
+            kinds.update(dict.fromkeys(["capacity"] if found else []))
+            reasons += found
             claims.append(claim)
         if quota is not None:
-            reasons += self.ledger.quota_reasons(owner, quota, claims, now=now)
+            found = self.ledger.quota_reasons(owner, quota, claims, now=now)
+            kinds.update(dict.fromkeys(["quota"] if found else []))
+            reasons += found
         if reasons:
+            self.observer.refused(seconds=time.perf_counter() - started, kinds=list(kinds))
             raise Refused(reasons)
         renewed = []
         for b in current:
@@ -319,6 +347,8 @@ class BookingService:
             self.store.update_booking(updated)
             self.ledger.audit(actor, "booking.renew", updated, at=now, before=booking_view(b))
             renewed.append(updated)
+        if claims:
+            self.observer.admitted(seconds=time.perf_counter() - started, bookings=len(claims))
         return renewed
 
     def reduce(self, actor: Principal, booking_id: str, *, demand: Resources, reason: str = "") -> Booking:

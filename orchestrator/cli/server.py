@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
+import tempfile
 import threading
 from typing import TYPE_CHECKING
 
@@ -28,8 +30,10 @@ def _fail(exc: FederangeError) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _logging(settings: Settings) -> None:
+    from orchestrator.wiring import logs
+
+    logs.configure(fmt=settings.log_format, level=settings.log_level)
 
 
 def _services() -> Services:
@@ -50,7 +54,36 @@ def _serve(app: object, *, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     signal.signal(signal.SIGTERM, lambda *_: None)
-    uvicorn.run(app, host=host, port=port, workers=workers, factory=isinstance(app, str), log_level="info")  # type: ignore[arg-type]
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_config=None)  # type: ignore[arg-type]
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(app, host=host, port=port, workers=workers, factory=True, log_config=None)  # type: ignore[arg-type]
+    sock = _listening_socket(host, port)
+    logging.getLogger(__name__).info("listening on http://%s:%d with %d workers", host, port, workers)
+    Multiprocess(config, sockets=[sock]).run()
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """The socket the worker processes accept on, made here rather than by uvicorn's `bind_socket`.
+
+    uvicorn (Kludex/uvicorn#3149) creates it with protocol 0; accepted sockets inherit that and asyncio
+    only turns Nagle off (TCP_NODELAY) on sockets reporting IPPROTO_TCP, so every request after the
+    first on a kept-alive connection waited ~40 ms for a delayed ACK. Made with IPPROTO_TCP (and
+    TCP_NODELAY on the listener, which accepted sockets inherit on Linux), replies go out at once."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        output.errors.print(f"[bold red]cannot listen on {host}:{port}[/]: {exc}")
+        raise typer.Exit(1) from exc
+    sock.set_inheritable(True)
+    return sock
 
 
 def _exit_without_waiting(released: list[str]) -> None:
@@ -67,9 +100,10 @@ def api(
     workers: int = typer.Option(1, min=1, max=64, help="Worker processes (each builds its own connections)"),
 ) -> None:
     """Run the stateless API only (scale it out; run `federange scheduler` beside it)."""
-    _logging()
     settings = Settings()
+    _logging(settings)
     if workers > 1:
+        _metrics_shared_by_workers()
         _serve(
             "orchestrator.api.app:make_app",
             host=host or settings.host,
@@ -86,6 +120,23 @@ def api(
         services.close()
 
 
+def _metrics_shared_by_workers() -> None:
+    """Worker processes write their metrics to files in PROMETHEUS_MULTIPROC_DIR (a fresh directory of
+    this run unless set; if set it must be emptied before each start), summed by /metrics in any worker."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # orchestrator.wiring.metrics.MULTIPROCESS_ENV
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="federange-metrics-")
+
+
+def _serve_scheduler_metrics(settings: Settings) -> None:
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port, addr=settings.host)
+        logging.getLogger(__name__).info(
+            "scheduler metrics on http://%s:%d/metrics", settings.host, settings.metrics_port
+        )
+
+
 def scheduler() -> None:
     """Run the scheduler only: due actions, hold expiry, range probes (safe with several replicas).
 
@@ -93,8 +144,10 @@ def scheduler() -> None:
     the rest back to other schedulers at once (no lease to wait out) and exits 0."""
     from orchestrator.scheduler.runner import SchedulerRunner
 
-    _logging()
+    settings = Settings()
+    _logging(settings)
     services = _services()
+    _serve_scheduler_metrics(settings)
     runner = SchedulerRunner(services)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -125,8 +178,8 @@ def serve(
     from orchestrator.scheduler.runner import SchedulerRunner
     from orchestrator.wiring import build
 
-    _logging()
     settings = Settings()
+    _logging(settings)
     if migrate_first and settings.is_sqlite:
         engine = make_engine(settings.resolved_database_url())
         migrate.upgrade(engine, settings=settings)

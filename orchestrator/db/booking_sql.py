@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Row
 
 from connectors.base import Resources
 from orchestrator.booking.lengths import length_class
+from orchestrator.db.engine import defer, flush_deferred
 from orchestrator.db.tables import (
     AuditRow,
     BookingRow,
@@ -105,22 +106,36 @@ class DriverCursor:
     The SQL is SQLAlchemy's, compiled once (`driver_statement`): this skips the per-execution statement
     bookkeeping, which costs as much client CPU as the round trip itself (see docs/benchmarks.md). Values
     are bound and read as the driver's types: callers pass aware datetimes and Jsonb, and convert
-    timestamps to UTC."""
+    timestamps to UTC.
+
+    `defer` keeps a write for later instead of sending it: it goes out before the next statement of the
+    transaction, whoever sends it (`flush_deferred`, hooked into the engine), or, when it is the last
+    one, pipelined with the COMMIT (`commit_with_deferred`): the admission's INSERT then costs no round
+    trip of its own while the range lock is held."""
 
     def __init__(self, connection: Connection) -> None:
         self._db = connection
         self._cursor: Any = None
 
-    def run(self, stmt: ClauseElement, params: dict[str, Any], *, rows: bool = True) -> list[tuple[Any, ...]]:
-        compiled = driver_statement(stmt, self._db.dialect)
+    def _driver_cursor(self) -> Any:
         if self._cursor is None:
             # One client-side cursor per unit of work (it holds no server resource and goes with it):
             # creating one costs about what binding a statement does.
             driver = self._db.connection.driver_connection
             assert driver is not None, "a unit of work's connection is always open"
             self._cursor = driver.cursor()
-        self._cursor.execute(compiled.sql, compiled.params(params))
-        return self._cursor.fetchall() if rows else []
+        return self._cursor
+
+    def run(self, stmt: ClauseElement, params: dict[str, Any], *, rows: bool = True) -> list[tuple[Any, ...]]:
+        compiled = driver_statement(stmt, self._db.dialect)
+        cursor = self._driver_cursor()
+        flush_deferred(self._db.info, cursor)
+        cursor.execute(compiled.sql, compiled.params(params))
+        return cursor.fetchall() if rows else []
+
+    def defer(self, stmt: ClauseElement, params: dict[str, Any]) -> None:
+        compiled = driver_statement(stmt, self._db.dialect)
+        defer(self._db, compiled.sql, compiled.params(params))
 
 
 def utc(value: datetime) -> datetime:

@@ -339,7 +339,7 @@ class PostgresCalendar:
             params = {f"b_{k}": v for k, v in rows[0].items()}
             params.update({f"a_{k}": v for k, v in events[0].items()})
             params.update(a_before=_jsonb(params["a_before"]), a_after=_jsonb(params["a_after"]))
-            self._driver.run(INSERT_BOOKING_AND_AUDIT, params, rows=False)
+            self._driver.defer(INSERT_BOOKING_AND_AUDIT, params)  # sent with the next statement or COMMIT
         elif events:
             new = insert(BOOKINGS).values(rows).cte("new_bookings")
             self._db.execute(insert(AUDIT).values(events).add_cte(new))

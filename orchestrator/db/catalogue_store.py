@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from connectors.base import Resources
 from connectors.secrets import parse_path, path_text
 from orchestrator.catalogue.health import RangeHealth
+from orchestrator.db import notifications
 from orchestrator.db.booking_sql import capacity_of, policy_of
 from orchestrator.db.crypto import Cipher
 from orchestrator.db.tables import (
@@ -31,6 +32,7 @@ from orchestrator.domain.catalogue import ConnectorSettings, MaintenanceRecord, 
 from orchestrator.domain.ranges import MaintenanceWindow, OrganisationKind, RangeStatus
 from orchestrator.identity.audit import AuditEvent
 from orchestrator.identity.principals import Principal, Role, TokenInfo
+from orchestrator.identity.verified import TokenGrant
 
 
 def _minutes(delta: timedelta | None) -> int | None:
@@ -118,9 +120,9 @@ class SqlCatalogueStore:
         )
         self.session.flush()
 
-    def principal_for_token(self, digest: str, *, now: datetime) -> Principal | None:
+    def principal_for_token(self, digest: str, *, now: datetime) -> TokenGrant | None:
         stmt = (
-            select(PrincipalRow, OrganisationRow.country)
+            select(PrincipalRow, OrganisationRow.country, TokenRow.expires_at)
             .join(TokenRow, TokenRow.principal_id == PrincipalRow.id)
             .join(OrganisationRow, OrganisationRow.id == PrincipalRow.organisation_id)
             .where(
@@ -132,14 +134,15 @@ class SqlCatalogueStore:
         found = self.session.execute(stmt).first()
         if found is None:
             return None
-        row, country = found
-        return Principal(
+        row, country, expires_at = found
+        principal = Principal(
             id=row.id,
             name=row.name,
             organisation_id=row.organisation_id,
             organisation_country=country,
             role=Role(row.role),
         )
+        return TokenGrant(principal, expires_at)
 
     def _token_query(self) -> Select[TokenRow, PrincipalRow]:
         return select(TokenRow, PrincipalRow).join(PrincipalRow, PrincipalRow.id == TokenRow.principal_id)
@@ -159,6 +162,7 @@ class SqlCatalogueStore:
         if row is not None and row.revoked_at is None:
             row.revoked_at = at
             self.session.flush()
+            notifications.token_revoked(self.session.connection(), token_id)
 
     def count_admins(self) -> int:
         stmt = select(func.count()).select_from(PrincipalRow).where(PrincipalRow.role == Role.ADMIN.value)
@@ -220,16 +224,24 @@ class SqlCatalogueStore:
     def list_ranges(
         self, *, country: str | None, capability: str | None, status: str | None
     ) -> Sequence[RangeRecord]:
-        stmt = select(RangeRow).order_by(RangeRow.slug)
+        # the ranges with their maintenance windows in one round trip (an outer join)
+        stmt = (
+            select(RangeRow, MaintenanceRow)
+            .outerjoin(MaintenanceRow, MaintenanceRow.range_id == RangeRow.id)
+            .order_by(RangeRow.slug, MaintenanceRow.start)
+        )
         if country:
             stmt = stmt.where(RangeRow.country == country)
         if status:
             stmt = stmt.where(RangeRow.status == status)
-        rows = list(self.session.scalars(stmt))
-        if capability:
-            rows = [r for r in rows if capability in r.capabilities]
-        maintenance = self._maintenance_for([r.id for r in rows])
-        return [self._range(r, maintenance.get(r.id, ())) for r in rows]
+        rows: dict[str, RangeRow] = {}
+        maintenance: dict[str, list[MaintenanceRecord]] = {}
+        for row, window in self.session.execute(stmt):
+            rows.setdefault(row.id, row)
+            if window is not None:
+                maintenance.setdefault(row.id, []).append(_maintenance(window))
+        found = [r for r in rows.values() if not capability or capability in r.capabilities]
+        return [self._range(r, tuple(maintenance.get(r.id, ()))) for r in found]
 
     def _maintenance_for(self, range_ids: list[str]) -> dict[str, tuple[MaintenanceRecord, ...]]:
         if not range_ids:

@@ -3,15 +3,23 @@
 SQLite (embedded default): WAL journal, a busy timeout, foreign keys on, and every transaction opened
 with BEGIN IMMEDIATE so writers serialise on the database lock (the booking engine relies on it to
 never overbook). PostgreSQL: psycopg 3 with a pool; admission locks rows with SELECT ... FOR UPDATE.
+
+No pre-ping: a liveness query before every transaction was a round trip on every request. Instead
+`begin` sends the transaction's BEGIN at once (the round trip the driver would send before the first
+statement anyway) and, when that finds the connection dead (the server restarted, a proxy dropped it),
+discards it and begins again on a fresh one, once.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -24,7 +32,84 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600)
+    _configure_postgres(engine)
+    return engine
+
+
+def begin(engine: Engine) -> Connection:
+    """A connection with its transaction begun (see the module's docstring for PostgreSQL)."""
+    for attempt in (1, 2):
+        connection = engine.connect()
+        driver: Any = None
+        try:
+            connection.begin()
+            if connection.dialect.name == "postgresql":
+                # BEGIN sent by us, now, rather than by psycopg before the first statement: the driver is
+                # in autocommit (it sends no BEGIN of its own) until the connection goes back to the pool;
+                # commit() and rollback() still end the transaction the server reports.
+                driver = connection.connection.driver_connection
+                driver.autocommit = True
+                driver.execute("BEGIN")
+            return connection
+        except Exception:
+            dead = driver is not None and bool(driver.broken or driver.closed)
+            if dead:
+                connection.invalidate()
+            connection.close()
+            if not dead or attempt == 2:
+                raise
+            log.warning("a pooled database connection was dead; beginning again on a new one")
+    raise AssertionError("unreachable")
+
+
+DEFERRED = "federange_deferred_writes"
+
+
+def defer(connection: Connection, sql: str, params: dict[str, Any]) -> None:
+    """Keep a write of this transaction to send with its next statement or its COMMIT."""
+    connection.info.setdefault(DEFERRED, []).append((sql, params))
+
+
+def flush_deferred(info: dict[Any, Any], cursor: Any) -> None:
+    """Send the writes deferred on this connection, before anything else is sent."""
+    deferred = info.pop(DEFERRED, None)
+    if deferred:
+        for sql, params in deferred:
+            cursor.execute(sql, params)
+
+
+def commit_with_deferred(connection: Connection) -> bool:
+    """Commit, sending the deferred writes and the COMMIT in one round trip (psycopg's pipeline mode);
+    False when nothing was deferred (the caller commits as usual)."""
+    deferred = connection.info.pop(DEFERRED, None)
+    if not deferred:
+        return False
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.pipeline(), driver.cursor() as cursor:
+        for sql, params in deferred:
+            cursor.execute(sql, params)
+        driver.commit()
+    return True
+
+
+def forget_deferred(connection: Connection) -> None:
+    connection.info.pop(DEFERRED, None)
+
+
+def _configure_postgres(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _send_deferred_first(
+        connection: Connection, cursor: Any, _statement: str, _params: Any, _context: Any, _many: bool
+    ) -> None:
+        if DEFERRED in connection.info:
+            flush_deferred(connection.info, cursor)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, _record: Any) -> None:
+        if dbapi_connection is not None and not dbapi_connection.closed and dbapi_connection.autocommit:
+            dbapi_connection.autocommit = False  # as the pool and every other user expect it
 
 
 def _configure_sqlite(engine: Engine) -> None:

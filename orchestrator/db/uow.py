@@ -21,6 +21,7 @@ from orchestrator.db.actions_store import SqlActionStore
 from orchestrator.db.booking_store import SqlBookingStore
 from orchestrator.db.catalogue_store import SqlCatalogueStore
 from orchestrator.db.crypto import Cipher
+from orchestrator.db.engine import begin, commit_with_deferred, forget_deferred
 from orchestrator.db.exercise_store import SqlExerciseStore
 from orchestrator.db.scenario_store import SqlScenarioStore
 
@@ -93,13 +94,7 @@ class UnitOfWork:
         return self._booking(self.bookings)
 
     def __enter__(self) -> UnitOfWork:
-        self._connection = self._engine.connect()
-        try:
-            self._connection.begin()
-        except BaseException:
-            self._connection.close()
-            self._connection = None
-            raise
+        self._connection = begin(self._engine)
         return self
 
     def __exit__(
@@ -109,7 +104,12 @@ class UnitOfWork:
         try:
             if exc_type is None:
                 if session is not None:
-                    session.commit()  # flushes, then commits the connection's transaction
+                    session.flush()  # the ORM's writes (a deferred write goes out before them)
+                # a write still deferred (an admission's INSERT) is pipelined with the COMMIT; the
+                # calls below then only close the transaction's bookkeeping
+                commit_with_deferred(connection)
+                if session is not None:
+                    session.commit()
                 else:
                     connection.commit()
             elif session is not None:
@@ -117,6 +117,7 @@ class UnitOfWork:
             else:
                 connection.rollback()
         finally:
+            forget_deferred(connection)
             try:
                 if session is not None:
                     session.close()

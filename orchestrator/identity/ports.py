@@ -9,6 +9,7 @@ from typing import Protocol
 from orchestrator.domain.catalogue import Organisation
 from orchestrator.identity.audit import AuditEvent
 from orchestrator.identity.principals import Principal, TokenInfo
+from orchestrator.identity.verified import TokenGrant
 
 
 class IdentityStore(Protocol):
@@ -25,8 +26,8 @@ class IdentityStore(Protocol):
         created_at: datetime,
         expires_at: datetime | None,
     ) -> None: ...
-    def principal_for_token(self, digest: str, *, now: datetime) -> Principal | None:
-        """The principal of a live (not revoked, not expired) token with this digest."""
+    def principal_for_token(self, digest: str, *, now: datetime) -> TokenGrant | None:
+        """The principal of a live (not revoked, not expired) token with this digest, with its expiry."""
         ...
 
     def list_tokens(self, *, organisation_id: str | None) -> Sequence[TokenInfo]: ...

@@ -18,6 +18,7 @@ from orchestrator.identity import audit, permissions, tokens
 from orchestrator.identity.permissions import Action, Scope
 from orchestrator.identity.ports import IdentityStore
 from orchestrator.identity.principals import IssuedToken, Principal, Role, TokenInfo, token_view
+from orchestrator.identity.verified import TokenGrant
 
 
 class IdentityService:
@@ -31,14 +32,18 @@ class IdentityService:
 
     def authenticate(self, token: str) -> Principal:
         """The principal holding this API token; refuses malformed, unknown, revoked and expired ones."""
+        return self.verify(token).principal
+
+    def verify(self, token: str) -> TokenGrant:
+        """What this API token grants, and until when (see `authenticate`)."""
         if not tokens.is_well_formed(token):
             raise Unauthenticated(
                 "malformed token: Federange tokens look like 'frt_' followed by 43 characters"
             )
-        principal = self.store.principal_for_token(tokens.digest(token), now=self.clock.now())
-        if principal is None:
+        grant = self.store.principal_for_token(tokens.digest(token), now=self.clock.now())
+        if grant is None:
             raise Unauthenticated("unknown, revoked or expired token")
-        return principal
+        return grant
 
     def issue_token(
         self, actor: Principal, *, name: str, organisation_id: str, role: Role, expires_at: datetime | None

@@ -24,11 +24,12 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 from orchestrator.domain.actions import DueAction
-from orchestrator.wiring import Services
+from orchestrator.wiring import Services, logs, metrics
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Services, DueAction], None]
+_NAMED = frozenset({"exercise", "instance", "range", "booking"})  # object kinds whose ids the logs carry
 
 
 def worker_name() -> str:
@@ -170,12 +171,24 @@ class ActionRunner:
                 log.exception("claiming the next due actions after %s failed", action.id)
 
     def _execute(self, action: DueAction) -> None:
+        ids = {f"{action.object_kind}_id": action.object_id} if action.object_kind in _NAMED else {}
+        with logs.action_context(action_id=action.id, action_kind=action.kind, **ids):
+            self._execute_named(action)
+
+    def _execute_named(self, action: DueAction) -> None:
         clock = self.services.clock
+        metrics.DUE_ACTION_LAG.labels(action.kind).observe(
+            max((clock.now() - action.due_at).total_seconds(), 0.0)
+        )
         try:
             self.handlers[action.kind](self.services, action)
         except Exception as exc:
             retry = timedelta(seconds=min(2 ** max(action.attempts, 1), 300))
             reason = f"{type(exc).__name__}: {exc}"
+            final = action.attempts >= action.max_attempts
+            metrics.DUE_ACTIONS.labels(action.kind, "failed" if final else "retry").inc()
+            if not final:
+                metrics.CONNECTOR_RETRIES.labels(action.kind).inc()
             log.warning(
                 "action %s %s on %s failed (attempt %d): %s",
                 action.id,
@@ -187,6 +200,7 @@ class ActionRunner:
             with self.services.uow() as uow:
                 uow.actions.fail(action.id, worker=self.worker, now=clock.now(), error=reason, retry_in=retry)
             return
+        metrics.DUE_ACTIONS.labels(action.kind, "done").inc()
         with self.services.uow() as uow:
             if not uow.actions.complete(action.id, worker=self.worker, now=clock.now()):
                 log.warning("action %s finished after its lease passed to another worker", action.id)

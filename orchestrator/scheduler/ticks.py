@@ -19,7 +19,7 @@ from orchestrator.catalogue.health import HealthStore, RangeHealth, probe_ranges
 from orchestrator.exercises import healing, reconciler
 from orchestrator.scheduler.actions import ActionRunner
 from orchestrator.scheduler.handlers import lifecycle_handlers
-from orchestrator.wiring import Services
+from orchestrator.wiring import Services, metrics
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ def expire_holds(services: Services) -> int:
         with services.uow() as uow:
             done = services.booking(uow.bookings).expire_holds(limit=500)
         total += done
+        metrics.HOLDS_EXPIRED.inc(done)
         if done < 500:
             return total
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -26,6 +26,7 @@ from orchestrator.catalogue.service import CatalogueService
 from orchestrator.db import migrate
 from orchestrator.db.crypto import Cipher, resolve_secret_key
 from orchestrator.db.engine import make_engine
+from orchestrator.db.notifications import RevocationListener
 from orchestrator.db.uow import UnitOfWork
 from orchestrator.domain.catalogue import ScenarioVersion
 from orchestrator.domain.clock import Clock, SystemClock
@@ -36,13 +37,16 @@ from orchestrator.exercises.service import ExerciseService
 from orchestrator.identity.ports import IdentityStore
 from orchestrator.identity.service import IdentityService
 from orchestrator.identity.throttle import FailureCounter, Limit, SignInThrottle
+from orchestrator.identity.verified import VerifiedTokens
 from orchestrator.placement.plugins import Plugins, default_plugins
 from orchestrator.settings import Settings
 from orchestrator.wiring.connectors import ConnectorCache
+from orchestrator.wiring.metrics import AdmissionMetrics
 from orchestrator.wiring.scenario_facts import deployable_document, instance_values, scenario_facts
 from scenarios import library as scenario_library
 
 log = logging.getLogger(__name__)
+_ADMISSIONS = AdmissionMetrics()
 
 
 @dataclass
@@ -57,6 +61,7 @@ class Services:
     connectors: ConnectorCache = field(default_factory=ConnectorCache)
     plugins: Plugins = field(default_factory=default_plugins)
     provisioner: Provisioner = field(default_factory=lambda: registry.load_provisioner("ansible"))
+    _closing: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def uow(self) -> UnitOfWork:
         """A new unit of work (one transaction), with the booking engine and the scenario catalogue."""
@@ -87,6 +92,17 @@ class Services:
         )
 
     @cached_property
+    def verified_tokens(self) -> VerifiedTokens:
+        """This process's cache of verified tokens; on PostgreSQL used only while it hears revocations."""
+        cache = VerifiedTokens(clock=self.clock, ttl=timedelta(seconds=self.settings.token_cache_seconds))
+        if self.engine.dialect.name == "postgresql" and self.settings.token_cache_seconds > 0:
+            cache.trust(False)  # until the listener says it listens
+            listener = RevocationListener(self.engine, on_notice=cache.clear, on_state=cache.trust)
+            self._closing.append(listener.close)
+            listener.start()
+        return cache
+
+    @cached_property
     def throttle(self) -> SignInThrottle:
         """Failed sign-ins per client, counted in the database (shared by every replica)."""
 
@@ -107,7 +123,10 @@ class Services:
     def booking(self, store: BookingStore) -> BookingService:
         """The booking use cases on the caller's store (`uow.bookings`): they never commit."""
         return BookingService(
-            store=store, clock=self.clock, hold_ttl=timedelta(seconds=self.settings.hold_ttl_seconds)
+            store=store,
+            clock=self.clock,
+            hold_ttl=timedelta(seconds=self.settings.hold_ttl_seconds),
+            observer=_ADMISSIONS,
         )
 
     # -- exercises and environments ---------------------------------------------------------------
@@ -138,6 +157,8 @@ class Services:
         )
 
     def close(self) -> None:
+        for close in reversed(self._closing):
+            close()
         self.connectors.close()
         self.engine.dispose()
 

@@ -10,6 +10,7 @@ import threading
 from connectors import registry
 from connectors.base import Connector
 from orchestrator.domain.catalogue import RangeRecord
+from orchestrator.wiring.metrics import MeteredConnector
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,9 @@ class ConnectorCache:
             cached = self._cache.get(record.id)
             if cached is not None and cached[0] == key:
                 return cached[1]
-        connector = registry.load(record.connector.kind, config)
+        connector: Connector = MeteredConnector(
+            registry.load(record.connector.kind, config), record.connector.kind
+        )
         with self._lock:
             replaced = self._cache.get(record.id)
             if replaced is not None:  # an action may still be using it: close it at shutdown

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from orchestrator.api.deps import ServicesDep
 from orchestrator.db import migrate
 from orchestrator.domain.errors import NotReady
+from orchestrator.wiring import metrics
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
@@ -38,3 +40,10 @@ def ready(services: ServicesDep) -> dict[str, str]:
         log.warning("not ready: %s: %s", type(exc).__name__, exc)
         raise NotReady("not ready: the database does not answer or is not migrated") from None
     return {"status": "ready"}
+
+
+@router.get("/metrics", include_in_schema=False)
+def prometheus_metrics(services: ServicesDep) -> Response:
+    """Prometheus text exposition: this process's (or every worker's) counters and the database's
+    gauges. Like /health it needs no token: the chart's NetworkPolicy admits the scrapers."""
+    return Response(metrics.exposition(services.engine), media_type=CONTENT_TYPE_LATEST)

@@ -34,4 +34,5 @@ def list_(principal: PrincipalDep, services: ServicesDep) -> list[TokenOut]:
 def revoke(token_id: str, principal: PrincipalDep, services: ServicesDep) -> TokenOut:
     with services.uow() as uow:
         info = services.identity(uow.catalogue).revoke_token(principal, token_id)
+    services.verified_tokens.clear()  # this process at once; the others through the database's notice
     return TokenOut.from_domain(info)

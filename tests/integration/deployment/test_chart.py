@@ -37,6 +37,7 @@ CHART_MANAGED = {
     "data_dir",
     "host",
     "port",
+    "metrics_port",
 }
 
 
@@ -93,8 +94,8 @@ def test_every_rendered_object_passes_the_official_schema_in_strict_mode(case: s
     }
     assert expected <= kinds, kinds
     for obj in rendered:
-        if obj["kind"] == "ServiceMonitor":
-            continue  # a custom resource: checked against its own schema below
+        if obj["kind"] in {"ServiceMonitor", "PodMonitor"}:
+            continue  # custom resources: checked against their own schemas below
         kubernetes_validate.validate(obj, version, strict=True)
 
 
@@ -157,6 +158,9 @@ def test_every_setting_is_configurable_or_set_by_the_chart_and_reaches_the_proce
         "default_quota_gpus": 0,
         "environment_max_ttl_minutes": 240,
         "environment_max_lifetime_minutes": 2880,
+        "log_format": "json",
+        "log_level": "WARNING",
+        "token_cache_seconds": 5,
     }
     assert set(chosen) == configurable
     rendered = objects("default", settings=tuple(f"config.{k}={v}" for k, v in chosen.items()))
@@ -244,7 +248,7 @@ def test_the_api_deployment_is_replicated_probed_spread_and_protected_by_a_budge
     assert api["spec"]["replicas"] == replicas
     assert matches(api["spec"]["selector"]["matchLabels"], labels)
     container = template["spec"]["containers"][0]
-    assert container["args"] == ["api"]
+    assert container["args"] == ["api", "--workers", "1"]
     port_names = {p["name"] for p in container["ports"]}
     assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
@@ -313,6 +317,26 @@ def test_ingress_and_service_monitor_point_at_the_api_service() -> None:
     assert not by_kind(objects("default"), "Ingress") and not by_kind(objects("default"), "ServiceMonitor")
 
 
+def test_the_pod_monitor_scrapes_the_schedulers_metrics_port() -> None:
+    rendered = objects("ha")
+    monitor = named(rendered, "PodMonitor", "-scheduler")
+    jsonschema.validate(monitor, POD_MONITOR)
+    scheduler = named(rendered, "Deployment", "-scheduler")["spec"]["template"]
+    assert matches(monitor["spec"]["selector"]["matchLabels"], scheduler["metadata"]["labels"])
+    (container,) = scheduler["spec"]["containers"]
+    assert container["ports"] == [{"name": "metrics", "containerPort": 9464, "protocol": "TCP"}]
+    assert {"name": "FEDERANGE_METRICS_PORT", "value": "9464"} in container["env"]
+    assert monitor["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
+    default = named(objects("default"), "Deployment", "-scheduler")["spec"]["template"]["spec"]
+    assert "ports" not in default["containers"][0] and not by_kind(objects("default"), "PodMonitor")
+
+
+def test_the_api_runs_the_configured_worker_processes() -> None:
+    rendered = objects("default", settings=("api.workers=3",))
+    (container,) = named(rendered, "Deployment", "-api")["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == ["api", "--workers", "3"]
+
+
 #: A Prometheus duration, as the operator's CRD types it.
 DURATION = r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
 #: The fields of monitoring.coreos.com/v1 ServiceMonitor the chart uses, as the operator's CRD types them.
@@ -360,6 +384,45 @@ SERVICE_MONITOR = {
     },
 }
 
+#: The fields of monitoring.coreos.com/v1 PodMonitor the chart uses, as the operator's CRD types them.
+POD_MONITOR = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "monitoring.coreos.com/v1"},
+        "kind": {"const": "PodMonitor"},
+        "metadata": {"type": "object", "required": ["name"]},
+        "spec": {
+            "type": "object",
+            "required": ["selector", "podMetricsEndpoints"],
+            "additionalProperties": False,
+            "properties": {
+                "selector": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "matchLabels": {"type": "object", "additionalProperties": {"type": "string"}}
+                    },
+                },
+                "podMetricsEndpoints": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "port": {"type": "string"},
+                            "path": {"type": "string"},
+                            "interval": {"type": "string", "pattern": DURATION},
+                            "scrapeTimeout": {"type": "string", "pattern": DURATION},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
 
 @pytest.mark.parametrize("case", sorted(VALUES))
 def test_network_policies_isolate_each_role(case: str) -> None:
@@ -385,6 +448,10 @@ def test_network_policies_isolate_each_role(case: str) -> None:
         if component == "api":
             (rule,) = policy["ingress"]
             assert [p["port"] for p in rule["ports"]] == [p["name"] for p in ports_of["api"]]
+        elif component == "scheduler" and case == "ha":  # scraped: its metrics port, from the scrapers
+            (rule,) = policy["ingress"]
+            assert [p["port"] for p in rule["ports"]] == ["metrics"]
+            assert rule["from"] == named(rendered, "NetworkPolicy", "-api")["spec"]["ingress"][0]["from"][:-1]
         else:
             assert not policy.get("ingress"), f"{name} ({component}) accepts connections"
         if component == "migrate":

@@ -35,6 +35,7 @@ from tests.integration.catalogue.helpers import auth, create_org, issue
 from tests.integration.connectors.dockerenv import remains
 from tests.support.images import BUSYBOX_IMAGE, DOCKER_URL, docker_api, ensure_busybox_image
 from tests.support.live import free_port, serve
+from tests.support.metrics import grew, scrape, total
 
 pytestmark = [pytest.mark.docker, pytest.mark.ansible, pytest.mark.slow]
 
@@ -56,7 +57,7 @@ def docker_range(slug: str, country: str, slots: int) -> dict[str, Any]:
         "country": country,
         "capabilities": ["docker", "containers"],
         "capacity": {"cpu_millicores": 8000, "memory_mib": 8192, "slots": slots, "gpus": 0},
-        # the operators share the whole range with foreign teams (the default keeps half for their own country)
+        # the operators share the whole range with foreign teams (the default keeps half for their country)
         "policy": {"max_foreign_share": 1.0, "max_booking_minutes": None},
         "connector": {
             "kind": "docker",
@@ -127,7 +128,7 @@ def test_four_teams_on_two_docker_ranges_deploy_on_time_and_leave_nothing(
     fast = settings.model_copy(
         update={
             "scheduler_tick_seconds": 0.5,
-            "probe_interval_seconds": 3600.0,
+            "probe_interval_seconds": 5.0,  # the range health gauges of the /metrics scrape
             "reconcile_interval_seconds": 5.0,
         }
     )
@@ -143,6 +144,7 @@ def test_four_teams_on_two_docker_ranges_deploy_on_time_and_leave_nothing(
     instance_ids: list[str] = []
     try:
         with serve(services) as url, httpx.Client(base_url=url, timeout=30) as http:
+            before = scrape(http)
             with services.uow() as uow:
                 admin = (
                     services.catalogue(uow.catalogue)
@@ -201,10 +203,35 @@ def test_four_teams_on_two_docker_ranges_deploy_on_time_and_leave_nothing(
                 "/api/v1/bookings", params={"reference": exercise["id"]}, headers=auth(trainer)
             )
             assert {b["status"] for b in released.json()["items"]} == {"released"}
+            assert_metrics_moved(before, scrape(http))
     finally:
         runner.shutdown()
         services.close()
     assert remains(engine, instance_ids) == []
+
+
+def assert_metrics_moved(before: dict[Any, float], after: dict[Any, float]) -> None:
+    """A scrape of /metrics after the exercise shows what it did (each figure grew from the first scrape)."""
+    assert grew(before, after, "federange_booking_admissions_total", outcome="admitted") >= 1
+    assert grew(before, after, "federange_booking_admission_seconds_count", outcome="admitted") >= 1
+    assert grew(before, after, "federange_due_actions_total", kind="instance.deploy", outcome="done") >= 4
+    assert grew(before, after, "federange_due_actions_total", kind="exercise.teardown", outcome="done") >= 1
+    assert grew(before, after, "federange_due_action_lag_seconds_count", kind="instance.deploy") >= 4
+    assert (
+        grew(before, after, "federange_connector_seconds_count", connector="docker", operation="deploy") >= 4
+    )
+    assert grew(before, after, "federange_connector_seconds_sum", connector="docker", operation="deploy") > 0
+    assert (
+        grew(before, after, "federange_connector_seconds_count", connector="docker", operation="teardown")
+        >= 4
+    )
+    assert grew(before, after, "federange_http_requests_total", route="/api/v1/exercises", status="201") == 1
+    assert grew(before, after, "federange_http_requests_total", route="/api/v1/exercises/{exercise_id}") > 0
+    assert total(after, "federange_instances", stage="done") >= 4  # read from the database at scrape time
+    healthy = {
+        dict(labels)["range"]: v for (name, labels), v in after.items() if name == "federange_range_healthy"
+    }
+    assert healthy.get("ee-docker") == 1 and healthy.get("lv-docker") == 1  # probed by the tick
 
 
 # -- crash safety ------------------------------------------------------------------------------------
