@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -86,6 +86,26 @@ class SqlExerciseStore:
         stmt = select(InstanceRow).where(InstanceRow.exercise_id == exercise_id).order_by(InstanceRow.team)
         return [_instance(r) for r in self.session.scalars(stmt)]
 
+    def instance_page(self, exercise_id: str, *, offset: int, limit: int) -> Sequence[Instance]:
+        stmt = (
+            select(InstanceRow)
+            .where(InstanceRow.exercise_id == exercise_id)
+            .order_by(InstanceRow.team)
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_instance(r) for r in self.session.scalars(stmt)]
+
+    def stage_counts(self, exercise_id: str, *, booking_id: str | None = None) -> Mapping[Stage, int]:
+        stmt = (
+            select(InstanceRow.stage, func.count())
+            .where(InstanceRow.exercise_id == exercise_id)
+            .group_by(InstanceRow.stage)
+        )
+        if booking_id is not None:
+            stmt = stmt.where(InstanceRow.booking_id == booking_id)
+        return {Stage(stage): int(n) for stage, n in self.session.execute(stmt)}
+
     def instances_on(self, range_id: str, *, stages: Sequence[Stage]) -> Sequence[Instance]:
         stmt = select(InstanceRow).where(
             InstanceRow.range_id == range_id, InstanceRow.stage.in_([s.value for s in stages])
@@ -143,6 +163,19 @@ class SqlExerciseStore:
     def stages_of(self, instance_id: str) -> Sequence[StageRecord]:
         stmt = select(StageRow).where(StageRow.instance_id == instance_id).order_by(StageRow.seq)
         return [_stage(r) for r in self.session.scalars(stmt)]
+
+    def stages_of_many(self, instance_ids: Sequence[str]) -> Mapping[str, Sequence[StageRecord]]:
+        found: dict[str, list[StageRecord]] = {i: [] for i in instance_ids}
+        if not instance_ids:
+            return found
+        stmt = (
+            select(StageRow)
+            .where(StageRow.instance_id.in_(list(instance_ids)))
+            .order_by(StageRow.instance_id, StageRow.seq)
+        )
+        for row in self.session.scalars(stmt):
+            found[row.instance_id].append(_stage(row))
+        return found
 
     # events
     def add_event(self, event: ExerciseEvent) -> None:

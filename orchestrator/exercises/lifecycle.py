@@ -273,12 +273,12 @@ def _finish_ready(rt: Runtime, work: _Work, status: InstanceStatus) -> None:
 # -- teardown ----------------------------------------------------------------------------------------
 def release_if_unused(unit: UnitOfWork, instance: Instance) -> None:
     """Release the instance's booking once no instance of its exercise on that booking is still up
-    (the teams of an exercise on one range share one booking)."""
+    (the teams of an exercise on one range share one booking); one count decides, nothing is loaded."""
     booking_id = instance.booking_id
     if not booking_id:
         return
-    sharing = [i for i in unit.exercises.instances_of(instance.exercise_id) if i.booking_id == booking_id]
-    if all(i.stage is Stage.DONE for i in sharing):
+    sharing = unit.exercises.stage_counts(instance.exercise_id, booking_id=booking_id)
+    if not any(n for stage, n in sharing.items() if stage is not Stage.DONE):
         status = booking_status(unit, booking_id)
         if status in (BookingStatus.ACTIVE, BookingStatus.CONFIRMED):
             unit.booking.release(SYSTEM, Selection.booking(booking_id))

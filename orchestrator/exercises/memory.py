@@ -97,6 +97,16 @@ class MemoryExercises:
             (i for i in self._s.instances.values() if i.exercise_id == exercise_id), key=lambda i: i.team
         )
 
+    def instance_page(self, exercise_id: str, *, offset: int, limit: int) -> Sequence[Instance]:
+        return list(self.instances_of(exercise_id))[offset : offset + limit]
+
+    def stage_counts(self, exercise_id: str, *, booking_id: str | None = None) -> Mapping[Stage, int]:
+        counts: dict[Stage, int] = {}
+        for i in self._s.instances.values():
+            if i.exercise_id == exercise_id and booking_id in (None, i.booking_id):
+                counts[i.stage] = counts.get(i.stage, 0) + 1
+        return counts
+
     def instances_on(self, range_id: str, *, stages: Sequence[Stage]) -> Sequence[Instance]:
         return [i for i in self._s.instances.values() if i.range_id == range_id and i.stage in stages]
 
@@ -139,6 +149,9 @@ class MemoryExercises:
 
     def stages_of(self, instance_id: str) -> Sequence[StageRecord]:
         return list(self._s.stages.get(instance_id, ()))
+
+    def stages_of_many(self, instance_ids: Sequence[str]) -> Mapping[str, Sequence[StageRecord]]:
+        return {i: self.stages_of(i) for i in instance_ids}
 
     def add_event(self, event: ExerciseEvent) -> None:
         self._s.events.append(event)

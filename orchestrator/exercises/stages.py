@@ -83,11 +83,12 @@ def log_lines(unit: UnitOfWork, instance_id: str, lines: Sequence[str]) -> None:
 
 def settle_exercise(unit: UnitOfWork, exercise_id: str, *, now: datetime) -> None:
     """Derive the exercise status from its instances: running once none is still on its way up;
-    done (or cancelled) once every instance is torn down."""
+    done (or cancelled) once every instance is torn down. It counts the instances per stage in one
+    aggregate query under the exercise's lock, never loading them (this runs after every team's step)."""
     exercise = unit.exercises.get_exercise(exercise_id, lock=True)
     if exercise is None:
         return
-    stages = {i.stage for i in unit.exercises.instances_of(exercise_id)}
+    stages = {stage for stage, n in unit.exercises.stage_counts(exercise_id).items() if n}
     target: ExerciseStatus | None = None
     if exercise.status is ExerciseStatus.DEPLOYING and not stages & {
         Stage.BOOKED,
