@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import cached_property
 from types import TracebackType
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from orchestrator.booking.service import BookingService
@@ -23,6 +23,7 @@ from orchestrator.db.catalogue_store import SqlCatalogueStore
 from orchestrator.db.crypto import Cipher
 from orchestrator.db.exercise_store import SqlExerciseStore
 from orchestrator.db.scenario_store import SqlScenarioStore
+from orchestrator.db.wakeups import CHANNEL, Wakeups
 
 
 class UnitOfWork:
@@ -40,12 +41,15 @@ class UnitOfWork:
         *,
         booking: Callable[[SqlBookingStore], BookingService],
         scenarios: Callable[[SqlScenarioStore], ScenarioCatalogue],
+        wakeups: Wakeups | None = None,
     ) -> None:
         self._engine = engine
         self._sessions = sessions
         self._cipher = cipher
         self._booking = booking
         self._scenarios = scenarios
+        self._wakeups = wakeups
+        self._wake = False
         self._connection: Connection | None = None
         self._session: Session | None = None
 
@@ -64,7 +68,16 @@ class UnitOfWork:
 
     @property
     def actions(self) -> SqlActionStore:
-        return SqlActionStore(self.session)
+        return SqlActionStore(self.session, on_due_now=self._due_now)
+
+    def _due_now(self) -> None:
+        """An action due now was written: wake the schedulers when this transaction commits (PostgreSQL
+        delivers a NOTIFY sent inside a transaction at its commit, to every process listening)."""
+        if self._wake:
+            return
+        self._wake = True
+        if self.connection.dialect.name == "postgresql":
+            self.session.execute(select(func.pg_notify(CHANNEL, "")))
 
     @property
     def scenario_store(self) -> SqlScenarioStore:
@@ -112,6 +125,8 @@ class UnitOfWork:
                     session.commit()  # flushes, then commits the connection's transaction
                 else:
                     connection.commit()
+                if self._wake and self._wakeups is not None:
+                    self._wakeups.ring()
             elif session is not None:
                 session.rollback()
             else:
@@ -124,3 +139,4 @@ class UnitOfWork:
                 connection.close()
                 self._connection = None
                 self._session = None
+                self._wake = False

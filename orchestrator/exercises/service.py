@@ -8,8 +8,8 @@ exists with all its bookings and its schedule, or not at all.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from orchestrator.booking.requests import BookingItem, BookingRequest
@@ -63,11 +63,21 @@ def new_instance_id() -> str:
     return "x" + uuid.uuid4().hex[:11]
 
 
+#: Teams per page of an exercise's detail, unless the caller asks otherwise.
+TEAMS_PER_PAGE = 500
+
+
 @dataclass(frozen=True, kw_only=True)
 class Detail:
+    """An exercise with one page of its instances (ordered by team) and their stage histories.
+    `team_count` and `team_stages` cover every instance, whatever the page."""
+
     exercise: Exercise
     instances: tuple[Instance, ...]
-    stages: dict[str, tuple[StageRecord, ...]]
+    stages: Mapping[str, Sequence[StageRecord]]
+    team_count: int = 0
+    team_stages: Mapping[Stage, int] = field(default_factory=dict)
+    offset: int = 0
 
 
 class ExerciseService:
@@ -200,7 +210,13 @@ class ExerciseService:
             organisation_id=exercise.owner_organisation_id,
             after=exercise_view(exercise, instances),
         )
-        return Detail(exercise=exercise, instances=tuple(instances), stages={})
+        return Detail(
+            exercise=exercise,
+            instances=tuple(instances),
+            stages={},
+            team_count=len(instances),
+            team_stages={Stage.BOOKED: len(instances)},
+        )
 
     # -- read ------------------------------------------------------------------------------------
     def _visible(self, actor: Principal, exercise_id: str, *, lock: bool = False) -> Exercise:
@@ -224,11 +240,31 @@ class ExerciseService:
         permissions.require(actor, change, owner=exercise.owner_organisation_id)
         return exercise
 
-    def get(self, actor: Principal, exercise_id: str) -> Detail:
+    def get(
+        self, actor: Principal, exercise_id: str, *, offset: int = 0, limit: int = TEAMS_PER_PAGE
+    ) -> Detail:
+        """The exercise with one page of teams, in a fixed number of queries whatever its size."""
         exercise = self._visible(actor, exercise_id)
-        instances = tuple(self.unit.exercises.instances_of(exercise.id))
-        stages = {i.id: tuple(self.unit.exercises.stages_of(i.id)) for i in instances}
-        return Detail(exercise=exercise, instances=instances, stages=stages)
+        return self._detail(exercise, offset=offset, limit=limit)
+
+    def summary(self, actor: Principal, exercise_id: str) -> Detail:
+        """The exercise and its per-stage team counts, without any team (what a change returns)."""
+        return self._detail(self._visible(actor, exercise_id), offset=0, limit=0)
+
+    def _detail(self, exercise: Exercise, *, offset: int, limit: int) -> Detail:
+        counts = self.unit.exercises.stage_counts(exercise.id)
+        instances = (
+            tuple(self.unit.exercises.instance_page(exercise.id, offset=offset, limit=limit)) if limit else ()
+        )
+        stages = self.unit.exercises.stages_of_many([i.id for i in instances])
+        return Detail(
+            exercise=exercise,
+            instances=instances,
+            stages=stages,
+            team_count=sum(counts.values()),
+            team_stages=counts,
+            offset=offset,
+        )
 
     def list(self, actor: Principal, *, kind: ExerciseKind | None, active_only: bool) -> list[Exercise]:
         read = Action.ENVIRONMENT_READ if kind is ExerciseKind.ENVIRONMENT else Action.EXERCISE_READ

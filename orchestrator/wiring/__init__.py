@@ -27,6 +27,7 @@ from orchestrator.db import migrate
 from orchestrator.db.crypto import Cipher, resolve_secret_key
 from orchestrator.db.engine import make_engine
 from orchestrator.db.uow import UnitOfWork
+from orchestrator.db.wakeups import Wakeups
 from orchestrator.domain.catalogue import ScenarioVersion
 from orchestrator.domain.clock import Clock, SystemClock
 from orchestrator.domain.errors import NotReady
@@ -57,11 +58,18 @@ class Services:
     connectors: ConnectorCache = field(default_factory=ConnectorCache)
     plugins: Plugins = field(default_factory=default_plugins)
     provisioner: Provisioner = field(default_factory=lambda: registry.load_provisioner("ansible"))
+    #: Rung when a due action is written for now; the scheduler's wake loop waits on it.
+    wakeups: Wakeups = field(default_factory=Wakeups)
 
     def uow(self) -> UnitOfWork:
         """A new unit of work (one transaction), with the booking engine and the scenario catalogue."""
         return UnitOfWork(
-            self.engine, self.sessions, self.cipher, booking=self.booking, scenarios=self.scenarios
+            self.engine,
+            self.sessions,
+            self.cipher,
+            booking=self.booking,
+            scenarios=self.scenarios,
+            wakeups=self.wakeups,
         )
 
     def catalogue(self, store: CatalogueStore) -> CatalogueService:

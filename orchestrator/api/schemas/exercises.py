@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,7 +10,14 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from orchestrator.api.schemas.common import Capability, Country, Ref, Schema, UtcDateTime
 from orchestrator.exercises.access import TeamAccess
-from orchestrator.exercises.model import Exercise, ExerciseDraft, ExerciseEvent, Instance, StageRecord
+from orchestrator.exercises.model import (
+    Exercise,
+    ExerciseDraft,
+    ExerciseEvent,
+    Instance,
+    Stage,
+    StageRecord,
+)
 from orchestrator.exercises.service import ON_OWN_COUNTRY
 from orchestrator.placement.request import DEFAULT_STRATEGY, Affinity, Constraints, Team
 from orchestrator.placement.result import Placement, RangeOutcome
@@ -258,11 +265,28 @@ class PlacementOut(BaseModel):
         )
 
 
-class ExerciseOut(ExerciseSummary):
+class ExerciseState(ExerciseSummary):
+    """What a change (cancel, extend, renew, retry, destroy) returns: the exercise and how many of its
+    teams are in each stage, without the teams themselves (GET the exercise for those)."""
+
+    team_count: int = Field(description="Every team of the exercise")
+    team_stages: dict[str, int] = Field(description="How many teams are in each stage")
+
+    @classmethod
+    def of(cls, e: Exercise, *, team_count: int, team_stages: Mapping[Stage, int]) -> ExerciseState:
+        return cls(
+            **ExerciseSummary.from_domain(e).model_dump(),
+            team_count=team_count,
+            team_stages={s.value: n for s, n in sorted(team_stages.items()) if n},
+        )
+
+
+class ExerciseOut(ExerciseState):
     placement: PlacementOut = Field(
         description="The placement: team -> range, demand per range, rejected ranges"
     )
-    teams: list[TeamOut]
+    teams_offset: int = Field(default=0, description="Index of the first team of this page (by team name)")
+    teams: list[TeamOut] = Field(description="One page of teams (`teams_offset`, `teams_limit`)")
     events: list[EventOut]
 
 
