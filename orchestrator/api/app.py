@@ -24,6 +24,7 @@ from orchestrator.api.routes import (
     exercises,
     health,
     organisations,
+    pools,
     ranges,
     scenarios,
     tokens,
@@ -62,7 +63,7 @@ def create_app(services: Services, *, on_start: Sequence[Hook] = (), on_stop: Se
     problems.install(app)
     app.add_middleware(RequestLimits, max_body_bytes=services.settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
-    for module in (health, organisations, tokens, ranges, audit, scenarios, exercises, environments):
+    for module in (health, organisations, tokens, ranges, audit, scenarios, exercises, environments, pools):
         app.include_router(module.router)
     for router in (bookings.router, bookings.requests_router, bookings.quotas_router, availability.router):
         app.include_router(router)

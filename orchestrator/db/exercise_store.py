@@ -73,7 +73,7 @@ class SqlExerciseStore:
 
     def get_instance(self, instance_id: str, *, lock: bool = False) -> Instance | None:
         row = self.session.get(InstanceRow, instance_id, with_for_update=lock)
-        return None if row is None else _instance(row)
+        return None if row is None else instance_of(row)
 
     def save_instance(self, instance: Instance) -> None:
         row = self.session.get(InstanceRow, instance.id)
@@ -84,7 +84,7 @@ class SqlExerciseStore:
 
     def instances_of(self, exercise_id: str) -> Sequence[Instance]:
         stmt = select(InstanceRow).where(InstanceRow.exercise_id == exercise_id).order_by(InstanceRow.team)
-        return [_instance(r) for r in self.session.scalars(stmt)]
+        return [instance_of(r) for r in self.session.scalars(stmt)]
 
     def instance_page(self, exercise_id: str, *, offset: int, limit: int) -> Sequence[Instance]:
         stmt = (
@@ -94,7 +94,7 @@ class SqlExerciseStore:
             .offset(offset)
             .limit(limit)
         )
-        return [_instance(r) for r in self.session.scalars(stmt)]
+        return [instance_of(r) for r in self.session.scalars(stmt)]
 
     def stage_counts(self, exercise_id: str, *, booking_id: str | None = None) -> Mapping[Stage, int]:
         stmt = (
@@ -110,7 +110,7 @@ class SqlExerciseStore:
         stmt = select(InstanceRow).where(
             InstanceRow.range_id == range_id, InstanceRow.stage.in_([s.value for s in stages])
         )
-        return [_instance(r) for r in self.session.scalars(stmt.order_by(InstanceRow.id))]
+        return [instance_of(r) for r in self.session.scalars(stmt.order_by(InstanceRow.id))]
 
     def known_instance_ids(self, instance_ids: Sequence[str]) -> set[str]:
         if not instance_ids:
@@ -271,7 +271,7 @@ def _fill_instance(row: InstanceRow, i: Instance) -> None:
     row.torn_down_at = i.torn_down_at
 
 
-def _instance(row: InstanceRow) -> Instance:
+def instance_of(row: InstanceRow) -> Instance:
     return Instance(
         id=row.id,
         exercise_id=row.exercise_id,

@@ -22,6 +22,7 @@ from orchestrator.db.booking_store import SqlBookingStore
 from orchestrator.db.catalogue_store import SqlCatalogueStore
 from orchestrator.db.crypto import Cipher
 from orchestrator.db.exercise_store import SqlExerciseStore
+from orchestrator.db.pool_store import SqlPoolStore
 from orchestrator.db.scenario_store import SqlScenarioStore
 from orchestrator.db.wakeups import CHANNEL, Wakeups
 
@@ -95,6 +96,10 @@ class UnitOfWork:
     @property
     def exercises(self) -> SqlExerciseStore:
         return SqlExerciseStore(self.session)
+
+    @property
+    def pools(self) -> SqlPoolStore:
+        return SqlPoolStore(self.session)
 
     @property
     def bookings(self) -> SqlBookingStore:

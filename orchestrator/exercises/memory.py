@@ -29,10 +29,12 @@ from orchestrator.exercises.model import (
     Exercise,
     ExerciseEvent,
     ExerciseKind,
+    ExerciseStatus,
     Instance,
     Stage,
     StageOutcome,
     StageRecord,
+    WarmPool,
 )
 from orchestrator.identity.audit import AuditEvent
 from orchestrator.identity.principals import Principal
@@ -51,6 +53,7 @@ class _State:
     audit: list[AuditEvent] = field(default_factory=list)
     scenarios: dict[str, ScenarioHandle] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
+    pools: dict[str, WarmPool] = field(default_factory=dict)
     bookings: InMemoryBookingStore = field(default_factory=InMemoryBookingStore)
 
 
@@ -229,6 +232,43 @@ class MemoryActions:
             )
 
 
+class MemoryPools:
+    """The PoolStore port over the world's dictionaries."""
+
+    def __init__(self, state: _State) -> None:
+        self._s = state
+
+    def add_pool(self, pool: WarmPool) -> None:
+        self._s.pools[pool.id] = pool
+
+    def get_pool(self, pool_id: str) -> WarmPool | None:
+        return self._s.pools.get(pool_id)
+
+    def save_pool(self, pool: WarmPool) -> None:
+        self._s.pools[pool.id] = pool
+
+    def pools_on(self, range_id: str) -> Sequence[WarmPool]:
+        return sorted(
+            (p for p in self._s.pools.values() if p.range_id == range_id), key=lambda p: p.created_at
+        )
+
+    def active_pools(self) -> Sequence[WarmPool]:
+        active = {ExerciseStatus.SCHEDULED, *_CLAIMABLE}
+        return [p for p in self._s.pools.values() if self._s.exercises[p.id].status in active]
+
+    def claimable(self, pin: ScenarioPin, *, now: datetime, limit: int = 3) -> Sequence[Instance]:
+        live = {
+            e.id
+            for e in self._s.exercises.values()
+            if e.kind is ExerciseKind.POOL and e.status in _CLAIMABLE and e.end > now and e.scenario == pin
+        }
+        ready = [i for i in self._s.instances.values() if i.exercise_id in live and i.stage is Stage.READY]
+        return sorted(ready, key=lambda i: (i.ready_at or now, i.id))[:limit]
+
+
+_CLAIMABLE = frozenset({ExerciseStatus.DEPLOYING, ExerciseStatus.RUNNING})
+
+
 class MemoryCatalogue:
     """The CatalogueReader port: organisations, ranges, their health, and the audit log."""
 
@@ -305,6 +345,7 @@ class MemoryUnitOfWork:
         self.actions = MemoryActions(state)
         self.catalogue = MemoryCatalogue(state)
         self.scenarios = MemoryScenarios(state)
+        self.pools = MemoryPools(state)
         self.booking = BookingService(store=state.bookings, clock=clock, hold_ttl=hold_ttl)
 
 

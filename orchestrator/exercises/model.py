@@ -30,6 +30,8 @@ from orchestrator.placement.result import Placement
 class ExerciseKind(enum.StrEnum):
     EXERCISE = "exercise"
     ENVIRONMENT = "environment"
+    #: A warm pool's instances, kept ready on one range for environments to claim (see exercises.pools).
+    POOL = "pool"
 
 
 class ExerciseStatus(enum.StrEnum):
@@ -180,6 +182,23 @@ class StageRecord:
     finished_at: datetime | None
     error: str
     log: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class WarmPool:
+    """Ready instances of one scenario kept on one range for environments to claim at once.
+
+    The pool is an exercise of kind `pool` (same id) owned by the range's operator organisation: its
+    booking holds `max_ready` instances' worth of capacity for its whole window, its instances go
+    through the ordinary lifecycle, and a claim moves a ready one into the claiming environment (whose
+    own booking then holds it); the pool then deploys a fresh one to keep `min_ready` on their way."""
+
+    id: str
+    range_id: str
+    min_ready: int
+    max_ready: int
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,6 +26,7 @@ from orchestrator.exercises.model import (
     Stage,
     StageOutcome,
     StageRecord,
+    WarmPool,
 )
 from orchestrator.identity.audit import AuditEvent
 from orchestrator.identity.principals import Principal
@@ -67,6 +68,23 @@ class ExerciseStore(Protocol):
 
     def add_event(self, event: ExerciseEvent) -> None: ...
     def events_of(self, exercise_id: str) -> Sequence[ExerciseEvent]: ...
+
+
+class PoolStore(Protocol):
+    """Warm pools (see exercises.pools); the pool's exercise, instances and booking live in the other
+    stores under the pool's id."""
+
+    def add_pool(self, pool: WarmPool) -> None: ...
+    def get_pool(self, pool_id: str) -> WarmPool | None: ...
+    def save_pool(self, pool: WarmPool) -> None: ...
+    def pools_on(self, range_id: str) -> Sequence[WarmPool]: ...
+    def active_pools(self) -> Sequence[WarmPool]:
+        """Pools whose exercise is not over (scheduled, deploying or running)."""
+        ...
+
+    def claimable(self, pin: ScenarioPin, *, now: datetime, limit: int = 3) -> Sequence[Instance]:
+        """Ready instances of live pools of exactly this scenario document, longest ready first."""
+        ...
 
 
 class ActionScheduler(Protocol):
@@ -122,6 +140,8 @@ class UnitOfWork(Protocol):
     def booking(self) -> BookingService: ...
     @property
     def scenarios(self) -> ScenarioSource: ...
+    @property
+    def pools(self) -> PoolStore: ...
 
 
 Transactions = Callable[[], AbstractContextManager[UnitOfWork]]

@@ -87,7 +87,7 @@ class ExerciseService:
         self.plugins = plugins
 
     # -- planning --------------------------------------------------------------------------------
-    def _validate(self, draft: ExerciseDraft) -> None:
+    def validate(self, draft: ExerciseDraft) -> None:
         problems = []
         if draft.end <= draft.start:
             problems.append(FieldProblem("end", "the exercise must end after it starts"))
@@ -122,14 +122,14 @@ class ExerciseService:
 
     def plan(self, actor: Principal, draft: ExerciseDraft) -> tuple[ScenarioHandle, Placement]:
         """Place the teams without booking anything (a dry run of create)."""
-        self._require_creator(actor, draft.kind)
-        self._validate(draft)
+        self.require_creator(actor, draft.kind)
+        self.validate(draft)
         handle = self.unit.scenarios.resolve(actor, draft.scenario)
         owner = owner_of(self.unit, actor.organisation_id)
         placement = place_draft(self.unit, self.plugins, draft, handle, owner=owner, now=self.clock.now())
         return handle, placement
 
-    def _require_creator(self, actor: Principal, kind: ExerciseKind) -> None:
+    def require_creator(self, actor: Principal, kind: ExerciseKind) -> None:
         environment = kind is ExerciseKind.ENVIRONMENT
         permissions.require(actor, Action.ENVIRONMENT_LAUNCH if environment else Action.EXERCISE_CREATE)
 
@@ -221,7 +221,7 @@ class ExerciseService:
     # -- read ------------------------------------------------------------------------------------
     def _visible(self, actor: Principal, exercise_id: str, *, lock: bool = False) -> Exercise:
         exercise = self.unit.exercises.get_exercise(exercise_id, lock=lock)
-        if exercise is None:
+        if exercise is None or exercise.kind is ExerciseKind.POOL:  # pools: /api/v1/pools, operators only
             raise NotFound(f"exercise '{exercise_id}' does not exist or belongs to another organisation")
         read = Action.ENVIRONMENT_READ if exercise.kind is ExerciseKind.ENVIRONMENT else Action.EXERCISE_READ
         try:

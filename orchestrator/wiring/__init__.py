@@ -33,6 +33,7 @@ from orchestrator.domain.clock import Clock, SystemClock
 from orchestrator.domain.errors import NotReady
 from orchestrator.exercises.environments import EnvironmentLimits, EnvironmentService
 from orchestrator.exercises.lifecycle import Runtime
+from orchestrator.exercises.pools import PoolService
 from orchestrator.exercises.service import ExerciseService
 from orchestrator.identity.ports import IdentityStore
 from orchestrator.identity.service import IdentityService
@@ -128,6 +129,9 @@ class Services:
             max_lifetime=timedelta(minutes=self.settings.environment_max_lifetime_minutes),
         )
         return EnvironmentService(exercises=self.exercises(uow), clock=self.clock, limits=limits)
+
+    def pools(self, uow: UnitOfWork) -> PoolService:
+        return PoolService(exercises=self.exercises(uow))
 
     def instance_values(self, handle: ScenarioHandle, instance_id: str) -> Mapping[str, str]:
         """Every per-instance value (flags, passwords) of `handle` for one instance, from the seed."""
