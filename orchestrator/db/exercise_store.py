@@ -42,7 +42,11 @@ class SqlExerciseStore:
         self.session.flush()
 
     def get_exercise(self, exercise_id: str, *, lock: bool = False) -> Exercise | None:
-        row = self.session.get(ExerciseRow, exercise_id, with_for_update=lock)
+        # FOR NO KEY UPDATE: the lock the lifecycle serialises on, which still lets other transactions
+        # insert rows that refer to the exercise (events, instances) without waiting for it.
+        row = self.session.get(
+            ExerciseRow, exercise_id, with_for_update={"key_share": True} if lock else None
+        )
         return None if row is None else _exercise(row)
 
     def save_exercise(self, exercise: Exercise) -> None:
@@ -120,14 +124,12 @@ class SqlExerciseStore:
 
     # stage records
     def start_stage(self, *, instance_id: str, stage: Stage, at: datetime) -> StageRecord:
-        seq = self.session.scalar(
-            select(func.coalesce(func.max(StageRow.seq), 0)).where(StageRow.instance_id == instance_id)
-        )
-        attempt = self.session.scalar(
-            select(func.count())
-            .select_from(StageRow)
-            .where(StageRow.instance_id == instance_id, StageRow.stage == stage.value)
-        )
+        seq, attempt = self.session.execute(
+            select(
+                func.coalesce(func.max(StageRow.seq), 0),
+                func.count().filter(StageRow.stage == stage.value),
+            ).where(StageRow.instance_id == instance_id)
+        ).one()
         row = StageRow(
             id=str(uuid.uuid4()),
             instance_id=instance_id,

@@ -59,8 +59,12 @@ class SqlPoolStore:
         )
         return [_pool(r) for r in self.session.scalars(stmt)]
 
-    def claimable(self, pin: ScenarioPin, *, now: datetime, limit: int = 3) -> Sequence[Instance]:
-        """Ready instances of live pools of exactly this scenario document, longest ready first."""
+    def claimable(
+        self, pin: ScenarioPin, *, now: datetime, limit: int = 3, lock: bool = False
+    ) -> Sequence[Instance]:
+        """Ready instances of live pools of exactly this scenario document, longest ready first; with
+        `lock`, their rows locked (FOR UPDATE SKIP LOCKED on PostgreSQL: rows other launches are
+        claiming are skipped; SQLite serialises writers anyway)."""
         stmt = (
             select(InstanceRow)
             .join(ExerciseRow, ExerciseRow.id == InstanceRow.exercise_id)
@@ -77,6 +81,8 @@ class SqlPoolStore:
             .order_by(InstanceRow.ready_at, InstanceRow.id)
             .limit(limit)
         )
+        if lock:
+            stmt = stmt.with_for_update(of=InstanceRow, skip_locked=True)
         return [instance_of(r) for r in self.session.scalars(stmt)]
 
 

@@ -30,6 +30,7 @@ from orchestrator.exercises.events import note
 from orchestrator.exercises.model import (
     EXERCISE_MACHINE,
     Exercise,
+    ExerciseKind,
     ExerciseStatus,
     Instance,
     Stage,
@@ -95,7 +96,8 @@ def instance_spec(rt: Runtime, work: _Work) -> InstanceSpec:
 
 
 def _load(unit: UnitOfWork, instance: Instance) -> tuple[Exercise, RangeRecord]:
-    exercise = unit.exercises.get_exercise(instance.exercise_id, lock=True)
+    """The instance's exercise (locked by `locked_instance` already) and its range."""
+    exercise = unit.exercises.get_exercise(instance.exercise_id)
     record = unit.catalogue.get_range(instance.range_id)
     if exercise is None or record is None:
         raise LookupError(f"instance {instance.id} lost its exercise or range")
@@ -306,7 +308,15 @@ def teardown_exercise(rt: Runtime, exercise_id: str) -> None:
         unit.actions.cancel_for(
             object_kind="exercise", object_id=exercise.id, kinds=[schedule.WARN, schedule.READY_DEADLINE]
         )
-        for instance in unit.exercises.instances_of(exercise.id):
+        for listed in unit.exercises.instances_of(exercise.id):
+            instance = listed
+            if exercise.kind is ExerciseKind.POOL:
+                # A launch may be claiming it right now (it locks the instance, not the pool): wait for
+                # that, and leave it alone if it left the pool.
+                found = unit.exercises.get_instance(listed.id, lock=True)
+                if found is None or found.exercise_id != exercise.id:
+                    continue
+                instance = found
             if instance.stage is Stage.DONE:
                 continue
             if instance.stage is Stage.BOOKED:

@@ -256,7 +256,9 @@ class MemoryPools:
         active = {ExerciseStatus.SCHEDULED, *_CLAIMABLE}
         return [p for p in self._s.pools.values() if self._s.exercises[p.id].status in active]
 
-    def claimable(self, pin: ScenarioPin, *, now: datetime, limit: int = 3) -> Sequence[Instance]:
+    def claimable(
+        self, pin: ScenarioPin, *, now: datetime, limit: int = 3, lock: bool = False
+    ) -> Sequence[Instance]:
         live = {
             e.id
             for e in self._s.exercises.values()

@@ -9,8 +9,10 @@ through the ordinary lifecycle. While unclaimed, an instance counts against that
 `POST /api/v1/environments` for exactly the pool's scenario document (and no placement constraints)
 claims the pool's longest-ready instance: the environment books its own capacity on the pool's range
 (the researcher's quota and the range's sharing policy apply as for any launch), the instance moves into
-the environment (ready, its stage history kept) and leaves the pool's booking, and the pool schedules a
-fresh instance, deployed in the background, to keep `min_ready` on their way. A claim that cannot book
+the environment (ready, its stage history kept) and leaves the pool's booking, and a `pool.refill` due
+action tops the pool up in the background (fresh instances, to keep `min_ready` on their way). A claim
+locks the claimed instance's row only (others being claimed are skipped), never the pool's exercise, so
+it does not wait for the pool's refills. A claim that cannot book
 (quota, policy) falls back to an ordinary launch.
 
 Per-instance values (flags, passwords) derive from the instance's id, so every pooled instance already
@@ -33,6 +35,7 @@ from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import FieldProblem, InvalidInput, NotFound, Refused
 from orchestrator.exercises import schedule
 from orchestrator.exercises.events import note
+from orchestrator.exercises.lifecycle import Runtime
 from orchestrator.exercises.model import (
     EXERCISE_MACHINE,
     Exercise,
@@ -351,6 +354,16 @@ def refill_all(transactions: Transactions, clock: Clock) -> int:
     return added
 
 
+def refill_pool(rt: Runtime, pool_id: str) -> None:
+    """The `pool.refill` action (after a claim): top the pool up under its lock, in the background."""
+    with rt.transactions() as unit:
+        if unit.exercises.get_exercise(pool_id, lock=True) is None:
+            return
+        pool = unit.pools.get_pool(pool_id)
+        if pool is not None:
+            refill(unit, rt.clock, pool)
+
+
 def claim(service: ExerciseService, actor: Principal, draft: ExerciseDraft) -> Detail | None:
     """Launch the environment `draft` on a ready pooled instance of its scenario, or None (no pool has
     one ready, the launch has placement constraints, or the booking on the pool's range is refused)."""
@@ -361,18 +374,12 @@ def claim(service: ExerciseService, actor: Principal, draft: ExerciseDraft) -> D
     unit, clock = service.unit, service.clock
     handle = unit.scenarios.resolve(actor, draft.scenario)
     now = clock.now()
-    for candidate in unit.pools.claimable(handle.pin, now=now):
-        pool_exercise = unit.exercises.get_exercise(candidate.exercise_id, lock=True)
-        instance = unit.exercises.get_instance(candidate.id, lock=True)
-        pool = unit.pools.get_pool(candidate.exercise_id)
-        if (
-            pool_exercise is None
-            or pool is None
-            or instance is None
-            or instance.exercise_id != pool.id
-            or instance.stage is not Stage.READY
-        ):
-            continue  # claimed by another launch meanwhile
+    # The instance row alone is locked (skipping those another launch is claiming): a claim never
+    # waits for the pool's own lifecycle (its refills deploying under the pool's lock).
+    for instance in unit.pools.claimable(handle.pin, now=now, lock=True):
+        pool = unit.pools.get_pool(instance.exercise_id)
+        if pool is None:
+            continue
         record = unit.catalogue.get_range(instance.range_id)
         if record is None:
             continue
@@ -446,7 +453,9 @@ def claim(service: ExerciseService, actor: Principal, draft: ExerciseDraft) -> D
         unit.exercises.save_instance(moved)
         log_lines(unit, moved.id, [stamp(clock, f"claimed from warm pool {pool.id} by {actor.name}")])
         schedule.schedule_exercise(unit.actions, exercise, now=now)
-        refill(unit, clock, pool)
+        unit.actions.schedule(
+            kind=schedule.REFILL_POOL, object_kind="exercise", object_id=pool.id, due_at=now, now=now
+        )
         note(unit, clock, env_id, f"ready at once: claimed a pooled instance on {record.slug}")
         audit.record(
             unit.catalogue,

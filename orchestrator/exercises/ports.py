@@ -82,8 +82,11 @@ class PoolStore(Protocol):
         """Pools whose exercise is not over (scheduled, deploying or running)."""
         ...
 
-    def claimable(self, pin: ScenarioPin, *, now: datetime, limit: int = 3) -> Sequence[Instance]:
-        """Ready instances of live pools of exactly this scenario document, longest ready first."""
+    def claimable(
+        self, pin: ScenarioPin, *, now: datetime, limit: int = 3, lock: bool = False
+    ) -> Sequence[Instance]:
+        """Ready instances of live pools of exactly this scenario document, longest ready first; with
+        `lock`, locked for the claim, skipping rows another transaction holds."""
         ...
 
 

@@ -6,6 +6,7 @@
     exercise.warn          at end - warn_before_end         tell the trainer the end is near
     exercise.teardown      at end (or on cancel)            start tearing every instance down
     instance.teardown      right after exercise.teardown    remove the instance, release its booking
+    pool.refill            after a claim from a warm pool     deploy fresh instances to keep min_ready
 
 Teardown actions are retried (with backoff) far longer than the others: teardown is never skipped, and
 a process that was down at the end time runs them as soon as it is back.
@@ -24,9 +25,10 @@ TEARDOWN_INSTANCE = "instance.teardown"
 TEARDOWN = "exercise.teardown"
 WARN = "exercise.warn"
 READY_DEADLINE = "exercise.ready_deadline"
+REFILL_POOL = "pool.refill"
 
 INSTANCE_KINDS = (DEPLOY, PROVISION, TEARDOWN_INSTANCE)
-EXERCISE_KINDS = (TEARDOWN, WARN, READY_DEADLINE)
+EXERCISE_KINDS = (TEARDOWN, WARN, READY_DEADLINE, REFILL_POOL)
 ALL_KINDS = INSTANCE_KINDS + EXERCISE_KINDS
 
 #: Deploys are retried a few times (connectors retry transient errors themselves first).

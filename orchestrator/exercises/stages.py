@@ -26,7 +26,9 @@ from orchestrator.exercises.ports import Transactions, UnitOfWork
 
 def locked_instance(unit: UnitOfWork, instance_id: str) -> Instance | None:
     """Lock an instance for a change. Every handler locks the exercise row first, then the instance
-    row: one lock order for all, so concurrent handlers of one exercise queue instead of deadlocking."""
+    row: one lock order for all, so concurrent handlers of one exercise queue instead of deadlocking.
+    (What a handler does under those locks is kept small: the exercise's status is settled by counting
+    its instances' stages, never by loading them.)"""
     found = unit.exercises.get_instance(instance_id)
     if found is None:
         return None

@@ -67,9 +67,8 @@ def test_a_launch_claims_a_ready_pooled_instance_and_the_pool_refills(
     (own,) = bookings(http, fed.researcher, env["id"])
     assert own["demand"]["slots"] == 1 and own["status"] == "active"  # the researcher's booking now
 
-    after = pool(http, fed, made["id"])
-    assert after["instances"] == {"booked": 1, "ready": 1}  # a fresh one on its way
-    driver.run_due()
+    assert pool(http, fed, made["id"])["instances"] == {"ready": 1}  # the claimed one left the pool
+    driver.run_due()  # pool.refill, due at once, then the fresh instance's deploy
     assert pool(http, fed, made["id"])["ready"] == 2
     assert len(fed.world("ee-range").instances) == 3
 
@@ -109,7 +108,9 @@ def test_an_unclaimed_instance_counts_against_the_pool_a_claimed_one_against_the
     second = launch(http, fed.researcher)  # a second one would: refused, naming the quota
     assert second.status_code == 409, second.text
     assert any("quota" in r for r in second.json()["reasons"]), second.json()
-    assert pool(http, fed, made["id"])["instances"] == {"booked": 1, "ready": 2}
+    assert pool(http, fed, made["id"])["instances"] == {"ready": 2}
+    driver.run_due()
+    assert pool(http, fed, made["id"])["instances"] == {"ready": 3}
 
 
 def test_only_the_range_operators_keep_pools_and_nobody_reads_a_pooled_instance(
