@@ -8,7 +8,8 @@ through the ordinary lifecycle. While unclaimed, an instance counts against that
 
 `POST /api/v1/environments` for exactly the pool's scenario document (and no placement constraints)
 claims the pool's longest-ready instance: the environment books its own capacity on the pool's range
-(the researcher's quota and the range's sharing policy apply as for any launch), the instance moves into
+(the researcher's quota and the range's sharing policy apply as for any launch; the range needs room for
+that booking beside the pool's, which keeps room for the refill), the instance moves into
 the environment (ready, its stage history kept) and leaves the pool's booking, and a `pool.refill` due
 action tops the pool up in the background (fresh instances, to keep `min_ready` on their way). A claim
 locks the claimed instance's row only (others being claimed are skipped), never the pool's exercise, so
