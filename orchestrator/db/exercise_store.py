@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from connectors.base import Endpoint
@@ -122,7 +122,7 @@ class SqlExerciseStore:
         stmt = select(InstanceRow.id).where(InstanceRow.id.in_(list(instance_ids)))
         return set(self.session.scalars(stmt))
 
-    # stage records
+    # stage records: written with single statements (no ORM objects), they are the lifecycle's hot path
     def start_stage(self, *, instance_id: str, stage: Stage, at: datetime) -> StageRecord:
         seq, attempt = self.session.execute(
             select(
@@ -130,41 +130,79 @@ class SqlExerciseStore:
                 func.count().filter(StageRow.stage == stage.value),
             ).where(StageRow.instance_id == instance_id)
         ).one()
-        row = StageRow(
+        record = StageRecord(
             id=str(uuid.uuid4()),
             instance_id=instance_id,
-            seq=int(seq or 0) + 1,
-            stage=stage.value,
+            stage=stage,
             attempt=int(attempt or 0) + 1,
-            outcome=StageOutcome.RUNNING.value,
+            outcome=StageOutcome.RUNNING,
             started_at=at,
             finished_at=None,
             error="",
             log="",
         )
-        self.session.add(row)
-        self.session.flush()
-        return _stage(row)
+        self.session.execute(
+            insert(StageRow).values(
+                id=record.id,
+                instance_id=instance_id,
+                seq=int(seq or 0) + 1,
+                stage=stage.value,
+                attempt=record.attempt,
+                outcome=record.outcome.value,
+                started_at=at,
+                finished_at=None,
+                error="",
+                log="",
+            )
+        )
+        return record
 
     def append_stage_log(self, record_id: str, lines: Sequence[str]) -> None:
-        row = self.session.get(StageRow, record_id)
-        if row is None or not lines:
+        if not lines:
             return
-        row.log = row.log + "".join(line.rstrip("\n") + "\n" for line in lines)
-        self.session.flush()
+        added = "".join(line.rstrip("\n") + "\n" for line in lines)
+        self.session.execute(
+            update(StageRow)
+            .where(StageRow.id == record_id)
+            .values(log=StageRow.log + added)
+            .execution_options(synchronize_session=False)
+        )
 
     def finish_stage(self, record_id: str, *, outcome: StageOutcome, at: datetime, error: str = "") -> None:
-        row = self.session.get(StageRow, record_id)
-        if row is None:
-            return
-        row.outcome = outcome.value
-        row.finished_at = at
-        row.error = error
-        self.session.flush()
+        self.session.execute(
+            update(StageRow)
+            .where(StageRow.id == record_id)
+            .values(outcome=outcome.value, finished_at=at, error=error)
+            .execution_options(synchronize_session=False)
+        )
+
+    def close_running_stage(
+        self, instance_id: str, *, outcome: StageOutcome, at: datetime, error: str = ""
+    ) -> None:
+        latest = select(func.max(StageRow.seq)).where(StageRow.instance_id == instance_id).scalar_subquery()
+        self.session.execute(
+            update(StageRow)
+            .where(
+                StageRow.instance_id == instance_id,
+                StageRow.seq == latest,
+                StageRow.outcome == StageOutcome.RUNNING.value,
+            )
+            .values(outcome=outcome.value, finished_at=at, error=error)
+            .execution_options(synchronize_session=False)
+        )
+
+    def last_stage_id(self, instance_id: str) -> str | None:
+        stmt = (
+            select(StageRow.id)
+            .where(StageRow.instance_id == instance_id)
+            .order_by(StageRow.seq.desc())
+            .limit(1)
+        )
+        return self.session.scalar(stmt)
 
     def stages_of(self, instance_id: str) -> Sequence[StageRecord]:
         stmt = select(StageRow).where(StageRow.instance_id == instance_id).order_by(StageRow.seq)
-        return [_stage(r) for r in self.session.scalars(stmt)]
+        return [_stage(r) for r in self.session.scalars(stmt.execution_options(populate_existing=True))]
 
     def stages_of_many(self, instance_ids: Sequence[str]) -> Mapping[str, Sequence[StageRecord]]:
         found: dict[str, list[StageRecord]] = {i: [] for i in instance_ids}
@@ -174,6 +212,7 @@ class SqlExerciseStore:
             select(StageRow)
             .where(StageRow.instance_id.in_(list(instance_ids)))
             .order_by(StageRow.instance_id, StageRow.seq)
+            .execution_options(populate_existing=True)
         )
         for row in self.session.scalars(stmt):
             found[row.instance_id].append(_stage(row))

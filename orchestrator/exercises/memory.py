@@ -150,6 +150,17 @@ class MemoryExercises:
     def finish_stage(self, record_id: str, *, outcome: StageOutcome, at: datetime, error: str = "") -> None:
         self._update_stage(record_id, outcome=outcome, finished_at=at, error=error)
 
+    def close_running_stage(
+        self, instance_id: str, *, outcome: StageOutcome, at: datetime, error: str = ""
+    ) -> None:
+        history = self._s.stages.get(instance_id, [])
+        if history and history[-1].outcome is StageOutcome.RUNNING:
+            self.finish_stage(history[-1].id, outcome=outcome, at=at, error=error)
+
+    def last_stage_id(self, instance_id: str) -> str | None:
+        history = self._s.stages.get(instance_id, [])
+        return history[-1].id if history else None
+
     def stages_of(self, instance_id: str) -> Sequence[StageRecord]:
         return list(self._s.stages.get(instance_id, ()))
 

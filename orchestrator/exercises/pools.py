@@ -333,7 +333,7 @@ def refill(unit: UnitOfWork, clock: Clock, pool: WarmPool) -> int:
         )
         unit.exercises.add_instance(instance)
         unit.exercises.start_stage(instance_id=instance.id, stage=Stage.BOOKED, at=now)
-        schedule.schedule_deploy(unit.actions, instance, at=now, now=now)
+        schedule.schedule_deploy(unit.actions, instance, at=now, now=now, fresh=True)
     return wanted
 
 

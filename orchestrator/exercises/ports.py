@@ -61,6 +61,13 @@ class ExerciseStore(Protocol):
     def finish_stage(
         self, record_id: str, *, outcome: StageOutcome, at: datetime, error: str = ""
     ) -> None: ...
+    def close_running_stage(
+        self, instance_id: str, *, outcome: StageOutcome, at: datetime, error: str = ""
+    ) -> None:
+        """Finish the instance's latest stage record if it is still running (one statement)."""
+        ...
+
+    def last_stage_id(self, instance_id: str) -> str | None: ...
     def stages_of(self, instance_id: str) -> Sequence[StageRecord]: ...
     def stages_of_many(self, instance_ids: Sequence[str]) -> Mapping[str, Sequence[StageRecord]]:
         """The stage histories of several instances at once (one query), in order."""

@@ -73,10 +73,18 @@ def reschedule_end(actions: ActionScheduler, exercise: Exercise, *, now: datetim
 
 
 def _schedule_stage(
-    actions: ActionScheduler, instance: Instance, kind: str, *, at: datetime, now: datetime
+    actions: ActionScheduler,
+    instance: Instance,
+    kind: str,
+    *,
+    at: datetime,
+    now: datetime,
+    fresh: bool = False,
 ) -> None:
-    """Replace whatever deploy or provisioning step the instance had pending with `kind` at `at`."""
-    actions.cancel_for(object_kind="instance", object_id=instance.id, kinds=[DEPLOY, PROVISION])
+    """Replace whatever deploy or provisioning step the instance had pending with `kind` at `at`
+    (`fresh`: the instance was made in this transaction and has nothing pending to replace)."""
+    if not fresh:
+        actions.cancel_for(object_kind="instance", object_id=instance.id, kinds=[DEPLOY, PROVISION])
     actions.schedule(
         kind=kind,
         object_kind="instance",
@@ -87,8 +95,10 @@ def _schedule_stage(
     )
 
 
-def schedule_deploy(actions: ActionScheduler, instance: Instance, *, at: datetime, now: datetime) -> None:
-    _schedule_stage(actions, instance, DEPLOY, at=at, now=now)
+def schedule_deploy(
+    actions: ActionScheduler, instance: Instance, *, at: datetime, now: datetime, fresh: bool = False
+) -> None:
+    _schedule_stage(actions, instance, DEPLOY, at=at, now=now, fresh=fresh)
 
 
 def schedule_provision(actions: ActionScheduler, instance: Instance, *, now: datetime) -> None:

@@ -195,7 +195,9 @@ class ExerciseService:
             )
             self.unit.exercises.add_instance(instance)
             self.unit.exercises.start_stage(instance_id=instance.id, stage=Stage.BOOKED, at=now)
-            schedule.schedule_deploy(self.unit.actions, instance, at=max(exercise.deploy_at, now), now=now)
+            schedule.schedule_deploy(
+                self.unit.actions, instance, at=max(exercise.deploy_at, now), now=now, fresh=True
+            )
             instances.append(instance)
         schedule.schedule_exercise(self.unit.actions, exercise, now=now)
         self.unit.scenarios.mark_used(handle)

@@ -39,10 +39,7 @@ def locked_instance(unit: UnitOfWork, instance_id: str) -> Instance | None:
 def _close_running(
     unit: UnitOfWork, instance_id: str, *, outcome: StageOutcome, at: datetime, error: str = ""
 ) -> None:
-    for record in reversed(unit.exercises.stages_of(instance_id)):
-        if record.outcome is StageOutcome.RUNNING:
-            unit.exercises.finish_stage(record.id, outcome=outcome, at=at, error=error)
-        break
+    unit.exercises.close_running_stage(instance_id, outcome=outcome, at=at, error=error)
 
 
 def enter(unit: UnitOfWork, instance: Instance, stage: Stage, *, now: datetime, reason: str = "") -> Instance:
@@ -78,9 +75,10 @@ def fail(unit: UnitOfWork, instance: Instance, error: str, *, now: datetime) -> 
 
 
 def log_lines(unit: UnitOfWork, instance_id: str, lines: Sequence[str]) -> None:
-    for record in reversed(unit.exercises.stages_of(instance_id)):
-        unit.exercises.append_stage_log(record.id, lines)
-        return
+    """Append to the instance's latest stage record's log."""
+    record_id = unit.exercises.last_stage_id(instance_id)
+    if record_id is not None:
+        unit.exercises.append_stage_log(record_id, lines)
 
 
 def settle_exercise(unit: UnitOfWork, exercise_id: str, *, now: datetime) -> None:
