@@ -9,8 +9,9 @@ FEDERANGE_TEST_POSTGRES_URL; `--sqlite` adds a SQLite file). One simulated range
 deploys instant, ready at once) holds every environment; a researcher launches `ctf-starter`.
 
 - launch-to-ready: wall time from sending `POST /api/v1/environments` until `GET` of the environment
-  (teams_limit=0, polled every 2 ms) shows its one team `ready` (placement, booking, deploy action
-  written, the scheduler woken, the deploy run and settled), over --launches sequential launches;
+  (teams_limit=0, polled every 10 ms: the poll shares the process with the server) shows its one team
+  `ready` (placement, booking, deploy action written, the scheduler woken, the deploy run, simulated
+  provisioning, settled), over --launches sequential launches;
 - delete: the `DELETE` response time, and from its response until the environment is `tearing_down`
   or over (the teardown has started: the scheduler ran `exercise.teardown`);
 - warm-pool claim: the operator keeps a pool of `ctf-starter` on the range (min_ready = --claims);
@@ -67,7 +68,7 @@ class Figures:
     claim: list[float] = field(default_factory=list)
 
 
-def wait(what: str, probe: Callable[[], bool], *, pause: float = 0.002) -> None:
+def wait(what: str, probe: Callable[[], bool], *, pause: float = 0.01) -> None:
     deadline = time.monotonic() + PATIENCE
     while not probe():
         if time.monotonic() > deadline:

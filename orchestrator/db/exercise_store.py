@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from connectors.base import Endpoint
 from orchestrator.catalogue.scenario_facts import ScenarioPin
@@ -19,6 +19,7 @@ from orchestrator.db.placement_codec import (
 )
 from orchestrator.db.tables import ExerciseEventRow, ExerciseRow, InstanceRow, StageRow
 from orchestrator.exercises.model import (
+    PLACEMENT_NOT_LOADED,
     Exercise,
     ExerciseEvent,
     ExerciseKind,
@@ -41,13 +42,18 @@ class SqlExerciseStore:
         self.session.add(row)
         self.session.flush()
 
-    def get_exercise(self, exercise_id: str, *, lock: bool = False) -> Exercise | None:
+    def get_exercise(
+        self, exercise_id: str, *, lock: bool = False, placement: bool = True
+    ) -> Exercise | None:
         # FOR NO KEY UPDATE: the lock the lifecycle serialises on, which still lets other transactions
         # insert rows that refer to the exercise (events, instances) without waiting for it.
         row = self.session.get(
-            ExerciseRow, exercise_id, with_for_update={"key_share": True} if lock else None
+            ExerciseRow,
+            exercise_id,
+            with_for_update={"key_share": True} if lock else None,
+            options=None if placement else [defer(ExerciseRow.placement)],
         )
-        return None if row is None else _exercise(row)
+        return None if row is None else _exercise(row, placement=placement)
 
     def save_exercise(self, exercise: Exercise) -> None:
         row = self.session.get(ExerciseRow, exercise.id)
@@ -260,11 +266,12 @@ def _fill_exercise(row: ExerciseRow, e: Exercise) -> None:
     row.status = e.status.value
     row.status_reason = e.status_reason
     row.cancelled_by = e.cancelled_by
-    row.placement = placement_to_json(e.placement)
+    if e.placement is not PLACEMENT_NOT_LOADED:
+        row.placement = placement_to_json(e.placement)
     row.updated_at = e.updated_at
 
 
-def _exercise(row: ExerciseRow) -> Exercise:
+def _exercise(row: ExerciseRow, *, placement: bool = True) -> Exercise:
     constraints, strategy = constraints_from_json(row.constraints)
     return Exercise(
         id=row.id,
@@ -286,7 +293,7 @@ def _exercise(row: ExerciseRow) -> Exercise:
         strategy=strategy,
         status=ExerciseStatus(row.status),
         status_reason=row.status_reason,
-        placement=placement_from_json(row.placement),
+        placement=placement_from_json(row.placement) if placement else PLACEMENT_NOT_LOADED,
         created_at=row.created_at,
         updated_at=row.updated_at,
         cancelled_by=row.cancelled_by,

@@ -97,7 +97,7 @@ def instance_spec(rt: Runtime, work: _Work) -> InstanceSpec:
 
 def _load(unit: UnitOfWork, instance: Instance) -> tuple[Exercise, RangeRecord]:
     """The instance's exercise (locked by `locked_instance` already) and its range."""
-    exercise = unit.exercises.get_exercise(instance.exercise_id)
+    exercise = unit.exercises.get_exercise(instance.exercise_id, placement=False)
     record = unit.catalogue.get_range(instance.range_id)
     if exercise is None or record is None:
         raise LookupError(f"instance {instance.id} lost its exercise or range")

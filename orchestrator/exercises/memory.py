@@ -66,7 +66,9 @@ class MemoryExercises:
     def add_exercise(self, exercise: Exercise) -> None:
         self._s.exercises[exercise.id] = exercise
 
-    def get_exercise(self, exercise_id: str, *, lock: bool = False) -> Exercise | None:
+    def get_exercise(
+        self, exercise_id: str, *, lock: bool = False, placement: bool = True
+    ) -> Exercise | None:
         return self._s.exercises.get(exercise_id)
 
     def save_exercise(self, exercise: Exercise) -> None:

@@ -117,6 +117,12 @@ class ExerciseDraft:
         return self.start - self.lead
 
 
+#: The placement of an exercise read without it (`ExerciseStore.get_exercise(..., placement=False)`): a
+#: team's lifecycle step never needs it, and decoding it costs in proportion to the exercise's size.
+#: Saving such an exercise leaves its stored placement as it is.
+PLACEMENT_NOT_LOADED = Placement(exercise="", feasible=False, strategy="", assignments=(), ranges=())
+
+
 @dataclass(frozen=True, kw_only=True)
 class Exercise:
     id: str

@@ -300,7 +300,7 @@ def refill(unit: UnitOfWork, clock: Clock, pool: WarmPool) -> int:
     """Add fresh instances (deployed now, in the background) until `min_ready` are ready or on their
     way, never more than `max_ready` on the pool's booking; returns how many were added. The caller holds
     the pool exercise's lock (or made the pool in this transaction)."""
-    exercise = unit.exercises.get_exercise(pool.id)
+    exercise = unit.exercises.get_exercise(pool.id, placement=False)
     now = clock.now()
     if exercise is None or exercise.status not in _KEEPING or now >= exercise.end:
         return 0
@@ -358,7 +358,7 @@ def refill_all(transactions: Transactions, clock: Clock) -> int:
 def refill_pool(rt: Runtime, pool_id: str) -> None:
     """The `pool.refill` action (after a claim): top the pool up under its lock, in the background."""
     with rt.transactions() as unit:
-        if unit.exercises.get_exercise(pool_id, lock=True) is None:
+        if unit.exercises.get_exercise(pool_id, lock=True, placement=False) is None:
             return
         pool = unit.pools.get_pool(pool_id)
         if pool is not None:

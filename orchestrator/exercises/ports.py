@@ -34,7 +34,13 @@ from orchestrator.identity.principals import Principal
 
 class ExerciseStore(Protocol):
     def add_exercise(self, exercise: Exercise) -> None: ...
-    def get_exercise(self, exercise_id: str, *, lock: bool = False) -> Exercise | None: ...
+    def get_exercise(
+        self, exercise_id: str, *, lock: bool = False, placement: bool = True
+    ) -> Exercise | None:
+        """The exercise (locked for update with `lock`); without `placement`, its placement is
+        PLACEMENT_NOT_LOADED (cheap whatever the exercise's size) and saving it keeps the stored one."""
+        ...
+
     def save_exercise(self, exercise: Exercise) -> None: ...
     def list_exercises(
         self, *, owner_organisation_id: str | None, kind: ExerciseKind | None, statuses: Sequence[str] | None

@@ -32,7 +32,7 @@ def locked_instance(unit: UnitOfWork, instance_id: str) -> Instance | None:
     found = unit.exercises.get_instance(instance_id)
     if found is None:
         return None
-    unit.exercises.get_exercise(found.exercise_id, lock=True)
+    unit.exercises.get_exercise(found.exercise_id, lock=True, placement=False)
     return unit.exercises.get_instance(instance_id, lock=True)
 
 
@@ -85,7 +85,7 @@ def settle_exercise(unit: UnitOfWork, exercise_id: str, *, now: datetime) -> Non
     """Derive the exercise status from its instances: running once none is still on its way up;
     done (or cancelled) once every instance is torn down. It counts the instances per stage in one
     aggregate query under the exercise's lock, never loading them (this runs after every team's step)."""
-    exercise = unit.exercises.get_exercise(exercise_id, lock=True)
+    exercise = unit.exercises.get_exercise(exercise_id, lock=True, placement=False)
     if exercise is None:
         return
     stages = {stage for stage, n in unit.exercises.stage_counts(exercise_id).items() if n}

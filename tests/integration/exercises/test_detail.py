@@ -66,6 +66,9 @@ def test_the_document_costs_the_same_queries_for_5_and_50_teams(
         doc = got.json()
         assert doc["status"] == "running" and doc["team_stages"] == {"ready": len(doc["teams"])}
         assert all(t["stages"][-1]["stage"] == "ready" for t in doc["teams"])
+        # The team steps read the exercise without its placement; saving it kept the stored one.
+        assert len(doc["placement"]["assignments"]) == len(doc["teams"])
+        assert {t["range"] for t in doc["teams"]} == {"ee-range", "lv-range"}
         cost[len(doc["teams"])] = len(statements)
     assert set(cost) == {5, 50}
     assert cost[5] == cost[50], cost
