@@ -85,6 +85,9 @@ class SqlExerciseStore:
         row = self.session.get(InstanceRow, instance_id, with_for_update=lock)
         return None if row is None else instance_of(row)
 
+    def exercise_of(self, instance_id: str) -> str | None:
+        return self.session.scalar(select(InstanceRow.exercise_id).where(InstanceRow.id == instance_id))
+
     def save_instance(self, instance: Instance) -> None:
         row = self.session.get(InstanceRow, instance.id)
         if row is None:

@@ -97,6 +97,10 @@ class MemoryExercises:
     def save_instance(self, instance: Instance) -> None:
         self._s.instances[instance.id] = instance
 
+    def exercise_of(self, instance_id: str) -> str | None:
+        found = self._s.instances.get(instance_id)
+        return None if found is None else found.exercise_id
+
     def instances_of(self, exercise_id: str) -> Sequence[Instance]:
         return sorted(
             (i for i in self._s.instances.values() if i.exercise_id == exercise_id), key=lambda i: i.team

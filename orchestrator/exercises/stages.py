@@ -29,10 +29,10 @@ def locked_instance(unit: UnitOfWork, instance_id: str) -> Instance | None:
     row: one lock order for all, so concurrent handlers of one exercise queue instead of deadlocking.
     (What a handler does under those locks is kept small: the exercise's status is settled by counting
     its instances' stages, never by loading them.)"""
-    found = unit.exercises.get_instance(instance_id)
-    if found is None:
+    exercise_id = unit.exercises.exercise_of(instance_id)
+    if exercise_id is None:
         return None
-    unit.exercises.get_exercise(found.exercise_id, lock=True, placement=False)
+    unit.exercises.get_exercise(exercise_id, lock=True, placement=False)
     return unit.exercises.get_instance(instance_id, lock=True)
 
 
