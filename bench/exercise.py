@@ -21,7 +21,10 @@ The baseline, in the same run: the same N deploys, on the same ranges with the s
 configuration, called directly from a `ThreadPoolExecutor(max_workers=8)` (`connector.deploy` then
 `connector.wait_ready`), then `connector.teardown` for each: the floor the scheduler could reach with the
 same parallelism (N * latency / 8 for deploys). The second table is the per-team cost (scheduler seconds
-/ N) and its ratio to the smallest size's: flat orchestration keeps it near 1.0. Each ratio is scheduler
+/ N, and the bench process's CPU seconds / N, which machine load disturbs far less than wall time) and
+its ratio to the smallest size's: flat orchestration keeps it near 1.0. Sizes are interleaved round by
+round; the first table shows medians, the per-team table the best (least disturbed)
+round. Each ratio is scheduler
 / baseline (1.0 would be free orchestration). The federation and the exercise are created over HTTP
 against a live API server (untimed); every size gets a fresh database (PostgreSQL by default, the local
 test server or FEDERANGE_TEST_POSTGRES_URL; `--sqlite` adds a SQLite file). Figures are medians over
@@ -358,6 +361,26 @@ def measure(backend: str, n: int, rounds: int, latency: float) -> Figures:
     return figs
 
 
+def per_team(n: int, figs: Figures, cpu: list[tuple[float, float]]) -> tuple[float, float, float, float]:
+    """Seconds per team of the best round: deploy and teardown wall time, then process CPU."""
+    return (
+        min(figs.sched_deploy) / n,
+        min(figs.sched_teardown) / n,
+        min(c[0] for c in cpu) / n,
+        min(c[1] for c in cpu) / n,
+    )
+
+
+def merge(into: Figures, one: Figures) -> None:
+    """Add one round's figures (its lists) to `into`; counts and notes are the latest round's."""
+    into.sched_deploy += one.sched_deploy
+    into.base_deploy += one.base_deploy
+    into.sched_teardown += one.sched_teardown
+    into.base_teardown += one.base_teardown
+    into.deploy_sql, into.teardown_sql = one.deploy_sql, one.teardown_sql
+    into.in_flight, into.cpu, into.per_range = one.in_flight, one.cpu, one.per_range
+
+
 def row(n: int, figs: Figures) -> str:
     sd, bd = statistics.median(figs.sched_deploy), statistics.median(figs.base_deploy)
     st, bt = statistics.median(figs.sched_teardown), statistics.median(figs.base_teardown)
@@ -397,10 +420,15 @@ def main() -> None:
         )
         print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         notes = []
-        measured: list[tuple[int, Figures]] = []
+        measured = {n: Figures() for n in sizes}
+        cpu: dict[int, list[tuple[float, float]]] = {n: [] for n in sizes}
+        for _ in range(args.rounds):  # sizes interleaved, so that a change of machine load hits them all
+            for n in sizes:
+                one = measure(backend, n, 1, args.latency)
+                merge(measured[n], one)
+                cpu[n].append(one.cpu)
         for n in sizes:
-            figs = measure(backend, n, args.rounds, args.latency)
-            measured.append((n, figs))
+            figs = measured[n]
             print(row(n, figs), flush=True)
             notes.append(
                 f"N={n}: teams per range {dict(sorted(figs.per_range.items()))}; range deploys in flight "
@@ -411,17 +439,18 @@ def main() -> None:
                 f"rounds: deploy {', '.join(f'{x:.2f}' for x in figs.sched_deploy)} s, "
                 f"teardown {', '.join(f'{x:.2f}' for x in figs.sched_teardown)} s"
             )
+        first = sizes[0]
         print(
-            "\n| N | deploy ms per team | ratio to N=" + str(sizes[0]) + " | teardown ms per team | ratio |"
+            f"\n| N | deploy ms per team | ratio to N={first} | teardown ms per team | ratio "
+            "| deploy CPU ms per team | ratio | teardown CPU ms per team | ratio |"
         )
-        print("| ---: | ---: | ---: | ---: | ---: |")
-        base_n, base = measured[0]
-        base_d = statistics.median(base.sched_deploy) / base_n
-        base_t = statistics.median(base.sched_teardown) / base_n
-        for n, figs in measured:
-            d = statistics.median(figs.sched_deploy) / n
-            t = statistics.median(figs.sched_teardown) / n
-            print(f"| {n} | {d * 1000:.1f} | {d / base_d:.2f}x | {t * 1000:.1f} | {t / base_t:.2f}x |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+
+        base = per_team(first, measured[first], cpu[first])
+        for n in sizes:
+            got = per_team(n, measured[n], cpu[n])
+            cells = " | ".join(f"{g * 1000:.1f} | {g / b:.2f}x" for g, b in zip(got, base, strict=True))
+            print(f"| {n} | {cells} |")
         print()
         for note in notes:
             print(f"- {note}")
