@@ -1,14 +1,15 @@
 """Exercise lifecycle benchmark: what the scheduler adds on top of the range's own deploy and teardown time.
 
-    .venv/bin/python bench/exercise.py [--sizes 8,32,128] [--rounds 3] [--sqlite]
+    .venv/bin/python bench/exercise.py [--sizes 50,200,500] [--rounds 1] [--latency 0.02] [--sqlite]
 
-About two minutes on a 2-core machine with the defaults (four with --sqlite).
+About four minutes on a 2-core machine with the defaults.
 
-An exercise of N team instances (the `ctf-starter` library scenario, 500 millicores / 128 MiB / 1 slot per
-team) is placed over 4 simulated ranges (connector kind `fake`, each in its own world, capacity for every
-team; `min_ranges: 4` and one team country per range, so every range gets N/4 teams). Every deploy on a
-fake range sleeps `deploy_latency` = 0.2 s and is ready at once (`ready_after: 0`); a teardown costs no
-range time. Then, on a frozen clock, with `Settings.action_parallelism = 8`:
+An exercise of N team instances (the `ctf-starter` library scenario, 500 millicores / 128 MiB / 1 slot
+per team) is placed over 4 simulated ranges (connector kind `fake`, each in its own world, capacity for
+every team; `min_ranges: 4` and one team country per range, so every range gets N/4 teams). Every deploy
+on a fake range sleeps `deploy_latency` (--latency, 0.02 s by default, so that orchestration, not the
+range, dominates) and is ready at once (`ready_after: 0`); a teardown costs no range time. Then, on a
+frozen clock, with `Settings.action_parallelism = 8`:
 
 - scheduler deploy: the wall time of advancing the clock to the deploy time (start - lead) and running
   the real action runner (`orchestrator.scheduler.ticks.action_runner`: tick, drain, until a tick claims
@@ -19,12 +20,17 @@ range time. Then, on a frozen clock, with `Settings.action_parallelism = 8`:
 The baseline, in the same run: the same N deploys, on the same ranges with the same connector
 configuration, called directly from a `ThreadPoolExecutor(max_workers=8)` (`connector.deploy` then
 `connector.wait_ready`), then `connector.teardown` for each: the floor the scheduler could reach with the
-same parallelism (N * 0.2 s / 8 for deploys). Each ratio is scheduler / baseline (1.0 would be free
-orchestration). The federation and the exercise are created over HTTP against a live API server (untimed);
-every size gets a fresh database (PostgreSQL by default, the local test server or
-FEDERANGE_TEST_POSTGRES_URL; `--sqlite` adds a SQLite file). Figures are medians over --rounds exercises.
-Printed under each table: how many range deploys overlapped, the transactions and SQL statements
-SQLAlchemy saw and the CPU time of this process (API server, runner and its pool) during the timed phases.
+same parallelism (N * latency / 8 for deploys). The second table is the per-team cost (scheduler seconds
+/ N, and the bench process's CPU seconds / N, which machine load disturbs far less than wall time) and
+its ratio to the smallest size's: flat orchestration keeps it near 1.0. Sizes are interleaved round by
+round; the first table shows medians, the per-team table the best (least disturbed)
+round. Each ratio is scheduler
+/ baseline (1.0 would be free orchestration). The federation and the exercise are created over HTTP
+against a live API server (untimed); every size gets a fresh database (PostgreSQL by default, the local
+test server or FEDERANGE_TEST_POSTGRES_URL; `--sqlite` adds a SQLite file). Figures are medians over
+--rounds exercises. Printed under each table: how many range deploys overlapped, the transactions and SQL
+statements SQLAlchemy saw and the CPU time of this process (API server, runner and its pool) during the
+timed phases.
 """
 
 from __future__ import annotations
@@ -66,11 +72,14 @@ from tests.integration.exercises.helpers import CTF, Driver
 from tests.support.databases import fresh_database, postgres_admin_url, postgres_available
 from tests.support.live import serve
 
-SIZES = (8, 32, 128)
+SIZES = (50, 200, 500)
 PARALLELISM = 8
-DEPLOY_LATENCY = 0.2
+DEPLOY_LATENCY = 0.02
 RANGES = {"ee-range": "EE", "lv-range": "LV", "fi-range": "FI", "lt-range": "LT"}
 CAPACITY = {"cpu_millicores": 512_000, "memory_mib": 524_288, "slots": 1024, "gpus": 0}
+#: The operators share their ranges with every country, for any length (the bench's school is foreign
+#: on three of them).
+POLICY = {"max_foreign_share": 1.0, "max_booking_minutes": None}
 T0 = datetime(2031, 3, 2, 8, 0, tzinfo=UTC)
 LEAD = timedelta(minutes=15)
 WARN = timedelta(minutes=10)
@@ -126,7 +135,7 @@ class Federation:
     configs: dict[str, dict[str, Any]]
 
 
-def federation(http: httpx.Client, admin: str) -> Federation:
+def federation(http: httpx.Client, admin: str, latency: float) -> Federation:
     school = create_org(http, admin, "Bench school", "EE", kind="training_provider")
     trainer = issue(http, admin, school, "trainer", "bench-trainer")
     configs: dict[str, dict[str, Any]] = {}
@@ -135,7 +144,7 @@ def federation(http: httpx.Client, admin: str) -> Federation:
         operator = issue(http, admin, org, "operator", f"{slug}-ops")
         config = {
             "world": f"bench-{slug}-{uuid.uuid4().hex[:8]}",
-            "deploy_latency": DEPLOY_LATENCY,
+            "deploy_latency": latency,
             "ready_after": 0,
             "capacity": CAPACITY,
         }
@@ -145,6 +154,7 @@ def federation(http: httpx.Client, admin: str) -> Federation:
             "country": country,
             "capabilities": ["containers"],
             "capacity": CAPACITY,
+            "policy": POLICY,
             "connector": {"kind": "fake", "config": config},
         }
         created = http.post("/api/v1/ranges", json=body, headers=auth(operator))
@@ -177,7 +187,8 @@ def exercise(http: httpx.Client, fed: Federation, n: int, start: datetime) -> di
 
 
 def state(http: httpx.Client, fed: Federation, exercise_id: str) -> dict[str, Any]:
-    got = http.get(f"/api/v1/exercises/{exercise_id}", headers=auth(fed.trainer))
+    """The exercise with its per-stage team counts (no team list: constant cost whatever N)."""
+    got = http.get(f"/api/v1/exercises/{exercise_id}", params={"teams_limit": 0}, headers=auth(fed.trainer))
     got.raise_for_status()
     result: dict[str, Any] = got.json()
     return result
@@ -188,17 +199,17 @@ def check(ok: bool, what: str, detail: object) -> None:
         raise RuntimeError(f"{what}: {detail}")
 
 
-def in_flight(fed: Federation) -> tuple[float, int]:
+def in_flight(fed: Federation, latency: float) -> tuple[float, int]:
     """How many range deploys overlapped: the mean over the span from the first deploy's start to the
     last one's end, and the most at once (a fake deploy ends `deploy_latency` after it starts)."""
     ends = [d.deployed_at for c in fed.configs.values() for d in fake.world(c["world"]).instances.values()]
-    edges = sorted([(t - DEPLOY_LATENCY, 1) for t in ends] + [(t, -1) for t in ends])
+    edges = sorted([(t - latency, 1) for t in ends] + [(t, -1) for t in ends])
     now = most = 0
     for _, step in edges:
         now += step
         most = max(most, now)
-    span = max(ends) - min(ends) + DEPLOY_LATENCY
-    return len(ends) * DEPLOY_LATENCY / span, most
+    span = max(ends) - min(ends) + latency
+    return len(ends) * latency / span, most
 
 
 def advance_to(driver: Driver, when: datetime, n: int) -> float:
@@ -217,6 +228,7 @@ def scheduler_round(
     n: int,
     start: datetime,
     figs: Figures,
+    latency: float,
 ) -> dict[str, Any]:
     created = exercise(http, fed, n, start)
     deploy_at = datetime.fromisoformat(created["deploy_at"])
@@ -233,15 +245,14 @@ def scheduler_round(
     deploy_cpu = time.process_time() - cpu
     figs.deploy_sql = (counts.commits, counts.statements)
     running = state(http, fed, created["id"])
-    stages = {t["stage"] for t in running["teams"]}
     check(
-        running["status"] == "running" and stages == {"ready"},
+        running["status"] == "running" and running["team_stages"] == {"ready": n},
         "every team ready",
-        (running["status"], stages),
+        (running["status"], running["team_stages"]),
     )
     deployed = sum(len(fake.world(c["world"]).instances) for c in fed.configs.values())
     check(deployed == n, "instances on the ranges", deployed)
-    figs.in_flight = in_flight(fed)
+    figs.in_flight = in_flight(fed, latency)
 
     advance_to(driver, start, n)  # readiness deadline (untimed)
     advance_to(driver, start + LENGTH - WARN, n)  # end warning (untimed)
@@ -251,8 +262,11 @@ def scheduler_round(
     figs.cpu = (deploy_cpu, time.process_time() - cpu)
     figs.teardown_sql = (counts.commits, counts.statements)
     done = state(http, fed, created["id"])
-    stages = {t["stage"] for t in done["teams"]}
-    check(done["status"] == "done" and stages == {"done"}, "every team done", (done["status"], stages))
+    check(
+        done["status"] == "done" and done["team_stages"] == {"done": n},
+        "every team done",
+        (done["status"], done["team_stages"]),
+    )
     left = sum(len(fake.world(c["world"]).instances) for c in fed.configs.values())
     check(left == 0, "instances left on the ranges", left)
     bookings = http.get(
@@ -300,7 +314,7 @@ def baseline_round(services: Services, fed: Federation, created: dict[str, Any],
     check(left == 0, "baseline instances left", left)
 
 
-def measure(backend: str, n: int, rounds: int) -> Figures:
+def measure(backend: str, n: int, rounds: int, latency: float) -> Figures:
     figs = Figures()
     with (
         tempfile.TemporaryDirectory(prefix="federange-bench-") as tmp,
@@ -311,6 +325,10 @@ def measure(backend: str, n: int, rounds: int) -> Figures:
             data_dir=Path(tmp) / "data",
             secret_key="bench-secret-key-0123456789abcdef",
             action_parallelism=PARALLELISM,
+            default_quota_cpu_millicores=0,
+            default_quota_memory_mib=0,
+            default_quota_slots=0,
+            default_quota_gpus=0,
         )
         engine = make_engine(settings.resolved_database_url())
         migrate.upgrade(engine)
@@ -329,16 +347,38 @@ def measure(backend: str, n: int, rounds: int) -> Figures:
                     .plaintext
                 )
             with serve(services) as api, httpx.Client(base_url=api, timeout=120) as http:
-                fed = federation(http, admin)
+                fed = federation(http, admin, latency)
                 for r in range(rounds):
                     now = T0 + timedelta(days=7 * r)
                     clock.set(now)
-                    created = scheduler_round(http, fed, driver, counts, n, now + timedelta(days=1), figs)
+                    created = scheduler_round(
+                        http, fed, driver, counts, n, now + timedelta(days=1), figs, latency
+                    )
                     baseline_round(services, fed, created, figs)
         finally:
             driver.close()
             services.close()
     return figs
+
+
+def per_team(n: int, figs: Figures, cpu: list[tuple[float, float]]) -> tuple[float, float, float, float]:
+    """Seconds per team of the best round: deploy and teardown wall time, then process CPU."""
+    return (
+        min(figs.sched_deploy) / n,
+        min(figs.sched_teardown) / n,
+        min(c[0] for c in cpu) / n,
+        min(c[1] for c in cpu) / n,
+    )
+
+
+def merge(into: Figures, one: Figures) -> None:
+    """Add one round's figures (its lists) to `into`; counts and notes are the latest round's."""
+    into.sched_deploy += one.sched_deploy
+    into.base_deploy += one.base_deploy
+    into.sched_teardown += one.sched_teardown
+    into.base_teardown += one.base_teardown
+    into.deploy_sql, into.teardown_sql = one.deploy_sql, one.teardown_sql
+    into.in_flight, into.cpu, into.per_range = one.in_flight, one.cpu, one.per_range
 
 
 def row(n: int, figs: Figures) -> str:
@@ -352,8 +392,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="team counts, comma-separated")
-    parser.add_argument("--rounds", type=int, default=3, help="exercises per size (medians are reported)")
+    parser.add_argument("--rounds", type=int, default=1, help="exercises per size (medians are reported)")
     parser.add_argument("--sqlite", action="store_true", help="also measure on a SQLite file")
+    parser.add_argument("--latency", type=float, default=DEPLOY_LATENCY, help="seconds per fake deploy")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -368,7 +409,7 @@ def main() -> None:
     print(
         f"# Exercise lifecycle: Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
         f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; action_parallelism={PARALLELISM}, fake deploy "
-        f"{DEPLOY_LATENCY} s, 4 ranges, median of {args.rounds} round(s)"
+        f"{args.latency} s, 4 ranges, median of {args.rounds} round(s)"
     )
     for backend in backends:
         where = postgres_admin_url().rsplit("@", 1)[-1] if backend == "postgres" else "a temporary file"
@@ -379,8 +420,15 @@ def main() -> None:
         )
         print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         notes = []
+        measured = {n: Figures() for n in sizes}
+        cpu: dict[int, list[tuple[float, float]]] = {n: [] for n in sizes}
+        for _ in range(args.rounds):  # sizes interleaved, so that a change of machine load hits them all
+            for n in sizes:
+                one = measure(backend, n, 1, args.latency)
+                merge(measured[n], one)
+                cpu[n].append(one.cpu)
         for n in sizes:
-            figs = measure(backend, n, args.rounds)
+            figs = measured[n]
             print(row(n, figs), flush=True)
             notes.append(
                 f"N={n}: teams per range {dict(sorted(figs.per_range.items()))}; range deploys in flight "
@@ -391,6 +439,18 @@ def main() -> None:
                 f"rounds: deploy {', '.join(f'{x:.2f}' for x in figs.sched_deploy)} s, "
                 f"teardown {', '.join(f'{x:.2f}' for x in figs.sched_teardown)} s"
             )
+        first = sizes[0]
+        print(
+            f"\n| N | deploy ms per team | ratio to N={first} | teardown ms per team | ratio "
+            "| deploy CPU ms per team | ratio | teardown CPU ms per team | ratio |"
+        )
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+
+        base = per_team(first, measured[first], cpu[first])
+        for n in sizes:
+            got = per_team(n, measured[n], cpu[n])
+            cells = " | ".join(f"{g * 1000:.1f} | {g / b:.2f}x" for g, b in zip(got, base, strict=True))
+            print(f"| {n} | {cells} |")
         print()
         for note in notes:
             print(f"- {note}")

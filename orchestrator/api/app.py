@@ -25,6 +25,7 @@ from orchestrator.api.routes import (
     exercises,
     health,
     organisations,
+    pools,
     ranges,
     scenarios,
     tokens,
@@ -65,7 +66,7 @@ def create_app(services: Services, *, on_start: Sequence[Hook] = (), on_stop: Se
     app.add_middleware(RequestLimits, max_body_bytes=services.settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestMetrics)
-    for module in (health, organisations, tokens, ranges, audit, scenarios, exercises, environments):
+    for module in (health, organisations, tokens, ranges, audit, scenarios, exercises, environments, pools):
         app.include_router(module.router)
     for router in (bookings.router, bookings.requests_router, bookings.quotas_router, availability.router):
         app.include_router(router)

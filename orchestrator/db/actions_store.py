@@ -8,7 +8,7 @@ action runs outside that transaction; completion checks the lease is still ours.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,8 +20,10 @@ from orchestrator.domain.actions import ActionStatus, DueAction
 
 
 class SqlActionStore:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, on_due_now: Callable[[], None] | None = None) -> None:
         self.session = session
+        #: Called when an action due now is written (the unit of work wakes the scheduler on commit).
+        self._on_due_now = on_due_now
 
     def schedule(
         self,
@@ -49,6 +51,8 @@ class SqlActionStore:
         )
         self.session.add(row)
         self.session.flush()
+        if due_at <= now and self._on_due_now is not None:
+            self._on_due_now()
         return _action(row)
 
     def cancel_for(self, *, object_kind: str, object_id: str, kinds: Sequence[str] | None = None) -> int:

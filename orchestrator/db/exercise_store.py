@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session, defer
 
 from connectors.base import Endpoint
 from orchestrator.catalogue.scenario_facts import ScenarioPin
@@ -19,6 +19,7 @@ from orchestrator.db.placement_codec import (
 )
 from orchestrator.db.tables import ExerciseEventRow, ExerciseRow, InstanceRow, StageRow
 from orchestrator.exercises.model import (
+    PLACEMENT_NOT_LOADED,
     Exercise,
     ExerciseEvent,
     ExerciseKind,
@@ -41,9 +42,18 @@ class SqlExerciseStore:
         self.session.add(row)
         self.session.flush()
 
-    def get_exercise(self, exercise_id: str, *, lock: bool = False) -> Exercise | None:
-        row = self.session.get(ExerciseRow, exercise_id, with_for_update=lock)
-        return None if row is None else _exercise(row)
+    def get_exercise(
+        self, exercise_id: str, *, lock: bool = False, placement: bool = True
+    ) -> Exercise | None:
+        # FOR NO KEY UPDATE: the lock the lifecycle serialises on, which still lets other transactions
+        # insert rows that refer to the exercise (events, instances) without waiting for it.
+        row = self.session.get(
+            ExerciseRow,
+            exercise_id,
+            with_for_update={"key_share": True} if lock else None,
+            options=None if placement else [defer(ExerciseRow.placement)],
+        )
+        return None if row is None else _exercise(row, placement=placement)
 
     def save_exercise(self, exercise: Exercise) -> None:
         row = self.session.get(ExerciseRow, exercise.id)
@@ -73,7 +83,10 @@ class SqlExerciseStore:
 
     def get_instance(self, instance_id: str, *, lock: bool = False) -> Instance | None:
         row = self.session.get(InstanceRow, instance_id, with_for_update=lock)
-        return None if row is None else _instance(row)
+        return None if row is None else instance_of(row)
+
+    def exercise_of(self, instance_id: str) -> str | None:
+        return self.session.scalar(select(InstanceRow.exercise_id).where(InstanceRow.id == instance_id))
 
     def save_instance(self, instance: Instance) -> None:
         row = self.session.get(InstanceRow, instance.id)
@@ -84,13 +97,33 @@ class SqlExerciseStore:
 
     def instances_of(self, exercise_id: str) -> Sequence[Instance]:
         stmt = select(InstanceRow).where(InstanceRow.exercise_id == exercise_id).order_by(InstanceRow.team)
-        return [_instance(r) for r in self.session.scalars(stmt)]
+        return [instance_of(r) for r in self.session.scalars(stmt)]
+
+    def instance_page(self, exercise_id: str, *, offset: int, limit: int) -> Sequence[Instance]:
+        stmt = (
+            select(InstanceRow)
+            .where(InstanceRow.exercise_id == exercise_id)
+            .order_by(InstanceRow.team)
+            .offset(offset)
+            .limit(limit)
+        )
+        return [instance_of(r) for r in self.session.scalars(stmt)]
+
+    def stage_counts(self, exercise_id: str, *, booking_id: str | None = None) -> Mapping[Stage, int]:
+        stmt = (
+            select(InstanceRow.stage, func.count())
+            .where(InstanceRow.exercise_id == exercise_id)
+            .group_by(InstanceRow.stage)
+        )
+        if booking_id is not None:
+            stmt = stmt.where(InstanceRow.booking_id == booking_id)
+        return {Stage(stage): int(n) for stage, n in self.session.execute(stmt)}
 
     def instances_on(self, range_id: str, *, stages: Sequence[Stage]) -> Sequence[Instance]:
         stmt = select(InstanceRow).where(
             InstanceRow.range_id == range_id, InstanceRow.stage.in_([s.value for s in stages])
         )
-        return [_instance(r) for r in self.session.scalars(stmt.order_by(InstanceRow.id))]
+        return [instance_of(r) for r in self.session.scalars(stmt.order_by(InstanceRow.id))]
 
     def known_instance_ids(self, instance_ids: Sequence[str]) -> set[str]:
         if not instance_ids:
@@ -98,51 +131,101 @@ class SqlExerciseStore:
         stmt = select(InstanceRow.id).where(InstanceRow.id.in_(list(instance_ids)))
         return set(self.session.scalars(stmt))
 
-    # stage records
+    # stage records: written with single statements (no ORM objects), they are the lifecycle's hot path
     def start_stage(self, *, instance_id: str, stage: Stage, at: datetime) -> StageRecord:
-        seq = self.session.scalar(
-            select(func.coalesce(func.max(StageRow.seq), 0)).where(StageRow.instance_id == instance_id)
-        )
-        attempt = self.session.scalar(
-            select(func.count())
-            .select_from(StageRow)
-            .where(StageRow.instance_id == instance_id, StageRow.stage == stage.value)
-        )
-        row = StageRow(
+        seq, attempt = self.session.execute(
+            select(
+                func.coalesce(func.max(StageRow.seq), 0),
+                func.count().filter(StageRow.stage == stage.value),
+            ).where(StageRow.instance_id == instance_id)
+        ).one()
+        record = StageRecord(
             id=str(uuid.uuid4()),
             instance_id=instance_id,
-            seq=int(seq or 0) + 1,
-            stage=stage.value,
+            stage=stage,
             attempt=int(attempt or 0) + 1,
-            outcome=StageOutcome.RUNNING.value,
+            outcome=StageOutcome.RUNNING,
             started_at=at,
             finished_at=None,
             error="",
             log="",
         )
-        self.session.add(row)
-        self.session.flush()
-        return _stage(row)
+        self.session.execute(
+            insert(StageRow).values(
+                id=record.id,
+                instance_id=instance_id,
+                seq=int(seq or 0) + 1,
+                stage=stage.value,
+                attempt=record.attempt,
+                outcome=record.outcome.value,
+                started_at=at,
+                finished_at=None,
+                error="",
+                log="",
+            )
+        )
+        return record
 
     def append_stage_log(self, record_id: str, lines: Sequence[str]) -> None:
-        row = self.session.get(StageRow, record_id)
-        if row is None or not lines:
+        if not lines:
             return
-        row.log = row.log + "".join(line.rstrip("\n") + "\n" for line in lines)
-        self.session.flush()
+        added = "".join(line.rstrip("\n") + "\n" for line in lines)
+        self.session.execute(
+            update(StageRow)
+            .where(StageRow.id == record_id)
+            .values(log=StageRow.log + added)
+            .execution_options(synchronize_session=False)
+        )
 
     def finish_stage(self, record_id: str, *, outcome: StageOutcome, at: datetime, error: str = "") -> None:
-        row = self.session.get(StageRow, record_id)
-        if row is None:
-            return
-        row.outcome = outcome.value
-        row.finished_at = at
-        row.error = error
-        self.session.flush()
+        self.session.execute(
+            update(StageRow)
+            .where(StageRow.id == record_id)
+            .values(outcome=outcome.value, finished_at=at, error=error)
+            .execution_options(synchronize_session=False)
+        )
+
+    def close_running_stage(
+        self, instance_id: str, *, outcome: StageOutcome, at: datetime, error: str = ""
+    ) -> None:
+        latest = select(func.max(StageRow.seq)).where(StageRow.instance_id == instance_id).scalar_subquery()
+        self.session.execute(
+            update(StageRow)
+            .where(
+                StageRow.instance_id == instance_id,
+                StageRow.seq == latest,
+                StageRow.outcome == StageOutcome.RUNNING.value,
+            )
+            .values(outcome=outcome.value, finished_at=at, error=error)
+            .execution_options(synchronize_session=False)
+        )
+
+    def last_stage_id(self, instance_id: str) -> str | None:
+        stmt = (
+            select(StageRow.id)
+            .where(StageRow.instance_id == instance_id)
+            .order_by(StageRow.seq.desc())
+            .limit(1)
+        )
+        return self.session.scalar(stmt)
 
     def stages_of(self, instance_id: str) -> Sequence[StageRecord]:
         stmt = select(StageRow).where(StageRow.instance_id == instance_id).order_by(StageRow.seq)
-        return [_stage(r) for r in self.session.scalars(stmt)]
+        return [_stage(r) for r in self.session.scalars(stmt.execution_options(populate_existing=True))]
+
+    def stages_of_many(self, instance_ids: Sequence[str]) -> Mapping[str, Sequence[StageRecord]]:
+        found: dict[str, list[StageRecord]] = {i: [] for i in instance_ids}
+        if not instance_ids:
+            return found
+        stmt = (
+            select(StageRow)
+            .where(StageRow.instance_id.in_(list(instance_ids)))
+            .order_by(StageRow.instance_id, StageRow.seq)
+            .execution_options(populate_existing=True)
+        )
+        for row in self.session.scalars(stmt):
+            found[row.instance_id].append(_stage(row))
+        return found
 
     # events
     def add_event(self, event: ExerciseEvent) -> None:
@@ -186,11 +269,12 @@ def _fill_exercise(row: ExerciseRow, e: Exercise) -> None:
     row.status = e.status.value
     row.status_reason = e.status_reason
     row.cancelled_by = e.cancelled_by
-    row.placement = placement_to_json(e.placement)
+    if e.placement is not PLACEMENT_NOT_LOADED:
+        row.placement = placement_to_json(e.placement)
     row.updated_at = e.updated_at
 
 
-def _exercise(row: ExerciseRow) -> Exercise:
+def _exercise(row: ExerciseRow, *, placement: bool = True) -> Exercise:
     constraints, strategy = constraints_from_json(row.constraints)
     return Exercise(
         id=row.id,
@@ -212,7 +296,7 @@ def _exercise(row: ExerciseRow) -> Exercise:
         strategy=strategy,
         status=ExerciseStatus(row.status),
         status_reason=row.status_reason,
-        placement=placement_from_json(row.placement),
+        placement=placement_from_json(row.placement) if placement else PLACEMENT_NOT_LOADED,
         created_at=row.created_at,
         updated_at=row.updated_at,
         cancelled_by=row.cancelled_by,
@@ -238,7 +322,7 @@ def _fill_instance(row: InstanceRow, i: Instance) -> None:
     row.torn_down_at = i.torn_down_at
 
 
-def _instance(row: InstanceRow) -> Instance:
+def instance_of(row: InstanceRow) -> Instance:
     return Instance(
         id=row.id,
         exercise_id=row.exercise_id,

@@ -352,6 +352,19 @@ class StageRow(Base):
     log: Mapped[str] = mapped_column(Text, default="")
 
 
+class WarmPoolRow(Base):
+    """A warm pool: the exercise of kind `pool` (same id) and how many ready instances it keeps."""
+
+    __tablename__ = "warm_pools"
+
+    exercise_id: Mapped[str] = mapped_column(ForeignKey("exercises.id", ondelete="CASCADE"), primary_key=True)
+    range_id: Mapped[str] = mapped_column(ForeignKey("ranges.id"), index=True)
+    min_ready: Mapped[int] = mapped_column(Integer)
+    max_ready: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class ExerciseEventRow(Base):
     __tablename__ = "exercise_events"
     __table_args__ = (Index("ix_exercise_events_exercise_at", "exercise_id", "at"),)

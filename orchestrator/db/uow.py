@@ -23,6 +23,8 @@ from orchestrator.db.catalogue_store import SqlCatalogueStore
 from orchestrator.db.crypto import Cipher
 from orchestrator.db.engine import begin, commit_with_deferred, forget_deferred
 from orchestrator.db.exercise_store import SqlExerciseStore
+from orchestrator.db.notifications import ACTIONS_CHANNEL, Wakeups, notify
+from orchestrator.db.pool_store import SqlPoolStore
 from orchestrator.db.scenario_store import SqlScenarioStore
 
 
@@ -41,12 +43,15 @@ class UnitOfWork:
         *,
         booking: Callable[[SqlBookingStore], BookingService],
         scenarios: Callable[[SqlScenarioStore], ScenarioCatalogue],
+        wakeups: Wakeups | None = None,
     ) -> None:
         self._engine = engine
         self._sessions = sessions
         self._cipher = cipher
         self._booking = booking
         self._scenarios = scenarios
+        self._wakeups = wakeups
+        self._wake = False
         self._connection: Connection | None = None
         self._session: Session | None = None
 
@@ -65,7 +70,15 @@ class UnitOfWork:
 
     @property
     def actions(self) -> SqlActionStore:
-        return SqlActionStore(self.session)
+        return SqlActionStore(self.session, on_due_now=self._due_now)
+
+    def _due_now(self) -> None:
+        """An action due now was written: wake the schedulers when this transaction commits (PostgreSQL
+        delivers a NOTIFY sent inside a transaction at its commit, to every process listening)."""
+        if self._wake:
+            return
+        self._wake = True
+        notify(self.session.connection(), ACTIONS_CHANNEL)
 
     @property
     def scenario_store(self) -> SqlScenarioStore:
@@ -83,6 +96,10 @@ class UnitOfWork:
     @property
     def exercises(self) -> SqlExerciseStore:
         return SqlExerciseStore(self.session)
+
+    @property
+    def pools(self) -> SqlPoolStore:
+        return SqlPoolStore(self.session)
 
     @property
     def bookings(self) -> SqlBookingStore:
@@ -112,6 +129,8 @@ class UnitOfWork:
                     session.commit()
                 else:
                     connection.commit()
+                if self._wake and self._wakeups is not None:
+                    self._wakeups.ring()
             elif session is not None:
                 session.rollback()
             else:
@@ -125,3 +144,4 @@ class UnitOfWork:
                 connection.close()
                 self._connection = None
                 self._session = None
+                self._wake = False

@@ -41,6 +41,7 @@ class BookingStatus(enum.StrEnum):
 class Purpose(enum.StrEnum):
     EXERCISE = "exercise"
     ENVIRONMENT = "environment"
+    POOL = "pool"
     MANUAL = "manual"
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from connectors.base import Endpoint
 from orchestrator.domain.errors import NotFound
-from orchestrator.exercises.model import Stage
+from orchestrator.exercises.model import ExerciseKind, Stage
 from orchestrator.exercises.ports import InstanceValues, UnitOfWork
 from orchestrator.identity import permissions
 from orchestrator.identity.permissions import Action
@@ -33,7 +33,12 @@ def team_access(
     unit: UnitOfWork, actor: Principal, exercise_id: str, *, values: InstanceValues
 ) -> list[TeamAccess]:
     exercise = unit.exercises.get_exercise(exercise_id)
-    if exercise is None or actor.organisation_id != exercise.owner_organisation_id:
+    # A pool's instances hand nothing out: their values are for whoever claims them.
+    if (
+        exercise is None
+        or exercise.kind is ExerciseKind.POOL
+        or actor.organisation_id != exercise.owner_organisation_id
+    ):
         raise NotFound(
             f"exercise '{exercise_id}' does not exist or belongs to another organisation "
             "(access details are only for the organisation that runs it)"

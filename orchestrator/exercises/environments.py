@@ -5,6 +5,7 @@ and a window [now, now + TTL); renewing moves its end (the bookings follow, with
 policies: a range's maximum booking length bounds how far an environment can be renewed there).
 Fair share caps both: a launch or a renewal runs at most `max_ttl` ahead of now, and an environment lives
 at most `max_lifetime` in all (`EnvironmentLimits`, from the instance's settings).
+A launch claims a ready instance from a warm pool of its scenario when one has it (exercises.pools).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import timedelta
 
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import Conflict, FieldProblem, InvalidInput
+from orchestrator.exercises import pools
 from orchestrator.exercises.model import Exercise, ExerciseDraft, ExerciseKind
 from orchestrator.exercises.service import Detail, ExerciseService
 from orchestrator.identity.principals import Principal
@@ -75,7 +77,7 @@ class EnvironmentService:
             strategy=strategy,
             kind=ExerciseKind.ENVIRONMENT,
         )
-        return self.exercises.create(actor, draft)
+        return pools.claim(self.exercises, actor, draft) or self.exercises.create(actor, draft)
 
     def _environment(self, actor: Principal, environment_id: str) -> Exercise:
         exercise = self.exercises.get(actor, environment_id).exercise

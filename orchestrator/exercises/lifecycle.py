@@ -30,6 +30,7 @@ from orchestrator.exercises.events import note
 from orchestrator.exercises.model import (
     EXERCISE_MACHINE,
     Exercise,
+    ExerciseKind,
     ExerciseStatus,
     Instance,
     Stage,
@@ -95,7 +96,8 @@ def instance_spec(rt: Runtime, work: _Work) -> InstanceSpec:
 
 
 def _load(unit: UnitOfWork, instance: Instance) -> tuple[Exercise, RangeRecord]:
-    exercise = unit.exercises.get_exercise(instance.exercise_id, lock=True)
+    """The instance's exercise (locked by `locked_instance` already) and its range."""
+    exercise = unit.exercises.get_exercise(instance.exercise_id, placement=False)
     record = unit.catalogue.get_range(instance.range_id)
     if exercise is None or record is None:
         raise LookupError(f"instance {instance.id} lost its exercise or range")
@@ -112,12 +114,10 @@ def _refuse(rt: Runtime, unit: UnitOfWork, instance: Instance, exercise: Exercis
 
 
 def booking_status(unit: UnitOfWork, booking_id: str) -> BookingStatus | None:
-    """The status of an instance's booking; None if it no longer exists."""
-    try:
-        (booking,) = unit.booking.get(SYSTEM, Selection.booking(booking_id))
-        return booking.status
-    except NotFound:
-        return None
+    """The status of an instance's booking; None if it no longer exists (read from the booking store:
+    the system sees every booking, no visibility check to make)."""
+    booking = unit.booking.store.get_booking(booking_id)
+    return None if booking is None else booking.status
 
 
 # -- deploy ------------------------------------------------------------------------------------------
@@ -273,12 +273,12 @@ def _finish_ready(rt: Runtime, work: _Work, status: InstanceStatus) -> None:
 # -- teardown ----------------------------------------------------------------------------------------
 def release_if_unused(unit: UnitOfWork, instance: Instance) -> None:
     """Release the instance's booking once no instance of its exercise on that booking is still up
-    (the teams of an exercise on one range share one booking)."""
+    (the teams of an exercise on one range share one booking); one count decides, nothing is loaded."""
     booking_id = instance.booking_id
     if not booking_id:
         return
-    sharing = [i for i in unit.exercises.instances_of(instance.exercise_id) if i.booking_id == booking_id]
-    if all(i.stage is Stage.DONE for i in sharing):
+    sharing = unit.exercises.stage_counts(instance.exercise_id, booking_id=booking_id)
+    if not any(n for stage, n in sharing.items() if stage is not Stage.DONE):
         status = booking_status(unit, booking_id)
         if status in (BookingStatus.ACTIVE, BookingStatus.CONFIRMED):
             unit.booking.release(SYSTEM, Selection.booking(booking_id))
@@ -306,7 +306,15 @@ def teardown_exercise(rt: Runtime, exercise_id: str) -> None:
         unit.actions.cancel_for(
             object_kind="exercise", object_id=exercise.id, kinds=[schedule.WARN, schedule.READY_DEADLINE]
         )
-        for instance in unit.exercises.instances_of(exercise.id):
+        for listed in unit.exercises.instances_of(exercise.id):
+            instance = listed
+            if exercise.kind is ExerciseKind.POOL:
+                # A launch may be claiming it right now (it locks the instance, not the pool): wait for
+                # that, and leave it alone if it left the pool.
+                found = unit.exercises.get_instance(listed.id, lock=True)
+                if found is None or found.exercise_id != exercise.id:
+                    continue
+                instance = found
             if instance.stage is Stage.DONE:
                 continue
             if instance.stage is Stage.BOOKED:

@@ -29,10 +29,12 @@ from orchestrator.exercises.model import (
     Exercise,
     ExerciseEvent,
     ExerciseKind,
+    ExerciseStatus,
     Instance,
     Stage,
     StageOutcome,
     StageRecord,
+    WarmPool,
 )
 from orchestrator.identity.audit import AuditEvent
 from orchestrator.identity.principals import Principal
@@ -51,6 +53,7 @@ class _State:
     audit: list[AuditEvent] = field(default_factory=list)
     scenarios: dict[str, ScenarioHandle] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
+    pools: dict[str, WarmPool] = field(default_factory=dict)
     bookings: InMemoryBookingStore = field(default_factory=InMemoryBookingStore)
 
 
@@ -63,7 +66,9 @@ class MemoryExercises:
     def add_exercise(self, exercise: Exercise) -> None:
         self._s.exercises[exercise.id] = exercise
 
-    def get_exercise(self, exercise_id: str, *, lock: bool = False) -> Exercise | None:
+    def get_exercise(
+        self, exercise_id: str, *, lock: bool = False, placement: bool = True
+    ) -> Exercise | None:
         return self._s.exercises.get(exercise_id)
 
     def save_exercise(self, exercise: Exercise) -> None:
@@ -92,10 +97,24 @@ class MemoryExercises:
     def save_instance(self, instance: Instance) -> None:
         self._s.instances[instance.id] = instance
 
+    def exercise_of(self, instance_id: str) -> str | None:
+        found = self._s.instances.get(instance_id)
+        return None if found is None else found.exercise_id
+
     def instances_of(self, exercise_id: str) -> Sequence[Instance]:
         return sorted(
             (i for i in self._s.instances.values() if i.exercise_id == exercise_id), key=lambda i: i.team
         )
+
+    def instance_page(self, exercise_id: str, *, offset: int, limit: int) -> Sequence[Instance]:
+        return list(self.instances_of(exercise_id))[offset : offset + limit]
+
+    def stage_counts(self, exercise_id: str, *, booking_id: str | None = None) -> Mapping[Stage, int]:
+        counts: dict[Stage, int] = {}
+        for i in self._s.instances.values():
+            if i.exercise_id == exercise_id and booking_id in (None, i.booking_id):
+                counts[i.stage] = counts.get(i.stage, 0) + 1
+        return counts
 
     def instances_on(self, range_id: str, *, stages: Sequence[Stage]) -> Sequence[Instance]:
         return [i for i in self._s.instances.values() if i.range_id == range_id and i.stage in stages]
@@ -137,8 +156,22 @@ class MemoryExercises:
     def finish_stage(self, record_id: str, *, outcome: StageOutcome, at: datetime, error: str = "") -> None:
         self._update_stage(record_id, outcome=outcome, finished_at=at, error=error)
 
+    def close_running_stage(
+        self, instance_id: str, *, outcome: StageOutcome, at: datetime, error: str = ""
+    ) -> None:
+        history = self._s.stages.get(instance_id, [])
+        if history and history[-1].outcome is StageOutcome.RUNNING:
+            self.finish_stage(history[-1].id, outcome=outcome, at=at, error=error)
+
+    def last_stage_id(self, instance_id: str) -> str | None:
+        history = self._s.stages.get(instance_id, [])
+        return history[-1].id if history else None
+
     def stages_of(self, instance_id: str) -> Sequence[StageRecord]:
         return list(self._s.stages.get(instance_id, ()))
+
+    def stages_of_many(self, instance_ids: Sequence[str]) -> Mapping[str, Sequence[StageRecord]]:
+        return {i: self.stages_of(i) for i in instance_ids}
 
     def add_event(self, event: ExerciseEvent) -> None:
         self._s.events.append(event)
@@ -214,6 +247,45 @@ class MemoryActions:
             self._s.actions[action_id] = replace(
                 a, status=ActionStatus.FAILED, attempts=attempts, last_error=error
             )
+
+
+class MemoryPools:
+    """The PoolStore port over the world's dictionaries."""
+
+    def __init__(self, state: _State) -> None:
+        self._s = state
+
+    def add_pool(self, pool: WarmPool) -> None:
+        self._s.pools[pool.id] = pool
+
+    def get_pool(self, pool_id: str) -> WarmPool | None:
+        return self._s.pools.get(pool_id)
+
+    def save_pool(self, pool: WarmPool) -> None:
+        self._s.pools[pool.id] = pool
+
+    def pools_on(self, range_id: str) -> Sequence[WarmPool]:
+        return sorted(
+            (p for p in self._s.pools.values() if p.range_id == range_id), key=lambda p: p.created_at
+        )
+
+    def active_pools(self) -> Sequence[WarmPool]:
+        active = {ExerciseStatus.SCHEDULED, *_CLAIMABLE}
+        return [p for p in self._s.pools.values() if self._s.exercises[p.id].status in active]
+
+    def claimable(
+        self, pin: ScenarioPin, *, now: datetime, limit: int = 3, lock: bool = False
+    ) -> Sequence[Instance]:
+        live = {
+            e.id
+            for e in self._s.exercises.values()
+            if e.kind is ExerciseKind.POOL and e.status in _CLAIMABLE and e.end > now and e.scenario == pin
+        }
+        ready = [i for i in self._s.instances.values() if i.exercise_id in live and i.stage is Stage.READY]
+        return sorted(ready, key=lambda i: (i.ready_at or now, i.id))[:limit]
+
+
+_CLAIMABLE = frozenset({ExerciseStatus.DEPLOYING, ExerciseStatus.RUNNING})
 
 
 class MemoryCatalogue:
@@ -292,6 +364,7 @@ class MemoryUnitOfWork:
         self.actions = MemoryActions(state)
         self.catalogue = MemoryCatalogue(state)
         self.scenarios = MemoryScenarios(state)
+        self.pools = MemoryPools(state)
         self.booking = BookingService(store=state.bookings, clock=clock, hold_ttl=hold_ttl)
 
 

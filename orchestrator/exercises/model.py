@@ -30,6 +30,8 @@ from orchestrator.placement.result import Placement
 class ExerciseKind(enum.StrEnum):
     EXERCISE = "exercise"
     ENVIRONMENT = "environment"
+    #: A warm pool's instances, kept ready on one range for environments to claim (see exercises.pools).
+    POOL = "pool"
 
 
 class ExerciseStatus(enum.StrEnum):
@@ -115,6 +117,12 @@ class ExerciseDraft:
         return self.start - self.lead
 
 
+#: The placement of an exercise read without it (`ExerciseStore.get_exercise(..., placement=False)`): a
+#: team's lifecycle step never needs it, and decoding it costs in proportion to the exercise's size.
+#: Saving such an exercise leaves its stored placement as it is.
+PLACEMENT_NOT_LOADED = Placement(exercise="", feasible=False, strategy="", assignments=(), ranges=())
+
+
 @dataclass(frozen=True, kw_only=True)
 class Exercise:
     id: str
@@ -180,6 +188,23 @@ class StageRecord:
     finished_at: datetime | None
     error: str
     log: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class WarmPool:
+    """Ready instances of one scenario kept on one range for environments to claim at once.
+
+    The pool is an exercise of kind `pool` (same id) owned by the range's operator organisation: its
+    booking holds `max_ready` instances' worth of capacity for its whole window, its instances go
+    through the ordinary lifecycle, and a claim moves a ready one into the claiming environment (whose
+    own booking then holds it); the pool then deploys a fresh one to keep `min_ready` on their way."""
+
+    id: str
+    range_id: str
+    min_ready: int
+    max_ready: int
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,6 +6,7 @@
     exercise.warn          at end - warn_before_end         tell the trainer the end is near
     exercise.teardown      at end (or on cancel)            start tearing every instance down
     instance.teardown      right after exercise.teardown    remove the instance, release its booking
+    pool.refill            after a claim from a warm pool     deploy fresh instances to keep min_ready
 
 Teardown actions are retried (with backoff) far longer than the others: teardown is never skipped, and
 a process that was down at the end time runs them as soon as it is back.
@@ -24,9 +25,10 @@ TEARDOWN_INSTANCE = "instance.teardown"
 TEARDOWN = "exercise.teardown"
 WARN = "exercise.warn"
 READY_DEADLINE = "exercise.ready_deadline"
+REFILL_POOL = "pool.refill"
 
 INSTANCE_KINDS = (DEPLOY, PROVISION, TEARDOWN_INSTANCE)
-EXERCISE_KINDS = (TEARDOWN, WARN, READY_DEADLINE)
+EXERCISE_KINDS = (TEARDOWN, WARN, READY_DEADLINE, REFILL_POOL)
 ALL_KINDS = INSTANCE_KINDS + EXERCISE_KINDS
 
 #: Deploys are retried a few times (connectors retry transient errors themselves first).
@@ -71,10 +73,18 @@ def reschedule_end(actions: ActionScheduler, exercise: Exercise, *, now: datetim
 
 
 def _schedule_stage(
-    actions: ActionScheduler, instance: Instance, kind: str, *, at: datetime, now: datetime
+    actions: ActionScheduler,
+    instance: Instance,
+    kind: str,
+    *,
+    at: datetime,
+    now: datetime,
+    fresh: bool = False,
 ) -> None:
-    """Replace whatever deploy or provisioning step the instance had pending with `kind` at `at`."""
-    actions.cancel_for(object_kind="instance", object_id=instance.id, kinds=[DEPLOY, PROVISION])
+    """Replace whatever deploy or provisioning step the instance had pending with `kind` at `at`
+    (`fresh`: the instance was made in this transaction and has nothing pending to replace)."""
+    if not fresh:
+        actions.cancel_for(object_kind="instance", object_id=instance.id, kinds=[DEPLOY, PROVISION])
     actions.schedule(
         kind=kind,
         object_kind="instance",
@@ -85,8 +95,10 @@ def _schedule_stage(
     )
 
 
-def schedule_deploy(actions: ActionScheduler, instance: Instance, *, at: datetime, now: datetime) -> None:
-    _schedule_stage(actions, instance, DEPLOY, at=at, now=now)
+def schedule_deploy(
+    actions: ActionScheduler, instance: Instance, *, at: datetime, now: datetime, fresh: bool = False
+) -> None:
+    _schedule_stage(actions, instance, DEPLOY, at=at, now=now, fresh=fresh)
 
 
 def schedule_provision(actions: ActionScheduler, instance: Instance, *, now: datetime) -> None:

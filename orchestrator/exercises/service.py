@@ -8,8 +8,8 @@ exists with all its bookings and its schedule, or not at all.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from orchestrator.booking.requests import BookingItem, BookingRequest
@@ -63,11 +63,21 @@ def new_instance_id() -> str:
     return "x" + uuid.uuid4().hex[:11]
 
 
+#: Teams per page of an exercise's detail, unless the caller asks otherwise.
+TEAMS_PER_PAGE = 500
+
+
 @dataclass(frozen=True, kw_only=True)
 class Detail:
+    """An exercise with one page of its instances (ordered by team) and their stage histories.
+    `team_count` and `team_stages` cover every instance, whatever the page."""
+
     exercise: Exercise
     instances: tuple[Instance, ...]
-    stages: dict[str, tuple[StageRecord, ...]]
+    stages: Mapping[str, Sequence[StageRecord]]
+    team_count: int = 0
+    team_stages: Mapping[Stage, int] = field(default_factory=dict)
+    offset: int = 0
 
 
 class ExerciseService:
@@ -77,7 +87,7 @@ class ExerciseService:
         self.plugins = plugins
 
     # -- planning --------------------------------------------------------------------------------
-    def _validate(self, draft: ExerciseDraft) -> None:
+    def validate(self, draft: ExerciseDraft) -> None:
         problems = []
         if draft.end <= draft.start:
             problems.append(FieldProblem("end", "the exercise must end after it starts"))
@@ -112,14 +122,14 @@ class ExerciseService:
 
     def plan(self, actor: Principal, draft: ExerciseDraft) -> tuple[ScenarioHandle, Placement]:
         """Place the teams without booking anything (a dry run of create)."""
-        self._require_creator(actor, draft.kind)
-        self._validate(draft)
+        self.require_creator(actor, draft.kind)
+        self.validate(draft)
         handle = self.unit.scenarios.resolve(actor, draft.scenario)
         owner = owner_of(self.unit, actor.organisation_id)
         placement = place_draft(self.unit, self.plugins, draft, handle, owner=owner, now=self.clock.now())
         return handle, placement
 
-    def _require_creator(self, actor: Principal, kind: ExerciseKind) -> None:
+    def require_creator(self, actor: Principal, kind: ExerciseKind) -> None:
         environment = kind is ExerciseKind.ENVIRONMENT
         permissions.require(actor, Action.ENVIRONMENT_LAUNCH if environment else Action.EXERCISE_CREATE)
 
@@ -185,7 +195,9 @@ class ExerciseService:
             )
             self.unit.exercises.add_instance(instance)
             self.unit.exercises.start_stage(instance_id=instance.id, stage=Stage.BOOKED, at=now)
-            schedule.schedule_deploy(self.unit.actions, instance, at=max(exercise.deploy_at, now), now=now)
+            schedule.schedule_deploy(
+                self.unit.actions, instance, at=max(exercise.deploy_at, now), now=now, fresh=True
+            )
             instances.append(instance)
         schedule.schedule_exercise(self.unit.actions, exercise, now=now)
         self.unit.scenarios.mark_used(handle)
@@ -200,12 +212,18 @@ class ExerciseService:
             organisation_id=exercise.owner_organisation_id,
             after=exercise_view(exercise, instances),
         )
-        return Detail(exercise=exercise, instances=tuple(instances), stages={})
+        return Detail(
+            exercise=exercise,
+            instances=tuple(instances),
+            stages={},
+            team_count=len(instances),
+            team_stages={Stage.BOOKED: len(instances)},
+        )
 
     # -- read ------------------------------------------------------------------------------------
     def _visible(self, actor: Principal, exercise_id: str, *, lock: bool = False) -> Exercise:
         exercise = self.unit.exercises.get_exercise(exercise_id, lock=lock)
-        if exercise is None:
+        if exercise is None or exercise.kind is ExerciseKind.POOL:  # pools: /api/v1/pools, operators only
             raise NotFound(f"exercise '{exercise_id}' does not exist or belongs to another organisation")
         read = Action.ENVIRONMENT_READ if exercise.kind is ExerciseKind.ENVIRONMENT else Action.EXERCISE_READ
         try:
@@ -224,11 +242,31 @@ class ExerciseService:
         permissions.require(actor, change, owner=exercise.owner_organisation_id)
         return exercise
 
-    def get(self, actor: Principal, exercise_id: str) -> Detail:
+    def get(
+        self, actor: Principal, exercise_id: str, *, offset: int = 0, limit: int = TEAMS_PER_PAGE
+    ) -> Detail:
+        """The exercise with one page of teams, in a fixed number of queries whatever its size."""
         exercise = self._visible(actor, exercise_id)
-        instances = tuple(self.unit.exercises.instances_of(exercise.id))
-        stages = {i.id: tuple(self.unit.exercises.stages_of(i.id)) for i in instances}
-        return Detail(exercise=exercise, instances=instances, stages=stages)
+        return self._detail(exercise, offset=offset, limit=limit)
+
+    def summary(self, actor: Principal, exercise_id: str) -> Detail:
+        """The exercise and its per-stage team counts, without any team (what a change returns)."""
+        return self._detail(self._visible(actor, exercise_id), offset=0, limit=0)
+
+    def _detail(self, exercise: Exercise, *, offset: int, limit: int) -> Detail:
+        counts = self.unit.exercises.stage_counts(exercise.id)
+        instances = (
+            tuple(self.unit.exercises.instance_page(exercise.id, offset=offset, limit=limit)) if limit else ()
+        )
+        stages = self.unit.exercises.stages_of_many([i.id for i in instances])
+        return Detail(
+            exercise=exercise,
+            instances=instances,
+            stages=stages,
+            team_count=sum(counts.values()),
+            team_stages=counts,
+            offset=offset,
+        )
 
     def list(self, actor: Principal, *, kind: ExerciseKind | None, active_only: bool) -> list[Exercise]:
         read = Action.ENVIRONMENT_READ if kind is ExerciseKind.ENVIRONMENT else Action.EXERCISE_READ

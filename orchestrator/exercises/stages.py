@@ -26,21 +26,20 @@ from orchestrator.exercises.ports import Transactions, UnitOfWork
 
 def locked_instance(unit: UnitOfWork, instance_id: str) -> Instance | None:
     """Lock an instance for a change. Every handler locks the exercise row first, then the instance
-    row: one lock order for all, so concurrent handlers of one exercise queue instead of deadlocking."""
-    found = unit.exercises.get_instance(instance_id)
-    if found is None:
+    row: one lock order for all, so concurrent handlers of one exercise queue instead of deadlocking.
+    (What a handler does under those locks is kept small: the exercise's status is settled by counting
+    its instances' stages, never by loading them.)"""
+    exercise_id = unit.exercises.exercise_of(instance_id)
+    if exercise_id is None:
         return None
-    unit.exercises.get_exercise(found.exercise_id, lock=True)
+    unit.exercises.get_exercise(exercise_id, lock=True, placement=False)
     return unit.exercises.get_instance(instance_id, lock=True)
 
 
 def _close_running(
     unit: UnitOfWork, instance_id: str, *, outcome: StageOutcome, at: datetime, error: str = ""
 ) -> None:
-    for record in reversed(unit.exercises.stages_of(instance_id)):
-        if record.outcome is StageOutcome.RUNNING:
-            unit.exercises.finish_stage(record.id, outcome=outcome, at=at, error=error)
-        break
+    unit.exercises.close_running_stage(instance_id, outcome=outcome, at=at, error=error)
 
 
 def enter(unit: UnitOfWork, instance: Instance, stage: Stage, *, now: datetime, reason: str = "") -> Instance:
@@ -76,18 +75,20 @@ def fail(unit: UnitOfWork, instance: Instance, error: str, *, now: datetime) -> 
 
 
 def log_lines(unit: UnitOfWork, instance_id: str, lines: Sequence[str]) -> None:
-    for record in reversed(unit.exercises.stages_of(instance_id)):
-        unit.exercises.append_stage_log(record.id, lines)
-        return
+    """Append to the instance's latest stage record's log."""
+    record_id = unit.exercises.last_stage_id(instance_id)
+    if record_id is not None:
+        unit.exercises.append_stage_log(record_id, lines)
 
 
 def settle_exercise(unit: UnitOfWork, exercise_id: str, *, now: datetime) -> None:
     """Derive the exercise status from its instances: running once none is still on its way up;
-    done (or cancelled) once every instance is torn down."""
-    exercise = unit.exercises.get_exercise(exercise_id, lock=True)
+    done (or cancelled) once every instance is torn down. It counts the instances per stage in one
+    aggregate query under the exercise's lock, never loading them (this runs after every team's step)."""
+    exercise = unit.exercises.get_exercise(exercise_id, lock=True, placement=False)
     if exercise is None:
         return
-    stages = {i.stage for i in unit.exercises.instances_of(exercise_id)}
+    stages = {stage for stage, n in unit.exercises.stage_counts(exercise_id).items() if n}
     target: ExerciseStatus | None = None
     if exercise.status is ExerciseStatus.DEPLOYING and not stages & {
         Stage.BOOKED,

@@ -59,6 +59,8 @@ class Action(enum.StrEnum):
     ENVIRONMENT_READ = "environment.read"
     ENVIRONMENT_CHANGE = "environment.change"
     ACCESS_READ = "access.read"
+    POOL_READ = "pool.read"
+    POOL_MANAGE = "pool.manage"
 
 
 #: What each action is, in words that fit "<doing> needs ...".
@@ -89,6 +91,8 @@ DOING: Mapping[Action, str] = {
     Action.ENVIRONMENT_READ: "reading environments",
     Action.ENVIRONMENT_CHANGE: "changing environments (renew, destroy)",
     Action.ACCESS_READ: "reading access details (endpoints and credentials)",
+    Action.POOL_READ: "reading warm pools",
+    Action.POOL_MANAGE: "managing warm pools (create, resize, delete)",
 }
 
 A, OP, T, R = Role.ADMIN, Role.OPERATOR, Role.TRAINER, Role.RESEARCHER
@@ -130,6 +134,10 @@ PERMISSIONS: Mapping[Action, Mapping[Role, frozenset[Scope]]] = {
     Action.ENVIRONMENT_CHANGE: {A: ANY, T: OWN, R: OWN},
     # Live credentials of running instances: only the organisation that runs them, not even an admin.
     Action.ACCESS_READ: {A: OWN, T: OWN, R: OWN},
+    # Warm pools are kept by the operators of the range they sit on (their organisation owns the pool's
+    # booking); environments claim from them through ENVIRONMENT_LAUNCH.
+    Action.POOL_READ: {A: ANY, OP: frozenset({Scope.OPERATED})},
+    Action.POOL_MANAGE: {A: ANY, OP: frozenset({Scope.OPERATED})},
 }
 
 #: The roles a principal of each kind of organisation may hold.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from orchestrator.domain.actions import DueAction
-from orchestrator.exercises import lifecycle, schedule
+from orchestrator.exercises import lifecycle, pools, schedule
 from orchestrator.scheduler.actions import Handler
 from orchestrator.wiring import Services
 
@@ -34,4 +34,5 @@ def lifecycle_handlers() -> dict[str, Handler]:
         schedule.TEARDOWN: _exercise(lifecycle.teardown_exercise),
         schedule.WARN: _exercise(lifecycle.warn_end),
         schedule.READY_DEADLINE: _exercise(lifecycle.ready_deadline),
+        schedule.REFILL_POOL: _exercise(pools.refill_pool),
     }

@@ -6,6 +6,7 @@ expire-holds    every tick      mark holds whose TTL ran out EXPIRED (admission 
 probe-ranges    every probe     health, version and observed capacity of every range
 reconcile       every minute    redeploy vanished instances, remove orphans
 heal            every 30 s      move teams off ranges that became unusable before their exercise
+refill-pools    every reconcile top up warm pools (a claim refills its pool at once; this is the net)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from orchestrator.catalogue.health import HealthStore, RangeHealth, probe_ranges
-from orchestrator.exercises import healing, reconciler
+from orchestrator.exercises import healing, pools, reconciler
 from orchestrator.scheduler.actions import ActionRunner
 from orchestrator.scheduler.handlers import lifecycle_handlers
 from orchestrator.wiring import Services, metrics
@@ -76,4 +77,5 @@ def all_ticks(services: Services, runner: ActionRunner) -> list[Tick]:
         Tick("probe-ranges", settings.probe_interval_seconds, probe),
         Tick("reconcile", settings.reconcile_interval_seconds, lambda s: reconciler.reconcile(s.runtime())),
         Tick("heal", settings.heal_interval_seconds, lambda s: healing.heal(s.runtime(), s.plugins)),
+        Tick("refill-pools", settings.reconcile_interval_seconds, lambda s: pools.refill_all(s.uow, s.clock)),
     ]

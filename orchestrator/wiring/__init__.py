@@ -26,13 +26,14 @@ from orchestrator.catalogue.service import CatalogueService
 from orchestrator.db import migrate
 from orchestrator.db.crypto import Cipher, resolve_secret_key
 from orchestrator.db.engine import make_engine
-from orchestrator.db.notifications import RevocationListener
+from orchestrator.db.notifications import TOKENS_CHANNEL, Listener, Wakeups
 from orchestrator.db.uow import UnitOfWork
 from orchestrator.domain.catalogue import ScenarioVersion
 from orchestrator.domain.clock import Clock, SystemClock
 from orchestrator.domain.errors import NotReady
 from orchestrator.exercises.environments import EnvironmentLimits, EnvironmentService
 from orchestrator.exercises.lifecycle import Runtime
+from orchestrator.exercises.pools import PoolService
 from orchestrator.exercises.service import ExerciseService
 from orchestrator.identity.ports import IdentityStore
 from orchestrator.identity.service import IdentityService
@@ -62,11 +63,18 @@ class Services:
     plugins: Plugins = field(default_factory=default_plugins)
     provisioner: Provisioner = field(default_factory=lambda: registry.load_provisioner("ansible"))
     _closing: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    #: Rung when a due action is written for now; the scheduler's wake loop waits on it.
+    wakeups: Wakeups = field(default_factory=Wakeups)
 
     def uow(self) -> UnitOfWork:
         """A new unit of work (one transaction), with the booking engine and the scenario catalogue."""
         return UnitOfWork(
-            self.engine, self.sessions, self.cipher, booking=self.booking, scenarios=self.scenarios
+            self.engine,
+            self.sessions,
+            self.cipher,
+            booking=self.booking,
+            scenarios=self.scenarios,
+            wakeups=self.wakeups,
         )
 
     def catalogue(self, store: CatalogueStore) -> CatalogueService:
@@ -97,7 +105,9 @@ class Services:
         cache = VerifiedTokens(clock=self.clock, ttl=timedelta(seconds=self.settings.token_cache_seconds))
         if self.engine.dialect.name == "postgresql" and self.settings.token_cache_seconds > 0:
             cache.trust(False)  # until the listener says it listens
-            listener = RevocationListener(self.engine, on_notice=cache.clear, on_state=cache.trust)
+            listener = Listener(
+                self.engine, channel=TOKENS_CHANNEL, on_notice=cache.clear, on_state=cache.trust
+            )
             self._closing.append(listener.close)
             listener.start()
         return cache
@@ -139,6 +149,9 @@ class Services:
             max_lifetime=timedelta(minutes=self.settings.environment_max_lifetime_minutes),
         )
         return EnvironmentService(exercises=self.exercises(uow), clock=self.clock, limits=limits)
+
+    def pools(self, uow: UnitOfWork) -> PoolService:
+        return PoolService(exercises=self.exercises(uow))
 
     def instance_values(self, handle: ScenarioHandle, instance_id: str) -> Mapping[str, str]:
         """Every per-instance value (flags, passwords) of `handle` for one instance, from the seed."""

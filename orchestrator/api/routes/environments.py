@@ -7,9 +7,17 @@ from datetime import timedelta
 from fastapi import APIRouter, status
 
 from orchestrator.api.deps import PrincipalDep, ServicesDep
-from orchestrator.api.routes.exercises import detail_out, with_events
-from orchestrator.api.schemas.exercises import AccessOut, EnvironmentIn, ExerciseOut, ExerciseSummary, RenewIn
+from orchestrator.api.routes.exercises import TeamsLimit, TeamsOffset, detail_out, state_out
+from orchestrator.api.schemas.exercises import (
+    AccessOut,
+    EnvironmentIn,
+    ExerciseOut,
+    ExerciseState,
+    ExerciseSummary,
+    RenewIn,
+)
 from orchestrator.exercises.access import team_access
+from orchestrator.exercises.service import TEAMS_PER_PAGE
 
 router = APIRouter(prefix="/api/v1/environments", tags=["environments"])
 
@@ -26,7 +34,7 @@ def launch(body: EnvironmentIn, principal: PrincipalDep, services: ServicesDep) 
             name=body.name,
             constraints=body.constraints.to_domain(),
         )
-        return with_events(uow, detail_out(uow, detail))
+        return detail_out(uow, detail)
 
 
 @router.get("", summary="The caller's organisation's environments (admins: all)")
@@ -37,9 +45,16 @@ def list_(principal: PrincipalDep, services: ServicesDep, active: bool = True) -
 
 
 @router.get("/{environment_id}", summary="An environment with its stages and events")
-def get(environment_id: str, principal: PrincipalDep, services: ServicesDep) -> ExerciseOut:
+def get(
+    environment_id: str,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    teams_offset: TeamsOffset = 0,
+    teams_limit: TeamsLimit = TEAMS_PER_PAGE,
+) -> ExerciseOut:
     with services.uow() as uow:
-        return with_events(uow, detail_out(uow, services.exercises(uow).get(principal, environment_id)))
+        found = services.exercises(uow).get(principal, environment_id, offset=teams_offset, limit=teams_limit)
+        return detail_out(uow, found)
 
 
 @router.get("/{environment_id}/access", summary="Endpoints and credentials of the environment")
@@ -50,14 +65,16 @@ def access(environment_id: str, principal: PrincipalDep, services: ServicesDep) 
 
 
 @router.post("/{environment_id}/renew", summary="Push the end out (within the ranges' sharing policies)")
-def renew(environment_id: str, body: RenewIn, principal: PrincipalDep, services: ServicesDep) -> ExerciseOut:
+def renew(
+    environment_id: str, body: RenewIn, principal: PrincipalDep, services: ServicesDep
+) -> ExerciseState:
     with services.uow() as uow:
         services.environments(uow).renew(principal, environment_id, extra=timedelta(minutes=body.minutes))
-        return with_events(uow, detail_out(uow, services.exercises(uow).get(principal, environment_id)))
+        return state_out(services.exercises(uow).summary(principal, environment_id))
 
 
 @router.delete("/{environment_id}", summary="Destroy: tear the instance down now and release the booking")
-def destroy(environment_id: str, principal: PrincipalDep, services: ServicesDep) -> ExerciseOut:
+def destroy(environment_id: str, principal: PrincipalDep, services: ServicesDep) -> ExerciseState:
     with services.uow() as uow:
         services.environments(uow).destroy(principal, environment_id)
-        return with_events(uow, detail_out(uow, services.exercises(uow).get(principal, environment_id)))
+        return state_out(services.exercises(uow).summary(principal, environment_id))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
 
 from orchestrator.api.deps import PrincipalDep, ServicesDep
 from orchestrator.api.schemas.exercises import (
@@ -10,6 +12,7 @@ from orchestrator.api.schemas.exercises import (
     EventOut,
     ExerciseIn,
     ExerciseOut,
+    ExerciseState,
     ExerciseSummary,
     ExtendIn,
     PlacementOut,
@@ -19,32 +22,41 @@ from orchestrator.api.schemas.exercises import (
 from orchestrator.exercises.access import team_access
 from orchestrator.exercises.model import ExerciseKind
 from orchestrator.exercises.ports import UnitOfWork
-from orchestrator.exercises.service import Detail
+from orchestrator.exercises.service import TEAMS_PER_PAGE, Detail
 
 router = APIRouter(prefix="/api/v1/exercises", tags=["exercises"])
 
 
 def detail_out(uow: UnitOfWork, detail: Detail) -> ExerciseOut:
-    slugs: dict[str, str] = {}
+    """The exercise document: its page of teams, their stages and the events, in a fixed number of
+    queries (range slugs come from the placement; only a range it does not name is looked up)."""
+    slugs = {a.range_id: a.range_slug for a in detail.exercise.placement.assignments}
     for instance in detail.instances:
         if instance.range_id not in slugs:
             record = uow.catalogue.get_range(instance.range_id)
             slugs[instance.range_id] = "" if record is None else record.slug
-    summary = ExerciseSummary.from_domain(detail.exercise)
+    state = state_out(detail)
     return ExerciseOut(
-        **summary.model_dump(),
+        **state.model_dump(),
         placement=PlacementOut.from_domain(detail.exercise.placement),
+        teams_offset=detail.offset,
         teams=[
             TeamOut.from_domain(i, range_slug=slugs[i.range_id], stages=detail.stages.get(i.id, ()))
             for i in detail.instances
         ],
-        events=[],
+        events=[EventOut.from_domain(e) for e in uow.exercises.events_of(detail.exercise.id)],
     )
 
 
-def with_events(uow: UnitOfWork, out: ExerciseOut) -> ExerciseOut:
-    out.events = [EventOut.from_domain(e) for e in uow.exercises.events_of(out.id)]
-    return out
+def state_out(detail: Detail) -> ExerciseState:
+    return ExerciseState.of(detail.exercise, team_count=detail.team_count, team_stages=detail.team_stages)
+
+
+TeamsOffset = Annotated[int, Query(ge=0, le=100_000, description="Skip this many teams (ordered by name)")]
+TeamsLimit = Annotated[
+    int,
+    Query(ge=0, le=5000, description=f"Teams per page (default {TEAMS_PER_PAGE}; 0: none, counts only)"),
+]
 
 
 @router.post("/plan", summary="Place the teams without booking (dry run)")
@@ -66,7 +78,7 @@ def plan(body: ExerciseIn, principal: PrincipalDep, services: ServicesDep) -> Pl
 def create(body: ExerciseIn, principal: PrincipalDep, services: ServicesDep) -> ExerciseOut:
     with services.uow() as uow:
         detail = services.exercises(uow).create(principal, body.to_domain())
-        return with_events(uow, detail_out(uow, detail))
+        return detail_out(uow, detail)
 
 
 @router.get("", summary="Exercises of the caller's organisation (admins: all)")
@@ -76,10 +88,19 @@ def list_(principal: PrincipalDep, services: ServicesDep, active: bool = False) 
     return [ExerciseSummary.from_domain(e) for e in found]
 
 
-@router.get("/{exercise_id}", summary="An exercise with its plan, per-team stages and events")
-def get(exercise_id: str, principal: PrincipalDep, services: ServicesDep) -> ExerciseOut:
+@router.get(
+    "/{exercise_id}", summary="An exercise with its plan, one page of per-team stages, and its events"
+)
+def get(
+    exercise_id: str,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    teams_offset: TeamsOffset = 0,
+    teams_limit: TeamsLimit = TEAMS_PER_PAGE,
+) -> ExerciseOut:
     with services.uow() as uow:
-        return with_events(uow, detail_out(uow, services.exercises(uow).get(principal, exercise_id)))
+        detail = services.exercises(uow).get(principal, exercise_id, offset=teams_offset, limit=teams_limit)
+        return detail_out(uow, detail)
 
 
 @router.get("/{exercise_id}/access", summary="Per team: entry endpoints and handed-out credentials")
@@ -90,24 +111,24 @@ def access(exercise_id: str, principal: PrincipalDep, services: ServicesDep) -> 
 
 
 @router.post("/{exercise_id}/cancel", summary="Cancel: release the bookings, tear down what was deployed")
-def cancel(exercise_id: str, principal: PrincipalDep, services: ServicesDep) -> ExerciseOut:
+def cancel(exercise_id: str, principal: PrincipalDep, services: ServicesDep) -> ExerciseState:
     with services.uow() as uow:
         service = services.exercises(uow)
         service.cancel(principal, exercise_id)
-        return with_events(uow, detail_out(uow, service.get(principal, exercise_id)))
+        return state_out(service.summary(principal, exercise_id))
 
 
 @router.post("/{exercise_id}/extend", summary="Move the end; the bookings follow or nothing changes")
-def extend(exercise_id: str, body: ExtendIn, principal: PrincipalDep, services: ServicesDep) -> ExerciseOut:
+def extend(exercise_id: str, body: ExtendIn, principal: PrincipalDep, services: ServicesDep) -> ExerciseState:
     with services.uow() as uow:
         service = services.exercises(uow)
         service.extend(principal, exercise_id, end=body.end)
-        return with_events(uow, detail_out(uow, service.get(principal, exercise_id)))
+        return state_out(service.summary(principal, exercise_id))
 
 
 @router.post("/{exercise_id}/teams/{team}/retry", summary="Retry a team's failed stage")
-def retry(exercise_id: str, team: str, principal: PrincipalDep, services: ServicesDep) -> ExerciseOut:
+def retry(exercise_id: str, team: str, principal: PrincipalDep, services: ServicesDep) -> ExerciseState:
     with services.uow() as uow:
         service = services.exercises(uow)
         service.retry(principal, exercise_id, team=team)
-        return with_events(uow, detail_out(uow, service.get(principal, exercise_id)))
+        return state_out(service.summary(principal, exercise_id))

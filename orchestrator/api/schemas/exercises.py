@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,7 +10,15 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from orchestrator.api.schemas.common import Capability, Country, Ref, Schema, UtcDateTime
 from orchestrator.exercises.access import TeamAccess
-from orchestrator.exercises.model import Exercise, ExerciseDraft, ExerciseEvent, Instance, StageRecord
+from orchestrator.exercises.model import (
+    Exercise,
+    ExerciseDraft,
+    ExerciseEvent,
+    Instance,
+    Stage,
+    StageRecord,
+)
+from orchestrator.exercises.pools import PoolView
 from orchestrator.exercises.service import ON_OWN_COUNTRY
 from orchestrator.placement.request import DEFAULT_STRATEGY, Affinity, Constraints, Team
 from orchestrator.placement.result import Placement, RangeOutcome
@@ -258,11 +266,28 @@ class PlacementOut(BaseModel):
         )
 
 
-class ExerciseOut(ExerciseSummary):
+class ExerciseState(ExerciseSummary):
+    """What a change (cancel, extend, renew, retry, destroy) returns: the exercise and how many of its
+    teams are in each stage, without the teams themselves (GET the exercise for those)."""
+
+    team_count: int = Field(description="Every team of the exercise")
+    team_stages: dict[str, int] = Field(description="How many teams are in each stage")
+
+    @classmethod
+    def of(cls, e: Exercise, *, team_count: int, team_stages: Mapping[Stage, int]) -> ExerciseState:
+        return cls(
+            **ExerciseSummary.from_domain(e).model_dump(),
+            team_count=team_count,
+            team_stages={s.value: n for s, n in sorted(team_stages.items()) if n},
+        )
+
+
+class ExerciseOut(ExerciseState):
     placement: PlacementOut = Field(
         description="The placement: team -> range, demand per range, rejected ranges"
     )
-    teams: list[TeamOut]
+    teams_offset: int = Field(default=0, description="Index of the first team of this page (by team name)")
+    teams: list[TeamOut] = Field(description="One page of teams (`teams_offset`, `teams_limit`)")
     events: list[EventOut]
 
 
@@ -303,4 +328,49 @@ class AccessOut(BaseModel):
                 for e in a.endpoints
             ],
             credentials=a.credentials,
+        )
+
+
+class PoolIn(Schema):
+    scenario: str = Field(
+        min_length=1, max_length=200, description="`name[@version]` or `owner/name@version`"
+    )
+    min_ready: int = Field(ge=0, le=500, description="Instances kept ready (or on their way)")
+    max_ready: int = Field(ge=1, le=500, description="Instances the pool's booking holds room for")
+    hours: int = Field(default=24, ge=1, le=14 * 24, description="How long the pool (and its booking) lasts")
+
+
+class PoolUpdate(Schema):
+    min_ready: int = Field(ge=0, le=500, description="Instances kept ready, at most the pool's max_ready")
+
+
+class PoolOut(BaseModel):
+    id: str
+    range: str = Field(description="Range slug")
+    range_id: str
+    scenario: str
+    scenario_digest: str
+    status: str
+    min_ready: int
+    max_ready: int
+    ready: int = Field(description="Ready instances waiting to be claimed")
+    instances: dict[str, int] = Field(description="The pool's unclaimed instances per stage")
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def from_domain(cls, v: PoolView) -> PoolOut:
+        return cls(
+            id=v.pool.id,
+            range=v.range_slug,
+            range_id=v.pool.range_id,
+            scenario=v.exercise.scenario.ref,
+            scenario_digest=v.exercise.scenario.digest,
+            status=v.exercise.status.value,
+            min_ready=v.pool.min_ready,
+            max_ready=v.pool.max_ready,
+            ready=v.stages.get(Stage.READY, 0),
+            instances={s.value: n for s, n in sorted(v.stages.items()) if n},
+            start=v.exercise.start,
+            end=v.exercise.end,
         )

@@ -82,6 +82,11 @@ class World:
             self.call(self.tokens[("x", Role.RESEARCHER)], "POST", "/api/v1/environments", json=body)
         )
 
+    def pool(self) -> str:
+        body = {"scenario": "ctf-starter", "min_ready": 0, "max_ready": 1}
+        path = f"/api/v1/ranges/{self.x_range}/pools"
+        return str(self.made(self.call(self.tokens[("x", Role.OPERATOR)], "POST", path, json=body))["id"])
+
     def maintenance(self) -> str:
         window = {
             "start": (END + timedelta(days=5)).isoformat(),
@@ -281,6 +286,13 @@ MAKERS: dict[tuple[str, str], Maker] = {
     ("post", "/api/v1/environments/{environment_id}/renew"): lambda w: Call(
         f"/api/v1/environments/{w.environment()['id']}/renew", {"minutes": 30}
     ),
+    ("post", "/api/v1/ranges/{range_ref}/pools"): lambda w: Call(
+        f"/api/v1/ranges/{w.x_range}/pools", {"scenario": "ctf-starter", "min_ready": 0, "max_ready": 1}
+    ),
+    ("get", "/api/v1/ranges/{range_ref}/pools"): lambda w: Call(f"/api/v1/ranges/{w.x_range}/pools"),
+    ("get", "/api/v1/pools/{pool_id}"): lambda w: Call(f"/api/v1/pools/{w.pool()}"),
+    ("patch", "/api/v1/pools/{pool_id}"): lambda w: Call(f"/api/v1/pools/{w.pool()}", {"min_ready": 1}),
+    ("delete", "/api/v1/pools/{pool_id}"): lambda w: Call(f"/api/v1/pools/{w.pool()}"),
     ("post", "/api/v1/bookings"): lambda w: Call(
         "/api/v1/bookings", {"range": w.x_range, "demand": {"slots": 1}, **window}, owner=None
     ),

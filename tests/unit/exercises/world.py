@@ -17,7 +17,7 @@ from orchestrator.catalogue.scenario_service import digest
 from orchestrator.domain.catalogue import ConnectorSettings, Organisation, RangeRecord
 from orchestrator.domain.clock import FrozenClock
 from orchestrator.domain.ranges import OrganisationKind, RangeStatus, SharingPolicy
-from orchestrator.exercises import lifecycle, schedule
+from orchestrator.exercises import lifecycle, pools, schedule
 from orchestrator.exercises.memory import MemoryWorld
 from orchestrator.exercises.model import ExerciseDraft, Instance
 from orchestrator.exercises.service import Detail, ExerciseService
@@ -217,6 +217,7 @@ _HANDLERS = {
     schedule.TEARDOWN: lambda rt, i, _final: lifecycle.teardown_exercise(rt, i),
     schedule.WARN: lambda rt, i, _final: lifecycle.warn_end(rt, i),
     schedule.READY_DEADLINE: lambda rt, i, _final: lifecycle.ready_deadline(rt, i),
+    schedule.REFILL_POOL: lambda rt, i, _final: pools.refill_pool(rt, i),
 }
 
 
