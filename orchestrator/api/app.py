@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from orchestrator import __version__
-from orchestrator.api import contract, problems
+from orchestrator.api import console, contract, docs, problems
 from orchestrator.api.headers import SecurityHeaders
 from orchestrator.api.limits import RequestLimits
 from orchestrator.api.routes import (
@@ -56,7 +56,14 @@ def create_app(services: Services, *, on_start: Sequence[Hook] = (), on_stop: Se
             for hook in reversed(on_stop):
                 hook()
 
-    app = FastAPI(title="Federange", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Federange",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.services = services
     app.openapi = lambda: contract.document(app)  # type: ignore[method-assign]
     problems.install(app)
@@ -66,6 +73,8 @@ def create_app(services: Services, *, on_start: Sequence[Hook] = (), on_stop: Se
         app.include_router(module.router)
     for router in (bookings.router, bookings.requests_router, bookings.quotas_router, availability.router):
         app.include_router(router)
+    docs.install(app)
+    console.install(app)
     return app
 
 

@@ -39,6 +39,7 @@ from orchestrator.identity.throttle import FailureCounter, Limit, SignInThrottle
 from orchestrator.placement.plugins import Plugins, default_plugins
 from orchestrator.settings import Settings
 from orchestrator.wiring.connectors import ConnectorCache
+from orchestrator.wiring.oidc import Issuers, trust_of
 from orchestrator.wiring.scenario_facts import deployable_document, instance_values, scenario_facts
 from scenarios import library as scenario_library
 
@@ -57,6 +58,10 @@ class Services:
     connectors: ConnectorCache = field(default_factory=ConnectorCache)
     plugins: Plugins = field(default_factory=default_plugins)
     provisioner: Provisioner = field(default_factory=lambda: registry.load_provisioner("ansible"))
+    #: The trusted OpenID Connect issuers (settings.oidc_issuers), their metadata and keys.
+    issuers: Issuers = field(default_factory=lambda: Issuers(()))
+    #: The key the console's session cookie is signed with (derived from the secret key).
+    session_key: bytes = field(default=b"", repr=False)
 
     def uow(self) -> UnitOfWork:
         """A new unit of work (one transaction), with the booking engine and the scenario catalogue."""
@@ -83,7 +88,10 @@ class Services:
     def identity(self, store: IdentityStore) -> IdentityService:
         lifetime = self.settings.token_lifetime_days
         return IdentityService(
-            store=store, clock=self.clock, token_lifetime=timedelta(days=lifetime) if lifetime else None
+            store=store,
+            clock=self.clock,
+            token_lifetime=timedelta(days=lifetime) if lifetime else None,
+            verifier=self.issuers or None,
         )
 
     @cached_property
@@ -158,12 +166,15 @@ def library_scenarios() -> Sequence[ScenarioVersion]:
     )
 
 
+def derived_key(secret: str, purpose: bytes) -> bytes:
+    """A 32-byte key for one purpose, derived from the secret key (HKDF-SHA256)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret.encode("utf-8"))
+
+
 def instance_seed(secret: str) -> bytes:
     """The seed per-instance values (flags, passwords) derive from: from FEDERANGE_INSTANCE_SEED if set,
     else from the secret key, so every process of one federation derives the same values."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"federange instance values v1").derive(
-        secret.encode("utf-8")
-    )
+    return derived_key(secret, b"federange instance values v1")
 
 
 def build(settings: Settings, *, clock: Clock | None = None, require_migrated: bool = True) -> Services:
@@ -201,6 +212,8 @@ def build(settings: Settings, *, clock: Clock | None = None, require_migrated: b
         connector_kinds=frozenset(registry.known_kinds()),
         seed=instance_seed(settings.instance_seed or secret),
         provisioner=provisioner,
+        issuers=Issuers([trust_of(i) for i in settings.oidc_issuers]),
+        session_key=derived_key(secret, b"federange console session v1"),
     )
     if clock is not None:
         services.clock = clock
