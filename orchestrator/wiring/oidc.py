@@ -114,28 +114,50 @@ class Issuers:
                 f"algorithm '{header.get('alg')}' is not accepted (use {', '.join(ALGORITHMS)})"
             )
         try:
-            key = self._key_client(trust).get_signing_key_from_jwt(token)
+            client = self._key_client(trust)
+            # without a key id (`kid`), any of the issuer's signing keys may be the one
+            keys = (
+                [client.get_signing_key_from_jwt(token)] if header.get("kid") else client.get_signing_keys()
+            )
         except jwt.PyJWKClientError as exc:
             raise Unauthenticated(f"no signing key of issuer '{trust.name}' fits the token: {exc}") from exc
+        claims: dict[str, object] | None = None
+        for key in keys:
+            try:
+                claims = self._decode(
+                    token, key.key, trust, audience=audience or trust.audience, issuer=str(unverified["iss"])
+                )
+                break
+            except jwt.InvalidSignatureError:
+                continue
+        if claims is None:
+            raise Unauthenticated(
+                f"the token's signature does not verify with any key of issuer '{trust.name}'"
+            )
+        if nonce is not None and claims.get("nonce") != nonce:
+            raise Unauthenticated(f"the sign-in answer of issuer '{trust.name}' carries the wrong nonce")
+        return Verified(trust=trust, claims=claims)
+
+    @staticmethod
+    def _decode(token: str, key: Any, trust: IssuerTrust, *, audience: str, issuer: str) -> dict[str, object]:
         try:
             claims: dict[str, object] = jwt.decode(
                 token,
-                key.key,
+                key,
                 algorithms=list(ALGORITHMS),
-                audience=audience or trust.audience,
-                issuer=str(unverified.get("iss")),
+                audience=audience,
+                issuer=issuer,
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "iss", "sub", "aud"]},
             )
+        except jwt.InvalidSignatureError:
+            raise
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated(f"the token of issuer '{trust.name}' has expired") from exc
         except jwt.InvalidAudienceError as exc:
             raise Unauthenticated(
-                f"the token of issuer '{trust.name}' is not meant for us (audience must be "
-                f"'{audience or trust.audience}')"
+                f"the token of issuer '{trust.name}' is not meant for us (audience must be '{audience}')"
             ) from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"the token of issuer '{trust.name}' does not verify: {exc}") from exc
-        if nonce is not None and claims.get("nonce") != nonce:
-            raise Unauthenticated(f"the sign-in answer of issuer '{trust.name}' carries the wrong nonce")
-        return Verified(trust=trust, claims=claims)
+        return claims
