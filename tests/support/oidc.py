@@ -21,7 +21,7 @@ CLIENT_ID = "federange-console"
 def provider(*, token_max_age: int = 3600, start_timeout: float = 30.0) -> Iterator[str]:
     """A provider on a free port until the block ends; yields its issuer URL."""
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and a fixed module
+    process = subprocess.Popen(
         [
             sys.executable,
             "-m",
