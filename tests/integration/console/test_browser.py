@@ -1,0 +1,240 @@
+"""The console in a real browser (Debian's Chromium driven by Playwright) against a real server with its
+scheduler, on simulated (fake) ranges: an operator registers a range and sees it on its calendar; a
+trainer previews a placement with every range's reason, books the exercise and watches every team reach
+ready; a team opens its own link and sees only its own credentials; another organisation's trainer cannot
+see the exercise. Every page passes axe-core with no critical violation.
+
+Set FEDERANGE_CONSOLE_SCREENSHOTS=docs/console to refresh the screenshots docs/console.md shows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from orchestrator.db import migrate
+from orchestrator.db.engine import make_engine
+from orchestrator.scheduler.runner import SchedulerRunner
+from orchestrator.settings import Settings
+from orchestrator.wiring import Services, build
+from tests.integration.catalogue.helpers import auth, create_org, issue
+from tests.support.live import serve
+from tests.support.requirements import skip_or_fail
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE = Path(os.environ.get("FEDERANGE_AXE_DIR", Path.home() / ".cache/federange-axe")) / (
+    "node_modules/axe-core/axe.min.js"
+)
+SCENARIO = "log-forensics"
+SHOTS = os.environ.get("FEDERANGE_CONSOLE_SCREENSHOTS", "")
+
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+
+
+def _requirements() -> None:
+    if not CHROMIUM.exists():
+        skip_or_fail("chromium", "Debian's chromium is not installed (apt-get install chromium)")
+    if not AXE.exists():
+        skip_or_fail(
+            "axe",
+            f"axe-core is not installed at {AXE} (npm install --prefix ~/.cache/federange-axe axe-core)",
+        )
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[tuple[Services, str]]:
+    _requirements()
+    fast = settings.model_copy(update={"scheduler_tick_seconds": 0.3, "probe_interval_seconds": 3600.0})
+    engine = make_engine(fast.resolved_database_url())
+    migrate.upgrade(engine)
+    engine.dispose()
+    services = build(fast)
+    runner = SchedulerRunner(services)
+    runner.start()
+    try:
+        with serve(services) as url:
+            yield services, url
+    finally:
+        runner.shutdown(grace=5)
+        services.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        yield launched
+        launched.close()
+
+
+def check_page(page: Any, name: str) -> None:
+    """axe-core on the page: no critical violation; and its screenshot when asked for."""
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    critical = [
+        (v["id"], v["help"], [n["target"] for n in v["nodes"]])
+        for v in result["violations"]
+        if v["impact"] == "critical"
+    ]
+    assert not critical, f"{name}: {critical}"
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def sign_in(browser: Any, url: str, token: str) -> Any:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{url}/signin")
+    page.fill("#token", token)
+    page.click("form[action='/signin/token'] button")
+    page.wait_for_url(f"{url}/")
+    return page
+
+
+def local(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_operator_trainer_team_and_stranger(server: tuple[Services, str], browser: Any) -> None:
+    services, url = server
+    with services.uow() as uow:
+        admin = (
+            services.catalogue(uow.catalogue)
+            .bootstrap_admin(organisation_name="Agency", country="BE")
+            .plaintext
+        )
+    with httpx.Client(base_url=url, timeout=30) as http:
+        operators = create_org(http, admin, "French range operator", "FR")
+        operator = issue(http, admin, operators, "operator", "Olivia Operator")
+        school = create_org(http, admin, "Baltic cyber school", "EE", kind="training_provider")
+        trainer = issue(http, admin, school, "trainer", "Tom Trainer")
+        rival = create_org(http, admin, "Another school", "LT", kind="training_provider")
+        stranger = issue(http, admin, rival, "trainer", "Sam Stranger")
+        # a second range the placement must reject, with its reason
+        http.post(
+            "/api/v1/ranges",
+            headers=auth(operator),
+            json={
+                "slug": "fr-small",
+                "name": "French small range",
+                "country": "FR",
+                "capabilities": [],
+                "capacity": {"cpu_millicores": 100, "memory_mib": 64, "slots": 1},
+                "policy": {"max_foreign_share": 1.0, "max_booking_minutes": None},
+                "connector": {"kind": "fake", "config": {"world": f"small-{uuid.uuid4().hex[:8]}"}},
+            },
+        ).raise_for_status()
+
+        # -- the operator registers a range through the form generated from the fake connector's schema
+        page = sign_in(browser, url, operator)
+        check_page(page, "home-operator")
+        page.goto(f"{url}/operator/ranges/new?kind=fake")
+        check_page(page, "register-range")
+        page.fill("#slug", "fr-lab")
+        page.fill("#name", "French national lab")
+        page.fill("#country", "FR")
+        page.fill("#capabilities", "containers, egress")
+        page.fill("#cpu", "8000")
+        page.fill("#mem", "16384")
+        page.fill("#slots", "4")
+        page.fill("#share", "1")
+        page.fill("#maxmin", "")
+        page.get_by_label("world", exact=True).fill(f"lab-{uuid.uuid4().hex[:8]}")
+        page.get_by_label("token (secret: write-only)").fill("s3cret-range-token")
+        page.click("#register button[type=submit]")
+        page.wait_for_url(f"{url}/ranges/fr-lab")
+        assert "French national lab" in page.inner_text("h1")
+        soon = datetime.now(UTC) + timedelta(days=1)
+        page.fill("#m-start", local(soon.replace(hour=8, minute=0)))
+        page.fill("#m-end", local(soon.replace(hour=12, minute=0)))
+        page.fill("#m-reason", "firmware upgrade")
+        page.click("text=Schedule maintenance")
+        page.wait_for_selector("#calendar tr.maintenance td.on")
+        assert "maintenance: firmware upgrade" in page.inner_text("#calendar")
+        check_page(page, "range-calendar")
+        stored = http.get("/api/v1/ranges/fr-lab", headers=auth(operator)).json()
+        assert "s3cret-range-token" not in str(stored) and "token" in stored["connector"]["secret_fields"]
+        page.goto(f"{url}/ranges")
+        assert "fr-lab" in page.inner_text("table")
+        check_page(page, "ranges")
+
+        # -- the trainer previews the placement with every range's reason, then books it
+        page = sign_in(browser, url, trainer)
+        page.goto(f"{url}/exercises/new")
+        scenario_ref = page.eval_on_selector(
+            "#scenario", f"s => [...s.options].map(o => o.value).find(v => v.includes('/{SCENARIO}@'))"
+        )
+        page.select_option("#scenario", scenario_ref)
+        page.fill("#name", "Baltic Shield")
+        page.fill("#teams", "red, blue")
+        start = datetime.now(UTC) + timedelta(minutes=5)
+        page.fill("#start", local(start))
+        page.fill("#end", local(start + timedelta(hours=2)))
+        page.click("text=Preview placement")
+        page.wait_for_selector("#range-reasons")
+        reasons = page.inner_text("#range-reasons")
+        assert "fr-lab" in reasons and "usable" in reasons
+        assert "fr-small" in reasons and "rejected" in reasons
+        check_page(page, "exercise-wizard-preview")
+        page.click("#create")
+        page.wait_for_url(f"{url}/exercises/*")
+        exercise_id = page.url.rsplit("/", 1)[-1]
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#teams td.stage')].every(c => c.textContent === 'ready')",
+            timeout=90_000,
+        )
+        check_page(page, "exercise")
+        page.click("#issue-links")
+        page.wait_for_selector("#links")
+        links = {
+            row.query_selector("td").inner_text(): row.query_selector("a").get_attribute("href")
+            for row in page.query_selector_all("#links tbody tr")
+        }
+        assert set(links) == {"red", "blue"}
+        page.goto(f"{url}/exercises/{exercise_id}/sheet")
+        check_page(page, "access-sheet")
+
+        # -- a team opens its own link: its credentials, none of the other team's
+        access = {
+            a["team"]: a
+            for a in http.get(f"/api/v1/exercises/{exercise_id}/access", headers=auth(trainer)).json()
+        }
+        assert access["red"]["credentials"] and access["blue"]["credentials"]
+        team = browser.new_context().new_page()
+        team.goto(links["red"])
+        text = team.inner_text("main")
+        assert "Team red" in text
+        assert all(v in text for v in access["red"]["credentials"].values())
+        assert not any(v in text for v in access["blue"]["credentials"].values())
+        check_page(team, "team-access")
+        team.goto(f"{url}/team/ftl_{'x' * 43}")
+        assert "unknown or replaced team link" in team.inner_text("main")
+
+        # -- another organisation's trainer cannot see it
+        page = sign_in(browser, url, stranger)
+        page.goto(f"{url}/exercises")
+        assert "Baltic Shield" not in page.inner_text("main")
+        response = page.goto(f"{url}/exercises/{exercise_id}")
+        assert response.status == 404
+        assert "does not exist" in page.inner_text(".problem")
+        check_page(page, "error-not-visible")
