@@ -111,6 +111,12 @@ def sign_in(browser: Any, url: str, token: str) -> Any:
     return page
 
 
+def submit(page: Any, selector: str) -> None:
+    """Click a form's button and wait for the page it leads to."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
 def local(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
 
@@ -203,6 +209,10 @@ def test_operator_trainer_team_and_stranger(server: tuple[Services, str], browse
             "() => [...document.querySelectorAll('#teams td.stage')].every(c => c.textContent === 'ready')",
             timeout=90_000,
         )
+        # the page reloads itself once the teams settled: the access table then shows their credentials
+        page.wait_for_function(
+            "() => document.querySelectorAll('table.access dd').length >= 2", timeout=30_000
+        )
         check_page(page, "exercise")
         page.click("#issue-links")
         page.wait_for_selector("#links")
@@ -229,6 +239,90 @@ def test_operator_trainer_team_and_stranger(server: tuple[Services, str], browse
         check_page(team, "team-access")
         team.goto(f"{url}/team/ftl_{'x' * 43}")
         assert "unknown or replaced team link" in team.inner_text("main")
+
+        # -- a researcher launches an environment, sees its time left, renews and destroys it
+        lab = create_org(http, admin, "Tartu research lab", "EE", kind="research")
+        researcher = issue(http, admin, lab, "researcher", "Rita Researcher")
+        page = sign_in(browser, url, researcher)
+        page.goto(f"{url}/environments")
+        ctf = page.eval_on_selector(
+            "#env-scenario", "s => [...s.options].map(o => o.value).find(v => v.includes('/ctf-starter@'))"
+        )
+        page.select_option("#env-scenario", ctf)
+        page.fill("#env-name", "probe")
+        page.fill("#env-ttl", "60")
+        submit(page, "form[action='/environments'] button")
+        assert "/environments/" in page.url, page.inner_text("main")
+        left = int(page.inner_text("#remaining").split()[0])
+        assert 55 <= left <= 60
+        check_page(page, "environment")
+        page.fill("#minutes", "30")
+        submit(page, "form[action$='/renew'] button")
+        assert 85 <= int(page.inner_text("#remaining").split()[0]) <= 90
+        page.goto(f"{url}/environments")
+        assert "probe" in page.inner_text("#environments")
+        check_page(page, "environments")
+        submit(page, "#environments >> text=probe")
+        submit(page, "form[action$='/destroy'] button")
+        for _ in range(40):  # the teardown runs as a due action
+            if "status running" not in page.inner_text("main p"):
+                break
+            page.wait_for_timeout(500)
+            page.reload()
+        assert "status running" not in page.inner_text("main p")
+
+        # -- the operator sees the exercise's booking on the calendar and decides on bookings to approve
+        http.post(
+            "/api/v1/ranges",
+            headers=auth(operator),
+            json={
+                "slug": "fr-approve",
+                "name": "French range on approval",
+                "country": "FR",
+                "capabilities": [],
+                "capacity": {"cpu_millicores": 4000, "memory_mib": 8192, "slots": 4},
+                "policy": {"max_foreign_share": 1.0, "max_booking_minutes": None, "approval_required": True},
+                "connector": {"kind": "fake", "config": {"world": f"approve-{uuid.uuid4().hex[:8]}"}},
+            },
+        ).raise_for_status()
+        later = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+        asked = []
+        for key in ("ask-1", "ask-2"):
+            made = http.post(
+                "/api/v1/bookings",
+                headers=auth(trainer),
+                json={
+                    "range": "fr-approve",
+                    "demand": {"cpu_millicores": 500, "slots": 1},
+                    "hold": False,
+                    "start": later.isoformat(),
+                    "end": (later + timedelta(hours=2)).isoformat(),
+                    "request_id": key,
+                },
+            )
+            assert made.status_code == 201, made.text
+            asked.append(made.json()["bookings"][0])
+        assert {b["status"] for b in asked} == {"pending_approval"}
+        page = sign_in(browser, url, operator)
+        page.goto(f"{url}/ranges/fr-lab")
+        assert page.query_selector("#calendar tr.booking td.on"), "the exercise's booking is on the calendar"
+        page.goto(f"{url}/operator/approvals")
+        assert len(page.query_selector_all("main tbody tr")) == 2
+        check_page(page, "approvals")
+        page.fill("#reason-1", "fine")
+        submit(page, "main tbody tr:nth-child(1) button[value=approve]")
+        page.fill("#reason-1", "the range is kept for national drills that week")
+        submit(page, "main tbody tr:nth-child(1) button[value=decline]")
+        assert "Nothing waits for your decision" in page.inner_text("main")
+        decided = {
+            b["status"]: b
+            for b in (http.get(f"/api/v1/bookings/{a['id']}", headers=auth(trainer)).json() for a in asked)
+        }
+        assert set(decided) == {"confirmed", "rejected"}
+        assert "national drills" in decided["rejected"]["status_reason"]
+        page.goto(f"{url}/audit")
+        assert "booking.approve" in page.inner_text("main") or "booking.decide" in page.inner_text("main")
+        check_page(page, "audit")
 
         # -- another organisation's trainer cannot see it
         page = sign_in(browser, url, stranger)
