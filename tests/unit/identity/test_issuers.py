@@ -15,20 +15,35 @@ from orchestrator.identity.principals import Role
 from orchestrator.identity.tokens import looks_like_jwt
 
 SCHOOL = Organisation(
-    id="org-school", name="School", handle="school", country="EE",
-    kind=OrganisationKind.TRAINING_PROVIDER, created_at=datetime(2030, 1, 1, tzinfo=UTC),
+    id="org-school",
+    name="School",
+    handle="school",
+    country="EE",
+    kind=OrganisationKind.TRAINING_PROVIDER,
+    created_at=datetime(2030, 1, 1, tzinfo=UTC),
 )
 LAB = Organisation(
-    id="org-lab", name="Lab", handle="lab", country="FI", kind=OrganisationKind.RESEARCH,
+    id="org-lab",
+    name="Lab",
+    handle="lab",
+    country="FI",
+    kind=OrganisationKind.RESEARCH,
     created_at=datetime(2030, 1, 1, tzinfo=UTC),
 )
 ORGS = {o.handle: o for o in (SCHOOL, LAB)}
 FIXED = IssuerTrust(
-    name="school-idp", issuer="https://idp.school.example", audience="federange",
-    organisation="school", role_claim="groups", roles={"teachers": Role.TRAINER, "phd": Role.RESEARCHER},
+    name="school-idp",
+    issuer="https://idp.school.example",
+    audience="federange",
+    organisation="school",
+    role_claim="groups",
+    roles={"teachers": Role.TRAINER, "phd": Role.RESEARCHER},
 )
 SHARED = IssuerTrust(
-    name="national", issuer="https://id.example", audience="federange", organisation_claim="org",
+    name="national",
+    issuer="https://id.example",
+    audience="federange",
+    organisation_claim="org",
 )
 
 
@@ -38,7 +53,12 @@ def principal(trust: IssuerTrust, **claims: object):  # type: ignore[no-untyped-
 
 def test_fixed_organisation_and_first_mapped_role() -> None:
     p = principal(FIXED, name="Anna", groups=["staff", "teachers", "phd"])
-    assert (p.organisation_id, p.role, p.name, p.organisation_country) == ("org-school", Role.TRAINER, "Anna", "EE")
+    assert (p.organisation_id, p.role, p.name, p.organisation_country) == (
+        "org-school",
+        Role.TRAINER,
+        "Anna",
+        "EE",
+    )
     assert p.id == principal_id(FIXED.issuer, "u1") == principal(FIXED, groups="teachers").id
     assert p.id != principal_id(SHARED.issuer, "u1")
 
