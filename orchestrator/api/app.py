@@ -40,8 +40,15 @@ Errors are RFC 9457 `application/problem+json` documents naming the offending fi
 Hook = Callable[[], object]
 
 
-def create_app(services: Services, *, on_start: Sequence[Hook] = (), on_stop: Sequence[Hook] = ()) -> FastAPI:
-    """The API over `services`. `on_start` hooks run when the server starts serving, `on_stop` hooks
+def create_app(
+    services: Services,
+    *,
+    on_start: Sequence[Hook] = (),
+    on_stop: Sequence[Hook] = (),
+    with_console: bool = True,
+) -> FastAPI:
+    """The API over `services`, with the web console at `/` (`with_console=False`: the API alone, the
+    baseline of bench/console.py). `on_start` hooks run when the server starts serving, `on_stop` hooks
     (in reverse order) when it stops, after the last request: a SIGTERM to uvicorn stops taking
     connections, finishes the requests in flight, then runs them (the embedded server stops its
     scheduler there)."""
@@ -74,7 +81,8 @@ def create_app(services: Services, *, on_start: Sequence[Hook] = (), on_stop: Se
     for router in (bookings.router, bookings.requests_router, bookings.quotas_router, availability.router):
         app.include_router(router)
     docs.install(app)
-    console.install(app)
+    if with_console:
+        console.install(app)
     return app
 
 

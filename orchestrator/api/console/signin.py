@@ -5,9 +5,9 @@ token pasted into a form. Signing out forgets the session."""
 from __future__ import annotations
 
 import secrets
+import warnings
 from typing import Annotated, Any
 
-from authlib.integrations.httpx_client import OAuth2Client
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
@@ -16,6 +16,11 @@ from orchestrator.api.console.render import ConsoleRoute, FormDep, page, princip
 from orchestrator.api.deps import ServicesDep
 from orchestrator.domain.errors import FieldProblem, InvalidInput, Unauthenticated
 from orchestrator.identity import tokens
+
+with warnings.catch_warnings():
+    # authlib 1.9 announces that its httpx client moves to `httpx2`; the client used here is unchanged
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from authlib.integrations.httpx_client import OAuth2Client
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
