@@ -86,7 +86,7 @@ def main() -> None:
             results: dict[str, dict[str, list[float]]] = {
                 c: {"baseline": [], "console": [], "ratio": []} for c in CALLS
             }
-            for call, path in CALLS.items():  # warm-up, not recorded
+            for path in CALLS.values():  # warm-up, not recorded
                 rate(plain, path, 50, headers)
                 rate(full, path, 50, headers)
             for r in range(args.rounds):
@@ -104,10 +104,8 @@ def main() -> None:
     print("| call | API alone req/s | with the console req/s | ratio |")
     print("| --- | --- | --- | --- |")
     for call, series in results.items():
-        print(
-            f"| `{call}` | {statistics.median(series['baseline']):.0f} | {statistics.median(series['console']):.0f} "
-            f"| {statistics.median(series['ratio']):.2f}x |"
-        )
+        alone, full = statistics.median(series["baseline"]), statistics.median(series["console"])
+        print(f"| `{call}` | {alone:.0f} | {full:.0f} | {statistics.median(series['ratio']):.2f}x |")
 
 
 if __name__ == "__main__":
