@@ -35,7 +35,9 @@ def _resolve(schema: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str,
     return node
 
 
-def fields(kind: str) -> list[Field]:
+def fields(kind: str, current: Mapping[str, Any] | None = None) -> list[Field]:
+    """The form's fields, filled with `current` (a stored config) where it has a value, else the
+    schema's defaults; secret fields are never filled."""
     schema = registry.config_schema(kind).model_json_schema()
     out: list[Field] = []
 
@@ -43,7 +45,7 @@ def fields(kind: str) -> list[Field]:
         for key, raw in props.items():
             node = _resolve(schema, raw)
             name = f"{path}{key}"
-            default = node.get("default", defaults.get(key))
+            default = defaults[key] if key in defaults else node.get("default")
             label = name.removeprefix(PREFIX).replace("_", " ")
             kind_ = node.get("type")
             if kind_ == "object" and "properties" in node:
@@ -73,7 +75,7 @@ def fields(kind: str) -> list[Field]:
             else:
                 out.append(Field(name, label, "text", "" if default is None else str(default)))
 
-    walk(schema.get("properties", {}), PREFIX, {})
+    walk(schema.get("properties", {}), PREFIX, current or {})
     return out
 
 

@@ -21,8 +21,9 @@ from orchestrator.api.console.render import (
     validated,
 )
 from orchestrator.api.deps import ServicesDep
-from orchestrator.api.schemas.catalogue import MaintenanceIn, RangeIn
+from orchestrator.api.schemas.catalogue import MaintenanceIn, RangeIn, RangeUpdate
 from orchestrator.booking.ports import BookingQuery
+from orchestrator.catalogue.views import range_view
 from orchestrator.domain.bookings import Booking, BookingStatus
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -140,7 +141,82 @@ def register_form(
         kinds=kinds,
         kind=kind,
         fields=config_form.fields(kind),
+        action="/operator/ranges",
+        values={"max_foreign_share": 0.5, "max_booking_minutes": 14 * 24 * 60, "gpus": 0},
+        editing=None,
     )
+
+
+def _range_fields(form: Any) -> dict[str, Any]:
+    """The range's own fields of the register and edit forms, as the API's schemas take them."""
+    share = str(form.get("max_foreign_share") or "0.5")
+    minutes = str(form.get("max_booking_minutes") or "")
+    return {
+        "name": form.get("name"),
+        "description": form.get("description") or "",
+        "country": str(form.get("country") or "").upper(),
+        "capabilities": _listed(form.get("capabilities")),
+        "capacity": {
+            "cpu_millicores": form.get("cpu_millicores") or 0,
+            "memory_mib": form.get("memory_mib") or 0,
+            "slots": form.get("slots") or 0,
+            "gpus": form.get("gpus") or 0,
+        },
+        "policy": {
+            "allowed_countries": [c.upper() for c in _listed(form.get("allowed_countries"))],
+            "max_foreign_share": share,
+            "approval_required": form.get("approval_required") is not None,
+            "max_booking_minutes": minutes or None,
+        },
+    }
+
+
+@router.get("/ranges/{range_ref}/edit")
+def edit_form(
+    request: Request, range_ref: str, principal: ConsolePrincipal, services: ServicesDep
+) -> Response:
+    with services.uow() as uow:
+        record = services.catalogue(uow.catalogue).get_range(principal, range_ref)
+    view = range_view(record)
+    policy = view["policy"]
+    return page(
+        request,
+        services,
+        "register.html",
+        principal=principal,
+        kinds=[record.connector.kind],
+        kind=record.connector.kind,
+        fields=config_form.fields(record.connector.kind, view["connector"]["config"]),
+        action=f"/ranges/{record.slug}/edit",
+        values={
+            "slug": record.slug,
+            "name": record.name,
+            "country": record.country,
+            "capabilities": ", ".join(view["capabilities"]),
+            "description": record.description,
+            **view["capacity"],
+            "max_foreign_share": policy["max_foreign_share"],
+            "max_booking_minutes": policy["max_booking_minutes"] or "",
+            "allowed_countries": ", ".join(policy["allowed_countries"]),
+            "approval_required": policy["approval_required"],
+        },
+        editing=record,
+    )
+
+
+@router.post("/ranges/{range_ref}/edit")
+def edit(range_ref: str, principal: ConsolePrincipal, services: ServicesDep, form: FormDep) -> Response:
+    """The changes as the API's PATCH takes them: the connector settings as a merge patch, so a secret
+    left empty keeps its stored value."""
+    with services.uow() as uow:
+        record = services.catalogue(uow.catalogue).get_range(principal, range_ref)
+    kind = record.connector.kind
+    body = validated(
+        RangeUpdate, {**_range_fields(form), "connector": {"config": config_form.parse(kind, form)}}
+    )
+    with services.uow() as uow:
+        updated = services.catalogue(uow.catalogue).update_range(principal, range_ref, body.to_domain())
+    return see_other(f"/ranges/{updated.slug}")
 
 
 def _listed(text: object) -> list[str]:
@@ -151,30 +227,9 @@ def _listed(text: object) -> list[str]:
 def register(request: Request, principal: ConsolePrincipal, services: ServicesDep, form: FormDep) -> Response:
     kind = str(form.get("kind", ""))
     config = config_form.parse(kind, form) if kind in registry.known_kinds() else {}
-    share = str(form.get("max_foreign_share") or "0.5")
-    minutes = str(form.get("max_booking_minutes") or "")
     body = validated(
         RangeIn,
-        {
-            "slug": form.get("slug"),
-            "name": form.get("name"),
-            "description": form.get("description") or "",
-            "country": str(form.get("country") or "").upper(),
-            "capabilities": _listed(form.get("capabilities")),
-            "capacity": {
-                "cpu_millicores": form.get("cpu_millicores") or 0,
-                "memory_mib": form.get("memory_mib") or 0,
-                "slots": form.get("slots") or 0,
-                "gpus": form.get("gpus") or 0,
-            },
-            "policy": {
-                "allowed_countries": [c.upper() for c in _listed(form.get("allowed_countries"))],
-                "max_foreign_share": share,
-                "approval_required": form.get("approval_required") is not None,
-                "max_booking_minutes": minutes or None,
-            },
-            "connector": {"kind": kind, "config": config},
-        },
+        {"slug": form.get("slug"), **_range_fields(form), "connector": {"kind": kind, "config": config}},
     )
     with services.uow() as uow:
         record = services.catalogue(uow.catalogue).register_range(principal, body.to_domain())

@@ -98,7 +98,24 @@ def test_register_form_errors_name_fields_and_secrets_stay_write_only(
         calendar = console.get("/ranges/fr-lab", params={"view": "month"})
         assert calendar.status_code == 200 and "Month of" in calendar.text
         assert "super-secret-value" not in calendar.text
+        edit = console.get("/ranges/fr-lab/edit")
+        assert 'value="Lab"' in edit.text and 'value="console-pages"' in edit.text
+        assert "super-secret-value" not in edit.text
+        changed = console.post(
+            "/ranges/fr-lab/edit",
+            data={
+                **base,
+                "csrf": csrf(edit),
+                "name": "Lab two",
+                "slots": "3",
+                "config.token": "",
+                "config.capacity.slots": "9",
+            },
+        )
+        assert changed.status_code == 303, changed.text
     with services.uow() as uow:
         record = uow.catalogue.get_range("fr-lab")
     assert record is not None and "token" in record.connector.secret_fields
     assert record.connector.config["capacity"]["slots"] == 9
+    assert (record.name, record.capacity.slots) == ("Lab two", 3)
+    assert "token" in record.connector.secret_fields  # left empty: the stored secret stays
