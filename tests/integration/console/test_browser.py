@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from connectors import fake
 from orchestrator.db import migrate
 from orchestrator.db.engine import make_engine
 from orchestrator.scheduler.runner import SchedulerRunner
@@ -165,7 +166,8 @@ def test_operator_trainer_team_and_stranger(server: tuple[Services, str], browse
         page.fill("#slots", "4")
         page.fill("#share", "1")
         page.fill("#maxmin", "")
-        page.get_by_label("world", exact=True).fill(f"lab-{uuid.uuid4().hex[:8]}")
+        lab_world = f"lab-{uuid.uuid4().hex[:8]}"
+        page.get_by_label("world", exact=True).fill(lab_world)
         page.get_by_label("token (secret: write-only)").fill("s3cret-range-token")
         page.click("#register button[type=submit]")
         page.wait_for_url(f"{url}/ranges/fr-lab")
@@ -202,9 +204,15 @@ def test_operator_trainer_team_and_stranger(server: tuple[Services, str], browse
         assert "fr-lab" in reasons and "usable" in reasons
         assert "fr-small" in reasons and "rejected" in reasons
         check_page(page, "exercise-wizard-preview")
+        # blue's first deploy fails on the range: the page offers to retry that stage
+        fake.world(lab_world).fail_next_deploys("simulated: quota exceeded in namespace fr-x", team="blue")
         page.click("#create")
         page.wait_for_url(f"{url}/exercises/*")
         exercise_id = page.url.rsplit("/", 1)[-1]
+        page.wait_for_selector("text=Retry deploying", timeout=90_000)
+        assert "quota exceeded" in page.inner_text("#teams tr[data-team=blue]")
+        check_page(page, "exercise-failed-team")
+        submit(page, "text=Retry deploying")
         page.wait_for_function(
             "() => [...document.querySelectorAll('#teams td.stage')].every(c => c.textContent === 'ready')",
             timeout=90_000,
@@ -214,6 +222,10 @@ def test_operator_trainer_team_and_stranger(server: tuple[Services, str], browse
             "() => document.querySelectorAll('table.access dd').length >= 2", timeout=30_000
         )
         check_page(page, "exercise")
+        later_end = start + timedelta(hours=3)
+        page.fill("#new-end", local(later_end))
+        submit(page, "form[action$='/extend'] button")
+        assert later_end.strftime("%Y-%m-%dT%H:%M") in page.inner_text("main p")
         page.click("#issue-links")
         page.wait_for_selector("#links")
         links = {
