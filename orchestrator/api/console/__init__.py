@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from orchestrator.api.console import exercises, ranges, signin
+from orchestrator.api.console import exercises, ranges, redaction, signin
 
 STATIC = "/console/static"
 
@@ -18,3 +18,4 @@ def install(app: FastAPI) -> None:
     app.mount(STATIC, StaticFiles(directory=Path(__file__).with_name("static")), name="console-static")
     for module in (signin, ranges, exercises):
         app.include_router(module.router)
+    redaction.install()

@@ -23,9 +23,10 @@ from connectors import fake
 from orchestrator.db import migrate
 from orchestrator.db.engine import make_engine
 from orchestrator.scheduler.runner import SchedulerRunner
-from orchestrator.settings import Settings
+from orchestrator.settings import OidcIssuer, Settings
 from orchestrator.wiring import Services, build
 from tests.integration.catalogue.helpers import auth, create_org, issue
+from tests.support import oidc
 from tests.support.live import serve
 from tests.support.requirements import skip_or_fail
 
@@ -344,3 +345,58 @@ def test_operator_trainer_team_and_stranger(server: tuple[Services, str], browse
         assert response.status == 404
         assert "does not exist" in page.inner_text(".problem")
         check_page(page, "error-not-visible")
+
+
+def test_sign_in_with_the_organisations_identity_provider(settings: Settings, browser: Any) -> None:
+    """A person signs in through the provider's own page (a real OpenID Connect provider process):
+    code + PKCE, then the console knows them by the provider's claims."""
+    _requirements()
+    with oidc.provider() as issuer:
+        trusting = settings.model_copy(
+            update={
+                "oidc_issuers": [
+                    OidcIssuer(
+                        name="academy",
+                        issuer=issuer,  # type: ignore[arg-type]
+                        client_id=oidc.CLIENT_ID,
+                        client_secret="console-secret",
+                        organisation="cyber-academy",
+                        role_claim="groups",
+                        roles={"fr-trainers": "trainer"},
+                    )
+                ]
+            }
+        )
+        engine = make_engine(trusting.resolved_database_url())
+        migrate.upgrade(engine)
+        engine.dispose()
+        services = build(trusting)
+        with services.uow() as uow:
+            admin = services.catalogue(uow.catalogue).bootstrap_admin(
+                organisation_name="Agency", country="BE"
+            )
+        try:
+            with serve(services) as url:
+                httpx.post(
+                    f"{url}/api/v1/organisations",
+                    json={
+                        "name": "Cyber Academy",
+                        "country": "FR",
+                        "kind": "training_provider",
+                        "handle": "cyber-academy",
+                    },
+                    headers=auth(admin.plaintext),
+                ).raise_for_status()
+                oidc.set_user(issuer, "claire", {"name": "Claire Dupont", "groups": ["fr-trainers"]})
+                page = browser.new_context().new_page()
+                page.goto(f"{url}/exercises")
+                page.wait_for_url(f"{url}/signin*")
+                check_page(page, "signin")
+                page.click("text=Sign in with academy")
+                page.wait_for_url(f"{issuer}/oauth2/authorize*")
+                page.fill("input[name=sub]", "claire")
+                page.click("button:has-text('Authorize')")
+                page.wait_for_url(f"{url}/exercises")
+                assert "Claire Dupont · trainer" in page.inner_text("header")
+        finally:
+            services.close()
