@@ -4,6 +4,8 @@ access sheet), researchers' environments, and a team's own access page through i
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -229,6 +231,26 @@ def sheet(request: Request, exercise_id: str, principal: ConsolePrincipal, servi
     with services.uow() as uow:
         access = team_access(uow, principal, exercise_id, values=services.instance_values)
     return page(request, services, "sheet.html", principal=principal, exercise=detail, access=access)
+
+
+@router.get("/exercises/{exercise_id}/sheet.csv")
+def sheet_csv(exercise_id: str, principal: ConsolePrincipal, services: ServicesDep) -> Response:
+    """The access sheet as CSV: one row per team and endpoint, its credentials beside it."""
+    with services.uow() as uow:
+        access = team_access(uow, principal, exercise_id, values=services.instance_values)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["team", "range", "stage", "endpoint", "credentials"])
+    for a in access:
+        credentials = "; ".join(f"{k}={v}" for k, v in a.credentials.items())
+        for endpoint in a.endpoints or (None,):
+            where = "" if endpoint is None else endpoint.url or endpoint.address
+            writer.writerow([a.team, a.range_slug, a.stage.value, where, credentials])
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={**PAGE_HEADERS, "content-disposition": f'attachment; filename="access-{exercise_id}.csv"'},
+    )
 
 
 @router.get("/environments")

@@ -243,6 +243,11 @@ def test_operator_trainer_team_and_stranger(server: tuple[Services, str], browse
             for a in http.get(f"/api/v1/exercises/{exercise_id}/access", headers=auth(trainer)).json()
         }
         assert access["red"]["credentials"] and access["blue"]["credentials"]
+        exported = page.request.get(f"{url}/exercises/{exercise_id}/sheet.csv")
+        assert exported.ok and "attachment" in exported.headers["content-disposition"]
+        rows = exported.text().splitlines()
+        assert rows[0] == "team,range,stage,endpoint,credentials" and len(rows) >= 3
+        assert all(v in exported.text() for t in access.values() for v in t["credentials"].values())
         team = browser.new_context().new_page()
         team.goto(links["red"])
         text = team.inner_text("main")
