@@ -304,3 +304,10 @@ class AccessOut(BaseModel):
             ],
             credentials=a.credentials,
         )
+
+
+class TeamLinkOut(BaseModel):
+    team: str
+    instance_id: str
+    token: str = Field(description="Shown once: the team opens `/team/<token>` on this server")
+    path: str = Field(description="The team's access page on this server")

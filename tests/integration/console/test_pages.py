@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from orchestrator.wiring import Services
-from tests.integration.catalogue.helpers import create_org, issue
+from tests.integration.catalogue.helpers import auth, create_org, issue
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -119,3 +120,48 @@ def test_register_form_errors_name_fields_and_secrets_stay_write_only(
     assert record.connector.config["capacity"]["slots"] == 9
     assert (record.name, record.capacity.slots) == ("Lab two", 3)
     assert "token" in record.connector.secret_fields  # left empty: the stored secret stays
+
+
+def test_team_links_from_the_api_open_one_team_each_and_replace_earlier_ones(
+    http: httpx.Client, admin_token: str, operator: str
+) -> None:
+    school = create_org(http, admin_token, "School", "EE", kind="training_provider")
+    trainer = issue(http, admin_token, school, "trainer", "Tom")
+    http.post(
+        "/api/v1/ranges",
+        headers=auth(operator),
+        json={
+            "slug": "fr-lab",
+            "name": "Lab",
+            "country": "FR",
+            "capacity": {"cpu_millicores": 16000, "memory_mib": 32768, "slots": 4},
+            "policy": {"max_foreign_share": 1.0, "max_booking_minutes": None},
+            "connector": {"kind": "fake", "config": {"world": "console-team-links"}},
+        },
+    ).raise_for_status()
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    made = http.post(
+        "/api/v1/exercises",
+        headers=auth(trainer),
+        json={
+            "name": "Drill",
+            "scenario": "ctf-starter",
+            "teams": [{"name": "red"}, {"name": "blue"}],
+            "start": start.isoformat(),
+            "end": (start + timedelta(hours=2)).isoformat(),
+        },
+    )
+    assert made.status_code == 201, made.text
+    exercise = made.json()["id"]
+    # another organisation (here the range's operator) does not even see it
+    assert http.post(f"/api/v1/exercises/{exercise}/team-links", headers=auth(operator)).status_code == 404
+    first = http.post(f"/api/v1/exercises/{exercise}/team-links", headers=auth(trainer)).json()
+    links = {link["team"]: link["path"] for link in first}
+    assert set(links) == {"red", "blue"} and all(p.startswith("/team/ftl_") for p in links.values())
+    red = http.get(links["red"])
+    assert red.status_code == 200 and "Team red" in red.text and "blue" not in red.text
+    http.post(f"/api/v1/exercises/{exercise}/team-links", headers=auth(trainer)).raise_for_status()
+    replaced = http.get(links["red"])
+    assert replaced.status_code == 401 and "unknown or replaced team link" in replaced.text
+    audit = http.get("/api/v1/audit", headers=auth(admin_token), params={"action": "exercise.team-links"})
+    assert audit.json()["total"] == 2
