@@ -34,7 +34,8 @@ from orchestrator.wiring import Services, build
 DESCRIPTION = """Federange books capacity on national cyber ranges for time windows, places the teams of
 federated exercises across them and deploys an isolated scenario instance per team.
 
-Every endpoint except `/health`, `/ready` and these docs needs `Authorization: Bearer <token>`.
+Every endpoint except `/health`, `/ready` and these docs needs `Authorization: Bearer <token>`: an API
+token, or a JWT of a trusted OpenID Connect issuer. The web console is at `/`.
 Errors are RFC 9457 `application/problem+json` documents naming the offending field and the reason."""
 
 Hook = Callable[[], object]
