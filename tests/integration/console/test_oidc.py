@@ -4,6 +4,8 @@ mapping, and refuses an expired token and a token of an issuer it does not trust
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,14 +31,15 @@ def providers() -> Iterator[dict[str, str]]:
         oidc.provider() as idp,
         oidc.provider(token_max_age=SHORT_LIFE) as short,
         oidc.provider() as stranger,
+        oidc.provider() as elsewhere,
     ):
-        yield {"idp": idp, "short": short, "stranger": stranger}
+        yield {"idp": idp, "short": short, "stranger": stranger, "elsewhere": elsewhere}
 
 
 @pytest.fixture
 def world(settings: Settings, providers: dict[str, str], tmp_path: Path) -> Iterator[tuple[Services, str]]:
-    """A server trusting `idp` (organisation from its configuration, roles mapped from group names) and
-    `short` (short-lived tokens), not `stranger`."""
+    """A server trusting `idp` (organisation from its configuration, roles mapped from group names),
+    `short` (short-lived tokens) and `elsewhere` (for another audience), not `stranger`."""
     mapping = {"fr-trainers": "trainer", "fr-researchers": "researcher"}
     issuers = [
         OidcIssuer(
@@ -49,6 +52,16 @@ def world(settings: Settings, providers: dict[str, str], tmp_path: Path) -> Iter
             roles=mapping,
         )
         for name in ("idp", "short")
+    ] + [
+        # trusted, but for tokens meant for another service
+        OidcIssuer(
+            name="elsewhere",
+            issuer=providers["elsewhere"],  # type: ignore[arg-type]
+            audience="another-service",
+            organisation="cyber-academy",
+            role_claim="groups",
+            roles=mapping,
+        )
     ]
     trusting = settings.model_copy(update={"oidc_issuers": issuers})
     engine = make_engine(trusting.resolved_database_url())
@@ -153,3 +166,28 @@ def test_untrusted_issuer_is_refused(world: tuple[Services, str], providers: dic
     refused = httpx.get(f"{url}/api/v1/exercises", headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 401
     assert "are not trusted here" in refused.json()["detail"]
+
+
+def test_token_for_another_audience_is_refused(
+    world: tuple[Services, str], providers: dict[str, str]
+) -> None:
+    _, url = world
+    oidc.set_user(providers["elsewhere"], "tia", {"name": "Tia", "groups": ["fr-trainers"]})
+    token = oidc.id_token(providers["elsewhere"], "tia")  # aud: the console's client id
+    refused = httpx.get(f"{url}/api/v1/exercises", headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 401
+    assert "not meant for us (audience must be 'another-service')" in refused.json()["detail"]
+
+
+def test_a_tampered_token_is_refused(world: tuple[Services, str], providers: dict[str, str]) -> None:
+    _, url = world
+    oidc.set_user(providers["idp"], "rob", {"name": "Rob", "groups": ["fr-researchers"]})
+    header, payload, signature = oidc.id_token(providers["idp"], "rob").split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["groups"] = ["fr-trainers"]  # a researcher making itself a trainer
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    refused = httpx.get(
+        f"{url}/api/v1/exercises", headers={"Authorization": f"Bearer {header}.{forged}.{signature}"}
+    )
+    assert refused.status_code == 401
+    assert "signature does not verify" in refused.json()["detail"]
