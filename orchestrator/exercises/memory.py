@@ -51,6 +51,8 @@ class _State:
     audit: list[AuditEvent] = field(default_factory=list)
     scenarios: dict[str, ScenarioHandle] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
+    #: team link digest -> instance id (live links only)
+    team_links: dict[str, str] = field(default_factory=dict)
     bookings: InMemoryBookingStore = field(default_factory=InMemoryBookingStore)
 
 
@@ -139,6 +141,16 @@ class MemoryExercises:
 
     def stages_of(self, instance_id: str) -> Sequence[StageRecord]:
         return list(self._s.stages.get(instance_id, ()))
+
+    def replace_team_link(
+        self, *, instance_id: str, digest: str, prefix: str, created_by: str, at: datetime
+    ) -> None:
+        self._s.team_links = {d: i for d, i in self._s.team_links.items() if i != instance_id}
+        self._s.team_links[digest] = instance_id
+
+    def instance_for_team_link(self, digest: str) -> Instance | None:
+        instance_id = self._s.team_links.get(digest)
+        return None if instance_id is None else self._s.instances.get(instance_id)
 
     def add_event(self, event: ExerciseEvent) -> None:
         self._s.events.append(event)
