@@ -8,6 +8,8 @@ import secrets
 import warnings
 from typing import Annotated, Any
 
+import httpx
+from authlib.integrations.base_client.errors import OAuthError
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
@@ -120,9 +122,14 @@ def signin_callback(
         token_endpoint_auth_method="client_secret_basic" if trust.client_secret else "none",
         timeout=services.issuers.timeout,
     ) as client:
-        answer = client.fetch_token(
-            str(metadata["token_endpoint"]), code=code, code_verifier=str(flow["verifier"])
-        )
+        try:
+            answer = client.fetch_token(
+                str(metadata["token_endpoint"]), code=code, code_verifier=str(flow["verifier"])
+            )
+        except (OAuthError, httpx.HTTPError) as exc:
+            raise Unauthenticated(
+                f"issuer '{trust.name}' did not hand out tokens for this sign-in: {exc}"
+            ) from exc
     id_token = answer.get("id_token")
     if not isinstance(id_token, str):
         raise Unauthenticated(f"issuer '{trust.name}' answered without an ID token")

@@ -191,3 +191,26 @@ def test_a_tampered_token_is_refused(world: tuple[Services, str], providers: dic
     )
     assert refused.status_code == 401
     assert "signature does not verify" in refused.json()["detail"]
+
+
+def test_a_sign_in_answer_with_a_bad_code_or_state_signs_nobody_in(
+    world: tuple[Services, str], providers: dict[str, str]
+) -> None:
+    _, url = world
+    oidc.set_user(providers["idp"], "claire", {"name": "Claire Dupont", "groups": ["fr-trainers"]})
+    with httpx.Client(base_url=url, timeout=10) as console:
+        start = console.get("/signin/oidc/idp")
+        answer = httpx.post(start.headers["location"], data={"sub": "claire"}, timeout=10)
+        callback = httpx.URL(answer.headers["location"])
+        forged_state = console.get(
+            "/signin/callback", params={"state": "other", "code": callback.params["code"]}
+        )
+        assert (
+            forged_state.status_code == 401
+            and "does not belong to a sign-in started here" in forged_state.text
+        )
+        start = console.get("/signin/oidc/idp")
+        state = httpx.URL(start.headers["location"]).params["state"]
+        bad_code = console.get("/signin/callback", params={"state": state, "code": "not-a-code"})
+        assert bad_code.status_code == 401 and "did not hand out tokens" in bad_code.text
+        assert console.get("/ranges").status_code == 303  # still nobody
