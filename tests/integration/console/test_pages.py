@@ -165,3 +165,15 @@ def test_team_links_from_the_api_open_one_team_each_and_replace_earlier_ones(
     assert replaced.status_code == 401 and "unknown or replaced team link" in replaced.text
     audit = http.get("/api/v1/audit", headers=auth(admin_token), params={"action": "exercise.team-links"})
     assert audit.json()["total"] == 2
+    # the trainer cancels it from the console; the operator's console session may not
+    base = str(http.base_url).rstrip("/")
+    with signed_in(base, operator) as console:
+        page = console.get("/ranges")
+        refused = console.post(f"/exercises/{exercise}/cancel", data={"csrf": csrf(page)})
+        assert refused.status_code == 404 and "does not exist" in refused.text
+    with signed_in(base, trainer) as console:
+        page = console.get(f"/exercises/{exercise}")
+        assert page.status_code == 200 and "Drill" in page.text
+        cancelled = console.post(f"/exercises/{exercise}/cancel", data={"csrf": csrf(page)})
+        assert cancelled.status_code == 303
+    assert http.get(f"/api/v1/exercises/{exercise}", headers=auth(trainer)).json()["status"] == "cancelled"
