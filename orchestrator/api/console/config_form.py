@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
 from connectors import registry
 from orchestrator.domain.errors import FieldProblem, InvalidInput
 
@@ -38,7 +40,8 @@ def _resolve(schema: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str,
 def fields(kind: str, current: Mapping[str, Any] | None = None) -> list[Field]:
     """The form's fields, filled with `current` (a stored config) where it has a value, else the
     schema's defaults; secret fields are never filled."""
-    schema = registry.config_schema(kind).model_json_schema()
+    model = registry.config_schema(kind)
+    schema = model.model_json_schema()
     out: list[Field] = []
 
     def walk(props: Mapping[str, Any], path: str, defaults: Mapping[str, Any]) -> None:
@@ -75,7 +78,25 @@ def fields(kind: str, current: Mapping[str, Any] | None = None) -> list[Field]:
             else:
                 out.append(Field(name, label, "text", "" if default is None else str(default)))
 
-    walk(schema.get("properties", {}), PREFIX, current or {})
+    walk(schema.get("properties", {}), PREFIX, _merged(_defaults(model), current or {}))
+    return out
+
+
+def _defaults(model: type[BaseModel]) -> dict[str, Any]:
+    """The config a kind takes when nothing is given (nested defaults included), or {} when it needs
+    something."""
+    try:
+        return model().model_dump(mode="json")
+    except ValidationError:
+        return {}
+
+
+def _merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = (
+            _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        )
     return out
 
 
