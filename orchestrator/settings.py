@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scenarios.images import DEFAULT_BASE
@@ -14,6 +14,51 @@ from scenarios.images import DEFAULT_BASE
 
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("federange", appauthor=False))
+
+
+class OidcIssuer(BaseModel):
+    """An OpenID Connect issuer this instance trusts: whose tokens (bearer JWTs on the API, sign-in on the
+    console) map to a principal of one of our organisations, with a role.
+
+    The organisation is `organisation` (a handle or id: the issuer is that organisation's own identity
+    provider) or, for an issuer shared by several organisations, the value of the `organisation_claim`
+    claim. The role is the first value of the `role_claim` claim (a string or a list) that `roles` maps to
+    a role (without `roles`, values that name a role themselves: `trainer`).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: A short name for the sign-in button and the session (`[a-z0-9-]`).
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+    #: The `iss` of its tokens; discovery is at `<issuer>/.well-known/openid-configuration`.
+    issuer: HttpUrl
+    #: The `aud` bearer tokens must carry on the API (default: `client_id`).
+    audience: str = ""
+    #: The console's client at this issuer (code flow + PKCE; a secret only for confidential clients).
+    client_id: str = ""
+    client_secret: str = Field(default="", repr=False)
+    organisation: str = ""
+    organisation_claim: str = ""
+    role_claim: str = "roles"
+    roles: dict[str, str] = Field(default_factory=dict)
+    #: Where the display name comes from.
+    name_claim: str = "name"
+
+    @model_validator(mode="after")
+    def _complete(self) -> OidcIssuer:
+        if not (self.audience or self.client_id):
+            raise ValueError(f"issuer '{self.name}' needs an audience or a client_id")
+        if bool(self.organisation) == bool(self.organisation_claim):
+            raise ValueError(f"issuer '{self.name}' needs exactly one of organisation and organisation_claim")
+        return self
+
+    @property
+    def issuer_url(self) -> str:
+        return str(self.issuer).rstrip("/")
+
+    @property
+    def expected_audience(self) -> str:
+        return self.audience or self.client_id
 
 
 class Settings(BaseSettings):
@@ -64,6 +109,11 @@ class Settings(BaseSettings):
     signin_failures_per_minute: int = Field(default=20, ge=1, le=100_000)
     #: Lifetime of an API token issued without an explicit expiry (0: tokens never expire by default).
     token_lifetime_days: int = Field(default=90, ge=0, le=3650)
+    #: The OpenID Connect issuers trusted for sign-in (JSON list in FEDERANGE_OIDC_ISSUERS).
+    oidc_issuers: list[OidcIssuer] = Field(default_factory=list, max_length=64)
+    #: The console's session cookie lifetime, and whether it is sent over HTTPS only (set it behind TLS).
+    session_max_age_seconds: int = Field(default=8 * 3600, ge=60, le=30 * 24 * 3600)
+    session_https_only: bool = False
 
     #: How long a verified API token is remembered, so that a request needs no database transaction to
     #: authenticate (0: every request looks its token up). A revocation reaches every process at once on

@@ -40,6 +40,7 @@ OPERATIONS: Mapping[tuple[str, str], Action] = {
     ("get", "/api/v1/exercises"): A.EXERCISE_READ,
     ("get", "/api/v1/exercises/{exercise_id}"): A.EXERCISE_READ,
     ("get", "/api/v1/exercises/{exercise_id}/access"): A.ACCESS_READ,
+    ("post", "/api/v1/exercises/{exercise_id}/team-links"): A.ACCESS_READ,
     ("post", "/api/v1/exercises/{exercise_id}/cancel"): A.EXERCISE_CHANGE,
     ("post", "/api/v1/exercises/{exercise_id}/extend"): A.EXERCISE_CHANGE,
     ("post", "/api/v1/exercises/{exercise_id}/teams/{team}/retry"): A.EXERCISE_CHANGE,

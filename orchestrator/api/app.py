@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from orchestrator import __version__
-from orchestrator.api import contract, problems
+from orchestrator.api import console, contract, docs, problems
 from orchestrator.api.headers import SecurityHeaders
 from orchestrator.api.limits import RequestLimits
 from orchestrator.api.metering import RequestMetrics
@@ -36,14 +36,22 @@ from orchestrator.wiring import Services, build, logs
 DESCRIPTION = """Federange books capacity on national cyber ranges for time windows, places the teams of
 federated exercises across them and deploys an isolated scenario instance per team.
 
-Every endpoint except `/health`, `/ready` and these docs needs `Authorization: Bearer <token>`.
+Every endpoint except `/health`, `/ready` and these docs needs `Authorization: Bearer <token>`: an API
+token, or a JWT of a trusted OpenID Connect issuer. The web console is at `/`.
 Errors are RFC 9457 `application/problem+json` documents naming the offending field and the reason."""
 
 Hook = Callable[[], object]
 
 
-def create_app(services: Services, *, on_start: Sequence[Hook] = (), on_stop: Sequence[Hook] = ()) -> FastAPI:
-    """The API over `services`. `on_start` hooks run when the server starts serving, `on_stop` hooks
+def create_app(
+    services: Services,
+    *,
+    on_start: Sequence[Hook] = (),
+    on_stop: Sequence[Hook] = (),
+    with_console: bool = True,
+) -> FastAPI:
+    """The API over `services`, with the web console at `/` (`with_console=False`: the API alone, the
+    baseline of bench/console.py). `on_start` hooks run when the server starts serving, `on_stop` hooks
     (in reverse order) when it stops, after the last request: a SIGTERM to uvicorn stops taking
     connections, finishes the requests in flight, then runs them (the embedded server stops its
     scheduler there)."""
@@ -58,7 +66,14 @@ def create_app(services: Services, *, on_start: Sequence[Hook] = (), on_stop: Se
             for hook in reversed(on_stop):
                 hook()
 
-    app = FastAPI(title="Federange", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Federange",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.services = services
     app.openapi = lambda: contract.document(app)  # type: ignore[method-assign]
     problems.install(app)
@@ -70,6 +85,9 @@ def create_app(services: Services, *, on_start: Sequence[Hook] = (), on_stop: Se
         app.include_router(module.router)
     for router in (bookings.router, bookings.requests_router, bookings.quotas_router, availability.router):
         app.include_router(router)
+    docs.install(app)
+    if with_console:
+        console.install(app)
     return app
 
 

@@ -14,7 +14,9 @@ from orchestrator.identity.principals import Principal
 from orchestrator.wiring import Services
 
 _bearer = HTTPBearer(
-    auto_error=False, description="An API token issued by `federange admin bootstrap` or POST /api/v1/tokens"
+    auto_error=False,
+    description="An API token issued by `federange admin bootstrap` or POST /api/v1/tokens, or a JWT of a "
+    "trusted OpenID Connect issuer",
 )
 
 

@@ -25,11 +25,22 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @contextmanager
 def serve_in_background(
-    services: Services, *, host: str = "127.0.0.1", port: int | None = None, start_timeout: float = 15.0
+    services: Services,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    start_timeout: float = 15.0,
+    with_console: bool = True,
 ) -> Iterator[str]:
     """Serve the API on `host:port` (a free port by default) until the block ends; yields the base URL."""
     port = port or free_port(host)
-    config = uvicorn.Config(create_app(services), host=host, port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        create_app(services, with_console=with_console),
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="federange-api", daemon=True)
     thread.start()

@@ -17,7 +17,7 @@ from orchestrator.db.placement_codec import (
     placement_from_json,
     placement_to_json,
 )
-from orchestrator.db.tables import ExerciseEventRow, ExerciseRow, InstanceRow, StageRow
+from orchestrator.db.tables import ExerciseEventRow, ExerciseRow, InstanceRow, StageRow, TeamLinkRow
 from orchestrator.exercises.model import (
     PLACEMENT_NOT_LOADED,
     Exercise,
@@ -228,6 +228,35 @@ class SqlExerciseStore:
         return found
 
     # events
+    def replace_team_link(
+        self, *, instance_id: str, digest: str, prefix: str, created_by: str, at: datetime
+    ) -> None:
+        for row in self.session.scalars(
+            select(TeamLinkRow).where(
+                TeamLinkRow.instance_id == instance_id, TeamLinkRow.revoked_at.is_(None)
+            )
+        ):
+            row.revoked_at = at
+        self.session.add(
+            TeamLinkRow(
+                id=str(uuid.uuid4()),
+                instance_id=instance_id,
+                digest=digest,
+                prefix=prefix,
+                created_by=created_by,
+                created_at=at,
+            )
+        )
+        self.session.flush()
+
+    def instance_for_team_link(self, digest: str) -> Instance | None:
+        row = self.session.scalars(
+            select(InstanceRow)
+            .join(TeamLinkRow, TeamLinkRow.instance_id == InstanceRow.id)
+            .where(TeamLinkRow.digest == digest, TeamLinkRow.revoked_at.is_(None))
+        ).first()
+        return None if row is None else instance_of(row)
+
     def add_event(self, event: ExerciseEvent) -> None:
         self.session.add(
             ExerciseEventRow(

@@ -365,6 +365,22 @@ class WarmPoolRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class TeamLinkRow(Base):
+    """A team's own link to its access page: a random token shown once, kept as its SHA-256 digest."""
+
+    __tablename__ = "team_links"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(
+        ForeignKey("exercise_instances.id", ondelete="CASCADE"), index=True
+    )
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
 class ExerciseEventRow(Base):
     __tablename__ = "exercise_events"
     __table_args__ = (Index("ix_exercise_events_exercise_at", "exercise_id", "at"),)

@@ -54,6 +54,8 @@ class _State:
     scenarios: dict[str, ScenarioHandle] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
     pools: dict[str, WarmPool] = field(default_factory=dict)
+    #: team link digest -> instance id (live links only)
+    team_links: dict[str, str] = field(default_factory=dict)
     bookings: InMemoryBookingStore = field(default_factory=InMemoryBookingStore)
 
 
@@ -172,6 +174,16 @@ class MemoryExercises:
 
     def stages_of_many(self, instance_ids: Sequence[str]) -> Mapping[str, Sequence[StageRecord]]:
         return {i: self.stages_of(i) for i in instance_ids}
+
+    def replace_team_link(
+        self, *, instance_id: str, digest: str, prefix: str, created_by: str, at: datetime
+    ) -> None:
+        self._s.team_links = {d: i for d, i in self._s.team_links.items() if i != instance_id}
+        self._s.team_links[digest] = instance_id
+
+    def instance_for_team_link(self, digest: str) -> Instance | None:
+        instance_id = self._s.team_links.get(digest)
+        return None if instance_id is None else self._s.instances.get(instance_id)
 
     def add_event(self, event: ExerciseEvent) -> None:
         self._s.events.append(event)

@@ -83,6 +83,16 @@ class ExerciseStore(Protocol):
         """The stage histories of several instances at once (one query), in order."""
         ...
 
+    def replace_team_link(
+        self, *, instance_id: str, digest: str, prefix: str, created_by: str, at: datetime
+    ) -> None:
+        """Store a team link's digest for an instance, revoking the instance's earlier links."""
+        ...
+
+    def instance_for_team_link(self, digest: str) -> Instance | None:
+        """The instance of the live team link with this digest."""
+        ...
+
     def add_event(self, event: ExerciseEvent) -> None: ...
     def events_of(self, exercise_id: str) -> Sequence[ExerciseEvent]: ...
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from orchestrator.domain.catalogue import Organisation
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import FieldProblem, Forbidden, InvalidInput, NotFound, Unauthenticated
 from orchestrator.domain.pages import Page
-from orchestrator.identity import audit, permissions, tokens
+from orchestrator.identity import audit, issuers, permissions, tokens
+from orchestrator.identity.issuers import TokenVerifier, Verified
 from orchestrator.identity.permissions import Action, Scope
 from orchestrator.identity.ports import IdentityStore
 from orchestrator.identity.principals import IssuedToken, Principal, Role, TokenInfo, token_view
@@ -23,27 +24,57 @@ from orchestrator.identity.verified import TokenGrant
 
 class IdentityService:
     def __init__(
-        self, *, store: IdentityStore, clock: Clock, token_lifetime: timedelta | None = None
+        self,
+        *,
+        store: IdentityStore,
+        clock: Clock,
+        token_lifetime: timedelta | None = None,
+        verifier: TokenVerifier | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         #: The expiry of tokens issued without one (None: they do not expire).
         self.token_lifetime = token_lifetime
+        #: Verifies bearer JWTs of the trusted OpenID Connect issuers (None: API tokens only).
+        self.verifier = verifier
 
     def authenticate(self, token: str) -> Principal:
-        """The principal holding this API token; refuses malformed, unknown, revoked and expired ones."""
+        """The principal holding this API token, or this bearer JWT of a trusted issuer; refuses
+        malformed, unknown, revoked and expired API tokens and JWTs that do not verify."""
         return self.verify(token).principal
 
     def verify(self, token: str) -> TokenGrant:
-        """What this API token grants, and until when (see `authenticate`)."""
+        """What this token grants, and until when (see `authenticate`): a JWT until its `exp`."""
+        if self.verifier is not None and tokens.looks_like_jwt(token):
+            verified = self.verifier.verify(token)
+            exp = verified.claims.get("exp")
+            expires_at = datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) else None
+            return TokenGrant(principal=self.authenticate_verified(verified), expires_at=expires_at)
         if not tokens.is_well_formed(token):
             raise Unauthenticated(
                 "malformed token: Federange tokens look like 'frt_' followed by 43 characters"
+                + (" (or a JWT of a trusted OpenID Connect issuer)" if self.verifier else "")
             )
-        grant = self.store.principal_for_token(tokens.digest(token), now=self.clock.now())
+        return self._grant(tokens.digest(token))
+
+    def authenticate_digest(self, digest: str) -> Principal:
+        """The principal of the live API token with this digest (a console session keeps the digest,
+        never the token)."""
+        return self._grant(digest).principal
+
+    def _grant(self, digest: str) -> TokenGrant:
+        grant = self.store.principal_for_token(digest, now=self.clock.now())
         if grant is None:
             raise Unauthenticated("unknown, revoked or expired token")
         return grant
+
+    def authenticate_verified(self, verified: Verified) -> Principal:
+        """The principal a verified OpenID Connect token stands for (see identity.issuers)."""
+
+        def find(ref: str) -> Organisation | None:
+            return self.store.get_organisation(ref) or self.store.find_organisation_by_handle(ref)
+
+        return issuers.principal_from(verified, find_organisation=find)
 
     def issue_token(
         self, actor: Principal, *, name: str, organisation_id: str, role: Role, expires_at: datetime | None

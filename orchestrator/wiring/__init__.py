@@ -43,6 +43,7 @@ from orchestrator.placement.plugins import Plugins, default_plugins
 from orchestrator.settings import Settings
 from orchestrator.wiring.connectors import ConnectorCache
 from orchestrator.wiring.metrics import AdmissionMetrics
+from orchestrator.wiring.oidc import Issuers, trust_of
 from orchestrator.wiring.scenario_facts import deployable_document, instance_values, scenario_facts
 from scenarios import library as scenario_library
 
@@ -65,6 +66,10 @@ class Services:
     _closing: list[Callable[[], None]] = field(default_factory=list, repr=False)
     #: Rung when a due action is written for now; the scheduler's wake loop waits on it.
     wakeups: Wakeups = field(default_factory=Wakeups)
+    #: The trusted OpenID Connect issuers (settings.oidc_issuers), their metadata and keys.
+    issuers: Issuers = field(default_factory=lambda: Issuers(()))
+    #: The key the console's session cookie is signed with (derived from the secret key).
+    session_key: bytes = field(default=b"", repr=False)
 
     def uow(self) -> UnitOfWork:
         """A new unit of work (one transaction), with the booking engine and the scenario catalogue."""
@@ -96,7 +101,10 @@ class Services:
     def identity(self, store: IdentityStore) -> IdentityService:
         lifetime = self.settings.token_lifetime_days
         return IdentityService(
-            store=store, clock=self.clock, token_lifetime=timedelta(days=lifetime) if lifetime else None
+            store=store,
+            clock=self.clock,
+            token_lifetime=timedelta(days=lifetime) if lifetime else None,
+            verifier=self.issuers or None,
         )
 
     @cached_property
@@ -192,12 +200,15 @@ def library_scenarios() -> Sequence[ScenarioVersion]:
     )
 
 
+def derived_key(secret: str, purpose: bytes) -> bytes:
+    """A 32-byte key for one purpose, derived from the secret key (HKDF-SHA256)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret.encode("utf-8"))
+
+
 def instance_seed(secret: str) -> bytes:
     """The seed per-instance values (flags, passwords) derive from: from FEDERANGE_INSTANCE_SEED if set,
     else from the secret key, so every process of one federation derives the same values."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"federange instance values v1").derive(
-        secret.encode("utf-8")
-    )
+    return derived_key(secret, b"federange instance values v1")
 
 
 def build(settings: Settings, *, clock: Clock | None = None, require_migrated: bool = True) -> Services:
@@ -235,6 +246,8 @@ def build(settings: Settings, *, clock: Clock | None = None, require_migrated: b
         connector_kinds=frozenset(registry.known_kinds()),
         seed=instance_seed(settings.instance_seed or secret),
         provisioner=provisioner,
+        issuers=Issuers([trust_of(i) for i in settings.oidc_issuers]),
+        session_key=derived_key(secret, b"federange console session v1"),
     )
     if clock is not None:
         services.clock = clock

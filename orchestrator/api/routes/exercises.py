@@ -17,9 +17,10 @@ from orchestrator.api.schemas.exercises import (
     ExtendIn,
     PlacementOut,
     PlacementPreview,
+    TeamLinkOut,
     TeamOut,
 )
-from orchestrator.exercises.access import team_access
+from orchestrator.exercises.access import issue_team_links, team_access
 from orchestrator.exercises.model import ExerciseKind
 from orchestrator.exercises.ports import UnitOfWork
 from orchestrator.exercises.service import TEAMS_PER_PAGE, Detail
@@ -108,6 +109,21 @@ def access(exercise_id: str, principal: PrincipalDep, services: ServicesDep) -> 
     with services.uow() as uow:
         teams = team_access(uow, principal, exercise_id, values=services.instance_values)
     return [AccessOut.from_domain(t) for t in teams]
+
+
+@router.post(
+    "/{exercise_id}/team-links",
+    summary="A new access link for every team (shown once; replaces the earlier ones)",
+)
+def team_links(exercise_id: str, principal: PrincipalDep, services: ServicesDep) -> list[TeamLinkOut]:
+    with services.uow() as uow:
+        links = issue_team_links(uow, principal, exercise_id, clock=services.clock)
+    return [
+        TeamLinkOut(
+            team=link.team, instance_id=link.instance_id, token=link.token, path=f"/team/{link.token}"
+        )
+        for link in links
+    ]
 
 
 @router.post("/{exercise_id}/cancel", summary="Cancel: release the bookings, tear down what was deployed")

@@ -374,3 +374,10 @@ class PoolOut(BaseModel):
             start=v.exercise.start,
             end=v.exercise.end,
         )
+
+
+class TeamLinkOut(BaseModel):
+    team: str
+    instance_id: str
+    token: str = Field(description="Shown once: the team opens `/team/<token>` on this server")
+    path: str = Field(description="The team's access page on this server")

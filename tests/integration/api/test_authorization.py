@@ -261,6 +261,9 @@ MAKERS: dict[tuple[str, str], Maker] = {
     ("get", "/api/v1/exercises/{exercise_id}/access"): lambda w: Call(
         f"/api/v1/exercises/{w.exercise()['id']}/access"
     ),
+    ("post", "/api/v1/exercises/{exercise_id}/team-links"): lambda w: Call(
+        f"/api/v1/exercises/{w.exercise()['id']}/team-links"
+    ),
     ("post", "/api/v1/exercises/{exercise_id}/cancel"): lambda w: Call(
         f"/api/v1/exercises/{w.exercise()['id']}/cancel"
     ),
