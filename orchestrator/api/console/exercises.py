@@ -59,8 +59,14 @@ def _scenarios(services: Services, principal: Principal) -> list[dict[str, Any]]
     return out
 
 
+def _team(text: str) -> dict[str, str]:
+    """`red` or `red:EE` (the team's country, for country affinity)."""
+    name, _, country = text.partition(":")
+    return {"name": name.strip(), **({"country": country.strip().upper()} if country.strip() else {})}
+
+
 def _draft(form: FormData) -> ExerciseIn:
-    teams = [{"name": t} for t in _listed(form.get("teams"))]
+    teams = [_team(t) for t in _listed(form.get("teams"))]
     return validated(
         ExerciseIn,
         {

@@ -195,7 +195,7 @@ def test_operator_trainer_team_and_stranger(server: tuple[Services, str], browse
         )
         page.select_option("#scenario", scenario_ref)
         page.fill("#name", "Baltic Shield")
-        page.fill("#teams", "red, blue")
+        page.fill("#teams", "red:FR, blue")
         start = datetime.now(UTC) + timedelta(minutes=5)
         page.fill("#start", local(start))
         page.fill("#end", local(start + timedelta(hours=2)))
@@ -204,6 +204,7 @@ def test_operator_trainer_team_and_stranger(server: tuple[Services, str], browse
         reasons = page.inner_text("#range-reasons")
         assert "fr-lab" in reasons and "usable" in reasons
         assert "fr-small" in reasons and "rejected" in reasons
+        assert "1 of 2 on a range they prefer" in page.inner_text("#preview")  # red:FR on a French range
         check_page(page, "exercise-wizard-preview")
         # blue's first deploy fails on the range: the page offers to retry that stage
         fake.world(lab_world).fail_next_deploys("simulated: quota exceeded in namespace fr-x", team="blue")
