@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     #: The console's session cookie lifetime, and whether it is sent over HTTPS only (set it behind TLS).
     session_max_age_seconds: int = Field(default=8 * 3600, ge=60, le=30 * 24 * 3600)
     session_https_only: bool = False
+    #: Serve the web console at `/` (false: the API and its docs only, e.g. for an API-only replica).
+    console_enabled: bool = True
 
     #: How long a verified API token is remembered, so that a request needs no database transaction to
     #: authenticate (0: every request looks its token up). A revocation reaches every process at once on

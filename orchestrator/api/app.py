@@ -48,13 +48,13 @@ def create_app(
     *,
     on_start: Sequence[Hook] = (),
     on_stop: Sequence[Hook] = (),
-    with_console: bool = True,
+    with_console: bool | None = None,
 ) -> FastAPI:
-    """The API over `services`, with the web console at `/` (`with_console=False`: the API alone, the
-    baseline of bench/console.py). `on_start` hooks run when the server starts serving, `on_stop` hooks
-    (in reverse order) when it stops, after the last request: a SIGTERM to uvicorn stops taking
-    connections, finishes the requests in flight, then runs them (the embedded server stops its
-    scheduler there)."""
+    """The API over `services`, with the web console at `/` unless `with_console` (default: the
+    FEDERANGE_CONSOLE_ENABLED setting) is false: then the API alone, the baseline of bench/console.py.
+    `on_start` hooks run when the server starts serving, `on_stop` hooks (in reverse order) when it
+    stops, after the last request: a SIGTERM to uvicorn stops taking connections, finishes the requests
+    in flight, then runs them (the embedded server stops its scheduler there)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -86,7 +86,7 @@ def create_app(
     for router in (bookings.router, bookings.requests_router, bookings.quotas_router, availability.router):
         app.include_router(router)
     docs.install(app)
-    if with_console:
+    if services.settings.console_enabled if with_console is None else with_console:
         console.install(app)
     return app
 

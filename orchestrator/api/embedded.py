@@ -30,7 +30,7 @@ def serve_in_background(
     host: str = "127.0.0.1",
     port: int | None = None,
     start_timeout: float = 15.0,
-    with_console: bool = True,
+    with_console: bool | None = None,
 ) -> Iterator[str]:
     """Serve the API on `host:port` (a free port by default) until the block ends; yields the base URL."""
     port = port or free_port(host)
