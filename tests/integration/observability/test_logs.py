@@ -155,6 +155,7 @@ def test_an_idle_scheduler_logs_nothing_at_info_after_it_started(tmp_path: Path)
     assert proc.returncode == 0, log.read_text()
     lines = [json.loads(line) for line in log.read_text().splitlines()]  # every line is one JSON event
     ticks = [i for i, e in enumerate(lines) if e["message"].startswith("scheduler tick ")]
-    assert len(ticks) == 6  # the ticks it runs, each said once at start
+    names = [lines[i]["message"].split()[2] for i in ticks]
+    assert len(names) >= 6 and len(set(names)) == len(names), names  # each tick it runs said once at start
     assert lines[ticks[-1] + 1 :] == []  # then nothing, tick after tick, until it stopped
-    assert all(e["level"] == "INFO" for e in lines) and len(lines) <= 8, lines
+    assert all(e["level"] == "INFO" for e in lines) and len(lines) <= len(ticks) + 2, lines
