@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 
-import psycopg
 from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
@@ -48,6 +47,8 @@ def listen_in_background(engine: Engine, wakeups: Wakeups, stop: threading.Event
     until `stop` is set (reconnecting with a bounded backoff); None on other databases."""
     if engine.dialect.name != "postgresql":
         return None
+    import psycopg  # noqa: PLC0415 - psycopg is installed only with PostgreSQL (the `postgres` extra)
+
     conninfo = _conninfo(engine)
 
     def run() -> None:
