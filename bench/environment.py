@@ -16,6 +16,7 @@ deploys instant, ready at once) holds every environment; a researcher launches `
   or over (the teardown has started: the scheduler ran `exercise.teardown`);
 - warm-pool claim: the operator keeps a pool of `ctf-starter` on the range (min_ready = --claims);
   once all are ready, --claims sequential `POST /api/v1/environments` each claim one, answered `ready`.
+  Then --spaced more, each once the pool has refilled (no refill deploying beside the claim).
   The baseline in the same run: the same POST answered by an ordinary launch (no pool: placement,
   booking, a deploy to come), measured in the launch series above.
 
@@ -66,6 +67,7 @@ class Figures:
     delete: list[float] = field(default_factory=list)
     teardown_start: list[float] = field(default_factory=list)
     claim: list[float] = field(default_factory=list)
+    spaced_claim: list[float] = field(default_factory=list)
 
 
 def wait(what: str, probe: Callable[[], bool], *, pause: float = 0.01) -> None:
@@ -95,7 +97,7 @@ def launch(http: httpx.Client, token: str) -> tuple[dict[str, Any], float]:
     return body, took
 
 
-def measure(backend: str, launches: int, claims: int) -> Figures:
+def measure(backend: str, launches: int, claims: int, spaced: int) -> Figures:
     figs = Figures()
     with (
         tempfile.TemporaryDirectory(prefix="federange-bench-") as tmp,
@@ -181,6 +183,12 @@ def measure(backend: str, launches: int, claims: int) -> Figures:
                     if env["teams"][0]["stage"] != "ready":
                         raise RuntimeError(f"not claimed from the pool: {env['status_reason']}")
                     figs.claim.append(took)
+                for _ in range(spaced):  # each claim after the pool has refilled: no refill beside it
+                    wait("the pool refilled", all_ready, pause=0.05)
+                    env, took = launch(http, researcher)
+                    if env["teams"][0]["stage"] != "ready":
+                        raise RuntimeError(f"not claimed from the pool: {env['status_reason']}")
+                    figs.spaced_claim.append(took)
         finally:
             runner.shutdown()
             services.close()
@@ -203,6 +211,7 @@ def main() -> None:
     )
     parser.add_argument("--launches", type=int, default=30)
     parser.add_argument("--claims", type=int, default=60)
+    parser.add_argument("--spaced", type=int, default=20, help="claims each made once the pool refilled")
     parser.add_argument("--sqlite", action="store_true", help="also measure on a SQLite file")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -217,17 +226,21 @@ def main() -> None:
     )
     for backend in backends:
         where = postgres_admin_url().rsplit("@", 1)[-1] if backend == "postgres" else "a temporary file"
-        figs = measure(backend, args.launches, args.claims)
+        figs = measure(backend, args.launches, args.claims, args.spaced)
         print(f"\n## {backend} ({where})\n")
         print("| what | n | p50 ms | p99 ms | max ms |")
         print("| --- | ---: | ---: | ---: | ---: |")
         print(line("launch: POST answered (ordinary launch, the baseline)", figs.launch_post))
         print(line("launch to ready", figs.launch_ready))
-        print(line("warm-pool claim: POST answered, ready", figs.claim))
+        print(line("warm-pool claim: POST answered, ready (back to back, refills running)", figs.claim))
+        print(line("warm-pool claim: POST answered, ready (each once the pool refilled)", figs.spaced_claim))
         print(line("delete: DELETE answered", figs.delete))
         print(line("delete answered to teardown started", figs.teardown_start))
-        ratio = statistics.median(figs.claim) / statistics.median(figs.launch_post)
-        print(f"\nclaim p50 / ordinary launch p50 = {ratio:.2f}")
+        base = statistics.median(figs.launch_post)
+        print(
+            f"\nclaim p50 / ordinary launch p50 = {statistics.median(figs.claim) / base:.2f} back to back, "
+            f"{statistics.median(figs.spaced_claim) / base:.2f} spaced"
+        )
 
 
 if __name__ == "__main__":

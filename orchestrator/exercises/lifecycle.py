@@ -8,7 +8,7 @@ connector, record what happened. A deploy whose instance was torn down meanwhile
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from connectors.base import (
@@ -251,21 +251,28 @@ def deploy(
             sink.flush()
             _record_failure(rt, work, f"provisioning: {exc.reason}")
             return
-        sink.flush()
         if not outcome.ok:
+            sink.flush()
             _record_failure(rt, work, f"provisioning failed: {outcome.error}")
             return
+        _finish_ready(rt, work, status, provisioning_log=sink.take())
+        return
     _finish_ready(rt, work, status)
 
 
-def _finish_ready(rt: Runtime, work: _Work, status: InstanceStatus) -> None:
+def _finish_ready(
+    rt: Runtime, work: _Work, status: InstanceStatus, *, provisioning_log: Sequence[str] = ()
+) -> None:
+    """Ready: in one transaction, the provisioning log's last lines, the stage, the endpoints, the
+    exercise settled."""
     now = rt.clock.now()
     with rt.transactions() as unit:
         instance = locked_instance(unit, work.instance.id)
         if instance is None or instance.stage not in (Stage.DEPLOYING, Stage.PROVISIONING):
             return
-        instance = enter(unit, instance, Stage.READY, now=now)
-        unit.exercises.save_instance(replace(instance, endpoints=status.endpoints))
+        if provisioning_log:
+            log_lines(unit, instance.id, provisioning_log)
+        enter(unit, replace(instance, endpoints=status.endpoints), Stage.READY, now=now)
         log_lines(unit, instance.id, [stamp(rt.clock, "ready")])
         settle_exercise(unit, work.exercise.id, now=now)
 

@@ -314,12 +314,12 @@ def refill(unit: UnitOfWork, clock: Clock, pool: WarmPool) -> int:
         (b.id for b in unit.booking.get(SYSTEM, Selection.request(pool.id)) if b.range_id == pool.range_id),
         None,
     )
-    total = sum(counts.values())
-    for n in range(wanted):
+    for _ in range(wanted):
+        instance_id = new_instance_id()
         instance = Instance(
-            id=new_instance_id(),
+            id=instance_id,
             exercise_id=pool.id,
-            team=f"pool-{total + n + 1:04d}",
+            team=f"pool-{instance_id}",  # unique for good: claimed instances leave, names never repeat
             team_organisation="",
             team_country="",
             range_id=pool.range_id,

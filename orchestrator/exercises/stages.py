@@ -126,6 +126,13 @@ class StageLog:
         if due:
             self.flush()
 
+    def take(self) -> list[str]:
+        """The lines not written yet, handed to the caller to write in its own transaction."""
+        with self._lock:
+            lines, self._pending = self._pending, []
+            self._last = time.monotonic()
+        return lines
+
     def flush(self) -> None:
         with self._lock:
             lines, self._pending = self._pending, []
