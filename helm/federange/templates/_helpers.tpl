@@ -71,6 +71,11 @@ app.kubernetes.io/component: {{ .component }}
   valueFrom:
     secretKeyRef: {name: {{ .Values.previousSecretKeys.existingSecret | quote }}, key: {{ .Values.previousSecretKeys.key | quote }}}
 {{- end }}
+{{- if .Values.oidcIssuers.existingSecret }}
+- name: FEDERANGE_OIDC_ISSUERS
+  valueFrom:
+    secretKeyRef: {name: {{ .Values.oidcIssuers.existingSecret | quote }}, key: {{ .Values.oidcIssuers.key | quote }}}
+{{- end }}
 - name: FEDERANGE_DATA_DIR
   value: /var/lib/federange
 - name: HOME

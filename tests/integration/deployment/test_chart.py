@@ -33,6 +33,7 @@ CHART_MANAGED = {
     "database_url",
     "secret_key",
     "previous_secret_keys",
+    "oidc_issuers",
     "instance_seed",
     "data_dir",
     "host",
@@ -161,6 +162,9 @@ def test_every_setting_is_configurable_or_set_by_the_chart_and_reaches_the_proce
         "log_format": "json",
         "log_level": "WARNING",
         "token_cache_seconds": 5,
+        "session_max_age_seconds": 3600,
+        "session_https_only": True,
+        "console_enabled": False,
     }
     assert set(chosen) == configurable
     rendered = objects("default", settings=tuple(f"config.{k}={v}" for k, v in chosen.items()))
