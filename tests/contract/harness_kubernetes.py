@@ -17,7 +17,7 @@ from connectors.kubernetes.connector import KubernetesConnector
 from connectors.kubernetes.naming import namespace_name
 from connectors.kubernetes.render import KIND_ORDER
 from scenarios.model import Scenario
-from tests.contract.harness import contract_scenario
+from tests.contract.harness import contract_scenario, written_by_federange
 from tests.support.kube_api import KubeApiServer
 
 MARKS = ()
@@ -61,7 +61,8 @@ class KubernetesHarness:
         namespace = namespace_name(instance_id)
         found = [o for o in self.server.objects("Namespace") if o["metadata"]["name"] == namespace]
         for kind in KIND_ORDER[1:]:
-            found += self.server.objects(kind, namespace)
+            # What Kubernetes itself puts in every namespace (kube-root-ca.crt) is not the instance's.
+            found += [o for o in self.server.objects(kind, namespace) if written_by_federange(o)]
         # Anything labelled with the instance elsewhere would be an orphan too.
         for kind in KIND_ORDER[1:]:
             found += [

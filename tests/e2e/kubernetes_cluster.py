@@ -32,7 +32,7 @@ from connectors.base import LABEL_HOST, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGE
 from connectors.kubernetes.connector import KubernetesConnector
 from connectors.kubernetes.render import KIND_ORDER, render_instance
 from scenarios.model import Scenario
-from tests.contract.harness import contract_scenario
+from tests.contract.harness import contract_scenario, written_by_federange
 
 ENV_KUBECONFIG = "FEDERANGE_E2E_KUBECONFIG"
 
@@ -153,24 +153,28 @@ class ClusterHarness:
             field_manager="federange-e2e",
         )
 
-    def _objects(self, instance_id: str) -> list[dict[str, Any]]:
+    def _objects(self, instance_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """(kind, object) of everything Federange wrote for the instance. List items carry no `kind` (a
+        real API server sets it on the list only), and Kubernetes puts objects of its own in every
+        namespace (kube-root-ca.crt), which are not the instance's."""
         namespace = self.own.namespace(instance_id)
         found = []
         existing = self.own.api.get("Namespace", namespace)
         if existing is not None:
-            found.append(existing)
+            found.append(("Namespace", existing))
         for kind in KIND_ORDER[1:]:
             items, _ = self.own.api.list(kind, namespace=namespace)
-            found += items
+            found += [(kind, item) for item in items if written_by_federange(item)]
         return found
 
     def leftovers(self, instance_id: str) -> Sequence[str]:
-        return sorted(f"{o['kind']}/{o['metadata']['name']}" for o in self._objects(instance_id))
+        return sorted(f"{kind}/{o['metadata']['name']}" for kind, o in self._objects(instance_id))
 
     def labels(self, instance_id: str) -> Sequence[Mapping[str, str]]:
         namespace = self.own.namespace(instance_id)
         pods, _ = self.own.api.list("Pod", namespace=namespace)
-        return [o["metadata"].get("labels") or {} for o in [*self._objects(instance_id), *pods]]
+        objects = [o for _, o in self._objects(instance_id)]
+        return [o["metadata"].get("labels") or {} for o in [*objects, *pods]]
 
     # -- cleanup and exec ---------------------------------------------------------------------------
 
