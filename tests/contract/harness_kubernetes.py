@@ -1,8 +1,10 @@
 """The Kubernetes connector under the contract, against the in-process Kubernetes API server.
 
 The real `kubernetes` client talks HTTP to tests/support/kube_api; its simulated kubelet starts the
-contract scenario's hosts, and crash-loops the failing scenario's `sh -c "exit 3"` host. A partial
-failure is a scripted 500 on the second host's Deployment, after the namespace and the first host exist.
+contract scenario's hosts, and crash-loops the failing scenario's `sh -c "exit 3"` host. The connector's
+token holds exactly the RBAC rules the range chart ships (helm/federange-range/connector-rules.yaml).
+A partial failure is a scripted 500 on the second host's Deployment, after the namespace and the first
+host exist.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from connectors.kubernetes.render import KIND_ORDER
 from scenarios.model import Scenario
 from tests.contract.harness import contract_scenario, written_by_federange
 from tests.support.kube_api import KubeApiServer
+from tests.support.kube_api.rbac import shipped_rules
 
 MARKS = ()
 IMAGE = "registry.example/tools:1"
@@ -30,8 +33,15 @@ class KubernetesHarness:
 
     def __init__(self, server: KubeApiServer) -> None:
         self.server = server
+        token = server.grant("federange-range", shipped_rules())
         self.config: dict[str, Any] = server.connector_config(
-            qps=0, watch_window=1, retry_attempts=3, retry_initial=0.01, retry_max=0.05, teardown_timeout=10
+            token=token,
+            qps=0,
+            watch_window=1,
+            retry_attempts=3,
+            retry_initial=0.01,
+            retry_max=0.05,
+            teardown_timeout=10,
         )
         self._shared: Connector | None = None
 

@@ -21,9 +21,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import yaml
+
 from tests.support.kube_api.status import Fail
+
+#: The rules the range chart (helm/federange-range) grants Federange's connector.
+SHIPPED_RULES = Path(__file__).resolve().parents[3] / "helm" / "federange-range" / "connector-rules.yaml"
 
 #: The verbs RBAC knows for resources (what a rule's `*` stands for).
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
@@ -89,6 +95,11 @@ def rules_of(documents: Iterable[Mapping[str, Any]]) -> list[Rule]:
         elif "verbs" in doc:
             found.append(Rule.from_policy_rule(doc))
     return found
+
+
+def shipped_rules() -> list[Rule]:
+    """The rules operators bind for Federange (the chart's connector-rules.yaml), as the double reads them."""
+    return rules_of(yaml.safe_load(SHIPPED_RULES.read_text(encoding="utf-8")))
 
 
 class Authorizer:
