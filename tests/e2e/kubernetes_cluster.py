@@ -304,6 +304,67 @@ class ClusterHarness:
         )
 
 
+#: What the isolation test needs of a cluster beyond the connector contract, probed before it runs.
+FEATURES = ("exec", "cluster DNS", "NetworkPolicy enforcement")
+
+
+def probe_features(harness: ClusterHarness, scratch: ScratchTarget) -> dict[str, str]:
+    """For each of FEATURES, why the cluster lacks it ("" when it has it), found out in the scratch
+    namespace: exec runs `true` in the witness; DNS resolves `kubernetes.default.svc.cluster.local` there;
+    enforcement puts the target behind a deny-all-ingress NetworkPolicy and expects the witness's probe
+    to be refused or dropped (a network plugin that ignores policies lets it through). The policy is
+    removed again afterwards."""
+    from tests.support import probe
+    from tests.support.lookup import nslookup_addresses
+
+    missing = dict.fromkeys(FEATURES, "")
+    code, output = harness.run(scratch.namespace, scratch.witness, scratch.witness, ["true"])
+    if code != 0:
+        missing["exec"] = f"pods/exec does not run commands here (exit {code}: {output.strip()[:200]})"
+        for feature in FEATURES[1:]:
+            missing[feature] = "not probed: it needs exec"
+        return missing
+    _, output = harness.run(
+        scratch.namespace,
+        scratch.witness,
+        scratch.witness,
+        ["nslookup", "kubernetes.default.svc.cluster.local"],
+    )
+    if not nslookup_addresses(output):
+        missing["cluster DNS"] = (
+            f"kubernetes.default.svc.cluster.local does not resolve in a pod: {output[:200]!r}"
+        )
+    target = probe.Target(scratch.address, scratch.port)
+    policy = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "e2e-deny-target", "namespace": scratch.namespace},
+        "spec": {
+            "podSelector": {"matchLabels": {"e2e.federange.eu/pod": "target"}},
+            "policyTypes": ["Ingress"],
+        },
+    }
+    harness.own.api.apply(policy, field_manager="federange-e2e")
+    try:
+        outcome = probe.Outcome.REACHED
+        for _ in range(10):  # policies can take a few seconds to be programmed
+            code, output = harness.run(
+                scratch.namespace, scratch.witness, scratch.witness, probe.command(target)
+            )
+            outcome = probe.verdict(output, code, target=f"{target} behind a deny-all policy")
+            if outcome in probe.NOT_REACHED:
+                break
+            time.sleep(3)
+        if outcome is probe.Outcome.REACHED:
+            missing["NetworkPolicy enforcement"] = (
+                "the network plugin does not enforce NetworkPolicies: a pod behind a deny-all ingress policy "
+                "still answered (use Calico, Cilium, Antrea, kube-router, kindnet >= 0.24, k3s' default...)"
+            )
+    finally:
+        harness.own.api.delete("NetworkPolicy", "e2e-deny-target", namespace=scratch.namespace)
+    return missing
+
+
 @dataclass(frozen=True)
 class ScratchTarget:
     namespace: str

@@ -120,3 +120,23 @@ def test_check_access_lists_each_missing_verb(api: KubeApiServer) -> None:
         ]
     with _connector(api, "nothing", []) as connector:
         assert len(connector.check_access()) == len(access.required())
+
+
+def test_bulk_teardown_deletes_every_namespace_first_then_waits_in_one_watch(api: KubeApiServer) -> None:
+    """Issue 12, finding 4: the connector used to delete and then poll per instance."""
+    ids = [f"bulk-{n}" for n in range(6)]
+    scenario = contract_scenario(image=IMAGE)
+    with _connector(api, "bulk", shipped_rules()) as connector:
+        assert all(o.ok for o in deploy_many(connector, [instance(scenario, instance_id=i) for i in ids]))
+        before = len(api.requests())
+        gone = teardown_many(connector, ids)
+        assert all(o.ok for o in gone), [o.error for o in gone]
+        assert {r.instance_id for r in connector.list_instances()} & set(ids) == set()
+    log = api.requests()[before:]
+    deletes = [n for n, r in enumerate(log) if r.method == "DELETE" and "/namespaces/fr-bulk-" in r.path]
+    watches = [
+        n for n, r in enumerate(log) if r.path == "/api/v1/namespaces" and r.query.get("watch") == ["true"]
+    ]
+    assert len(deletes) == len(ids)
+    assert watches and max(deletes) < min(watches)
+    assert len(watches) <= 2  # one, and a second only if the first window ran out

@@ -390,7 +390,9 @@ class KubeApiServer:
                 "kind": "Config",
                 "current-context": "double",
                 "clusters": [{"name": "double", "cluster": {"server": self.url}}],
-                "users": [{"name": "tester", "user": {"token": token or self.token}}],
+                "users": [
+                    {"name": "tester", "user": {"token": token or self.token} if token or self.token else {}}
+                ],
                 "contexts": [{"name": "double", "context": {"cluster": "double", "user": "tester"}}],
             }
         )
