@@ -23,6 +23,7 @@ machine's (`--kubectl`, default `kubectl` on PATH). The scenario is a six-host, 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -30,13 +31,11 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -148,8 +147,9 @@ def kubectl_run(
 ) -> dict[str, float]:
     prefix = "bk"
     objects = [o for s in specs for o in render_instance(s, namespace_prefix=prefix)]
-    manifest = folder / "manifests.yaml"
-    manifest.write_text(yaml.safe_dump_all(objects), encoding="utf-8")
+    # JSON, not YAML: kubectl's YAML 1.1 reader and PyYAML disagree on some plain scalars.
+    manifest = folder / "manifests.json"
+    manifest.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}), encoding="utf-8")
     namespaces = {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}
     deployments = sum(1 for o in objects if o["kind"] == "Deployment")
     started = time.perf_counter()
@@ -188,8 +188,14 @@ def connector_run(
 
 
 def measure(
-    target: Target, sizes: list[int], *, kubectl_binary: str, latency: float | None
+    target: Target,
+    sizes: list[int],
+    *,
+    kubectl_binary: str,
+    latency: float | None,
+    each: Callable[[dict[str, Any]], None] = lambda row: None,
 ) -> list[dict[str, Any]]:
+    """One row per size; `each` sees every row as soon as it is measured."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp, KubernetesConnector(target.connector_config("bc")) as observer:
         folder = Path(tmp)
@@ -211,15 +217,27 @@ def measure(
                 row[f"kubectl_{phase}_s"] = round(base[phase], 2)
                 row[f"{phase}_ratio"] = round(ours[phase] / base[phase], 2)
             rows.append(row)
+            each(row)
     return rows
 
 
 def run(
-    ns: list[int] | None = None, *, latency: float = LATENCY, kubectl_binary: str = "kubectl"
+    ns: list[int] | None = None,
+    *,
+    latency: float = LATENCY,
+    kubectl_binary: str = "kubectl",
+    each: Callable[[dict[str, Any]], None] = lambda row: None,
 ) -> list[dict[str, Any]]:
     """The benchmark on the API double (bench/deploy.py's entry point)."""
     with api_double(latency) as target:
-        return measure(target, list(ns or SIZES), kubectl_binary=kubectl_binary, latency=latency)
+        return measure(target, list(ns or SIZES), kubectl_binary=kubectl_binary, latency=latency, each=each)
+
+
+def print_row(r: dict[str, Any]) -> None:
+    cells = [r["instances"], r["objects"]]
+    for phase in ("deploy", "available", "teardown"):
+        cells += [r[f"connector_{phase}_s"], r[f"kubectl_{phase}_s"], f"{r[f'{phase}_ratio']}"]
+    print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)
 
 
 def main() -> None:
@@ -233,23 +251,20 @@ def main() -> None:
     defaults = KubernetesConfig.model_fields
     settings = ", ".join(f"{k}={defaults[k].default}" for k in ("qps", "burst", "max_parallel"))
     if args.kubeconfig is not None:
-        target = Target(args.kubeconfig.read_text(encoding="utf-8"), args.context)
-        rows = measure(target, args.sizes, kubectl_binary=args.kubectl, latency=None)
         where = f"cluster {args.kubeconfig}" + (f" (context {args.context})" if args.context else "")
     else:
-        rows = run(args.sizes, latency=args.latency, kubectl_binary=args.kubectl)
         where = f"the API double, {args.latency * 1000:g} ms per request"
     print(f"Kubernetes deploy on {where}; connector defaults {settings}; ratio = connector / kubectl")
     print(
         "| N | objects | deploy: connector s | kubectl s | ratio | all Available: connector s | kubectl s "
         "| ratio | teardown: connector s | kubectl s | ratio |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for r in rows:
-        cells = [r["instances"], r["objects"]]
-        for phase in ("deploy", "available", "teardown"):
-            cells += [r[f"connector_{phase}_s"], r[f"kubectl_{phase}_s"], f"{r[f'{phase}_ratio']}"]
-        print("| " + " | ".join(str(c) for c in cells) + " |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |", flush=True)
+    if args.kubeconfig is not None:
+        target = Target(args.kubeconfig.read_text(encoding="utf-8"), args.context)
+        measure(target, args.sizes, kubectl_binary=args.kubectl, latency=None, each=print_row)
+    else:
+        run(args.sizes, latency=args.latency, kubectl_binary=args.kubectl, each=print_row)
 
 
 if __name__ == "__main__":

@@ -209,7 +209,8 @@ class SecurityAllowance:
 
     def refuses(self, asks: Iterable[str]) -> list[str]:
         """Which of a scenario's asks (`privileged`, `host_network`, `host_pid`, `host_path`,
-        `capability:<NAME>`: orchestrator's ScenarioFacts.privileges) this allowance does not grant,
+        `privilege_escalation`, `capability:<NAME>`: orchestrator's ScenarioFacts.privileges) this
+        allowance does not grant,
         sorted; empty: every one is granted. Capabilities compare in one spelling (NET_ADMIN)."""
         granted = {c.strip().upper().removeprefix("CAP_") for c in self.added_capabilities}
         refused = []
@@ -219,7 +220,11 @@ class SecurityAllowance:
             elif ask in ("host_network", "host_pid"):
                 ok = self.host_namespaces
             else:
-                ok = {"privileged": self.privileged, "host_path": self.host_path}.get(ask, False)
+                ok = {
+                    "privileged": self.privileged,
+                    "host_path": self.host_path,
+                    "privilege_escalation": self.privilege_escalation,
+                }.get(ask, False)
             if not ok:
                 refused.append(ask)
         return sorted(refused)
