@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from connectors.base import AccessCheck, Connector, ConnectorError
 from orchestrator.catalogue.service import require_range_manager
 from orchestrator.domain.catalogue import RangeRecord
-from orchestrator.domain.errors import Conflict
 from orchestrator.identity.principals import Principal
 
 
@@ -31,14 +30,15 @@ class AccessReport:
 def check_range_access(
     actor: Principal, record: RangeRecord, connector_of: Callable[[RangeRecord], Connector]
 ) -> AccessReport:
-    """Conflict when the range's connector kind cannot check access; a range that does not answer is a
-    report with the reason, not an error."""
+    """A range that cannot be asked (its connector kind has no access check, or it does not answer) is a
+    report with the reason, not an error: the question was fine, the answer is "unknown"."""
     require_range_manager(actor, record, doing="checking a range's access")
     connector = connector_of(record)
     if not isinstance(connector, AccessCheck):
-        raise Conflict(
-            f"range '{record.slug}': the {record.connector.kind} connector cannot check its credentials' "
-            "permissions"
+        return AccessReport(
+            range_slug=record.slug,
+            kind=record.connector.kind,
+            reason=f"the {record.connector.kind} connector cannot check its credentials' permissions",
         )
     try:
         missing = tuple(connector.check_access())

@@ -1,6 +1,6 @@
 """`federange ranges check-access RANGE` over the API (`GET /api/v1/ranges/{range}/access`), against the
 API double's RBAC: each missing permission is listed and the command fails; with the shipped rules it
-passes; a range of another kind answers a problem document."""
+passes; a range of another kind is a report saying it cannot be asked."""
 
 from __future__ import annotations
 
@@ -79,5 +79,12 @@ def test_check_access_lists_what_is_missing_and_passes_with_the_shipped_rules(
         f"{api_url}/api/v1/ranges/simulated/access",
         headers={"Authorization": f"Bearer {operator['FEDERANGE_TOKEN']}"},
     )
-    assert other.status_code == 409
-    assert "cannot check its credentials' permissions" in other.json()["detail"]
+    assert other.status_code == 200
+    assert other.json()["ok"] is False
+    assert "cannot check its credentials' permissions" in other.json()["reason"]
+    refused = runner.invoke(app, ["ranges", "check-access", "simulated"], env=operator)
+    assert refused.exit_code == 1 and "could not be asked" in refused.output
+    stranger = httpx.get(
+        f"{api_url}/api/v1/ranges/granted/access", headers={"Authorization": f"Bearer {admin_token}"}
+    )
+    assert stranger.status_code == 200  # admins may ask about every range
