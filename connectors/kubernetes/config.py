@@ -18,7 +18,7 @@ Rendering and access:
 
 Behaviour (all bounded; defaults in brackets):
 
-    qps [200], burst [400]           client-side rate limit over all calls of this connector (qps 0: none)
+    qps [300], burst [600]           client-side rate limit over all calls of this connector (qps 0: none)
     max_parallel [16]                instances deployed (and namespaces deleted) at once, pooled connections
     The defaults beat `kubectl apply --server-side` of the same manifests (bench/deploy_kubernetes.py);
     the API server's Priority and Fairness still has the last word (429 + Retry-After, honoured).
@@ -101,8 +101,8 @@ class KubernetesConfig(ConfigModel):
     access_address: str = ""
     entry_cidrs: tuple[Cidr, ...] = ("0.0.0.0/0",)
     cluster_cidrs: tuple[Cidr, ...] = PRIVATE_CIDRS
-    qps: float = Field(default=200.0, ge=0)
-    burst: int = Field(default=400, ge=1)
+    qps: float = Field(default=300.0, ge=0)
+    burst: int = Field(default=600, ge=1)
     max_parallel: int = Field(default=16, ge=1)
     connect_timeout: float = Field(default=10.0, ge=0.1)
     request_timeout: float = Field(default=30.0, ge=0.1)
