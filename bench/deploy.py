@@ -41,7 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.only in (None, "kubernetes"):
         table(
-            "Kubernetes connector vs serial plain-client apply (API double, "
+            "Kubernetes connector vs kubectl apply --server-side (API double, "
             f"{deploy_kubernetes.LATENCY * 1000:g} ms per request)",
             deploy_kubernetes.run(args.sizes),
         )

@@ -14,7 +14,8 @@ Contract (every implementation, checked by tests/contract):
 
 Optional capabilities (end of this file), checked with isinstance and never required: `CommandRunner`
 (run a command in a host: walkthroughs), `ImageBuilder` (build images, hand them on), `ImageStore` (a
-range that loads images itself) and `RegistryPull` (a range whose nodes pull built images from a registry).
+range that loads images itself), `RegistryPull` (a range whose nodes pull built images from a registry),
+`AccessCheck` (which permissions the range's credentials lack) and `BulkTeardown` (many at once).
 A connector given a scenario that builds its own images (`build:` hosts) receives it pinned to the images'
 content tags (scenarios.images.pin), and refuses it before creating anything when one is missing.
 """
@@ -202,10 +203,14 @@ class SecurityAllowance:
     host_namespaces: bool = False
     host_path: bool = False
     added_capabilities: frozenset[str] = frozenset()
+    #: Hosts may declare `allow_privilege_escalation: true` (setuid, sudo: what Pod Security `baseline`
+    #: admits and exercises often need); a range that refuses it sets False.
+    privilege_escalation: bool = True
 
     def refuses(self, asks: Iterable[str]) -> list[str]:
         """Which of a scenario's asks (`privileged`, `host_network`, `host_pid`, `host_path`,
-        `capability:<NAME>`: orchestrator's ScenarioFacts.privileges) this allowance does not grant,
+        `privilege_escalation`, `capability:<NAME>`: orchestrator's ScenarioFacts.privileges) this
+        allowance does not grant,
         sorted; empty: every one is granted. Capabilities compare in one spelling (NET_ADMIN)."""
         granted = {c.strip().upper().removeprefix("CAP_") for c in self.added_capabilities}
         refused = []
@@ -215,7 +220,11 @@ class SecurityAllowance:
             elif ask in ("host_network", "host_pid"):
                 ok = self.host_namespaces
             else:
-                ok = {"privileged": self.privileged, "host_path": self.host_path}.get(ask, False)
+                ok = {
+                    "privileged": self.privileged,
+                    "host_path": self.host_path,
+                    "privilege_escalation": self.privilege_escalation,
+                }.get(ask, False)
             if not ok:
                 refused.append(ask)
         return sorted(refused)
@@ -449,6 +458,27 @@ class RegistryPull(Protocol):
 
     def missing_images(self, *, images: Sequence[str]) -> list[str]:
         """The built images its registry does not hold."""
+        ...
+
+
+@runtime_checkable
+class AccessCheck(Protocol):
+    """A range whose credentials can be checked against exactly what its connector needs (Kubernetes:
+    RBAC, asked with SelfSubjectAccessReview)."""
+
+    def check_access(self) -> list[str]:
+        """Each permission the connector needs that the range's credentials lack, in words (`create
+        namespaces`); empty: all granted. ConnectorError when the range cannot be asked."""
+        ...
+
+
+@runtime_checkable
+class BulkTeardown(Protocol):
+    """A range that tears many instances down faster together than one by one (Kubernetes: delete every
+    namespace first, then wait for all of them in one watch)."""
+
+    def teardown_all(self, *, instance_ids: Sequence[str]) -> Mapping[str, ConnectorError | ConnectorRefusal]:
+        """`teardown` of every instance; returns the failures by instance id (empty: all gone)."""
         ...
 
 

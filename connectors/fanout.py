@@ -14,7 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
-from connectors.base import Connector, ConnectorError, ConnectorRefusal, InstanceSpec, InstanceStatus, Phase
+from connectors.base import (
+    BulkTeardown,
+    Connector,
+    ConnectorError,
+    ConnectorRefusal,
+    InstanceSpec,
+    InstanceStatus,
+    Phase,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +76,19 @@ def deploy_many(
 
 
 def teardown_many(connector: Connector, instance_ids: Sequence[str], *, workers: int = 4) -> list[Outcome]:
-    """Tear down every instance."""
+    """Tear down every instance (all at once where the connector can: BulkTeardown)."""
+    if isinstance(connector, BulkTeardown):
+        failures = connector.teardown_all(instance_ids=instance_ids)
+        for instance_id, failure in failures.items():
+            log.warning("tearing down %s failed: %s", instance_id, failure.reason)
+        return [
+            Outcome(
+                instance_id=i,
+                error=failures[i].reason if i in failures else "",
+                refused=isinstance(failures.get(i), ConnectorRefusal),
+            )
+            for i in instance_ids
+        ]
 
     def one(instance_id: str) -> Outcome:
         try:

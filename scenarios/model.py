@@ -253,8 +253,33 @@ class Security(Model):
     host_network: bool = False
     host_pid: bool = False
     run_as_root: bool = Field(
-        default=True, description="false renders runAsNonRoot (Pod Security restricted)"
+        default=True,
+        description="true: the container runtime's default capabilities (Pod Security baseline); false: "
+        "a numeric non-root user, every capability dropped (restricted)",
     )
+    run_as_user: int | None = Field(
+        default=None,
+        ge=1,
+        le=2_147_483_647,
+        description="the numeric user of a run_as_root: false host (default 1000)",
+    )
+    run_as_group: int | None = Field(
+        default=None, ge=0, le=2_147_483_647, description="its numeric group (default: run_as_user's number)"
+    )
+    allow_privilege_escalation: bool | None = Field(
+        default=None,
+        description="whether setuid programs (sudo, su) may raise privileges; default: yes for run_as_root "
+        "hosts, no otherwise; refused where the range's security allowance does not admit it",
+    )
+    drop_capabilities: list[str] = Field(
+        default_factory=list, description="capabilities to drop from a run_as_root host's default set"
+    )
+
+    @model_validator(mode="after")
+    def _user_needs_non_root(self) -> Security:
+        if self.run_as_root and (self.run_as_user is not None or self.run_as_group is not None):
+            raise ValueError("run_as_user and run_as_group apply to run_as_root: false hosts only")
+        return self
 
 
 #: An image repository without tag or digest (`registry.example/team/web`), for a built host's `image`.
@@ -327,6 +352,13 @@ class Host(Model):
     volumes: list[Volume] = Field(default_factory=list)
     egress: Egress | None = None
     security: Security = Field(default_factory=Security)
+    termination_grace_seconds: int = Field(
+        default=2,
+        ge=0,
+        le=300,
+        description="seconds a host gets to stop before it is killed (Kubernetes "
+        "terminationGracePeriodSeconds, Docker stop timeout)",
+    )
     needs_vm: bool = Field(default=False, description="needs a VM-capable range (imported VM guests)")
 
     @model_validator(mode="after")

@@ -144,6 +144,7 @@ def security_problems(
     host_namespaces: bool = False,
     host_path: bool = False,
     added_capabilities: frozenset[str] = DEFAULT_CAPABILITIES_ALLOWED,
+    privilege_escalation: bool = True,
 ) -> list[Problem]:
     """What the scenario asks for that a range with this allowance refuses (empty: nothing)."""
     problems: list[Problem] = []
@@ -160,6 +161,13 @@ def security_problems(
             )
         if sec.host_pid and not host_namespaces:
             problems.append(Problem(f"{where}.security.host_pid", "hostPID is not allowed on this range"))
+        if sec.allow_privilege_escalation and not privilege_escalation:
+            problems.append(
+                Problem(
+                    f"{where}.security.allow_privilege_escalation",
+                    "privilege escalation (setuid, sudo) is not allowed on this range",
+                )
+            )
         for c, cap in enumerate(sec.capabilities):
             if cap.upper() not in {a.upper() for a in added_capabilities}:
                 problems.append(

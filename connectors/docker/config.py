@@ -13,7 +13,7 @@
     api_timeout      seconds one engine request may take                          30
     retries          attempts for a request failing with 5xx/connection errors    4
     retry_wait       first back-off between attempts (doubles, capped at 2 s)      0.2
-    stop_timeout     seconds a container gets to stop before it is killed          5
+    stop_timeout     kept for old configs; each host's termination_grace_seconds decides       5
     teardown_timeout seconds teardown waits for every object to be gone            60
     pids_limit       processes per container                                      1024
     settle_seconds   a host without readiness probe is ready after running this   1

@@ -7,9 +7,12 @@ ephemeral host ports); files are written into the container before it starts, te
 instance, with their modes.
 
 Hardening that keeps exercise images working: `init` as PID 1 (a busybox PID 1 ignores SIGTERM, so
-stopping would wait out the timeout), a pids limit, no swap beyond the memory limit, and the default
-capabilities MKNOD, AUDIT_WRITE and SETFCAP dropped (exercises rarely need them; NET_RAW stays because
-ping and scanners do). Setuid binaries keep working: privilege escalation is often the exercise.
+stopping would wait out the timeout; the host's `termination_grace_seconds` is the stop timeout), a pids
+limit, no swap beyond the memory limit, and the host's rights from the one security model both container
+connectors share (connectors.security.rights): run_as_root hosts keep the engine's default capabilities
+but MKNOD, AUDIT_WRITE and SETFCAP, non-root hosts run as their numeric user with every capability
+dropped, and `no-new-privileges` unless the host may escalate (root hosts may by default: privilege
+escalation is often the exercise).
 """
 
 from __future__ import annotations
@@ -26,11 +29,11 @@ from connectors.base import LABEL_HOST, InstanceSpec
 from connectors.docker import naming
 from connectors.docker.config import DockerConfig
 from connectors.docker.topology import ROLE_EDGE, NetworkPlan, networks_of
+from connectors.security import rights
 from scenarios.images import is_pinned
 from scenarios.materialise import fill
 from scenarios.model import Host
 
-DROPPED_CAPABILITIES = ("MKNOD", "AUDIT_WRITE", "SETFCAP")
 MIB = 1024 * 1024
 
 
@@ -71,6 +74,10 @@ class ContainerPlan:
     host_network: bool
     host_pid: bool
     run_as_root: bool
+    #: "uid:gid" for a non-root host (None: the image's user).
+    user: str | None = None
+    no_new_privileges: bool = False
+    stop_timeout: int = 2
     #: The image is built by the scenario (`build:`): looked for on the engine, never pulled.
     built: bool = False
     spec_hash: str = field(default="")
@@ -91,6 +98,7 @@ class ContainerPlan:
             "cap_drop": self.cap_drop,
             "cap_add": self.cap_add or None,
             "privileged": self.privileged,
+            "security_opt": ["no-new-privileges:true"] if self.no_new_privileges else None,
             "binds": binds or None,
             "port_bindings": dict.fromkeys(self.published, (config.publish_bind, None)) or None,
         }
@@ -149,7 +157,7 @@ def plan_container(
     if published and not any(n.role == ROLE_EDGE for n in own_networks) and not host.security.host_network:
         raise ValueError(f"entry host {host.name} has no edge network to publish on")
     reserved = host.resources.reserved
-    requested_caps = [c.upper() for c in host.security.capabilities]
+    granted = rights(host)
     volumes = [
         VolumePlan(
             name=naming.volume_name(instance.instance_id, host.name, v.name),
@@ -178,11 +186,14 @@ def plan_container(
         nano_cpus=reserved.cpu_millicores * 1_000_000,
         mem_bytes=reserved.memory_mib * MIB,
         privileged=host.security.privileged,
-        cap_add=requested_caps,
-        cap_drop=[c for c in DROPPED_CAPABILITIES if c not in requested_caps],
+        cap_add=list(granted.added),
+        cap_drop=list(granted.dropped),
         host_network=host.security.host_network,
         host_pid=host.security.host_pid,
         run_as_root=host.security.run_as_root,
+        user=None if granted.user is None else f"{granted.user}:{granted.group}",
+        no_new_privileges=granted.no_new_privileges,
+        stop_timeout=host.termination_grace_seconds,
         built=host.build is not None,
     )
     digest = hashlib.sha256(json.dumps(_hashable(plan), sort_keys=True).encode()).hexdigest()[:16]

@@ -80,19 +80,13 @@ class Deployment:
         api = self.engine.api
         for image in sorted({c.image for c in self.containers}):
             hosts = ", ".join(c.host for c in self.containers if c.image == image)
+            # A non-root host runs as its numeric user (connectors.security.rights), whatever the image says.
             try:
-                details = self.engine.call(f"inspect image {image}", partial(api.inspect_image, image))
+                self.engine.call(f"inspect image {image}", partial(api.inspect_image, image))
             except docker.errors.NotFound:
-                details = self._pull(image, hosts)
+                self._pull(image, hosts)
             except docker.errors.APIError as exc:
                 raise self.engine.refused(f"inspect image {image}", exc) from exc
-            user = str((details.get("Config") or {}).get("User") or "")
-            for plan in self.containers:
-                if plan.image == image and not plan.run_as_root and user in ("", "0", "root", "0:0"):
-                    raise ConnectorError(
-                        f"host {plan.host}: the scenario forbids running as root (run_as_root: false) "
-                        f"but image {image} runs as {user or 'root'}"
-                    )
 
     def _pull(self, image: str, hosts: str) -> Mapping[str, Any]:
         if self.config.pull == "never":
@@ -284,7 +278,8 @@ class Deployment:
                     ports=ports,
                     host_config=host_config,
                     networking_config=networking,
-                    stop_timeout=self.config.stop_timeout,
+                    stop_timeout=plan.stop_timeout,
+                    user=plan.user,
                 ),
             )
         except docker.errors.APIError as exc:

@@ -9,9 +9,10 @@ How it keeps the Connector contract (connectors/base.py):
   with that reason, and teardown removes it whole.
 - wait_ready watches the instance's pods, re-reading the instance's state on every change, for at most
   the given timeout; failures surface with the reason Kubernetes gives (image pull, crash loop, quota).
-- teardown deletes the namespace (Kubernetes removes its content) and polls until it is gone, within
+- teardown deletes the namespace (Kubernetes removes its content) and watches until it is gone, within
   `teardown_timeout`; an absent namespace is success. It never deletes a namespace that does not carry
-  this instance's labels.
+  this instance's labels. `teardown_all` does the same for many instances at once: every namespace is
+  deleted first, then one watch waits for all of them (connectors.kubernetes.teardown).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from connectors.base import (
     Resources,
     not_ready_after,
 )
-from connectors.kubernetes import capacity, images
+from connectors.kubernetes import access, capacity, images
 from connectors.kubernetes.apiserver import ApiServer, RetryPolicy
 from connectors.kubernetes.auth import api_client, kubeconfig_text
 from connectors.kubernetes.commands import run_in_pod
@@ -51,6 +52,7 @@ from connectors.kubernetes.naming import ANNOTATION_DEPLOY_ERROR, namespace_name
 from connectors.kubernetes.ratelimit import TokenBucket
 from connectors.kubernetes.readiness import Observed, instance_status
 from connectors.kubernetes.render import KIND_ORDER, render_instance
+from connectors.kubernetes.teardown import delete_namespaces
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +191,12 @@ class KubernetesConnector:
         log.info("applied instance %s into namespace %s (%d objects)", instance.instance_id, ns, len(objects))
         return self.status(instance_id=instance.instance_id)
 
-    # -- optional capabilities: built images, commands ----------------------------------------------
+    # -- optional capabilities: access, built images, commands --------------------------------------
+
+    def check_access(self) -> list[str]:
+        """Each permission the connector uses (connectors.kubernetes.access) that these credentials lack,
+        as the API server answers SelfSubjectAccessReviews (AccessCheck)."""
+        return [str(p) for p in access.missing(self.api)]
 
     def pull_reference(self, *, image: str) -> str:
         """Where nodes pull a built image from: the range's registry (RegistryPull)."""
@@ -308,35 +315,22 @@ class KubernetesConnector:
     # -- teardown and inventory ---------------------------------------------------------------------
 
     def teardown(self, *, instance_id: str) -> None:
-        ns = self.namespace(instance_id)
-        existing = self.api.get("Namespace", ns)
-        if existing is None:
-            return
-        if not self._owned(existing, instance_id):
-            raise ConnectorRefusal(
-                f"namespace {ns} does not carry the labels of instance {instance_id}; not deleting it"
-            )
-        self.api.delete("Namespace", ns)
-        deadline = time.monotonic() + self.settings.teardown_timeout
-        delay = 0.05
-        while True:
-            current = self.api.get("Namespace", ns)
-            if current is None:
-                log.info("instance %s torn down (namespace %s gone)", instance_id, ns)
-                return
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                conditions = (current.get("status") or {}).get("conditions") or []
-                detail = "; ".join(
-                    f"{c.get('type')}: {c.get('message')}" for c in conditions if c.get("status") == "True"
-                )
-                raise ConnectorError(
-                    f"namespace {ns} of instance {instance_id} is still terminating after "
-                    f"{self.settings.teardown_timeout:g}s" + (f" ({detail})" if detail else ""),
-                    retryable=True,
-                )
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, 2.0)
+        failure = self.teardown_all(instance_ids=[instance_id]).get(instance_id)
+        if failure is not None:
+            raise failure
+        log.info("instance %s torn down", instance_id)
+
+    def teardown_all(self, *, instance_ids: Sequence[str]) -> dict[str, ConnectorError | ConnectorRefusal]:
+        """Delete every instance's namespace first, then wait for all of them in one watch (BulkTeardown);
+        the failures by instance id."""
+        return delete_namespaces(
+            self.api,
+            {self.namespace(i): i for i in instance_ids},
+            owned=self._owned,
+            workers=self.settings.max_parallel,
+            timeout=self.settings.teardown_timeout,
+            window=self.settings.watch_window,
+        )
 
     def list_instances(self) -> Sequence[InstanceRecord]:
         managed = f"{LABEL_MANAGED_BY}={MANAGED_BY}"

@@ -15,7 +15,7 @@ import enum
 from typing import Any
 
 from connectors.base import ConnectorRefusal, InstanceSpec
-from connectors.security import capability, check_allowance
+from connectors.security import capability, check_allowance, rights
 from scenarios.model import Host
 
 
@@ -71,6 +71,8 @@ def host_level(host: Host) -> tuple[PodSecurityLevel, list[str]]:
     baseline_needs = []
     if sec.run_as_root:
         baseline_needs.append("may run as root (set security.run_as_root: false)")
+    elif not rights(host).no_new_privileges:
+        baseline_needs.append("allows privilege escalation")
     if caps - RESTRICTED_CAPABILITIES:
         baseline_needs.append("adds capabilities " + ", ".join(sorted(caps - RESTRICTED_CAPABILITIES)))
     if baseline_needs:
@@ -104,25 +106,27 @@ def namespace_level(instance: InstanceSpec, *, required: PodSecurityLevel) -> Po
 
 def pod_security_context(host: Host) -> dict[str, Any]:
     context: dict[str, Any] = {"seccompProfile": {"type": "RuntimeDefault"}}
-    if not host.security.run_as_root:
-        context["runAsNonRoot"] = True
+    granted = rights(host)
+    if granted.user is not None:
+        # Numeric: the kubelet refuses runAsNonRoot for an image whose user is a name (node-red).
+        context.update({"runAsNonRoot": True, "runAsUser": granted.user, "runAsGroup": granted.group})
     return context
 
 
 def container_security_context(host: Host) -> dict[str, Any]:
-    """Least privilege unless the (already allowed) scenario asks for more: no privilege escalation, every
-    capability dropped but the declared additions, non-root when the host says it can."""
-    sec = host.security
-    added = sorted({capability(c) for c in sec.capabilities})
-    if sec.privileged:
+    """The host's rights (connectors.security.rights, the same on Docker): a run_as_root host keeps the
+    runtime's default capabilities but a few, a non-root host drops them all; the declared additions;
+    privilege escalation as the host's rights say."""
+    granted = rights(host)
+    if granted.privileged:
         context: dict[str, Any] = {"privileged": True}
-        if added:
-            context["capabilities"] = {"add": added}
+        if granted.added:
+            context["capabilities"] = {"add": list(granted.added)}
         return context
-    capabilities: dict[str, Any] = {"drop": ["ALL"]}
-    if added:
-        capabilities["add"] = added
-    context = {"allowPrivilegeEscalation": False, "capabilities": capabilities}
-    if not sec.run_as_root:
+    capabilities: dict[str, Any] = {"drop": list(granted.dropped)}
+    if granted.added:
+        capabilities["add"] = list(granted.added)
+    context = {"allowPrivilegeEscalation": not granted.no_new_privileges, "capabilities": capabilities}
+    if granted.user is not None:
         context["runAsNonRoot"] = True
     return context

@@ -29,8 +29,6 @@ from connectors.kubernetes.security import container_security_context, pod_secur
 from connectors.kubernetes.tenancy import GPU_RESOURCE, cpu, memory
 from scenarios.model import Host, Readiness
 
-TERMINATION_GRACE_SECONDS = 10
-
 
 def pod_labels(instance: InstanceSpec, host: Host) -> dict[str, str]:
     """Instance labels, the host, its primary segment (informational) and one membership label per
@@ -131,7 +129,7 @@ def deployment(
     pod_spec: dict[str, Any] = {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
-        "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
+        "terminationGracePeriodSeconds": host.termination_grace_seconds,
         "securityContext": pod_security_context(host),
         "containers": [container],
     }

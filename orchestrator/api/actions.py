@@ -22,6 +22,7 @@ OPERATIONS: Mapping[tuple[str, str], Action] = {
     ("get", "/api/v1/ranges"): A.RANGE_READ,
     ("get", "/api/v1/ranges/{range_ref}"): A.RANGE_READ,
     ("patch", "/api/v1/ranges/{range_ref}"): A.RANGE_MANAGE,
+    ("get", "/api/v1/ranges/{range_ref}/access"): A.RANGE_MANAGE,
     ("get", "/api/v1/ranges/{range_ref}/maintenance"): A.RANGE_READ,
     ("post", "/api/v1/ranges/{range_ref}/maintenance"): A.RANGE_MANAGE,
     ("delete", "/api/v1/ranges/{range_ref}/maintenance/{maintenance_id}"): A.RANGE_MANAGE,

@@ -9,6 +9,7 @@ from orchestrator.cli import (
     bookings,
     demo,
     exercises,
+    range_access,
     ranges,
     scenario_build,
     scenario_render,
@@ -30,6 +31,7 @@ app.add_typer(server.db_app, name="db")
 app.add_typer(server.admin_app, name="admin")
 app.add_typer(admin_client.orgs_app, name="orgs")
 app.add_typer(admin_client.tokens_app, name="tokens")
+ranges.app.command("check-access")(range_access.check_access)
 app.add_typer(ranges.app, name="ranges")
 scenarios.app.command("render")(scenario_render.render)
 scenarios.app.command("build")(scenario_build.build)

@@ -13,10 +13,10 @@ import re
 from pathlib import Path
 
 import typer
-import yaml
 
 from connectors import registry as connectors_registry
 from connectors.base import ConnectorRefusal, InstanceSpec, SecurityAllowance
+from connectors.manifests import manifests_yaml
 from scenarios import library
 from scenarios.bundle import load_bundle
 from scenarios.errors import ScenarioError, ScenarioNotFound
@@ -121,7 +121,7 @@ def render(
     except ConnectorRefusal as exc:
         typer.echo(f"refused: {exc.reason}", err=True)
         raise typer.Exit(1) from exc
-    text = yaml.safe_dump_all(objects, sort_keys=False, explicit_start=True)
+    text = manifests_yaml(objects)
     if output is None:
         typer.echo(text, nl=False)
     else:

@@ -140,6 +140,7 @@ _ASKS = {
     "host_network": "the host's network namespace",
     "host_pid": "the host's process namespace",
     "host_path": "hostPath volumes",
+    "privilege_escalation": "privilege escalation",
 }
 
 

@@ -67,6 +67,7 @@ def _privileges(scenario: Scenario) -> set[str]:
                 ("privileged", s.privileged),
                 ("host_network", s.host_network),
                 ("host_pid", s.host_pid),
+                ("privilege_escalation", bool(s.allow_privilege_escalation)),
             )
             if wanted
         }

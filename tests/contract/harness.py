@@ -8,7 +8,7 @@ behaviour over every harness found, so a new connector gets the whole contract b
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from connectors.base import Connector, InstanceSpec
 from scenarios.loader import load_text
@@ -43,6 +43,14 @@ class Harness(Protocol):
     def labels(self, instance_id: str) -> Sequence[Mapping[str, str]]:
         """The labels of every object that belongs to the instance."""
         ...
+
+
+def written_by_federange(obj: Mapping[str, Any]) -> bool:
+    """Whether Federange wrote this Kubernetes object (a field manager of its own, `federange...`), as
+    opposed to what Kubernetes makes in every namespace itself (the `kube-root-ca.crt` ConfigMap, the
+    `default` ServiceAccount: no Federange labels) or what its controllers make (pods)."""
+    fields = (obj.get("metadata") or {}).get("managedFields") or []
+    return any(str(f.get("manager", "")).startswith("federange") for f in fields)
 
 
 def contract_scenario(

@@ -1,8 +1,10 @@
 """The Kubernetes connector under the contract, against the in-process Kubernetes API server.
 
 The real `kubernetes` client talks HTTP to tests/support/kube_api; its simulated kubelet starts the
-contract scenario's hosts, and crash-loops the failing scenario's `sh -c "exit 3"` host. A partial
-failure is a scripted 500 on the second host's Deployment, after the namespace and the first host exist.
+contract scenario's hosts, and crash-loops the failing scenario's `sh -c "exit 3"` host. The connector's
+token holds exactly the RBAC rules the range chart ships (helm/federange-range/connector-rules.yaml).
+A partial failure is a scripted 500 on the second host's Deployment, after the namespace and the first
+host exist.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from connectors.kubernetes.connector import KubernetesConnector
 from connectors.kubernetes.naming import namespace_name
 from connectors.kubernetes.render import KIND_ORDER
 from scenarios.model import Scenario
-from tests.contract.harness import contract_scenario
+from tests.contract.harness import contract_scenario, written_by_federange
 from tests.support.kube_api import KubeApiServer
+from tests.support.kube_api.rbac import shipped_rules
 
 MARKS = ()
 IMAGE = "registry.example/tools:1"
@@ -30,8 +33,15 @@ class KubernetesHarness:
 
     def __init__(self, server: KubeApiServer) -> None:
         self.server = server
+        token = server.grant("federange-range", shipped_rules())
         self.config: dict[str, Any] = server.connector_config(
-            qps=0, watch_window=1, retry_attempts=3, retry_initial=0.01, retry_max=0.05, teardown_timeout=10
+            token=token,
+            qps=0,
+            watch_window=1,
+            retry_attempts=3,
+            retry_initial=0.01,
+            retry_max=0.05,
+            teardown_timeout=10,
         )
         self._shared: Connector | None = None
 
@@ -61,7 +71,8 @@ class KubernetesHarness:
         namespace = namespace_name(instance_id)
         found = [o for o in self.server.objects("Namespace") if o["metadata"]["name"] == namespace]
         for kind in KIND_ORDER[1:]:
-            found += self.server.objects(kind, namespace)
+            # What Kubernetes itself puts in every namespace (kube-root-ca.crt) is not the instance's.
+            found += [o for o in self.server.objects(kind, namespace) if written_by_federange(o)]
         # Anything labelled with the instance elsewhere would be an orphan too.
         for kind in KIND_ORDER[1:]:
             found += [

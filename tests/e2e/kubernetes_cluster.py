@@ -32,7 +32,7 @@ from connectors.base import LABEL_HOST, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGE
 from connectors.kubernetes.connector import KubernetesConnector
 from connectors.kubernetes.render import KIND_ORDER, render_instance
 from scenarios.model import Scenario
-from tests.contract.harness import contract_scenario
+from tests.contract.harness import contract_scenario, written_by_federange
 
 ENV_KUBECONFIG = "FEDERANGE_E2E_KUBECONFIG"
 
@@ -153,24 +153,28 @@ class ClusterHarness:
             field_manager="federange-e2e",
         )
 
-    def _objects(self, instance_id: str) -> list[dict[str, Any]]:
+    def _objects(self, instance_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """(kind, object) of everything Federange wrote for the instance. List items carry no `kind` (a
+        real API server sets it on the list only), and Kubernetes puts objects of its own in every
+        namespace (kube-root-ca.crt), which are not the instance's."""
         namespace = self.own.namespace(instance_id)
         found = []
         existing = self.own.api.get("Namespace", namespace)
         if existing is not None:
-            found.append(existing)
+            found.append(("Namespace", existing))
         for kind in KIND_ORDER[1:]:
             items, _ = self.own.api.list(kind, namespace=namespace)
-            found += items
+            found += [(kind, item) for item in items if written_by_federange(item)]
         return found
 
     def leftovers(self, instance_id: str) -> Sequence[str]:
-        return sorted(f"{o['kind']}/{o['metadata']['name']}" for o in self._objects(instance_id))
+        return sorted(f"{kind}/{o['metadata']['name']}" for kind, o in self._objects(instance_id))
 
     def labels(self, instance_id: str) -> Sequence[Mapping[str, str]]:
         namespace = self.own.namespace(instance_id)
         pods, _ = self.own.api.list("Pod", namespace=namespace)
-        return [o["metadata"].get("labels") or {} for o in [*self._objects(instance_id), *pods]]
+        objects = [o for _, o in self._objects(instance_id)]
+        return [o["metadata"].get("labels") or {} for o in [*objects, *pods]]
 
     # -- cleanup and exec ---------------------------------------------------------------------------
 
@@ -298,6 +302,67 @@ class ClusterHarness:
         return ScratchTarget(
             namespace=namespace, witness="witness", address=str(service["spec"]["clusterIP"]), port=8080
         )
+
+
+#: What the isolation test needs of a cluster beyond the connector contract, probed before it runs.
+FEATURES = ("exec", "cluster DNS", "NetworkPolicy enforcement")
+
+
+def probe_features(harness: ClusterHarness, scratch: ScratchTarget) -> dict[str, str]:
+    """For each of FEATURES, why the cluster lacks it ("" when it has it), found out in the scratch
+    namespace: exec runs `true` in the witness; DNS resolves `kubernetes.default.svc.cluster.local` there;
+    enforcement puts the target behind a deny-all-ingress NetworkPolicy and expects the witness's probe
+    to be refused or dropped (a network plugin that ignores policies lets it through). The policy is
+    removed again afterwards."""
+    from tests.support import probe
+    from tests.support.lookup import nslookup_addresses
+
+    missing = dict.fromkeys(FEATURES, "")
+    code, output = harness.run(scratch.namespace, scratch.witness, scratch.witness, ["true"])
+    if code != 0:
+        missing["exec"] = f"pods/exec does not run commands here (exit {code}: {output.strip()[:200]})"
+        for feature in FEATURES[1:]:
+            missing[feature] = "not probed: it needs exec"
+        return missing
+    _, output = harness.run(
+        scratch.namespace,
+        scratch.witness,
+        scratch.witness,
+        ["nslookup", "kubernetes.default.svc.cluster.local"],
+    )
+    if not nslookup_addresses(output):
+        missing["cluster DNS"] = (
+            f"kubernetes.default.svc.cluster.local does not resolve in a pod: {output[:200]!r}"
+        )
+    target = probe.Target(scratch.address, scratch.port)
+    policy = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "e2e-deny-target", "namespace": scratch.namespace},
+        "spec": {
+            "podSelector": {"matchLabels": {"e2e.federange.eu/pod": "target"}},
+            "policyTypes": ["Ingress"],
+        },
+    }
+    harness.own.api.apply(policy, field_manager="federange-e2e")
+    try:
+        outcome = probe.Outcome.REACHED
+        for _ in range(10):  # policies can take a few seconds to be programmed
+            code, output = harness.run(
+                scratch.namespace, scratch.witness, scratch.witness, probe.command(target)
+            )
+            outcome = probe.verdict(output, code, target=f"{target} behind a deny-all policy")
+            if outcome in probe.NOT_REACHED:
+                break
+            time.sleep(3)
+        if outcome is probe.Outcome.REACHED:
+            missing["NetworkPolicy enforcement"] = (
+                "the network plugin does not enforce NetworkPolicies: a pod behind a deny-all ingress policy "
+                "still answered (use Calico, Cilium, Antrea, kube-router, kindnet >= 0.24, k3s' default...)"
+            )
+    finally:
+        harness.own.api.delete("NetworkPolicy", "e2e-deny-target", namespace=scratch.namespace)
+    return missing
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from tests.support.requirements import skip_or_fail
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "helm" / "federange"
+#: The chart a range operator installs to grant Federange's connector exactly what it needs.
+RANGE_CHART = REPO / "helm" / "federange-range"
 HA_VALUES = CHART / "ci" / "ha-values.yaml"
 RELEASE = "fr"
 NAMESPACE = "federange"
@@ -75,9 +77,10 @@ def render(
     settings: Sequence[str] = (),
     *,
     kube_version: str = "",
+    chart: Path = CHART,
 ) -> list[dict[str, Any]]:
     """Every object `helm template` renders (hooks and tests included), as dictionaries."""
-    args = ["template", RELEASE, str(CHART), "--namespace", NAMESPACE]
+    args = ["template", RELEASE, str(chart), "--namespace", NAMESPACE]
     if kube_version:
         args += ["--kube-version", kube_version]
     out = helm(*args, *values_args(values_files, settings)).stdout

@@ -7,8 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from orchestrator.api.deps import PrincipalDep, ServicesDep
-from orchestrator.api.schemas.catalogue import MaintenanceIn, MaintenanceOut, RangeIn, RangeOut, RangeUpdate
+from orchestrator.api.schemas.catalogue import (
+    AccessOut,
+    MaintenanceIn,
+    MaintenanceOut,
+    RangeIn,
+    RangeOut,
+    RangeUpdate,
+)
 from orchestrator.api.schemas.common import MAX_PAGE, PageOut
+from orchestrator.catalogue.access import check_range_access
 from orchestrator.domain.ranges import RangeStatus
 
 router = APIRouter(prefix="/api/v1/ranges", tags=["ranges"])
@@ -55,6 +63,16 @@ def get(range_ref: str, principal: PrincipalDep, services: ServicesDep) -> Range
     with services.uow() as uow:
         record = services.catalogue(uow.catalogue).get_range(principal, range_ref)
     return RangeOut.from_domain(record)
+
+
+@router.get(
+    "/{range_ref}/access",
+    summary="Which permissions the range's connector credentials lack (its operators or an admin)",
+)
+def check_access(range_ref: str, principal: PrincipalDep, services: ServicesDep) -> AccessOut:
+    with services.uow() as uow:
+        record = services.catalogue(uow.catalogue).get_range(principal, range_ref)
+    return AccessOut.from_domain(check_range_access(principal, record, services.connectors))
 
 
 @router.patch("/{range_ref}", summary="Change a range (its operators or an admin)")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from connectors.base import Resources
 from orchestrator.api.schemas.common import Capability, Country, Prose, Ref, Schema, Slug, UtcDateTime
 from orchestrator.booking.lengths import MAX_BOOKING_LENGTH
+from orchestrator.catalogue.access import AccessReport
 from orchestrator.catalogue.drafts import MaintenanceDraft, OrganisationDraft, RangeDraft, RangePatch
 from orchestrator.catalogue.views import range_view
 from orchestrator.domain.catalogue import Organisation, RangeRecord
@@ -268,6 +269,24 @@ class MaintenanceOut(BaseModel):
     start: datetime
     end: datetime
     reason: str
+
+
+class AccessOut(BaseModel):
+    range: str
+    connector_kind: str
+    ok: bool = Field(description="the credentials hold every permission the connector needs")
+    missing: list[str] = Field(description="each permission the credentials lack, e.g. 'create namespaces'")
+    reason: str = Field(description="why the range could not be asked (empty: it answered)")
+
+    @classmethod
+    def from_domain(cls, report: AccessReport) -> AccessOut:
+        return cls(
+            range=report.range_slug,
+            connector_kind=report.kind,
+            ok=report.ok,
+            missing=list(report.missing),
+            reason=report.reason,
+        )
 
 
 class ConnectorOut(BaseModel):

@@ -215,6 +215,7 @@ MAKERS: dict[tuple[str, str], Maker] = {
     ("patch", "/api/v1/ranges/{range_ref}"): lambda w: Call(
         f"/api/v1/ranges/{w.x_range}", {"description": "new"}
     ),
+    ("get", "/api/v1/ranges/{range_ref}/access"): lambda w: Call(f"/api/v1/ranges/{w.x_range}/access"),
     ("get", "/api/v1/ranges/{range_ref}/maintenance"): lambda w: Call(
         f"/api/v1/ranges/{w.x_range}/maintenance", owner="shared"
     ),

@@ -11,7 +11,7 @@ from typing import Any
 import docker
 import pytest
 
-from connectors.base import ConnectorError, ConnectorRefusal, InstanceSpec, Phase, SecurityAllowance
+from connectors.base import ConnectorRefusal, InstanceSpec, Phase, SecurityAllowance
 from connectors.docker import naming
 from connectors.docker.connector import DockerConnector
 from scenarios.footprint import footprint
@@ -101,19 +101,31 @@ spec:
   hosts:
     - name: box
       image: busybox:1.36
+      command: [sleep, "3600"]
       segments: [red]
       resources: {requests: {cpu_millicores: 10, memory_mib: 8}}
       security: {run_as_root: false}
 """
 
 
-def test_an_image_running_as_root_is_refused_when_the_scenario_forbids_it(
+def test_a_non_root_host_runs_as_its_numeric_user_whatever_the_image_says(
     connector: DockerConnector, docker_engine: docker.APIClient
 ) -> None:
+    """One security model with Kubernetes (connectors.security.rights): busybox's image user is root,
+    yet a run_as_root: false host runs as 1000:1000, with every capability dropped and no new
+    privileges (it used to be refused here and run as root-capable on Kubernetes)."""
     instance = _instance(load_text(NON_ROOT))
-    with pytest.raises(ConnectorError) as failure:
+    try:
         connector.deploy(instance=instance)
-    assert "run_as_root: false" in failure.value.reason and "host box" in failure.value.reason
+        details = docker_engine.inspect_container(naming.container_name(instance.instance_id, "box"))
+        assert details["Config"]["User"] == "1000:1000"
+        assert details["HostConfig"]["CapDrop"] == ["ALL"]
+        assert "no-new-privileges:true" in (details["HostConfig"]["SecurityOpt"] or [])
+        assert connector.wait_ready(instance_id=instance.instance_id, timeout=60).phase is Phase.READY
+        said = connector.run(instance_id=instance.instance_id, host="box", argv=["id", "-u"], timeout=20)
+        assert said.ok and said.stdout.strip() == "1000"
+    finally:
+        connector.teardown(instance_id=instance.instance_id)
     assert remains(docker_engine, [instance.instance_id]) == []
 
 

@@ -7,6 +7,7 @@ double cannot hide behind a matching mistake in the connector.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -83,7 +84,8 @@ def test_lists_filter_by_label_and_field_selectors(core: client.CoreV1Api) -> No
     assert names(label_selector="tier=web") == ["x"]
     assert names(label_selector="tier in (web,db),!team") == ["y"]
     assert names(label_selector="tier") == ["x", "y"]
-    assert names(label_selector="tier!=web") == ["y", "z"]
+    # kube-root-ca.crt: Kubernetes puts it in every namespace, without labels.
+    assert names(label_selector="tier!=web") == ["kube-root-ca.crt", "y", "z"]
     assert names(field_selector="metadata.name=z") == ["z"]
 
 
@@ -191,3 +193,47 @@ def test_pods_are_admitted_against_quota_and_pod_security(core: client.CoreV1Api
     message = json.loads(security.value.body)["message"]
     assert 'violates PodSecurity "restricted:latest"' in message
     assert "runAsNonRoot != true" in message
+
+
+def test_list_items_carry_no_kind_and_new_namespaces_get_what_kubernetes_puts_there(
+    api: KubeApiServer,
+) -> None:
+    """As a real API server (v1.28 observed): `kind`/`apiVersion` only on the list itself, and every new
+    namespace gets a `kube-root-ca.crt` ConfigMap and a `default` ServiceAccount, without labels."""
+    cfg = client.Configuration()
+    cfg.host = api.url
+    cfg.api_key = {"BearerToken": f"Bearer {api.token}"}
+    with client.ApiClient(cfg) as api_client:
+        answer = api_client.call_api(
+            *api_client.param_serialize(
+                method="POST",
+                resource_path="/api/v1/namespaces",
+                header_params={"Content-Type": "application/json", "Accept": "application/json"},
+                body={"metadata": {"name": "made-by-kubernetes"}},
+                auth_settings=["BearerToken"],
+            )
+        )
+        answer.read()
+        found: dict[str, Any] = {}
+        for _ in range(100):
+            found = {}
+            for plural in ("configmaps", "serviceaccounts"):
+                answer = api_client.call_api(
+                    *api_client.param_serialize(
+                        method="GET",
+                        resource_path=f"/api/v1/namespaces/made-by-kubernetes/{plural}",
+                        header_params={"Accept": "application/json"},
+                        auth_settings=["BearerToken"],
+                    )
+                )
+                found[plural] = json.loads(answer.read())
+            if all(f["items"] for f in found.values()):
+                break
+            time.sleep(0.02)
+    configmaps, accounts = found["configmaps"], found["serviceaccounts"]
+    assert (configmaps["kind"], configmaps["apiVersion"]) == ("ConfigMapList", "v1")
+    assert [i["metadata"]["name"] for i in configmaps["items"]] == ["kube-root-ca.crt"]
+    assert [i["metadata"]["name"] for i in accounts["items"]] == ["default"]
+    for item in configmaps["items"] + accounts["items"]:
+        assert "kind" not in item and "apiVersion" not in item
+        assert not item["metadata"].get("labels")

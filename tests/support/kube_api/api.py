@@ -7,6 +7,10 @@ application/merge-patch+json; strategic merge patch is treated as a merge patch)
 kinds in `store.RESOURCES`. Every write is validated against the official schema (strict) and a few
 semantic rules a real server enforces (names, Deployment selectors matching and immutable), then
 admitted (namespace exists and is not terminating; quota and Pod Security for pods).
+
+As a real server: the items of a list carry no `kind` or `apiVersion` (only the list does); requests
+made with a token are authorised by RBAC first (rbac.py: server-side apply of an absent object needs
+`create` besides `patch`), and SelfSubjectAccessReview answers from the same rules.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import copy
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +29,7 @@ from tests.support.kube_api import merging
 from tests.support.kube_api.admission import Refused, admit_pod, namespace_open
 from tests.support.kube_api.cluster import Cluster
 from tests.support.kube_api.defaults import Defaults
+from tests.support.kube_api.rbac import Attributes, Authorizer, access_review, verb_of
 from tests.support.kube_api.selectors import SelectorError, field_matcher, label_matcher
 from tests.support.kube_api.status import Fail, status_body
 from tests.support.kube_api.store import BY_KIND, BY_PATH, ResourceType, Store, now
@@ -35,6 +40,18 @@ KUBERNETES_VERSION = {
     "gitVersion": "v1.33.1-federange-double",
     "platform": "linux/amd64",
 }
+
+
+#: SelfSubjectAccessReview: what may I do? (open to every authenticated user, see rbac.py)
+ACCESS_REVIEW_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+
+
+def _item(obj: dict[str, Any]) -> dict[str, Any]:
+    """An object as a list response carries it: without `kind` and `apiVersion`."""
+    item = copy.deepcopy(obj)
+    item.pop("kind", None)
+    item.pop("apiVersion", None)
+    return item
 
 
 @dataclass
@@ -54,15 +71,31 @@ class KubeApi:
         self.store = store
         self.cluster = cluster
         self.defaults = Defaults(validate=validate)
+        self.authorizer = Authorizer()
         self.stopping = threading.Event()
 
     # -- routing ------------------------------------------------------------------------------------
 
     def handle(
-        self, method: str, path: str, query: dict[str, list[str]], content_type: str, body: bytes
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        content_type: str,
+        body: bytes,
+        *,
+        token: str | None = None,
     ) -> Reply | Stream:
+        """One request; `token` None: the double itself (no authorisation)."""
+
         def q(name: str, default: str = "") -> str:
             return query.get(name, [default])[0]
+
+        def authorise(kind: ResourceType, verb: str, **where: str) -> None:
+            if token is not None:
+                self.authorizer.require(
+                    token, Attributes(verb=verb, group=kind.group, resource=kind.plural, **where)
+                )
 
         if path == "/version":
             return Reply(200, dict(KUBERNETES_VERSION))
@@ -84,6 +117,10 @@ class KubeApi:
                         for gv in groups
                     ],
                 },
+            )
+        if path == ACCESS_REVIEW_PATH and method == "POST":
+            return Reply(
+                201, access_review(self.authorizer, token or "", self._decode(body, content_type) or {})
             )
         parts = [p for p in path.split("/") if p]
         if len(parts) >= 2 and parts[0] == "api":
@@ -115,6 +152,13 @@ class KubeApi:
         subresource = rest[2] if len(rest) > 2 else None
         if rtype.namespaced and name is not None and namespace is None:
             raise Fail(404, "NotFound", f"the server could not find the requested resource ({path})")
+        authorise(
+            rtype,
+            verb_of(method, named=name is not None, watch=q("watch") in ("true", "1")),
+            subresource=subresource or "",
+            namespace=namespace or "",
+            name=name or "",
+        )
 
         if method == "GET" and name is None:
             if q("watch") in ("true", "1"):
@@ -136,7 +180,15 @@ class KubeApi:
                 manager = q("fieldManager")
                 if not manager:
                     raise Fail(400, "BadRequest", "fieldManager is required for apply requests")
-                return self._apply(rtype, namespace, name, data, manager=manager, force=q("force") == "true")
+                return self._apply(
+                    rtype,
+                    namespace,
+                    name,
+                    data,
+                    manager=manager,
+                    force=q("force") == "true",
+                    may_create=lambda: authorise(rtype, "create", namespace=namespace or "", name=name),
+                )
             if content_type.startswith(
                 ("application/merge-patch+json", "application/strategic-merge-patch+json")
             ):
@@ -187,7 +239,7 @@ class KubeApi:
     ) -> dict[str, Any]:
         matches = self._matcher(label_selector, field_selector)
         with self.store.lock:
-            items = [copy.deepcopy(o) for o in self.store.items(rtype.kind, namespace) if matches(o)]
+            items = [_item(o) for o in self.store.items(rtype.kind, namespace) if matches(o)]
             version = self.store.version
         return {
             "kind": f"{rtype.kind}List",
@@ -339,8 +391,17 @@ class KubeApi:
             return copy.deepcopy(self.store.put(self.defaults.prepare(obj, entry.obj)))
 
     def _apply(
-        self, rtype: ResourceType, namespace: str | None, name: str, data: Any, *, manager: str, force: bool
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        name: str,
+        data: Any,
+        *,
+        manager: str,
+        force: bool,
+        may_create: Callable[[], None],
     ) -> Reply:
+        """Server-side apply; `may_create` raises 403 when the caller may not create (an absent object)."""
         config = self._identify(rtype, namespace, name, data)
         if rtype.has_status:
             config.pop("status", None)
@@ -348,6 +409,7 @@ class KubeApi:
             entry = self.store.get(self.store.key(config))
             current = entry.obj if entry else None
             if entry is None:
+                may_create()
                 self._admit_new(config)
             elif not force:
                 found = merging.conflicts(entry.obj, config, manager=manager, applied=entry.applied)

@@ -7,7 +7,10 @@ One background thread runs timed work items (a small heap), reacting to store ch
 - scheduler and kubelets: see kubelet.py;
 - namespace controller: a deleted namespace is Terminating until its content is gone (after
   `namespace_delete_delay`), then disappears;
-- garbage collector: pods of a deleted Deployment go with it.
+- garbage collector: pods of a deleted Deployment go with it;
+- root-CA publisher and service-account controller: every new namespace gets a `kube-root-ca.crt`
+  ConfigMap and a `default` ServiceAccount right after it is created, without anyone's labels (what a
+  real control plane puts there, and what code that lists a namespace's content must expect).
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from tests.support.kube_api.kubelet import Kubelet, NodeSpec, Timing
 from tests.support.kube_api.store import BY_KIND, Change, Key, Store, now
 
 log = logging.getLogger(__name__)
+
+#: The stand-in for the cluster's CA certificate in every namespace's `kube-root-ca.crt`.
+ROOT_CA = "-----BEGIN CERTIFICATE-----\nZmVkZXJhbmdlIGRvdWJsZQ==\n-----END CERTIFICATE-----\n"
 
 
 @dataclass(order=True)
@@ -86,7 +92,9 @@ class Cluster:
 
     def _on_change(self, change: Change) -> None:
         meta = change.obj["metadata"]
-        if change.kind == "Deployment":
+        if change.kind == "Namespace" and change.type == "ADDED":
+            self.after(0, self.namespace_defaults, meta["name"])
+        elif change.kind == "Deployment":
             key: Key = ("Deployment", meta.get("namespace"), meta["name"])
             if change.type == "DELETED":
                 self.after(0, self._collect_pods, meta.get("namespace"), meta["uid"])
@@ -269,6 +277,30 @@ class Cluster:
                 self.store.remove(self.store.key(pod))
 
     # -- namespaces ---------------------------------------------------------------------------------
+
+    def namespace_defaults(self, name: str) -> None:
+        """What kube-controller-manager creates in every new namespace (no labels: not Federange's)."""
+        made = {"managedFields": [{"manager": "kube-controller-manager", "operation": "Update"}]}
+        with self.store.lock:
+            if self._terminating(name):
+                return
+            if self.store.get(("ConfigMap", name, "kube-root-ca.crt")) is None:
+                self.store.put(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "ConfigMap",
+                        "metadata": {"name": "kube-root-ca.crt", "namespace": name, **copy.deepcopy(made)},
+                        "data": {"ca.crt": ROOT_CA},
+                    }
+                )
+            if self.store.get(("ServiceAccount", name, "default")) is None:
+                self.store.put(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "ServiceAccount",
+                        "metadata": {"name": "default", "namespace": name, **copy.deepcopy(made)},
+                    }
+                )
 
     def delete_namespace(self, name: str) -> dict[str, Any] | None:
         with self.store.lock:

@@ -1,6 +1,6 @@
 """A Kubernetes-API HTTP server for tests: real HTTP/1.1 on 127.0.0.1 (keep-alive, chunked watch
-streams), bearer-token auth, a request log, and fault injection (status codes with Retry-After, and
-latency) by method and path.
+streams), bearer-token auth with per-token RBAC rules (rbac.py), a request log, and fault injection
+(status codes with Retry-After, and latency) by method and path.
 
     with KubeApiServer() as api:
         connector = KubernetesConnector(api.connector_config())
@@ -22,6 +22,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -33,6 +34,7 @@ from tests.support.kube_api.api import KubeApi, Reply
 from tests.support.kube_api.cluster import Cluster
 from tests.support.kube_api.kubelet import NodeSpec, Timing
 from tests.support.kube_api.podexec import EXEC_PATH, ExecHandler, serve_exec
+from tests.support.kube_api.rbac import Attributes, Rule, forbidden_message
 from tests.support.kube_api.status import Fail, status_body
 from tests.support.kube_api.store import Store
 
@@ -162,16 +164,25 @@ class _Handler(BaseHTTPRequestHandler):
                         headers,
                     )
                     return
-            if double.token and self.headers.get("Authorization") != f"Bearer {double.token}":
+            bearer = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            if double.token and not double.api.authorizer.knows(bearer):
                 self._send(401, status_body(401, "Unauthorized", "Unauthorized"))
                 return
+            token = bearer if double.token else None
             exec_target = EXEC_PATH.match(url.path)
             if exec_target is not None and self.headers.get("Upgrade", "").lower() == "websocket":
-                self._exec(*exec_target.groups(), query)
+                namespace, pod = exec_target.groups()
+                attributes = Attributes(
+                    "create", "", "pods", subresource="exec", namespace=namespace, name=pod
+                )
+                if token is not None and not double.api.authorizer.allowed(token, attributes):
+                    self._send(403, status_body(403, "Forbidden", forbidden_message(token, attributes)))
+                    return
+                self._exec(namespace, pod, query)
                 return
             try:
                 result = double.api.handle(
-                    method, url.path, query, self.headers.get("Content-Type", ""), body
+                    method, url.path, query, self.headers.get("Content-Type", ""), body, token=token
                 )
             except Fail as fail:
                 self._send(fail.code, status_body(fail.code, fail.reason, fail.message))
@@ -249,7 +260,10 @@ class KubeApiServer:
         self.api = KubeApi(self.store, self.cluster, validate=validate)
         self.faults = Faults()
         self.latency = latency
+        #: The cluster-admin token (empty: no authentication nor authorisation at all).
         self.token = token
+        if token:
+            self.api.authorizer.grant(token, None)
         self._requests: list[Request] = []
         self._requests_lock = threading.Lock()
         self._inflight = 0
@@ -361,17 +375,24 @@ class KubeApiServer:
                 if (method is None or r.method == method) and re.search(path, r.path)
             ]
 
-    def connector_config(self, **extra: Any) -> dict[str, Any]:
-        return {"server": self.url, "token": self.token, **extra}
+    def grant(self, token: str, rules: Sequence[Rule] | None) -> str:
+        """Let `token` in with exactly these RBAC rules (None: everything); returns the token."""
+        self.api.authorizer.grant(token, rules)
+        return token
 
-    def kubeconfig(self) -> str:
+    def connector_config(self, *, token: str = "", **extra: Any) -> dict[str, Any]:
+        return {"server": self.url, "token": token or self.token, **extra}
+
+    def kubeconfig(self, *, token: str = "") -> str:
         return yaml.safe_dump(
             {
                 "apiVersion": "v1",
                 "kind": "Config",
                 "current-context": "double",
                 "clusters": [{"name": "double", "cluster": {"server": self.url}}],
-                "users": [{"name": "tester", "user": {"token": self.token}}],
+                "users": [
+                    {"name": "tester", "user": {"token": token or self.token} if token or self.token else {}}
+                ],
                 "contexts": [{"name": "double", "context": {"cluster": "double", "user": "tester"}}],
             }
         )

@@ -27,6 +27,11 @@ class ResourceType:
     has_status: bool = False
 
     @property
+    def group(self) -> str:
+        """The API group RBAC names ("" for the core group)."""
+        return self.group_version.rpartition("/")[0]
+
+    @property
     def prefix(self) -> str:
         return "/api/v1" if self.group_version == "v1" else f"/apis/{self.group_version}"
 
@@ -39,6 +44,7 @@ RESOURCES = [
     ResourceType("Service", "v1", "services", True, True),
     ResourceType("ConfigMap", "v1", "configmaps", True),
     ResourceType("Secret", "v1", "secrets", True),
+    ResourceType("ServiceAccount", "v1", "serviceaccounts", True),
     ResourceType("ResourceQuota", "v1", "resourcequotas", True, True),
     ResourceType("LimitRange", "v1", "limitranges", True),
     ResourceType("Deployment", "apps/v1", "deployments", True, True),

@@ -37,3 +37,11 @@ def test_each_grant_is_separate() -> None:
         SecurityAllowance(added_capabilities=frozenset({"CAP_NET_ADMIN"})).refuses(["capability:net_admin"])
         == []
     )
+
+
+def test_privilege_escalation_is_granted_unless_the_allowance_withholds_it() -> None:
+    assert SecurityAllowance().refuses(["privilege_escalation"]) == []
+    assert SecurityAllowance(privilege_escalation=False).refuses(["privilege_escalation", "host_path"]) == [
+        "host_path",
+        "privilege_escalation",
+    ]

@@ -21,7 +21,7 @@ def test_defaults_for_a_token_config() -> None:
     assert settings.namespace_prefix == "fr"
     assert settings.pod_security is PodSecurityLevel.BASELINE
     assert settings.network.access is AccessMode.NODE_PORT
-    assert (settings.qps, settings.burst, settings.max_parallel) == (20.0, 40, 8)
+    assert (settings.qps, settings.burst, settings.max_parallel) == (300.0, 600, 16)
     assert "t0k" not in repr(settings) and "t0k" not in str(settings)  # credentials never reach logs
 
 

@@ -241,19 +241,31 @@ def test_services_give_every_host_a_stable_name_and_entry_hosts_an_outside_door(
     assert not by(closed, "NetworkPolicy", "entry-attacker")
 
 
-def test_pods_get_no_api_credentials_and_least_privilege() -> None:
+def test_pods_get_no_api_credentials_and_the_rights_their_images_need() -> None:
+    """Issue 12, finding 6: a run_as_root host keeps the runtime's default capabilities (su, chown,
+    apt-get, gosu work) but MKNOD, AUDIT_WRITE and SETFCAP, and may escalate (sudo); a non-root host gets
+    a numeric user (the kubelet refuses runAsNonRoot for a named image user), drops every capability
+    and may not escalate."""
     objects = render_instance(instance(web_breach()))
     for deployment in by(objects, "Deployment"):
         pod = deployment["spec"]["template"]["spec"]
         assert pod["automountServiceAccountToken"] is False
         assert pod["enableServiceLinks"] is False
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-        context = pod["containers"][0]["securityContext"]
-        assert context["allowPrivilegeEscalation"] is False
-        assert context["capabilities"]["drop"] == ["ALL"]
+        assert pod["terminationGracePeriodSeconds"] == 2
         assert "hostNetwork" not in pod and "hostPID" not in pod
+    attacker = one(objects, "Deployment", "attacker")["spec"]["template"]["spec"]
+    assert attacker["containers"][0]["securityContext"] == {
+        "allowPrivilegeEscalation": True,
+        "capabilities": {"drop": ["AUDIT_WRITE", "MKNOD", "SETFCAP"]},
+    }
+    assert "runAsUser" not in attacker["securityContext"]
     web = one(objects, "Deployment", "web")["spec"]["template"]["spec"]
     assert web["securityContext"]["runAsNonRoot"] is True
+    assert (web["securityContext"]["runAsUser"], web["securityContext"]["runAsGroup"]) == (1000, 1000)
+    context = web["containers"][0]["securityContext"]
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["capabilities"]["drop"] == ["ALL"]
     assert (
         one(objects, "Namespace", "fr-i-team-a")["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
         == "baseline"
