@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import hypothesis
 import pytest
 
 from orchestrator.db import migrate
@@ -15,6 +16,11 @@ from orchestrator.wiring import Services, build
 from tests.support.databases import fresh_database, postgres_available
 from tests.support.live import serve
 from tests.support.requirements import skip_or_fail
+
+# Property tests check properties, not speed: no per-example deadline (a loaded 2-core CI machine
+# otherwise fails an example for taking 200 ms; speed belongs in bench/).
+hypothesis.settings.register_profile("federange", deadline=None)
+hypothesis.settings.load_profile("federange")
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
