@@ -22,8 +22,10 @@ from orchestrator.api.routes import (
     bookings,
     environments,
     exercises,
+    federation,
     health,
     organisations,
+    peers,
     ranges,
     scenarios,
     tokens,
@@ -62,8 +64,11 @@ def create_app(services: Services, *, on_start: Sequence[Hook] = (), on_stop: Se
     problems.install(app)
     app.add_middleware(RequestLimits, max_body_bytes=services.settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.include_router(peers.ranges_router)  # before ranges: its paths are more specific
     for module in (health, organisations, tokens, ranges, audit, scenarios, exercises, environments):
         app.include_router(module.router)
+    app.include_router(peers.router)
+    app.include_router(federation.router)
     for router in (bookings.router, bookings.requests_router, bookings.quotas_router, availability.router):
         app.include_router(router)
     return app

@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from orchestrator.domain.errors import Unauthenticated
-from orchestrator.identity.principals import Principal
+from orchestrator.domain.errors import Forbidden, Unauthenticated
+from orchestrator.identity.principals import Principal, Role
 from orchestrator.wiring import Services
+
+FEDERATION_PREFIX = "/federation/v1"
 
 _bearer = HTTPBearer(
     auto_error=False, description="An API token issued by `federange admin bootstrap` or POST /api/v1/tokens"
@@ -35,10 +37,16 @@ def current_principal(
     services.throttle.check(client)
     try:
         with services.uow() as uow:
-            return services.identity(uow.catalogue).authenticate(credentials.credentials)
+            principal = services.identity(uow.catalogue).authenticate(credentials.credentials)
     except Unauthenticated:
         services.throttle.failed(client)
         raise
+    federation = request.url.path.startswith(FEDERATION_PREFIX)
+    if principal.role is Role.PEER and not federation:
+        raise Forbidden(
+            f"'{principal.name}' is a peer: its token reaches only the federation API ({FEDERATION_PREFIX})"
+        )
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -9,6 +9,7 @@ from orchestrator.cli import (
     bookings,
     demo,
     exercises,
+    peers,
     ranges,
     scenario_build,
     scenario_render,
@@ -31,6 +32,7 @@ app.add_typer(server.admin_app, name="admin")
 app.add_typer(admin_client.orgs_app, name="orgs")
 app.add_typer(admin_client.tokens_app, name="tokens")
 app.add_typer(ranges.app, name="ranges")
+app.add_typer(peers.app, name="peers")
 scenarios.app.command("render")(scenario_render.render)
 scenarios.app.command("build")(scenario_build.build)
 scenarios.app.command("test")(scenario_testing.run_test)

@@ -22,6 +22,7 @@ from orchestrator.db.booking_store import SqlBookingStore
 from orchestrator.db.catalogue_store import SqlCatalogueStore
 from orchestrator.db.crypto import Cipher
 from orchestrator.db.exercise_store import SqlExerciseStore
+from orchestrator.db.federation_store import SqlFederationStore
 from orchestrator.db.scenario_store import SqlScenarioStore
 
 
@@ -82,6 +83,10 @@ class UnitOfWork:
     @property
     def exercises(self) -> SqlExerciseStore:
         return SqlExerciseStore(self.session)
+
+    @property
+    def federation(self) -> SqlFederationStore:
+        return SqlFederationStore(self.session, self._cipher)
 
     @property
     def bookings(self) -> SqlBookingStore:

@@ -6,6 +6,7 @@ expire-holds    every tick      mark holds whose TTL ran out EXPIRED (admission 
 probe-ranges    every probe     health, version and observed capacity of every range
 reconcile       every minute    redeploy vanished instances, remove orphans
 heal            every 30 s      move teams off ranges that became unusable before their exercise
+federation      every minute    import peers' published ranges again; release at peers what we no longer book
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import timedelta
 from orchestrator.catalogue.health import HealthStore, RangeHealth, probe_ranges
 from orchestrator.exercises import healing, reconciler
 from orchestrator.scheduler.actions import ActionRunner
-from orchestrator.scheduler.handlers import lifecycle_handlers
+from orchestrator.scheduler.handlers import federation_handlers, lifecycle_handlers
 from orchestrator.wiring import Services
 
 
@@ -57,7 +58,7 @@ def action_runner(services: Services, *, refill: bool = False) -> ActionRunner:
     settings = services.settings
     runner = ActionRunner(
         services,
-        lifecycle_handlers(),
+        {**lifecycle_handlers(), **federation_handlers()},
         parallel=settings.action_parallelism,
         lease=timedelta(seconds=settings.action_lease_seconds),
         refill=refill,
@@ -75,4 +76,11 @@ def all_ticks(services: Services, runner: ActionRunner) -> list[Tick]:
         Tick("probe-ranges", settings.probe_interval_seconds, probe),
         Tick("reconcile", settings.reconcile_interval_seconds, lambda s: reconciler.reconcile(s.runtime())),
         Tick("heal", settings.heal_interval_seconds, lambda s: healing.heal(s.runtime(), s.plugins)),
+        Tick("federation", settings.federation_sync_interval_seconds, federation),
     ]
+
+
+def federation(services: Services) -> int:
+    """Import the ranges peers publish to us again, and give back at the peers what we no longer book."""
+    services.hub.sync_all()
+    return services.hub.reconcile()

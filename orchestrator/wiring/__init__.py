@@ -33,6 +33,9 @@ from orchestrator.domain.errors import NotReady
 from orchestrator.exercises.environments import EnvironmentLimits, EnvironmentService
 from orchestrator.exercises.lifecycle import Runtime
 from orchestrator.exercises.service import ExerciseService
+from orchestrator.federation.home import HomeFederation
+from orchestrator.federation.hub import Hub
+from orchestrator.federation.publications import Publications
 from orchestrator.identity.ports import IdentityStore
 from orchestrator.identity.service import IdentityService
 from orchestrator.identity.throttle import FailureCounter, Limit, SignInThrottle
@@ -120,6 +123,33 @@ class Services:
             max_lifetime=timedelta(minutes=self.settings.environment_max_lifetime_minutes),
         )
         return EnvironmentService(exercises=self.exercises(uow), clock=self.clock, limits=limits)
+
+    # -- federation ------------------------------------------------------------------------------
+    def home(self, uow: UnitOfWork) -> HomeFederation:
+        """What peers may do here through /federation/v1, inside `uow`."""
+        return HomeFederation(
+            unit=uow,
+            clock=self.clock,
+            parse=scenario_facts,
+            name=self.settings.instance_name,
+            country=self.settings.instance_country,
+        )
+
+    def publications(self, uow: UnitOfWork) -> Publications:
+        return Publications(unit=uow, clock=self.clock)
+
+    @cached_property
+    def hub(self) -> Hub:
+        """Peers, and the two-phase booking across them (opens its own units of work)."""
+        return Hub(
+            transactions=self.uow,
+            clock=self.clock,
+            connectors=self.connectors,
+            load=registry.load,
+            exercises=lambda unit: ExerciseService(unit=unit, clock=self.clock, plugins=self.plugins),
+            abort_after=timedelta(seconds=self.settings.federation_abort_after_seconds),
+            timeout_seconds=self.settings.federation_timeout_seconds,
+        )
 
     def instance_values(self, handle: ScenarioHandle, instance_id: str) -> Mapping[str, str]:
         """Every per-instance value (flags, passwords) of `handle` for one instance, from the seed."""
