@@ -27,13 +27,14 @@ from typing import Any, Protocol, TypeVar
 
 from connectors.base import Connector, ConnectorError, ConnectorRefusal, RemoteCalendar, RemotePeer, Resources
 from orchestrator.booking.selection import Selection
-from orchestrator.domain.bookings import OCCUPYING
+from orchestrator.domain.bookings import OCCUPYING, BookingStatus
 from orchestrator.domain.catalogue import ConnectorSettings, Organisation, RangeRecord
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound, Refused
 from orchestrator.domain.ranges import OrganisationKind, RangeStatus, SharingPolicy
+from orchestrator.exercises import schedule
 from orchestrator.exercises.events import note
-from orchestrator.exercises.model import Exercise, ExerciseDraft
+from orchestrator.exercises.model import Exercise, ExerciseDraft, Stage
 from orchestrator.exercises.ports import UnitOfWork
 from orchestrator.exercises.service import Detail, ExerciseService, bookings_of
 from orchestrator.federation.model import API_VERSION, HoldState, Peer, PeerHold
@@ -481,6 +482,12 @@ class Hub:
                 now=now,
                 max_attempts=ATTEMPTS,
             )
+            # A peer deploys only under a confirmed booking: these teams' deploys wait for the confirm.
+            for instance in detail.instances:
+                if instance.range_id == part.record.id:
+                    unit.actions.cancel_for(
+                        object_kind="instance", object_id=instance.id, kinds=[schedule.DEPLOY]
+                    )
         unit.actions.cancel_for(object_kind="exercise", object_id=detail.exercise.id, kinds=[ABORT])
 
     def confirm_all(self, exercise_id: str) -> None:
@@ -518,6 +525,16 @@ class Hub:
             current = unit.federation.get_hold(hold_id, lock=True)
             if current is not None and current.state is HoldState.HELD:
                 unit.federation.save_hold(replace(current, state=HoldState.CONFIRMED, updated_at=now))
+                exercise = unit.exercises.get_exercise(hold.exercise_id)
+                for instance in unit.exercises.instances_of(hold.exercise_id):
+                    if (
+                        exercise is not None
+                        and instance.range_id == record.id
+                        and instance.stage is Stage.BOOKED
+                    ):
+                        schedule.schedule_deploy(
+                            unit.actions, instance, at=max(exercise.deploy_at, now), now=now
+                        )
                 audit.record(
                     unit.catalogue,
                     self.clock,
@@ -535,7 +552,11 @@ class Hub:
             unit.federation.save_hold(replace(hold, state=HoldState.FAILED, reason=reason, updated_at=now))
             if hold.booking_id:
                 with suppress(Conflict, NotFound):
-                    unit.booking.cancel(SYSTEM, Selection.booking(hold.booking_id), reason=reason)
+                    (booking,) = unit.booking.get(SYSTEM, Selection.booking(hold.booking_id))
+                    if booking.status in (BookingStatus.CONFIRMED, BookingStatus.ACTIVE):
+                        unit.booking.release(SYSTEM, Selection.booking(booking.id))
+                    else:
+                        unit.booking.cancel(SYSTEM, Selection.booking(booking.id), reason=reason)
             if unit.exercises.get_exercise(hold.exercise_id) is not None:
                 note(unit, self.clock, hold.exercise_id, f"range {record.slug} lost: {reason}", level="error")
 
