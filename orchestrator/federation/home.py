@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from connectors.base import InstanceSpec, InstanceStatus, Phase, Resources
+from connectors.base import ConnectorRefusal, InstanceSpec, InstanceStatus, Phase, Resources
 from orchestrator.booking.requests import BookingItem, BookingRequest
 from orchestrator.booking.selection import Selection
 from orchestrator.booking.service import BookingService
@@ -69,12 +69,16 @@ class HomeFederation:
         unit: HomeUnit,
         clock: Clock,
         parse: Callable[[str], ScenarioFacts],
+        check: Callable[[InstanceSpec], None] = lambda _spec: None,
         name: str = "",
         country: str = "",
     ) -> None:
         self.unit = unit
         self.clock = clock
         self.parse = parse
+        #: The security allowance check every connector applies (connectors.security), run here before
+        #: anything is recorded: raises ConnectorRefusal naming each host's ask the range does not allow.
+        self.check = check
         self.name = name
         self.country = country
 
@@ -374,9 +378,21 @@ class HomeFederation:
             raise Refused([f"{record.slug}: instance {instance_id} was {TERMINATED}: {existing.reason}"])
         booking = self._booking_for(actor, record, exercise)
         facts = self.parse(document)
-        refused = record.policy.allowance().refuses(facts.privileges)
+        spec = InstanceSpec(
+            instance_id=instance_id,
+            exercise=exercise,
+            team=team,
+            scenario_document=document,
+            values=values,
+            allowance=record.policy.allowance(),  # ours, never the peer's
+        )
         reasons = []
-        if refused:
+        try:
+            self.check(spec)
+        except ConnectorRefusal as exc:
+            reasons.append(f"{record.slug}: {exc.reason}")
+        refused = spec.allowance.refuses(facts.privileges)
+        if refused and not reasons:
             reasons.append(f"{record.slug}: the range's security policy does not allow {', '.join(refused)}")
         if record.policy.require_image_digests and facts.unpinned_images:
             reasons.append(
@@ -430,14 +446,6 @@ class HomeFederation:
             object_id=instance_id,
             range_id=record.id,
             after={"booking": booking.id, "team": team, "scenario": facts.name},
-        )
-        spec = InstanceSpec(
-            instance_id=instance_id,
-            exercise=exercise,
-            team=team,
-            scenario_document=document,
-            values=values,
-            allowance=record.policy.allowance(),  # ours, never the peer's
         )
         return DeployOrder(range=record, spec=spec, fresh=existing is None)
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connectors import registry
 from connectors.base import Resources
 from connectors.provisioning import Provisioner
+from connectors.security import check_allowance
 from orchestrator.booking.ports import BookingStore
 from orchestrator.booking.service import BookingService
 from orchestrator.catalogue.ports import CatalogueStore, ScenarioStore
@@ -131,6 +132,7 @@ class Services:
             unit=uow,
             clock=self.clock,
             parse=scenario_facts,
+            check=check_allowance,
             name=self.settings.instance_name,
             country=self.settings.instance_country,
         )
