@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+from connectors import registry
+from connectors.base import Phase
+
 from tests.integration.federation.world import World, federation
 from tests.support.federation import wait_for
 
@@ -51,7 +54,7 @@ def test_an_exercise_across_the_hub_and_two_peers_deploys_hands_out_access_and_t
         holds = national.process.made(
             "GET", f"/federation/v1/holds?key={exercise['id']}", national.peer_token
         )
-        assert [h["status"] for h in holds] == ["confirmed"], holds
+        assert [h["status"] for h in holds] in (["confirmed"], ["active"]), holds
 
     def ready() -> dict[str, Any] | None:
         current = _exercise(world, exercise["id"])
@@ -109,3 +112,42 @@ def test_an_exercise_across_the_hub_and_two_peers_deploys_hands_out_access_and_t
         assert national.secret.encode() not in seen
         assert national.peer_token.encode() not in seen  # the peer token the hub holds is sealed
     assert world.hub_secret.encode() not in seen
+
+
+def test_an_operators_emergency_stop_is_seen_by_the_hub_as_terminated_with_the_reason(world: World) -> None:
+    created = world.hub_call("POST", "/api/v1/exercises", json=world.exercise_body("stop drill"))
+    assert created.status_code == 201, created.text
+    exercise_id = created.json()["id"]
+    wait_for(
+        lambda: {t["stage"] for t in _exercise(world, exercise_id)["teams"]} == {"ready"},
+        timeout=90,
+        what="every team ready",
+    )
+    lv_team = next(t for t in _exercise(world, exercise_id)["teams"] if t["range"] == "lv-range")
+    stopped = world.lv.process.made(
+        "POST",
+        f"/api/v1/ranges/lv-range/peer-instances/{lv_team['instance_id']}/stop",
+        world.lv.operator,
+        json={"reason": "suspected breakout"},
+    )
+    assert stopped["state"] == "terminated"
+    # What the hub's federation connector reads of it (the connector the hub uses for lv-range).
+    connector = registry.load(
+        "federation",
+        {"base_url": world.lv.reach, "range": "lv-range", "peer": "lv-hub", "token": world.lv.peer_token},
+    )
+    try:
+        status = connector.status(instance_id=lv_team["instance_id"])
+        assert status.phase is Phase.FAILED
+        assert status.reason == "terminated by the range operator: suspected breakout"
+        # A terminated instance is not deployed again under the same id: the hub's redeploy is refused.
+        listed = [r.instance_id for r in connector.list_instances()]
+        assert lv_team["instance_id"] not in listed
+    finally:
+        connector.close()
+    world.hub_call("POST", f"/api/v1/exercises/{exercise_id}/cancel")
+    wait_for(
+        lambda: _exercise(world, exercise_id)["status"] in ("cancelled", "done"),
+        timeout=90,
+        what="the exercise torn down",
+    )
