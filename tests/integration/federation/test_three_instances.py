@@ -11,7 +11,6 @@ import pytest
 
 from connectors import registry
 from connectors.base import Phase
-
 from tests.integration.federation.world import World, federation
 from tests.support.federation import wait_for
 
