@@ -86,6 +86,8 @@ class Hub:
         abort_after: timedelta = timedelta(seconds=60),
         timeout_seconds: float = 10.0,
     ) -> None:
+        #: When the persisted confirm falls due: after the inline confirm had every chance to answer.
+        self.confirm_after = timedelta(seconds=2 * timeout_seconds)
         self.transactions = transactions
         self.clock = clock
         self.connectors = connectors
@@ -474,11 +476,13 @@ class Hub:
                 hold, state=HoldState.HELD, booking_id=booking_of.get(part.record.id), updated_at=now
             )
             unit.federation.save_hold(updated)
+            # Due a little later: this request confirms at once (and cancels it); the scheduler confirms
+            # only for a process that died before it could, so a happy path costs each peer two calls.
             unit.actions.schedule(
                 kind=CONFIRM,
                 object_kind="peer_hold",
                 object_id=hold.id,
-                due_at=now,
+                due_at=now + self.confirm_after,
                 now=now,
                 max_attempts=ATTEMPTS,
             )
