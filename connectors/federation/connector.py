@@ -42,7 +42,7 @@ class FederationConnector:
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         self.config = parse(FederationConfig, config, kind=self.kind)
-        self.peer = self.config.peer or httpx.URL(self.config.base_url).host
+        self.peer = self.config.peer or self.config.base_url
         self.range = self.config.range
         self._lock = threading.Lock()
         self._client: httpx.Client | None = None
@@ -78,7 +78,7 @@ class FederationConnector:
                 f"({type(exc).__name__})",
                 retryable=True,
             ) from exc
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # ValueError: a host name IDNA refuses
             raise ConnectorError(f"peer {self.peer} unreachable: {exc}", retryable=True) from exc
         return response
 

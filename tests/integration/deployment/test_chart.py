@@ -157,6 +157,11 @@ def test_every_setting_is_configurable_or_set_by_the_chart_and_reaches_the_proce
         "default_quota_gpus": 0,
         "environment_max_ttl_minutes": 240,
         "environment_max_lifetime_minutes": 2880,
+        "instance_name": "eu-hub",
+        "instance_country": "BE",
+        "federation_sync_interval_seconds": 30,
+        "federation_timeout_seconds": 5,
+        "federation_abort_after_seconds": 90,
     }
     assert set(chosen) == configurable
     rendered = objects("default", settings=tuple(f"config.{k}={v}" for k, v in chosen.items()))
