@@ -32,7 +32,7 @@ from orchestrator.federation.model import API_VERSION, PeerInstance, PeerInstanc
 from orchestrator.federation.ports import FederationStore
 from orchestrator.identity import audit, permissions
 from orchestrator.identity.permissions import Action
-from orchestrator.identity.principals import Principal
+from orchestrator.identity.principals import SYSTEM, Principal
 
 #: What the peer sees of an instance an operator stopped.
 TERMINATED = "terminated by the range operator"
@@ -488,6 +488,25 @@ class HomeFederation:
                 out.append((i, record))
         self._audit(actor, "instances.read", kind="organisation", object_id=actor.organisation_id)
         return out
+
+
+def outlived(unit: HomeUnit, *, now: datetime) -> list[tuple[PeerInstance, RangeRecord]]:
+    """Peers' instances still running whose booking no longer takes capacity or has ended: they are torn
+    down here, whatever the peer does (no instance runs past its booking on our ranges)."""
+    out = []
+    for instance in unit.federation.peer_instances():
+        if instance.state is not PeerInstanceState.RUNNING:
+            continue
+        try:
+            (booking,) = unit.booking.get(SYSTEM, Selection.booking(instance.booking_id))
+        except NotFound:
+            booking = None
+        if booking is not None and booking.occupies(now) and now < booking.end:
+            continue
+        record = unit.catalogue.get_range(instance.range_id)
+        if record is not None:
+            out.append((instance, record))
+    return out
 
 
 def terminated_status(instance: PeerInstance) -> InstanceStatus:

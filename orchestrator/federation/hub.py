@@ -463,6 +463,7 @@ class Hub:
             for (_, hold), ok in zip(acquired, done, strict=True):
                 if ok:
                     unit.federation.save_hold(replace(hold, state=HoldState.RELEASED, updated_at=now))
+                    self._audit_release(unit, hold, why="refused elsewhere")
             if all(done):
                 unit.actions.cancel_for(object_kind="exercise", object_id=exercise_id, kinds=[ABORT])
 
@@ -593,6 +594,7 @@ class Hub:
                 unit.federation.save_hold(
                     replace(hold, state=HoldState.RELEASED, reason="aborted", updated_at=self.clock.now())
                 )
+                self._audit_release(unit, hold, why="aborted: no local commit")
         if failed:
             raise RetryLater("; ".join(failed))
 
@@ -625,8 +627,21 @@ class Hub:
                 unit.federation.save_hold(
                     replace(hold, state=HoldState.RELEASED, updated_at=self.clock.now())
                 )
+                self._audit_release(unit, hold, why="no longer booked here")
             released += 1
         return released
+
+    def _audit_release(self, unit: HubUnit, hold: PeerHold, *, why: str) -> None:
+        audit.record(
+            unit.catalogue,
+            self.clock,
+            SYSTEM,
+            "federation.release",
+            kind="range",
+            object_id=hold.range_id,
+            range_id=hold.range_id,
+            after={"exercise": hold.exercise_id, "remote": hold.remote_id, "why": why},
+        )
 
     # -- renew-to-T --------------------------------------------------------------------------------
     def extend(self, actor: Principal, exercise_id: str, *, end: datetime) -> Exercise:
@@ -670,6 +685,17 @@ class Hub:
                 updated = self.exercises(unit).extend(actor, exercise_id, end=end)
                 for hold in holds:
                     unit.federation.save_hold(replace(hold, end=end, updated_at=self.clock.now()))
+                    audit.record(
+                        unit.catalogue,
+                        self.clock,
+                        actor,
+                        "federation.renew",
+                        kind="range",
+                        object_id=hold.range_id,
+                        range_id=hold.range_id,
+                        organisation_id=actor.organisation_id,
+                        after={"exercise": exercise_id, "remote": hold.remote_id, "end": end.isoformat()},
+                    )
         except Exception:
             self._renew_back(renewed, records)
             raise

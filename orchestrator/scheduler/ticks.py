@@ -11,16 +11,22 @@ federation      every minute    import peers' published ranges again; release at
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
+from connectors.base import ConnectorError, ConnectorRefusal
 from orchestrator.catalogue.health import HealthStore, RangeHealth, probe_ranges
 from orchestrator.exercises import healing, reconciler
+from orchestrator.federation import home
+from orchestrator.federation.model import PeerInstanceState
 from orchestrator.scheduler.actions import ActionRunner
 from orchestrator.scheduler.handlers import federation_handlers, lifecycle_handlers
 from orchestrator.wiring import Services
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,18 @@ def all_ticks(services: Services, runner: ActionRunner) -> list[Tick]:
 
 
 def federation(services: Services) -> int:
-    """Import the ranges peers publish to us again, and give back at the peers what we no longer book."""
+    """Import the ranges peers publish to us again, give back at the peers what we no longer book, and
+    tear down the peers' instances here whose booking ended or was released."""
     services.hub.sync_all()
-    return services.hub.reconcile()
+    released = services.hub.reconcile()
+    with services.uow() as uow:
+        ended = home.outlived(uow, now=services.clock.now())
+    for instance, record in ended:
+        try:
+            services.connectors(record).teardown(instance_id=instance.id)
+        except (ConnectorError, ConnectorRefusal) as exc:
+            log.warning("tearing down %s (its booking ended) on %s: %s", instance.id, record.slug, exc.reason)
+            continue
+        with services.uow() as uow:
+            services.home(uow).mark(instance.id, PeerInstanceState.TORN_DOWN, reason="its booking ended")
+    return released + len(ended)

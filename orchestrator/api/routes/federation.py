@@ -105,6 +105,8 @@ def confirm(hold_id: str, principal: PrincipalDep, services: ServicesDep) -> Hol
 
 @router.post("/holds/{hold_id}/release", summary="Give the capacity back (harmless twice)")
 def release(hold_id: str, principal: PrincipalDep, services: ServicesDep) -> HoldOut:
+    """The peer's instances still running under the booking are torn down by the scheduler's federation
+    tick (no instance outlives its booking here)."""
     with services.uow() as uow:
         return HoldOut.from_domain(services.home(uow).release(principal, hold_id))
 

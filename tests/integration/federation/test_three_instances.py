@@ -4,6 +4,7 @@ access and tears down; each national range's credential never reaches the hub (d
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from connectors import registry
 from connectors.base import Phase
-from tests.integration.federation.world import World, federation
+from tests.integration.federation.world import SCENARIO, World, federation
 from tests.support.federation import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("federation")]
@@ -150,3 +151,57 @@ def test_an_operators_emergency_stop_is_seen_by_the_hub_as_terminated_with_the_r
         timeout=90,
         what="the exercise torn down",
     )
+
+
+def test_a_peers_instance_never_outlives_its_booking_at_home(world: World) -> None:
+    """The peer releases its booking but leaves its instance: the home tears it down itself."""
+    lv, token = world.lv.process, world.lv.peer_token
+    now = datetime.now(UTC)
+    hold = lv.made(
+        "POST",
+        "/federation/v1/holds",
+        token,
+        json={
+            "key": "outlive-1",
+            "range": "lv-range",
+            "start": now.isoformat(),
+            "end": (now + timedelta(hours=1)).isoformat(),
+            "demand": {"slots": 1, "cpu_millicores": 500, "memory_mib": 512},
+        },
+    )
+    lv.made("POST", f"/federation/v1/holds/{hold['id']}/confirm", token)
+    deployed = lv.made(
+        "POST",
+        "/federation/v1/instances",
+        token,
+        json={
+            "instance_id": "xoutlive1",
+            "range": "lv-range",
+            "exercise": "outlive-1",
+            "team": "solo",
+            "scenario_document": SCENARIO,
+        },
+    )
+    assert deployed["phase"] in ("pending", "ready")
+    # Refused: more than the booking reserved (its footprint, validated again at home).
+    second = lv.call(
+        "POST",
+        "/federation/v1/instances",
+        token,
+        json={
+            "instance_id": "xoutlive2",
+            "range": "lv-range",
+            "exercise": "outlive-1",
+            "team": "duo",
+            "scenario_document": SCENARIO,
+        },
+    )
+    assert second.status_code == 409 and "exceeds what booking" in second.text, second.text
+    lv.made("POST", f"/federation/v1/holds/{hold['id']}/release", token)
+
+    def torn_down() -> bool:
+        listed = lv.made("GET", "/api/v1/ranges/lv-range/peer-instances", world.lv.operator)
+        return any(i["id"] == "xoutlive1" and i["state"] == "torn_down" for i in listed)
+
+    wait_for(torn_down, timeout=30, what="the home tearing the instance down")
+    assert lv.call("GET", "/federation/v1/instances/xoutlive1", token).status_code == 404
