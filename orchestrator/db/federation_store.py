@@ -88,6 +88,7 @@ class SqlFederationStore:
         peer_organisation_id: str | None = None,
         range_id: str | None = None,
         booking_id: str | None = None,
+        state: str | None = None,
     ) -> list[PeerInstance]:
         stmt = select(PeerInstanceRow).order_by(PeerInstanceRow.created_at, PeerInstanceRow.id)
         if peer_organisation_id is not None:
@@ -96,6 +97,8 @@ class SqlFederationStore:
             stmt = stmt.where(PeerInstanceRow.range_id == range_id)
         if booking_id is not None:
             stmt = stmt.where(PeerInstanceRow.booking_id == booking_id)
+        if state is not None:
+            stmt = stmt.where(PeerInstanceRow.state == state)
         return [_instance(r) for r in self.session.scalars(stmt)]
 
     # -- peers (hub side) --------------------------------------------------------------------------

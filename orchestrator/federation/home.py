@@ -494,9 +494,7 @@ def outlived(unit: HomeUnit, *, now: datetime) -> list[tuple[PeerInstance, Range
     """Peers' instances still running whose booking no longer takes capacity or has ended: they are torn
     down here, whatever the peer does (no instance runs past its booking on our ranges)."""
     out = []
-    for instance in unit.federation.peer_instances():
-        if instance.state is not PeerInstanceState.RUNNING:
-            continue
+    for instance in unit.federation.peer_instances(state=PeerInstanceState.RUNNING.value):
         try:
             (booking,) = unit.booking.get(SYSTEM, Selection.booking(instance.booking_id))
         except NotFound:

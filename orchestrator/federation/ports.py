@@ -27,6 +27,7 @@ class FederationStore(Protocol):
         peer_organisation_id: str | None = None,
         range_id: str | None = None,
         booking_id: str | None = None,
+        state: str | None = None,
     ) -> list[PeerInstance]: ...
 
     # hub side
