@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.integration.federation.world import National, World, federation
-from tests.support.faultproxy import DROP, HANG, Rule
+from tests.support.faultproxy import DELAY, DROP, HANG, Rule
 from tests.support.federation import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("federation")]
@@ -240,3 +240,35 @@ def test_renew_to_t_refused_by_one_peer_changes_nothing_anywhere(tmp_path: Path)
         for national in (world.lv, world.ee):
             assert datetime.fromisoformat(_holds(national, exercise["id"])[0]["end"]) == wanted
         assert earlier
+
+
+def test_the_hub_killed_before_its_local_commit_releases_the_peer_holds_on_restart(tmp_path: Path) -> None:
+    hub_env = {"FEDERANGE_FEDERATION_ABORT_AFTER_SECONDS": "3", "FEDERANGE_ACTION_LEASE_SECONDS": "5"}
+    with federation(tmp_path, hub_env=hub_env) as world:
+        assert world.ee.proxy is not None and world.lv.proxy is not None
+        # ee-hub answers its hold late: the hub dies while waiting, after lv-hub's hold was taken.
+        world.ee.proxy.add(Rule("POST", r"/federation/v1/holds$", action=DELAY, delay=2.0, times=1))
+        thread, _ = _create_in_background(world, world.exercise_body(teams=3))
+        wait_for(
+            lambda: world.ee.proxy.count("POST", r"/federation/v1/holds$") >= 1 if world.ee.proxy else False,
+            timeout=30,
+            what="the hub holding at ee-hub",
+        )
+        world.hub.kill()
+        thread.join(timeout=60)
+
+        def keys(national: National) -> dict[str, str]:
+            page = national.process.made("GET", f"/api/v1/bookings?range_id={national.range_slug}")
+            return {b["request_id"]: b["status"] for b in page["items"]}
+
+        key = wait_for(lambda: next(iter(keys(world.ee)), None), timeout=30, what="ee-hub's hold made late")
+        assert keys(world.lv) == {key: "held"}
+        world.hub.start()
+        assert world.hub.made("GET", "/api/v1/exercises", world.trainer) == []  # never committed
+        # The persisted abort finds each hold by its key and gives it back, long before the TTL.
+        for national in (world.lv, world.ee):
+            wait_for(
+                lambda n=national: keys(n) == {key: "cancelled"},
+                timeout=60,
+                what=f"{national.process.name}'s hold released by the abort",
+            )
