@@ -518,3 +518,59 @@ def not_ready_after(current: InstanceStatus, *, timeout: float, why: str | None 
         endpoints=current.endpoints,
         reason=f"not ready after {timeout:g}s: {why or current.reason}",
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoteHold:
+    """A hold (a booking in its provisional state, or later) kept by a range's own calendar: a peer's."""
+
+    id: str
+    key: str
+    status: str
+    start: str
+    end: str
+    expires_at: str | None = None
+
+
+@runtime_checkable
+class RemoteCalendar(Protocol):
+    """A range that keeps its own booking calendar (a peer's range, reached through its federation API):
+    the orchestrator's booking of it is only valid once the range's own engine admitted it. A refusal
+    raises ConnectorRefusal with the range's reason unchanged (prefixed with where it came from); a range
+    that cannot be reached raises ConnectorError, within the connector's timeout."""
+
+    def availability(self, *, start: str, end: str) -> Resources:
+        """What the range would still admit for us over [start, end) (ISO 8601 instants)."""
+        ...
+
+    def hold(self, *, key: str, start: str, end: str, demand: Resources) -> RemoteHold:
+        """Hold `demand` for [start, end); `key` is our idempotency key: asking again returns the same."""
+        ...
+
+    def find_hold(self, *, key: str) -> RemoteHold | None:
+        """The hold made with `key`, if the range has one (for presumed abort after a crash)."""
+        ...
+
+    def confirm(self, *, hold_id: str) -> RemoteHold: ...
+
+    def release(self, *, hold_id: str) -> RemoteHold:
+        """Give the capacity back (a hold, a confirmed or an active booking); releasing twice is harmless."""
+        ...
+
+    def renew(self, *, hold_id: str, end: str) -> RemoteHold:
+        """Move the booking's end to exactly `end`, or refuse saying the latest end it could grant."""
+        ...
+
+
+@runtime_checkable
+class RemotePeer(Protocol):
+    """Another Federange instance itself (a federation connector built without a range)."""
+
+    def handshake(self) -> Mapping[str, Any]:
+        """The peer's name, country and API version; ConnectorRefusal when it speaks another version."""
+        ...
+
+    def published_ranges(self) -> Sequence[Mapping[str, Any]]:
+        """The ranges the peer publishes to us: slug, name, country, capabilities, capacity, free, status,
+        policy (the summary of what it applies to us)."""
+        ...

@@ -128,6 +128,16 @@ class Settings(BaseSettings):
     #: its own on /metrics).
     metrics_port: int = Field(default=0, ge=0, le=65535)
 
+    #: Federation: this instance's name and country as the handshake announces them to peers.
+    instance_name: str = Field(default="federange", max_length=63)
+    instance_country: str = Field(default="", max_length=2)
+    #: How often the ranges peers publish to us are imported again (and peer bookings reconciled).
+    federation_sync_interval_seconds: float = Field(default=60.0, gt=0)
+    #: Every call to a peer is bounded by this many seconds.
+    federation_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    #: A hub that died while taking peer holds releases them this long after it started to.
+    federation_abort_after_seconds: float = Field(default=60.0, ge=1)
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

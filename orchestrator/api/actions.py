@@ -70,4 +70,27 @@ OPERATIONS: Mapping[tuple[str, str], Action] = {
     ("get", "/api/v1/organisations/{organisation_id}/quota"): A.QUOTA_READ,
     ("put", "/api/v1/organisations/{organisation_id}/quota"): A.QUOTA_SET,
     ("delete", "/api/v1/organisations/{organisation_id}/quota"): A.QUOTA_SET,
+    ("get", "/api/v1/ranges/{range_ref}/publications"): A.PUBLICATION_MANAGE,
+    ("put", "/api/v1/ranges/{range_ref}/publications/{organisation_id}"): A.PUBLICATION_MANAGE,
+    ("delete", "/api/v1/ranges/{range_ref}/publications/{organisation_id}"): A.PUBLICATION_MANAGE,
+    ("get", "/api/v1/ranges/{range_ref}/peer-instances"): A.INSTANCE_STOP,
+    ("post", "/api/v1/ranges/{range_ref}/peer-instances/{instance_id}/stop"): A.INSTANCE_STOP,
+    ("post", "/api/v1/peers"): A.PEER_MANAGE,
+    ("get", "/api/v1/peers"): A.PEER_MANAGE,
+    ("post", "/api/v1/peers/{peer_ref}/sync"): A.PEER_MANAGE,
+    ("get", "/federation/v1"): A.FEDERATION_READ,
+    ("get", "/federation/v1/ranges"): A.FEDERATION_READ,
+    ("get", "/federation/v1/ranges/{range_ref}"): A.FEDERATION_READ,
+    ("get", "/federation/v1/ranges/{range_ref}/availability"): A.FEDERATION_READ,
+    ("post", "/federation/v1/holds"): A.FEDERATION_BOOK,
+    ("get", "/federation/v1/holds"): A.FEDERATION_BOOK,
+    ("get", "/federation/v1/holds/{hold_id}"): A.FEDERATION_BOOK,
+    **{
+        ("post", f"/federation/v1/holds/{{hold_id}}/{verb}"): A.FEDERATION_BOOK
+        for verb in ("confirm", "release", "renew")
+    },
+    ("post", "/federation/v1/instances"): A.FEDERATION_DEPLOY,
+    ("get", "/federation/v1/instances"): A.FEDERATION_DEPLOY,
+    ("get", "/federation/v1/instances/{instance_id}"): A.FEDERATION_DEPLOY,
+    ("delete", "/federation/v1/instances/{instance_id}"): A.FEDERATION_DEPLOY,
 }

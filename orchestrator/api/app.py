@@ -23,8 +23,10 @@ from orchestrator.api.routes import (
     bookings,
     environments,
     exercises,
+    federation,
     health,
     organisations,
+    peers,
     pools,
     ranges,
     scenarios,
@@ -81,8 +83,11 @@ def create_app(
     app.add_middleware(RequestLimits, max_body_bytes=services.settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestMetrics)
+    app.include_router(peers.ranges_router)  # before ranges: its paths are more specific
     for module in (health, organisations, tokens, ranges, audit, scenarios, exercises, environments, pools):
         app.include_router(module.router)
+    app.include_router(peers.router)
+    app.include_router(federation.router)
     for router in (bookings.router, bookings.requests_router, bookings.quotas_router, availability.router):
         app.include_router(router)
     docs.install(app)

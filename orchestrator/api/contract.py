@@ -55,6 +55,7 @@ DESCRIPTIONS = {
     413: "The request body is too large",
     422: "Invalid input; `errors` names each field and why",
     429: "Too many failed sign-ins from this address; see Retry-After",
+    502: "The range failed to do what was asked (its connector's reason)",
     503: "Not ready: the database does not answer or is not migrated",
 }
 _CHANGES = {"post", "put", "patch", "delete"}
@@ -73,6 +74,8 @@ def statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
         out.add(413)
     if method in _CHANGES:
         out.add(409)
+    if path.startswith("/federation/v1/instances") or path.endswith("/stop"):
+        out.add(502)
     return out
 
 

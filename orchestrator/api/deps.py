@@ -8,10 +8,12 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from orchestrator.domain.errors import Unauthenticated
+from orchestrator.domain.errors import Forbidden, Unauthenticated
 from orchestrator.identity import tokens
-from orchestrator.identity.principals import Principal
+from orchestrator.identity.principals import Principal, Role
 from orchestrator.wiring import Services
+
+FEDERATION_PREFIX = "/federation/v1"
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -40,10 +42,14 @@ async def current_principal(
     services.throttle.check(client)
     verified = services.verified_tokens
     digest = tokens.digest(credentials.credentials)
-    known = verified.get(digest)  # on the event loop: no I/O, no thread hop
-    if known is not None:
-        return known
-    return await run_in_threadpool(_look_up, services, client, credentials.credentials, digest)
+    principal = verified.get(digest)  # on the event loop: no I/O, no thread hop
+    if principal is None:
+        principal = await run_in_threadpool(_look_up, services, client, credentials.credentials, digest)
+    if principal.role is Role.PEER and not request.url.path.startswith(FEDERATION_PREFIX):
+        raise Forbidden(
+            f"'{principal.name}' is a peer: its token reaches only the federation API ({FEDERATION_PREFIX})"
+        )
+    return principal
 
 
 def _look_up(services: Services, client: str, token: str, digest: str) -> Principal:

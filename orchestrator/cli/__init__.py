@@ -9,6 +9,7 @@ from orchestrator.cli import (
     bookings,
     demo,
     exercises,
+    peers,
     range_access,
     ranges,
     scenario_build,
@@ -33,6 +34,7 @@ app.add_typer(admin_client.orgs_app, name="orgs")
 app.add_typer(admin_client.tokens_app, name="tokens")
 ranges.app.command("check-access")(range_access.check_access)
 app.add_typer(ranges.app, name="ranges")
+app.add_typer(peers.app, name="peers")
 scenarios.app.command("render")(scenario_render.render)
 scenarios.app.command("build")(scenario_build.build)
 scenarios.app.command("test")(scenario_testing.run_test)

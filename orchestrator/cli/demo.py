@@ -323,8 +323,18 @@ def demo(
     docker_url: str = typer.Option(
         os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock"), "--docker-url", help="Docker engine"
     ),
+    federation: bool = typer.Option(
+        False,
+        "--federation",
+        help="The ranges on two national Federange instances (simulated ranges), the trainer on a hub",
+    ),
 ) -> None:
     """Run a federated exercise end to end on this machine: two ranges, N teams, deploy, access, teardown."""
+    if federation:
+        from orchestrator.cli import demo_federation
+
+        demo_federation.run(teams=min(teams, len(demo_federation.TEAMS)), minutes=minutes, start_in=start_in)
+        return
     started = time.monotonic()
     settings = Settings()
     workdir = settings.data_dir / "demo"

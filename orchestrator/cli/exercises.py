@@ -316,9 +316,12 @@ def cancel(ctx: typer.Context, exercise_id: str) -> None:
 
 @app.command("extend")
 def extend(
-    ctx: typer.Context, exercise_id: str, end: str = typer.Option(..., help="RFC 3339 or +NNm")
+    ctx: typer.Context,
+    exercise_id: str,
+    end: str = typer.Option(..., "--to", "--end", help="RFC 3339 or +NNm"),
 ) -> None:
-    """Move the end of an exercise (the bookings follow, or nothing changes)."""
+    """Renew to T: every booking of the exercise, local and on every peer, ends at exactly T, or nothing
+    changes and the refusal says, per range, the latest end it could grant."""
     exercise = client_of(ctx).request(
         "POST", f"/api/v1/exercises/{exercise_id}/extend", json={"end": _when(end, datetime.now(UTC))}
     )

@@ -45,7 +45,8 @@ Q = QUOTAS.c
 HELD = text("bookings.status = 'held'")
 #: What an admission snapshot needs of a range row (never the connector config or its sealed secrets;
 #: nor the policy's placement-only rules: `require_image_digests` is decided by placement, which reads
-#: ranges through the catalogue, and admission's snapshots leave it at its default).
+#: ranges through the catalogue, and admission's snapshots leave it at its default; nor where an imported
+#: range comes from: a peer's range is admitted like any other here, and again by its home instance).
 RANGE_COLUMNS = [
     c
     for c in RangeRow.__table__.c
@@ -59,6 +60,7 @@ RANGE_COLUMNS = [
         "created_at",
         "updated_at",
         "require_image_digests",
+        "origin_peer_id",
     }
 ]
 

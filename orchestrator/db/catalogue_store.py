@@ -207,6 +207,7 @@ class SqlCatalogueStore:
         row.status = record.status.value
         row.connector_kind = record.connector.kind
         row.connector_config = dict(record.connector.config)
+        row.origin_peer_id = record.origin_peer_id
         row.connector_secrets = self.cipher.seal(
             {path_text(path): value for path, value in record.connector.secrets.items()}
         )
@@ -279,6 +280,7 @@ class SqlCatalogueStore:
             created_at=row.created_at,
             updated_at=row.updated_at,
             maintenance=maintenance,
+            origin_peer_id=row.origin_peer_id,
         )
 
     def add_maintenance(self, record: MaintenanceRecord) -> None:

@@ -100,6 +100,8 @@ class RangeRow(Base):
     connector_kind: Mapped[str] = mapped_column(String(32))
     connector_config: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     connector_secrets: Mapped[str] = mapped_column(Text, default="")
+    #: The peer (another Federange instance) this range was imported from; None: a range of this instance.
+    origin_peer_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -414,3 +416,83 @@ class AuthFailureRow(Base):
     client: Mapped[str] = mapped_column(String(64), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime())
     failures: Mapped[int] = mapped_column(Integer)
+
+
+# -- federation -------------------------------------------------------------------------------------
+class PublicationRow(Base):
+    """A range of this instance made visible to a peer organisation (kind federation_peer)."""
+
+    __tablename__ = "publications"
+    __table_args__ = (
+        UniqueConstraint("range_id", "peer_organisation_id", name="uq_publications_range_id_peer"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    range_id: Mapped[str] = mapped_column(ForeignKey("ranges.id", ondelete="CASCADE"), index=True)
+    peer_organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    created_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PeerInstanceRow(Base):
+    """Home side: an instance a peer deployed on one of this instance's ranges, under one of its bookings."""
+
+    __tablename__ = "peer_instances"
+    __table_args__ = (Index("ix_peer_instances_peer_range", "peer_organisation_id", "range_id"),)
+
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    peer_organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    range_id: Mapped[str] = mapped_column(ForeignKey("ranges.id"))
+    booking_id: Mapped[str] = mapped_column(String(36), index=True)
+    exercise: Mapped[str] = mapped_column(String(64))
+    team: Mapped[str] = mapped_column(String(100))
+    demand: Mapped[dict[str, int]] = mapped_column(JsonDoc)
+    #: running | torn_down | terminated (an operator's emergency stop; `reason` says why)
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PeerRow(Base):
+    """Hub side: another Federange instance whose published ranges this one imports."""
+
+    __tablename__ = "peers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    base_url: Mapped[str] = mapped_column(String(500))
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    #: The peer token this instance calls it with, sealed like a connector secret.
+    token_sealed: Mapped[str] = mapped_column(Text)
+    api_version: Mapped[str] = mapped_column(String(32), default="")
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sync_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PeerHoldRow(Base):
+    """Hub side: one hold this instance took on a peer's range for one exercise (two-phase state)."""
+
+    __tablename__ = "peer_holds"
+    __table_args__ = (
+        UniqueConstraint("exercise_id", "range_id", name="uq_peer_holds_exercise_id_range_id"),
+        Index("ix_peer_holds_state", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    #: The exercise (or environment) id: also the idempotency key sent to the peer.
+    exercise_id: Mapped[str] = mapped_column(String(36), index=True)
+    peer_id: Mapped[str] = mapped_column(ForeignKey("peers.id"))
+    range_id: Mapped[str] = mapped_column(ForeignKey("ranges.id"))
+    booking_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    remote_id: Mapped[str] = mapped_column(String(36), default="")
+    #: holding | held | confirmed | released | failed
+    state: Mapped[str] = mapped_column(String(16))
+    start: Mapped[datetime] = mapped_column(UTCDateTime())
+    end: Mapped[datetime] = mapped_column(UTCDateTime())
+    demand: Mapped[dict[str, int]] = mapped_column(JsonDoc)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

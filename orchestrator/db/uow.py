@@ -23,6 +23,7 @@ from orchestrator.db.catalogue_store import SqlCatalogueStore
 from orchestrator.db.crypto import Cipher
 from orchestrator.db.engine import begin, commit_with_deferred, forget_deferred
 from orchestrator.db.exercise_store import SqlExerciseStore
+from orchestrator.db.federation_store import SqlFederationStore
 from orchestrator.db.notifications import ACTIONS_CHANNEL, Wakeups, notify
 from orchestrator.db.pool_store import SqlPoolStore
 from orchestrator.db.scenario_store import SqlScenarioStore
@@ -100,6 +101,10 @@ class UnitOfWork:
     @property
     def pools(self) -> SqlPoolStore:
         return SqlPoolStore(self.session)
+
+    @property
+    def federation(self) -> SqlFederationStore:
+        return SqlFederationStore(self.session, self._cipher)
 
     @property
     def bookings(self) -> SqlBookingStore:

@@ -78,6 +78,8 @@ class RangeRecord:
     created_at: datetime
     updated_at: datetime
     maintenance: tuple[MaintenanceRecord, ...] = ()
+    #: The peer this range was imported from (its home instance books and deploys it); None: our own.
+    origin_peer_id: str | None = None
 
     def snapshot(self) -> RangeSnapshot:
         return RangeSnapshot(

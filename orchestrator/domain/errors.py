@@ -98,3 +98,11 @@ class TooManyRequests(FederangeError):
 class NotReady(FederangeError):
     status = 503
     title = "Not ready"
+
+
+class RangeFailure(FederangeError):
+    """A range (its connector) failed to do what was asked: the home instance answers 502, a peer
+    treats it as retryable."""
+
+    status = 502
+    title = "Range failed"

@@ -25,6 +25,8 @@ class OrganisationKind(enum.StrEnum):
     TRAINING_PROVIDER = "training_provider"
     RESEARCH = "research"
     AGENCY = "agency"
+    #: Another Federange instance: it books the ranges published to it through the federation API.
+    FEDERATION_PEER = "federation_peer"
 
 
 @dataclass(frozen=True, kw_only=True)

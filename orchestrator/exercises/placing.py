@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from connectors.base import ZERO
+from connectors.base import ZERO, Resources
 from orchestrator.catalogue.scenario_facts import ScenarioHandle
 from orchestrator.domain.ranges import RangeStatus
 from orchestrator.exercises.model import Exercise, ExerciseDraft, Instance
@@ -38,12 +38,18 @@ def owner_of(unit: UnitOfWork, organisation_id: str) -> Owner:
     return Owner(organisation_id=org.id, name=org.name, country=org.country)
 
 
-def snapshot(unit: UnitOfWork, *, start: datetime, end: datetime, owner: Owner) -> PlacementSnapshot:
-    """Every range that is not decommissioned, with its health and what `owner` may book over the window."""
+def snapshot(
+    unit: UnitOfWork, *, start: datetime, end: datetime, owner: Owner, include_peers: bool = False
+) -> PlacementSnapshot:
+    """Every range that is not decommissioned, with its health and what `owner` may book over the window.
+
+    A peer's range (imported from another instance) takes part only with `include_peers`; what may be
+    booked there is also at most what its home instance said it would still admit for us at the last
+    probe (the hold, asked of the home instance itself, decides)."""
     records = [
         r
         for r in unit.catalogue.list_ranges(country=None, capability=None, status=None)
-        if r.status is not RangeStatus.DECOMMISSIONED
+        if r.status is not RangeStatus.DECOMMISSIONED and (include_peers or r.origin_peer_id is None)
     ]
     ids = [r.id for r in records]
     free = unit.booking.free_for(
@@ -54,10 +60,18 @@ def snapshot(unit: UnitOfWork, *, start: datetime, end: datetime, owner: Owner) 
     for record in records:
         probe = health.get(record.id)
         room = free.get(record.id)
+        available = room.free if room is not None else ZERO
+        if record.origin_peer_id is not None and probe is not None and probe.healthy:
+            available = Resources(
+                *(
+                    min(a, b)
+                    for (_, a), (_, b) in zip(available.items(), probe.observed_free.items(), strict=True)
+                )
+            )
         states.append(
             RangeState(
                 range=record.snapshot(),
-                free=room.free if room is not None else ZERO,
+                free=available,
                 free_at=dict(room.at) if room is not None else {},
                 health=Health() if probe is None or probe.healthy else Health(ok=False, reason=probe.reason),
             )
@@ -100,6 +114,7 @@ def place_draft(
     *,
     owner: Owner,
     now: datetime,
+    include_peers: bool = False,
 ) -> Placement:
     """Where each team of the draft goes, or why no placement exists (never raises for infeasible)."""
     request = _request(
@@ -113,7 +128,8 @@ def place_draft(
         end=draft.end,
         now=now,
     )
-    return engine.place(request, snapshot(unit, start=request.start, end=request.end, owner=owner), plugins)
+    ranges = snapshot(unit, start=request.start, end=request.end, owner=owner, include_peers=include_peers)
+    return engine.place(request, ranges, plugins)
 
 
 def replace_exercise(

@@ -120,13 +120,25 @@ class ExerciseService:
         if problems:
             raise InvalidInput(problems)
 
-    def plan(self, actor: Principal, draft: ExerciseDraft) -> tuple[ScenarioHandle, Placement]:
-        """Place the teams without booking anything (a dry run of create)."""
+    def plan(
+        self, actor: Principal, draft: ExerciseDraft, *, include_peers: bool = False
+    ) -> tuple[ScenarioHandle, Placement]:
+        """Place the teams without booking anything (a dry run of create). Peers' ranges take part only
+        when the caller books them through their home instances (`include_peers`: the federation's
+        two-phase booking, orchestrator.federation.hub)."""
         self.require_creator(actor, draft.kind)
         self.validate(draft)
         handle = self.unit.scenarios.resolve(actor, draft.scenario)
         owner = owner_of(self.unit, actor.organisation_id)
-        placement = place_draft(self.unit, self.plugins, draft, handle, owner=owner, now=self.clock.now())
+        placement = place_draft(
+            self.unit,
+            self.plugins,
+            draft,
+            handle,
+            owner=owner,
+            now=self.clock.now(),
+            include_peers=include_peers,
+        )
         return handle, placement
 
     def require_creator(self, actor: Principal, kind: ExerciseKind) -> None:
@@ -134,13 +146,27 @@ class ExerciseService:
         permissions.require(actor, Action.ENVIRONMENT_LAUNCH if environment else Action.EXERCISE_CREATE)
 
     # -- create ----------------------------------------------------------------------------------
-    def create(self, actor: Principal, draft: ExerciseDraft) -> Detail:
-        handle, placement = self.plan(actor, draft)
+    def create(
+        self,
+        actor: Principal,
+        draft: ExerciseDraft,
+        *,
+        planned: tuple[ScenarioHandle, Placement] | None = None,
+        exercise_id: str | None = None,
+    ) -> Detail:
+        """Plan (or take the plan made by the caller), book every range in one request and schedule.
+        `planned` and `exercise_id` come from the federation's two-phase booking, which took the peers'
+        holds for that plan and that id (the idempotency key) before this local part."""
+        if planned is None:
+            handle, placement = self.plan(actor, draft)
+        else:
+            self.require_creator(actor, draft.kind)
+            handle, placement = planned
         if not placement.feasible:
             raise Refused(list(placement.reasons) or ["no placement satisfies the constraints"])
         now = self.clock.now()
         exercise = Exercise(
-            id=str(uuid.uuid4()),
+            id=exercise_id or str(uuid.uuid4()),
             kind=draft.kind,
             name=draft.name,
             owner_organisation_id=actor.organisation_id,

@@ -8,7 +8,12 @@ Scopes say whose objects a role reaches:
 - `OPERATED`  what lies on the ranges its organisation operates (an operator's view of bookings on its
               ranges, its approval queue, its audit log);
 - `SHARED`    what another organisation shares with it: ranges whose sharing policy admits its
-              organisation or country, scenarios shared with it.
+              organisation or country, scenarios shared with it;
+- `PUBLISHED` the ranges published to it (a federation peer: another Federange instance), and the
+              bookings and instances it made on them through the federation API.
+
+A peer's token reaches only the federation API (/federation/v1); there it books for its own
+organisation, under the sharing policy the home instance applies to that organisation and its country.
 
 A principal's role must also fit its organisation's kind (`ROLES_BY_KIND`): an operator belongs to a range
 operator (or the federation's agency), a trainer to an organisation that trains, and so on; tokens are
@@ -30,6 +35,7 @@ class Scope(enum.StrEnum):
     OWN = "its own organisation"
     OPERATED = "the ranges it operates"
     SHARED = "what is shared with it"
+    PUBLISHED = "the ranges published to it"
 
 
 class Action(enum.StrEnum):
@@ -61,6 +67,12 @@ class Action(enum.StrEnum):
     ACCESS_READ = "access.read"
     POOL_READ = "pool.read"
     POOL_MANAGE = "pool.manage"
+    PUBLICATION_MANAGE = "publication.manage"
+    PEER_MANAGE = "peer.manage"
+    FEDERATION_READ = "federation.read"
+    FEDERATION_BOOK = "federation.book"
+    FEDERATION_DEPLOY = "federation.deploy"
+    INSTANCE_STOP = "instance.stop"
 
 
 #: What each action is, in words that fit "<doing> needs ...".
@@ -93,11 +105,18 @@ DOING: Mapping[Action, str] = {
     Action.ACCESS_READ: "reading access details (endpoints and credentials)",
     Action.POOL_READ: "reading warm pools",
     Action.POOL_MANAGE: "managing warm pools (create, resize, delete)",
+    Action.PUBLICATION_MANAGE: "publishing a range to a peer (or withdrawing it)",
+    Action.PEER_MANAGE: "adding, syncing or listing peers (other Federange instances)",
+    Action.FEDERATION_READ: "reading published ranges and their availability (federation API)",
+    Action.FEDERATION_BOOK: "holding, confirming, renewing or releasing capacity (federation API)",
+    Action.FEDERATION_DEPLOY: "deploying, reading or tearing down instances (federation API)",
+    Action.INSTANCE_STOP: "stopping a peer's instance on the operator's range (emergency stop)",
 }
 
-A, OP, T, R = Role.ADMIN, Role.OPERATOR, Role.TRAINER, Role.RESEARCHER
+A, OP, T, R, P = Role.ADMIN, Role.OPERATOR, Role.TRAINER, Role.RESEARCHER, Role.PEER
 ANY, OWN, OPERATED = frozenset({Scope.ANY}), frozenset({Scope.OWN}), frozenset({Scope.OWN, Scope.OPERATED})
 SHARED = frozenset({Scope.OWN, Scope.SHARED})
+PUBLISHED = frozenset({Scope.PUBLISHED})
 EVERYONE = {A: ANY, OP: OWN, T: OWN, R: OWN}
 ALL_SHARED = {A: ANY, OP: SHARED, T: SHARED, R: SHARED}
 
@@ -120,9 +139,11 @@ PERMISSIONS: Mapping[Action, Mapping[Role, frozenset[Scope]]] = {
     Action.AVAILABILITY_READ: ALL_SHARED,
     # Operators run their ranges and decide on bookings; they do not book on behalf of others.
     # Researchers book through environments; raw bookings only where a range's policy allows them.
-    Action.BOOKING_CREATE: {A: ANY, T: OWN, R: OWN},
-    Action.BOOKING_READ: {A: ANY, OP: OPERATED, T: OWN, R: OWN},
-    Action.BOOKING_CHANGE: {A: ANY, T: OWN, R: OWN},
+    # A peer books for its own organisation, through the federation API only (on the ranges published
+    # to it: FEDERATION_BOOK).
+    Action.BOOKING_CREATE: {A: ANY, T: OWN, R: OWN, P: OWN},
+    Action.BOOKING_READ: {A: ANY, OP: OPERATED, T: OWN, R: OWN, P: OWN},
+    Action.BOOKING_CHANGE: {A: ANY, T: OWN, R: OWN, P: OWN},
     Action.BOOKING_DECIDE: {A: ANY, OP: frozenset({Scope.OPERATED})},
     Action.QUOTA_READ: EVERYONE,
     Action.QUOTA_SET: {A: ANY},
@@ -138,6 +159,14 @@ PERMISSIONS: Mapping[Action, Mapping[Role, frozenset[Scope]]] = {
     # booking); environments claim from them through ENVIRONMENT_LAUNCH.
     Action.POOL_READ: {A: ANY, OP: frozenset({Scope.OPERATED})},
     Action.POOL_MANAGE: {A: ANY, OP: frozenset({Scope.OPERATED})},
+    # Publishing: the range's operators decide which peers see it.
+    Action.PUBLICATION_MANAGE: {A: ANY, OP: OWN},
+    # Adding a peer gives the federation a new member's ranges: the federation's admins.
+    Action.PEER_MANAGE: {A: ANY},
+    Action.FEDERATION_READ: {P: PUBLISHED},
+    Action.FEDERATION_BOOK: {P: PUBLISHED},
+    Action.FEDERATION_DEPLOY: {P: PUBLISHED},
+    Action.INSTANCE_STOP: {A: ANY, OP: OPERATED},
 }
 
 #: The roles a principal of each kind of organisation may hold.
@@ -146,6 +175,7 @@ ROLES_BY_KIND: Mapping[OrganisationKind, frozenset[Role]] = {
     OrganisationKind.RANGE_OPERATOR: frozenset({OP, T, R}),
     OrganisationKind.TRAINING_PROVIDER: frozenset({T, R}),
     OrganisationKind.RESEARCH: frozenset({R}),
+    OrganisationKind.FEDERATION_PEER: frozenset({P}),
 }
 
 
@@ -202,7 +232,13 @@ def role_fits(role: Role, kind: OrganisationKind) -> str | None:
 def markdown_table() -> str:
     """The table as docs/security.md shows it: one row per action, one column per role ("-": may not)."""
     roles = list(Role)
-    short = {Scope.ANY: "any", Scope.OWN: "own", Scope.OPERATED: "operated", Scope.SHARED: "shared"}
+    short = {
+        Scope.ANY: "any",
+        Scope.OWN: "own",
+        Scope.OPERATED: "operated",
+        Scope.SHARED: "shared",
+        Scope.PUBLISHED: "published",
+    }
     order = list(Scope)
     lines = [
         "| action | what it is | " + " | ".join(r.value for r in roles) + " |",

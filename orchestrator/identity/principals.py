@@ -12,6 +12,8 @@ class Role(enum.StrEnum):
     OPERATOR = "operator"
     TRAINER = "trainer"
     RESEARCHER = "researcher"
+    #: Another Federange instance calling the federation API (/federation/v1) only.
+    PEER = "peer"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from orchestrator.domain.actions import DueAction
 from orchestrator.exercises import lifecycle, pools, schedule
+from orchestrator.federation import hub
 from orchestrator.scheduler.actions import Handler
 from orchestrator.wiring import Services
 
@@ -36,3 +37,15 @@ def lifecycle_handlers() -> dict[str, Handler]:
         schedule.READY_DEADLINE: _exercise(lifecycle.ready_deadline),
         schedule.REFILL_POOL: _exercise(pools.refill_pool),
     }
+
+
+def federation_handlers() -> dict[str, Handler]:
+    """The two-phase booking's persisted steps (orchestrator.federation.hub)."""
+
+    def confirm(services: Services, action: DueAction) -> None:
+        services.hub.confirm(action.object_id)
+
+    def abort(services: Services, action: DueAction) -> None:
+        services.hub.abort(action.object_id)
+
+    return {hub.CONFIRM: confirm, hub.ABORT: abort}

@@ -7,20 +7,27 @@ probe-ranges    every probe     health, version and observed capacity of every r
 reconcile       every minute    redeploy vanished instances, remove orphans
 heal            every 30 s      move teams off ranges that became unusable before their exercise
 refill-pools    every reconcile top up warm pools (a claim refills its pool at once; this is the net)
+federation      every minute    import peers' published ranges again; release at peers what we no longer book
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
+from connectors.base import ConnectorError, ConnectorRefusal
 from orchestrator.catalogue.health import HealthStore, RangeHealth, probe_ranges
 from orchestrator.exercises import healing, pools, reconciler
+from orchestrator.federation import home
+from orchestrator.federation.model import PeerInstanceState
 from orchestrator.scheduler.actions import ActionRunner
-from orchestrator.scheduler.handlers import lifecycle_handlers
+from orchestrator.scheduler.handlers import federation_handlers, lifecycle_handlers
 from orchestrator.wiring import Services, metrics
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,7 @@ def action_runner(services: Services, *, refill: bool = False) -> ActionRunner:
     settings = services.settings
     runner = ActionRunner(
         services,
-        lifecycle_handlers(),
+        {**lifecycle_handlers(), **federation_handlers()},
         parallel=settings.action_parallelism,
         lease=timedelta(seconds=settings.action_lease_seconds),
         refill=refill,
@@ -78,4 +85,23 @@ def all_ticks(services: Services, runner: ActionRunner) -> list[Tick]:
         Tick("reconcile", settings.reconcile_interval_seconds, lambda s: reconciler.reconcile(s.runtime())),
         Tick("heal", settings.heal_interval_seconds, lambda s: healing.heal(s.runtime(), s.plugins)),
         Tick("refill-pools", settings.reconcile_interval_seconds, lambda s: pools.refill_all(s.uow, s.clock)),
+        Tick("federation", settings.federation_sync_interval_seconds, federation),
     ]
+
+
+def federation(services: Services) -> int:
+    """Import the ranges peers publish to us again, give back at the peers what we no longer book, and
+    tear down the peers' instances here whose booking ended or was released."""
+    services.hub.sync_all()
+    released = services.hub.reconcile()
+    with services.uow() as uow:
+        ended = home.outlived(uow, now=services.clock.now())
+    for instance, record in ended:
+        try:
+            services.connectors(record).teardown(instance_id=instance.id)
+        except (ConnectorError, ConnectorRefusal) as exc:
+            log.warning("tearing down %s (its booking ended) on %s: %s", instance.id, record.slug, exc.reason)
+            continue
+        with services.uow() as uow:
+            services.home(uow).mark(instance.id, PeerInstanceState.TORN_DOWN, reason="its booking ended")
+    return released + len(ended)

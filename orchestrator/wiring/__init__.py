@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connectors import registry
 from connectors.base import Resources
 from connectors.provisioning import Provisioner
+from connectors.security import check_allowance
 from orchestrator.booking.ports import BookingStore
 from orchestrator.booking.service import BookingService
 from orchestrator.catalogue.ports import CatalogueStore, ScenarioStore
@@ -35,6 +36,9 @@ from orchestrator.exercises.environments import EnvironmentLimits, EnvironmentSe
 from orchestrator.exercises.lifecycle import Runtime
 from orchestrator.exercises.pools import PoolService
 from orchestrator.exercises.service import ExerciseService
+from orchestrator.federation.home import HomeFederation
+from orchestrator.federation.hub import Hub
+from orchestrator.federation.publications import Publications
 from orchestrator.identity.ports import IdentityStore
 from orchestrator.identity.service import IdentityService
 from orchestrator.identity.throttle import FailureCounter, Limit, SignInThrottle
@@ -160,6 +164,34 @@ class Services:
 
     def pools(self, uow: UnitOfWork) -> PoolService:
         return PoolService(exercises=self.exercises(uow))
+
+    # -- federation ------------------------------------------------------------------------------
+    def home(self, uow: UnitOfWork) -> HomeFederation:
+        """What peers may do here through /federation/v1, inside `uow`."""
+        return HomeFederation(
+            unit=uow,
+            clock=self.clock,
+            parse=scenario_facts,
+            check=check_allowance,
+            name=self.settings.instance_name,
+            country=self.settings.instance_country,
+        )
+
+    def publications(self, uow: UnitOfWork) -> Publications:
+        return Publications(unit=uow, clock=self.clock)
+
+    @cached_property
+    def hub(self) -> Hub:
+        """Peers, and the two-phase booking across them (opens its own units of work)."""
+        return Hub(
+            transactions=self.uow,
+            clock=self.clock,
+            connectors=self.connectors,
+            load=registry.load,
+            exercises=lambda unit: ExerciseService(unit=unit, clock=self.clock, plugins=self.plugins),
+            abort_after=timedelta(seconds=self.settings.federation_abort_after_seconds),
+            timeout_seconds=self.settings.federation_timeout_seconds,
+        )
 
     def instance_values(self, handle: ScenarioHandle, instance_id: str) -> Mapping[str, str]:
         """Every per-instance value (flags, passwords) of `handle` for one instance, from the seed."""

@@ -61,6 +61,12 @@ def _kubeconfig(mark: Markers) -> str:
 #: A valid config per kind with every secret of its schema set (nested ones included) to a marker.
 EXAMPLES: dict[str, Callable[[Markers], dict[str, Any]]] = {
     "fake": lambda mark: {"world": f"sealed-{uuid.uuid4().hex[:6]}", "token": mark()},
+    "federation": lambda mark: {
+        "base_url": "https://lv.example.eu",
+        "range": "lv-range",
+        "peer": "lv",
+        "token": mark(),
+    },
     "docker": lambda mark: {
         "base_url": "tcp://docker.range.example:2376",
         "tls_ca": "CA-PEM",
@@ -103,6 +109,7 @@ EXAMPLES: dict[str, Callable[[Markers], dict[str, Any]]] = {
 
 #: A public key of each kind's example, changed by the PATCH that must keep every secret.
 PUBLIC_CHANGE: dict[str, dict[str, Any]] = {
+    "federation": {"timeout_seconds": 20},
     "fake": {"ready_after": 1.5},
     "docker": {"workers": 2},
     "kubernetes": {"namespace_prefix": "lab"},

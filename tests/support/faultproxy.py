@@ -1,4 +1,5 @@
-"""A real HTTP proxy in front of the Docker engine's unix socket that injects faults for chosen requests.
+"""A real HTTP proxy in front of the Docker engine's unix socket (or any HTTP server on 127.0.0.1, such as
+a Federange peer) that injects faults for chosen requests.
 
 Listens on 127.0.0.1 (an ephemeral port); a connector pointed at `tcp://127.0.0.1:<port>` speaks plain
 HTTP to it and the proxy relays every request to the engine, one request per connection (it adds
@@ -42,7 +43,7 @@ class Rule:
 
 @dataclass
 class FaultProxy:
-    upstream: str  # path of the engine's unix socket
+    upstream: str  # path of the engine's unix socket, or `host:port` of a TCP server (a Federange peer)
     rules: list[Rule] = field(default_factory=list)
     seen: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, what happened)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -103,10 +104,21 @@ class FaultProxy:
             request = "\r\n".join([lines[0], *kept, "Connection: close"]).encode("latin-1") + b"\r\n\r\n"
             self._relay(client, request + rest)
 
+    def _upstream(self) -> socket.socket:
+        if self.upstream.startswith("/"):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(120)
+            sock.connect(self.upstream)
+            return sock
+        host, _, port = self.upstream.rpartition(":")
+        return socket.create_connection((host, int(port)), timeout=120)
+
     def _relay(self, client: socket.socket, first: bytes) -> None:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as engine:
-            engine.settimeout(120)
-            engine.connect(self.upstream)
+        try:
+            upstream = self._upstream()
+        except OSError:
+            return  # the upstream is down: the client sees the connection close unanswered
+        with upstream as engine:
             engine.sendall(first)
 
             def upload() -> None:

@@ -63,7 +63,7 @@ TeamsLimit = Annotated[
 @router.post("/plan", summary="Place the teams without booking (dry run)")
 def plan(body: ExerciseIn, principal: PrincipalDep, services: ServicesDep) -> PlacementPreview:
     with services.uow() as uow:
-        handle, placement = services.exercises(uow).plan(principal, body.to_domain())
+        handle, placement = services.exercises(uow).plan(principal, body.to_domain(), include_peers=True)
     return PlacementPreview(
         scenario=handle.ref,
         footprint=handle.demand.as_dict(),
@@ -77,8 +77,9 @@ def plan(body: ExerciseIn, principal: PrincipalDep, services: ServicesDep) -> Pl
     summary="Schedule an exercise: place every team, book every range (all or nothing), schedule deploys",
 )
 def create(body: ExerciseIn, principal: PrincipalDep, services: ServicesDep) -> ExerciseOut:
+    # Peers' ranges are booked through their home instances, all or nothing (orchestrator.federation.hub).
+    detail = services.hub.create_exercise(principal, body.to_domain())
     with services.uow() as uow:
-        detail = services.exercises(uow).create(principal, body.to_domain())
         return detail_out(uow, detail)
 
 
@@ -136,10 +137,10 @@ def cancel(exercise_id: str, principal: PrincipalDep, services: ServicesDep) -> 
 
 @router.post("/{exercise_id}/extend", summary="Move the end; the bookings follow or nothing changes")
 def extend(exercise_id: str, body: ExtendIn, principal: PrincipalDep, services: ServicesDep) -> ExerciseState:
+    # Renew-to-T: every booking, local and at every peer, ends at exactly `end`, or none changes.
+    services.hub.extend(principal, exercise_id, end=body.end)
     with services.uow() as uow:
-        service = services.exercises(uow)
-        service.extend(principal, exercise_id, end=body.end)
-        return state_out(service.summary(principal, exercise_id))
+        return state_out(services.exercises(uow).summary(principal, exercise_id))
 
 
 @router.post("/{exercise_id}/teams/{team}/retry", summary="Retry a team's failed stage")

@@ -103,6 +103,60 @@ class World:
         limit = {"cpu_millicores": 100_000_000, "memory_mib": 100_000_000, "slots": 1_000_000, "gpus": 0}
         self.made(self.call(self.admin, "PUT", f"/api/v1/organisations/{self.orgs['x']}/quota", json=limit))
 
+    # -- federation ------------------------------------------------------------------------------
+    def peer_org(self) -> str:
+        body = {"name": unique("peer"), "country": "BE", "kind": "federation_peer"}
+        return str(self.made(self.call(self.admin, "POST", "/api/v1/organisations", json=body))["id"])
+
+    def peer_token(self, org: str) -> str:
+        body = {"name": unique("peer"), "organisation_id": org, "role": "peer"}
+        return str(self.made(self.call(self.admin, "POST", "/api/v1/tokens", json=body))["token"])
+
+    def peer(self) -> str:
+        """A peer added here: this very server, reached with a peer token it issued."""
+        token = self.peer_token(self.peer_org())
+        body = {"name": unique("p"), "base_url": str(self.http.base_url).rstrip("/"), "token": token}
+        return str(self.made(self.call(self.admin, "POST", "/api/v1/peers", json=body))["name"])
+
+    def peer_instance(self) -> str:
+        """A peer's instance on x-range: published to a new peer, held, confirmed, deployed."""
+        org = self.peer_org()
+        token = self.peer_token(org)
+        self.call(self.admin, "PUT", f"/api/v1/ranges/{self.x_range}/publications/{org}")
+        key = unique("k")
+        now = datetime.now(UTC)
+        hold = self.made(
+            self.call(
+                token,
+                "POST",
+                "/federation/v1/holds",
+                json={
+                    "key": key,
+                    "range": self.x_range,
+                    "start": now.isoformat(),
+                    "end": (now + timedelta(hours=1)).isoformat(),
+                    "demand": {"slots": 1, "cpu_millicores": 1000, "memory_mib": 1024},
+                },
+            )
+        )
+        self.made(self.call(token, "POST", f"/federation/v1/holds/{hold['id']}/confirm"))
+        instance_id = "p" + uuid.uuid4().hex[:10]
+        self.made(
+            self.call(
+                token,
+                "POST",
+                "/federation/v1/instances",
+                json={
+                    "instance_id": instance_id,
+                    "range": self.x_range,
+                    "exercise": key,
+                    "team": "red",
+                    "scenario_document": scenario_document("x-lab"),
+                },
+            )
+        )
+        return instance_id
+
 
 def exercise_body(**overrides: Any) -> dict[str, Any]:
     return {
@@ -325,6 +379,73 @@ MAKERS: dict[tuple[str, str], Maker] = {
         Call(f"/api/v1/organisations/{w.orgs['x']}/quota"),
     )[1],
 }
+_HOLD = {"key": "k-1", "range": "x-range", **window, "demand": {"slots": 1}}
+_INSTANCE = {
+    "instance_id": "x123",
+    "range": "x-range",
+    "exercise": "k-1",
+    "team": "red",
+    "scenario_document": "x",
+}
+MAKERS.update(
+    {
+        ("get", "/api/v1/ranges/{range_ref}/publications"): lambda w: Call(
+            f"/api/v1/ranges/{w.x_range}/publications"
+        ),
+        ("put", "/api/v1/ranges/{range_ref}/publications/{organisation_id}"): lambda w: Call(
+            f"/api/v1/ranges/{w.x_range}/publications/{w.peer_org()}"
+        ),
+        ("delete", "/api/v1/ranges/{range_ref}/publications/{organisation_id}"): lambda w: Call(
+            f"/api/v1/ranges/{w.x_range}/publications/{w.peer_org()}"
+        ),
+        ("get", "/api/v1/ranges/{range_ref}/peer-instances"): lambda w: Call(
+            f"/api/v1/ranges/{w.x_range}/peer-instances"
+        ),
+        ("post", "/api/v1/ranges/{range_ref}/peer-instances/{instance_id}/stop"): lambda w: Call(
+            f"/api/v1/ranges/{w.x_range}/peer-instances/{w.peer_instance()}/stop", {"reason": "drill"}
+        ),
+        ("post", "/api/v1/peers"): lambda w: Call(
+            "/api/v1/peers", {"name": unique("p"), "base_url": "http://127.0.0.1:9", "token": "t"}, owner=None
+        ),
+        ("get", "/api/v1/peers"): lambda w: Call("/api/v1/peers", owner=None),
+        ("post", "/api/v1/peers/{peer_ref}/sync"): lambda w: Call(
+            f"/api/v1/peers/{w.peer()}/sync", owner=None
+        ),
+        # Only peers reach the federation API: every role here is refused, whatever the call names.
+        ("get", "/federation/v1"): lambda w: Call("/federation/v1", owner=None),
+        ("get", "/federation/v1/ranges"): lambda w: Call("/federation/v1/ranges", owner=None),
+        ("get", "/federation/v1/ranges/{range_ref}"): lambda w: Call(
+            f"/federation/v1/ranges/{w.x_range}", owner=None
+        ),
+        ("get", "/federation/v1/ranges/{range_ref}/availability"): lambda w: Call(
+            f"/federation/v1/ranges/{w.x_range}/availability", owner=None, params=window
+        ),
+        ("post", "/federation/v1/holds"): lambda w: Call("/federation/v1/holds", _HOLD, owner=None),
+        ("get", "/federation/v1/holds"): lambda w: Call(
+            "/federation/v1/holds", owner=None, params={"key": "k-1"}
+        ),
+        ("get", "/federation/v1/holds/{hold_id}"): lambda w: Call("/federation/v1/holds/h-1", owner=None),
+        ("post", "/federation/v1/holds/{hold_id}/confirm"): lambda w: Call(
+            "/federation/v1/holds/h-1/confirm", owner=None
+        ),
+        ("post", "/federation/v1/holds/{hold_id}/release"): lambda w: Call(
+            "/federation/v1/holds/h-1/release", owner=None
+        ),
+        ("post", "/federation/v1/holds/{hold_id}/renew"): lambda w: Call(
+            "/federation/v1/holds/h-1/renew", {"end": window["end"]}, owner=None
+        ),
+        ("post", "/federation/v1/instances"): lambda w: Call(
+            "/federation/v1/instances", _INSTANCE, owner=None
+        ),
+        ("get", "/federation/v1/instances"): lambda w: Call("/federation/v1/instances", owner=None),
+        ("get", "/federation/v1/instances/{instance_id}"): lambda w: Call(
+            "/federation/v1/instances/x123", owner=None
+        ),
+        ("delete", "/federation/v1/instances/{instance_id}"): lambda w: Call(
+            "/federation/v1/instances/x123", owner=None
+        ),
+    }
+)
 for _kind, _param in (("bookings", "booking_id"), ("booking-requests", "request_id")):
     for _verb in ("confirm", "renew", "cancel", "activate", "release"):
         _body = {"end": (END + timedelta(hours=1)).isoformat()} if _verb == "renew" else None

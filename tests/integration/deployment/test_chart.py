@@ -165,6 +165,11 @@ def test_every_setting_is_configurable_or_set_by_the_chart_and_reaches_the_proce
         "session_max_age_seconds": 3600,
         "session_https_only": True,
         "console_enabled": False,
+        "instance_name": "eu-hub",
+        "instance_country": "BE",
+        "federation_sync_interval_seconds": 30,
+        "federation_timeout_seconds": 5,
+        "federation_abort_after_seconds": 90,
     }
     assert set(chosen) == configurable
     rendered = objects("default", settings=tuple(f"config.{k}={v}" for k, v in chosen.items()))

@@ -160,8 +160,9 @@ def test_schemas_are_read_without_any_connector_sdk() -> None:
         "for kind in registry.known_kinds():\n"
         "    registry.config_json_schema(kind)\n"
         "    registry.check_config(kind, {'playbook_dir': '/x'} if kind == 'ansible' else "
-        "{'in_cluster': True} if kind == 'kubernetes' else {})\n"
-        "print(sorted(m for m in ('kubernetes', 'docker', 'ansible_runner') if m in sys.modules))\n"
+        "{'in_cluster': True} if kind == 'kubernetes' else "
+        "{'base_url': 'http://127.0.0.1:9', 'token': 't'} if kind == 'federation' else {})\n"
+        "print(sorted(m for m in ('kubernetes', 'docker', 'ansible_runner', 'httpx') if m in sys.modules))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60

@@ -1,0 +1,245 @@
+"""The federation API's schemas (/federation/v1) and the hub's peer and publication schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from connectors.base import InstanceStatus
+from orchestrator.api.schemas.bookings import DemandIn
+from orchestrator.api.schemas.common import MAX_TEXT, Ref, Schema, Slug, UtcDateTime
+from orchestrator.domain.bookings import Booking
+from orchestrator.federation.home import PublishedRange
+from orchestrator.federation.model import Peer, PeerInstance
+
+InstanceId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,19}$", max_length=20)]
+
+
+class HandshakeOut(BaseModel):
+    api: str = Field(description="The version this instance speaks (federation/v1)")
+    versions: list[str]
+    name: str = Field(description="This instance's name")
+    country: str
+    peer: dict[str, str] = Field(description="The caller, as this instance knows it")
+
+
+class PolicySummaryOut(BaseModel):
+    """The sharing policy this instance applies to the calling peer on the range."""
+
+    max_foreign_share: float
+    max_booking_minutes: int | None
+    min_lead_minutes: int | None
+    approval_required: bool
+    allow_privileged: bool
+    require_image_digests: bool
+
+
+class PublishedRangeOut(BaseModel):
+    api: str = "federation/v1"
+    slug: str
+    name: str
+    description: str
+    country: str
+    capabilities: list[str]
+    capacity: dict[str, int]
+    free: dict[str, int] = Field(description="What the caller could still book over the next hour")
+    status: str
+    policy: PolicySummaryOut
+
+    @classmethod
+    def from_domain(cls, published: PublishedRange) -> PublishedRangeOut:
+        r = published.record
+        p = r.policy
+        return cls(
+            slug=r.slug,
+            name=r.name,
+            description=r.description,
+            country=r.country,
+            capabilities=sorted(r.capabilities),
+            capacity=r.capacity.as_dict(),
+            free=published.free.as_dict(),
+            status=r.status.value,
+            policy=PolicySummaryOut(
+                max_foreign_share=p.max_foreign_share,
+                max_booking_minutes=None
+                if p.max_booking_length is None
+                else int(p.max_booking_length.total_seconds() // 60),
+                min_lead_minutes=None
+                if p.min_lead_time is None
+                else int(p.min_lead_time.total_seconds() // 60),
+                approval_required=p.approval_required,
+                allow_privileged=p.allow_privileged,
+                require_image_digests=p.require_image_digests,
+            ),
+        )
+
+
+class AvailabilityOut(BaseModel):
+    range: str
+    start: datetime
+    end: datetime
+    free: dict[str, int]
+
+
+class HoldIn(Schema):
+    key: Ref = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$", description="The caller's idempotency key"
+    )
+    range: Slug
+    start: UtcDateTime
+    end: UtcDateTime
+    demand: DemandIn
+
+
+class RenewIn(Schema):
+    end: UtcDateTime
+
+
+class HoldOut(BaseModel):
+    id: str
+    key: str
+    range: str
+    status: str
+    status_reason: str
+    start: datetime
+    end: datetime
+    demand: dict[str, int]
+    expires_at: datetime | None
+
+    @classmethod
+    def from_domain(cls, b: Booking) -> HoldOut:
+        return cls(
+            id=b.id,
+            key=b.request_id,
+            range=b.range_slug,
+            status=b.status.value,
+            status_reason=b.status_reason,
+            start=b.start,
+            end=b.end,
+            demand=b.demand.as_dict(),
+            expires_at=b.hold_expires_at,
+        )
+
+
+class InstanceIn(Schema):
+    instance_id: InstanceId
+    range: Slug
+    exercise: Ref = Field(description="The key of the booking (hold) the instance runs under")
+    team: str = Field(min_length=1, max_length=100)
+    scenario_document: str = Field(min_length=1, max_length=MAX_TEXT)
+    values: dict[str, Annotated[str, Field(max_length=10_000)]] = Field(default_factory=dict, max_length=500)
+
+
+class HostOut(BaseModel):
+    name: str
+    ready: bool
+    reason: str
+
+
+class FedEndpointOut(BaseModel):
+    host: str
+    port: int
+    protocol: str
+    address: str
+    url: str
+
+
+class InstanceStatusOut(BaseModel):
+    instance_id: str
+    phase: str
+    hosts: list[HostOut]
+    endpoints: list[FedEndpointOut]
+    reason: str
+
+    @classmethod
+    def from_domain(cls, s: InstanceStatus) -> InstanceStatusOut:
+        return cls(
+            instance_id=s.instance_id,
+            phase=s.phase.value,
+            hosts=[HostOut(name=h.name, ready=h.ready, reason=h.reason) for h in s.hosts],
+            endpoints=[
+                FedEndpointOut(host=e.host, port=e.port, protocol=e.protocol, address=e.address, url=e.url)
+                for e in s.endpoints
+            ],
+            reason=s.reason,
+        )
+
+
+class InstanceRecordOut(BaseModel):
+    instance_id: str
+    range: str
+    exercise: str
+    team: str
+    phase: str
+
+
+# -- operators and admins ----------------------------------------------------------------------------
+class StopIn(Schema):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class PeerInstanceOut(BaseModel):
+    id: str
+    peer_organisation_id: str
+    booking_id: str
+    exercise: str
+    team: str
+    state: str
+    reason: str
+    demand: dict[str, int]
+    created_at: datetime
+
+    @classmethod
+    def from_domain(cls, i: PeerInstance) -> PeerInstanceOut:
+        return cls(
+            id=i.id,
+            peer_organisation_id=i.peer_organisation_id,
+            booking_id=i.booking_id,
+            exercise=i.exercise,
+            team=i.team,
+            state=i.state.value,
+            reason=i.reason,
+            demand=i.demand.as_dict(),
+            created_at=i.created_at,
+        )
+
+
+class PeerIn(Schema):
+    name: Slug = Field(description="What this instance calls the peer (refusals say '<name>/<range>: ...')")
+    base_url: str = Field(min_length=1, max_length=500, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    token: str = Field(
+        min_length=1,
+        max_length=500,
+        json_schema_extra={"writeOnly": True},
+        description="The peer token the peer issued to this instance (never shown again)",
+    )
+
+
+class PeerOut(BaseModel):
+    id: str
+    name: str
+    base_url: str
+    organisation_id: str
+    api_version: str
+    synced_at: datetime | None
+    sync_error: str
+    ranges: list[str]
+
+    @classmethod
+    def from_domain(cls, peer: Peer, ranges: list[str]) -> PeerOut:
+        return cls(
+            id=peer.id,
+            name=peer.name,
+            base_url=peer.base_url,
+            organisation_id=peer.organisation_id,
+            api_version=peer.api_version,
+            synced_at=peer.synced_at,
+            sync_error=peer.sync_error,
+            ranges=ranges,
+        )
+
+
+def status_body(status: InstanceStatus) -> dict[str, Any]:
+    return InstanceStatusOut.from_domain(status).model_dump()

@@ -1,0 +1,85 @@
+"""`federange peers ...`: other Federange instances this one imports ranges from (hub side), and
+publishing one's ranges to a peer (home side)."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from orchestrator.cli import output
+from orchestrator.cli.client import TokenOption, UrlOption, client_of, make_client
+
+app = typer.Typer(help="Federation peers: add one, list, sync; publish a range to one.", no_args_is_help=True)
+
+
+@app.callback()
+def _client(ctx: typer.Context, url: str | None = UrlOption, token: str | None = TokenOption) -> None:
+    ctx.obj = make_client(url, token)
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="What this instance calls the peer, e.g. lv-hub"),
+    peer_url: str = typer.Option(..., "--peer-url", help="The peer's base URL"),
+    peer_token: str = typer.Option(
+        "", "--peer-token", help="The peer token it issued to us (default: FEDERANGE_PEER_TOKEN)"
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Add a peer: shake hands and import the ranges it publishes to us (admin)."""
+    secret = peer_token or os.environ.get("FEDERANGE_PEER_TOKEN", "")
+    if not secret:
+        output.errors.print("[bold red]Invalid input[/]: give --peer-token or set FEDERANGE_PEER_TOKEN")
+        raise typer.Exit(2)
+    peer = client_of(ctx).request(
+        "POST", "/api/v1/peers", json={"name": name, "base_url": peer_url, "token": secret}
+    )
+    if as_json:
+        output.emit_json(peer)
+        return
+    ranges = ", ".join(peer["ranges"]) or "none"
+    output.console.print(f"[green]added[/] peer {peer['name']} ({peer['api_version']}): ranges {ranges}")
+
+
+@app.command("list")
+def list_(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """The peers this instance imports ranges from."""
+    peers = client_of(ctx).request("GET", "/api/v1/peers")
+    if as_json:
+        output.emit_json(peers)
+        return
+    output.table(
+        "Peers",
+        ["name", "url", "api", "ranges", "synced", "error"],
+        [
+            [
+                p["name"],
+                p["base_url"],
+                p["api_version"],
+                ", ".join(p["ranges"]),
+                p["synced_at"] or "",
+                p["sync_error"],
+            ]
+            for p in peers
+        ],
+    )
+
+
+@app.command("sync")
+def sync(ctx: typer.Context, name: str) -> None:
+    """Import the peer's published ranges again now."""
+    peer = client_of(ctx).request("POST", f"/api/v1/peers/{name}/sync")
+    output.console.print(f"[green]synced[/] {peer['name']}: {', '.join(peer['ranges']) or 'no ranges'}")
+
+
+@app.command("publish")
+def publish(
+    ctx: typer.Context,
+    range_ref: str = typer.Argument(..., help="One of your ranges"),
+    organisation: str = typer.Option(..., "--to", help="The peer's organisation id (kind federation_peer)"),
+) -> None:
+    """Publish one of your ranges to a peer (its operators or an admin)."""
+    client_of(ctx).request("PUT", f"/api/v1/ranges/{range_ref}/publications/{organisation}")
+    output.console.print(f"[green]published[/] {range_ref} to {organisation}")
