@@ -33,6 +33,7 @@ from connectors.base import (
     RegistryPull,
 )
 from orchestrator.cli import output
+from orchestrator.cli.options import current
 from orchestrator.cli.scenarios import resolve
 from scenarios.bundle import Bundle
 from scenarios.images import BASE_ENV, BuiltImage, base_image, built_images
@@ -191,11 +192,10 @@ def build(
     ranges: list[Path] = typer.Option(
         [], "--range", help="Range document (connector: {kind, config}) to make the images available to"
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """Build every image a scenario builds itself (build: hosts) and make it available to ranges."""
     bundle = resolve(name)
-    quiet = as_json
+    quiet = current().machine
     targets = [(document, open_connector(document)) for document in map(read_range, ranges)]
     try:
         built, delivered = prepare(
@@ -212,8 +212,7 @@ def build(
         {"host": i.host, "image": i.tag, "result": result, "seconds": round(seconds, 1)}
         for i, result, seconds in built
     ]
-    if as_json:
-        output.emit_json({"scenario": bundle.scenario.ref, "images": rows, "ranges": delivered})
+    if output.machine({"scenario": bundle.scenario.ref, "images": rows, "ranges": delivered}):
         return
     if not rows:
         output.console.print(f"{bundle.scenario.ref} builds no image of its own", highlight=False)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -28,7 +29,33 @@ def _fail(exc: FederangeError) -> typer.Exit:
     return typer.Exit(1)
 
 
+class JsonLines(logging.Formatter):
+    """One JSON object per log record (`--json` on the server commands)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "at": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line)
+
+
+def _json_logs() -> bool:
+    from orchestrator.cli.options import current
+
+    return current().machine
+
+
 def _logging() -> None:
+    if _json_logs():
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonLines())
+        logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+        return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
@@ -50,7 +77,16 @@ def _serve(app: object, *, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     signal.signal(signal.SIGTERM, lambda *_: None)
-    uvicorn.run(app, host=host, port=port, workers=workers, factory=isinstance(app, str), log_level="info")  # type: ignore[arg-type]
+    extra: dict[str, Any] = {"log_config": None} if _json_logs() else {}  # our JSON handler, not uvicorn's
+    uvicorn.run(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        workers=workers,
+        factory=isinstance(app, str),
+        log_level="info",
+        **extra,
+    )
 
 
 def _exit_without_waiting(released: list[str]) -> None:
@@ -159,10 +195,10 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision")) -
     engine = make_engine(settings.resolved_database_url())
     try:
         migrate.upgrade(engine, revision, settings=settings)
-        output.console.print(
-            f"database {engine.url.render_as_string(hide_password=True)} is at revision "
-            f"{migrate.current_revision(engine)}"
-        )
+        database = engine.url.render_as_string(hide_password=True)
+        current = migrate.current_revision(engine)
+        if not output.machine({"database": database, "revision": current}):
+            output.console.print(f"database {database} is at revision {current}")
     finally:
         engine.dispose()
 
@@ -192,6 +228,8 @@ def db_rotate_key() -> None:
             count = reseal_connector_secrets(connection, cipher)
     finally:
         engine.dispose()
+    if output.machine({"resealed_ranges": count}):
+        return
     output.console.print(
         f"re-sealed the connector secrets of {count} range(s) under the current FEDERANGE_SECRET_KEY; "
         "FEDERANGE_PREVIOUS_SECRET_KEYS is no longer needed"
@@ -217,5 +255,7 @@ def bootstrap(
     except FederangeError as exc:
         raise _fail(exc) from exc
     services.close()
+    if output.machine({"token": issued.plaintext, "organisation": organisation}):
+        return
     output.errors.print("[green]Admin token issued.[/] It is shown once; export it as FEDERANGE_TOKEN:")
     output.console.print(issued.plaintext)
