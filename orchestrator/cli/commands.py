@@ -59,11 +59,10 @@ def load(entry: Entry, name: str) -> Any:
 
     target = getattr(importlib.import_module(entry.module), entry.attribute)
     if isinstance(target, typer.Typer):
-        app = target
-    else:
+        app = options.apply(target)
+    else:  # one command: a Typer of one command (and no callback) is that command itself
         app = typer.Typer()
-        app.command(name)(target)
-    options.apply(app)
+        app.command(name)(options.with_common_options(target))
     command = typer.main.get_command(app)
     command.name = name
     return command

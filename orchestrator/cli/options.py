@@ -1,5 +1,5 @@
 """The options every command takes, before or after the subcommand (kubectl's global flags):
-`--url`, `--token`, `--json`, `-o json|yaml|table|wide` and `--ids`.
+`--url`, `--token`, `--json`, `-o json|yaml|table|wide|id` and `--ids`.
 
 They are added to every command and every command group when a group is loaded (`apply`), so
 `federange --json ranges list`, `federange ranges --json list` and `federange ranges list --json` are one
@@ -32,6 +32,7 @@ class Format(StrEnum):
     wide = "wide"
     json = "json"
     yaml = "yaml"
+    id = "id"  # only the id of what the command made or listed, one per line (for `X=$(...)` in scripts)
 
 
 @dataclass
@@ -53,7 +54,7 @@ class Common:
 
     @property
     def machine(self) -> bool:
-        return self.format in (Format.json, Format.yaml)
+        return self.format in (Format.json, Format.yaml, Format.id)
 
     @property
     def full_ids(self) -> bool:
@@ -111,7 +112,7 @@ _OPTIONS: dict[str, tuple[OptionInfo, Any, str]] = {
             None,
             "-o",
             "--output",
-            help="Output format: table, wide (ids in full), json or yaml",
+            help="Output format: table, wide (ids in full), json, yaml, or id (only the id, for scripts)",
             rich_help_panel=PANEL,
         ),
         Format | None,

@@ -39,7 +39,22 @@ def machine(data: Any) -> bool:
     if fmt is Format.yaml:
         emit_yaml(data)
         return True
+    if fmt is Format.id:
+        for value in ids_in(data):
+            console.out(value, highlight=False)
+        return True
     return False
+
+
+def ids_in(data: Any) -> list[str]:
+    """The id of a record, or of each record of a list or a page (`-o id`)."""
+    if isinstance(data, dict) and "id" in data:
+        return [str(data["id"])]
+    if isinstance(data, dict) and isinstance(data.get("items"), list):
+        return ids_in(data["items"])
+    if isinstance(data, list):
+        return [str(d["id"]) for d in data if isinstance(d, dict) and "id" in d]
+    return []
 
 
 def short_id(value: str | None) -> str:

@@ -17,6 +17,20 @@ maintenance_app = typer.Typer(help="Maintenance windows of a range.", no_args_is
 app.add_typer(maintenance_app, name="maintenance")
 
 
+def health_text(r: dict[str, Any], *, limit: int | None = None) -> str:
+    """`ok`, `FAILING: why`, or `not probed yet` (the scheduler probes every range periodically); the
+    reason cut to `limit` characters in tables of many ranges (`ranges show` has it in full)."""
+    health = r.get("health")
+    if not health:
+        return "not probed yet"
+    if health["healthy"]:
+        return "ok" + (f" ({health['version']})" if health.get("version") else "")
+    reason = str(health["reason"])
+    if limit is not None and len(reason) > limit:
+        reason = reason[: limit - 1] + "…"
+    return f"FAILING: {reason}"
+
+
 def _capacity(r: dict[str, Any]) -> str:
     c = r["capacity"]
     text = f"{c['cpu_millicores'] / 1000:g} cpu, {c['memory_mib'] / 1024:g} GiB, {c['slots']} slots"
@@ -48,13 +62,14 @@ def list_(
         return
     output.table(
         f"Ranges ({data['total']} in all)",
-        ["slug", "name", "country", "status", "capabilities", "capacity", "connector"],
+        ["slug", "name", "country", "status", "health", "capabilities", "capacity", "connector"],
         [
             [
                 r["slug"],
                 r["name"],
                 r["country"],
                 r["status"],
+                health_text(r, limit=40),
                 ",".join(r["capabilities"]),
                 _capacity(r),
                 r["connector"]["kind"],
@@ -82,6 +97,8 @@ def show(
             ["id", r["id"]],
             ["country", r["country"]],
             ["status", r["status"]],
+            ["health", health_text(r)],
+            ["last probed", (r.get("health") or {}).get("probed_at", "")],
             ["capabilities", ", ".join(r["capabilities"])],
             ["capacity", _capacity(r)],
             ["allowed countries", ", ".join(p["allowed_countries"]) or "all"],
@@ -136,8 +153,17 @@ def register(
     allowed_country: list[str] = typer.Option([], help="Repeatable; empty means every country"),
     max_foreign_share: float | None = typer.Option(None, min=0.0, max=1.0),
     approval_required: bool = typer.Option(False),
+    check: bool = typer.Option(
+        False,
+        "--check",
+        help="Probe the range's connector once registered; the result is stored as its health "
+        "(exit 1 when the probe fails)",
+    ),
 ) -> None:
-    """Register a range from a file, flags, or both (flags override the file)."""
+    """Register a range from a file, flags, or both (flags override the file).
+
+    The server checks the connector config against its kind's schema and refuses it naming the field;
+    --check also asks the range itself (an engine or cluster that does not answer, wrong credentials)."""
     body: dict[str, Any] = documents.read_mapping(file) if file else {}
     overrides = {"slug": slug, "name": name, "country": country, "description": description or None}
     body.update({k: v for k, v in overrides.items() if v is not None})
@@ -161,10 +187,19 @@ def register(
         policy["max_foreign_share"] = max_foreign_share
     if approval_required:
         policy["approval_required"] = True
-    r = client_of(ctx).request("POST", "/api/v1/ranges", json=body)
-    if output.machine(r):
-        return
-    output.console.print(f"[green]registered[/] range [bold]{r['slug']}[/] ({r['id']}) in {r['country']}")
+    r = client_of(ctx).request("POST", "/api/v1/ranges", json=body, params={"check": check or None})
+    failing = check and not (r.get("health") or {}).get("healthy", False)
+    if not output.machine(r):
+        output.console.print(f"[green]registered[/] range [bold]{r['slug']}[/] ({r['id']}) in {r['country']}")
+        if check:
+            output.console.print(f"health: {health_text(r)}", highlight=False)
+    if failing:
+        output.errors.print(
+            f"[bold red]the range does not answer its probe[/]: fix its connector with "
+            f"`federange ranges update {r['slug']} --config KEY=VALUE` (the scheduler probes it again)",
+            highlight=False,
+        )
+        raise typer.Exit(1)
 
 
 @app.command("update")

@@ -59,6 +59,23 @@ def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+log = logging.getLogger(__name__)
+
+BOOTSTRAP_HINT = (
+    "no admin exists yet: run `federange admin bootstrap --country XX` on this machine (same "
+    "FEDERANGE_DATABASE_URL / FEDERANGE_DATA_DIR) for the first admin token, then export it as "
+    "FEDERANGE_TOKEN"
+)
+
+
+def hint_bootstrap(services: Services) -> None:
+    """Say how to get the first admin token when the database has no admin."""
+    with services.uow() as uow:
+        if uow.catalogue.count_admins():
+            return
+    log.warning(BOOTSTRAP_HINT)
+
+
 def _services() -> Services:
     from orchestrator.wiring import build
 
@@ -116,6 +133,7 @@ def api(
     from orchestrator.api.app import create_app
 
     services = _services()
+    hint_bootstrap(services)
     try:
         _serve(create_app(services), host=host or settings.host, port=port or settings.port)
     finally:
@@ -171,6 +189,7 @@ def serve(
         services = build(settings)
     except FederangeError as exc:
         raise _fail(exc) from exc
+    hint_bootstrap(services)
     runner = SchedulerRunner(services)
     released: list[str] = []
 
