@@ -269,13 +269,29 @@ def status(
     ctx: typer.Context,
     exercise_id: str,
     watch: bool = typer.Option(False, "--watch", "-w", help="Live per-team progress until all are up"),
+    timeout: float = typer.Option(1800, "--timeout", min=1, help="Seconds --watch waits at most"),
 ) -> None:
-    """An exercise's placement, per-team stages and events."""
+    """An exercise's placement, per-team stages and events.
+
+    With --watch: follows it until every team is up, then exits 0; 1 when a team failed or the timeout
+    passed first (like `kubectl rollout status`)."""
     exercise_id = ids.resolve(client_of(ctx), "exercise", exercise_id)
     client = client_of(ctx)
     path = f"/api/v1/exercises/{exercise_id}"
     if watch:
-        progress.events_table(progress.watch(_fetcher(client, path), until=progress.up))
+        final = progress.watch(_fetcher(client, path), until=progress.up, timeout=timeout)
+        if not output.machine(final):
+            progress.events_table(final)
+        failed = [t for t in final["teams"] if t["stage"] == "failed"]
+        for team in failed:
+            where = f"{team.get('failed_stage')}: {team.get('stage_reason')}"
+            output.errors.print(f"[red]team {team['team']} failed[/] at {where}")
+        if not progress.up(final):
+            output.errors.print(
+                f"[red]not every team is up after {timeout:g} s[/] (status {final['status']})"
+            )
+        if failed or not progress.up(final):
+            raise typer.Exit(1)
         return
     exercise = client.request("GET", path)
     if output.machine(exercise):
