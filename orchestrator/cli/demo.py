@@ -13,6 +13,7 @@ registered as a third range (Kubernetes, the main path), next to the Docker ones
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
@@ -171,6 +172,9 @@ def simulated_backend(reason: str) -> RangeBackend:
 def choose_backend(backend: Backend, docker_url: str) -> RangeBackend:
     if backend is Backend.simulated:
         return simulated_backend("asked for with --ranges simulated")
+    quiet = logging.getLogger("connectors")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # "is there an engine?" expects failed attempts: the answer says why
     try:
         return docker_backend(docker_url)
     except RuntimeError as exc:
@@ -178,6 +182,8 @@ def choose_backend(backend: Backend, docker_url: str) -> RangeBackend:
             output.errors.print(f"[bold red]Docker ranges are not available[/]: {exc}")
             raise typer.Exit(1) from exc
         return simulated_backend(str(exc))
+    finally:
+        quiet.setLevel(level)
 
 
 @contextmanager
@@ -243,6 +249,10 @@ def onboard(url: str, admin: str, backend: RangeBackend, kube: KubeRange | None)
                 "capabilities": ["containers", kind],
                 "capacity": {"cpu_millicores": 4000, "memory_mib": 4096, "slots": slots, "gpus": 0},
                 "connector": {"kind": kind, "config": config},
+                # shared in full with the federation: every slot can take a foreign team (the
+                # default shares half with foreign organisations, and the demo's trainer is foreign on
+                # every range but one)
+                "policy": {"max_foreign_share": 1.0},
             },
         )
         rows.append([registered["slug"], country, name, str(slots), kind])
