@@ -101,6 +101,8 @@ class FederangeGroup(TyperGroup):
             self._listing = False
 
     def invoke(self, ctx: Any) -> Any:
+        from orchestrator.cli import options
+
         try:
             return super().invoke(ctx)
         except Exception as exc:
@@ -118,3 +120,5 @@ class FederangeGroup(TyperGroup):
             )
             sys.stdout.flush()
             raise typer.Exit(EXIT_INTERNAL) from None
+        finally:
+            options.forget()

@@ -69,6 +69,11 @@ def current() -> Common:
     return _current.get() or Common()
 
 
+def forget() -> None:
+    """The invocation is over (several run in one process under a test runner)."""
+    _current.set(None)
+
+
 def _record(ctx: typer.Context, values: dict[str, Any]) -> None:
     root = ctx.find_root()
     common: Common = root.meta.setdefault("federange.common", Common())

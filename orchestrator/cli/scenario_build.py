@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 
 from connectors import registry
 from connectors.base import (
@@ -32,7 +31,7 @@ from connectors.base import (
     ImageStore,
     RegistryPull,
 )
-from orchestrator.cli import output
+from orchestrator.cli import documents, output
 from orchestrator.cli.options import current
 from orchestrator.cli.scenarios import resolve
 from scenarios.bundle import Bundle
@@ -59,11 +58,8 @@ class RangeDocument:
 
 def read_range(path: Path) -> RangeDocument:
     """A range document as `federange ranges register --file` takes it (slug, connector.kind/config)."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise typer.BadParameter(f"{path}: {exc}", param_hint="--range") from exc
-    connector = data.get("connector") if isinstance(data, dict) else None
+    data = documents.read_mapping(path, option="--range")
+    connector = data.get("connector")
     if not isinstance(connector, dict) or not isinstance(connector.get("kind"), str):
         raise typer.BadParameter(f"{path}: no 'connector: {{kind, config}}' in it", param_hint="--range")
     config = connector.get("config") or {}
