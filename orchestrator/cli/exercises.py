@@ -316,7 +316,10 @@ def cancel(ctx: typer.Context, exercise_id: str) -> None:
     exercise = client_of(ctx).request("POST", f"/api/v1/exercises/{exercise_id}/cancel")
     if output.machine(exercise):
         return
-    output.console.print(f"[yellow]cancelled[/] {exercise['name']}: {exercise['status']}")
+    output.console.print(
+        f"[yellow]cancel requested[/] for {exercise['name']} (status {exercise['status']}): its bookings are "
+        "released and whatever was deployed is torn down"
+    )
 
 
 @app.command("extend")

@@ -18,13 +18,13 @@ app.add_typer(maintenance_app, name="maintenance")
 
 
 def health_text(r: dict[str, Any], *, limit: int | None = None) -> str:
-    """`ok`, `FAILING: why`, or `not probed yet` (the scheduler probes every range periodically); the
-    reason cut to `limit` characters in tables of many ranges (`ranges show` has it in full)."""
+    """`ok`, `FAILING: why`, or `not probed yet` (the scheduler probes every range periodically); in
+    tables of many ranges (`limit`) the reason is cut and the version left out (`ranges show` has both)."""
     health = r.get("health")
     if not health:
         return "not probed yet"
     if health["healthy"]:
-        return "ok" + (f" ({health['version']})" if health.get("version") else "")
+        return "ok" + (f" ({health['version']})" if health.get("version") and limit is None else "")
     reason = str(health["reason"])
     if limit is not None and len(reason) > limit:
         reason = reason[: limit - 1] + "…"
