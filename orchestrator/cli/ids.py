@@ -44,12 +44,23 @@ def _listed(client: ApiClient, kind: str) -> list[dict[str, Any]]:
     return items
 
 
+def is_prefix(ref: str) -> bool:
+    """Whether `ref` can only be the start of an id (hexadecimal, shorter than a whole one)."""
+    text = ref.strip().lower()
+    return not _FULL.fullmatch(text) and bool(_PREFIX.fullmatch(text))
+
+
 def resolve(client: ApiClient, kind: str, ref: str) -> str:
     """The full id of the `kind` that `ref` is, or starts, the id of."""
-    text = ref.strip().lower()
-    if _FULL.fullmatch(text) or not _PREFIX.fullmatch(text):
+    if not is_prefix(ref):
         return ref
-    matches = sorted({str(r["id"]) for r in _listed(client, kind) if str(r["id"]).startswith(text)})
+    return pick(kind, ref, [str(r["id"]) for r in _listed(client, kind)])
+
+
+def pick(kind: str, ref: str, candidates: list[str]) -> str:
+    """The one of `candidates` that starts with `ref`; exits 1 (none) or 2 (several) saying so."""
+    text = ref.strip().lower()
+    matches = sorted({c for c in candidates if c.startswith(text)})
     if len(matches) == 1:
         return matches[0]
     if not matches:

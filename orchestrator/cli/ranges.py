@@ -9,7 +9,7 @@ from typing import Any
 import typer
 import yaml
 
-from orchestrator.cli import bookings, documents, output, timeline
+from orchestrator.cli import bookings, documents, ids, output, timeline
 from orchestrator.cli.client import client_of
 
 app = typer.Typer(help="Register, inspect and change cyber ranges.", no_args_is_help=True)
@@ -273,7 +273,10 @@ def maintenance_add(
 
 @maintenance_app.command("remove")
 def maintenance_remove(ctx: typer.Context, ref: str, maintenance_id: str) -> None:
-    """Remove a maintenance window."""
+    """Remove a maintenance window (its id, or a unique prefix of it as `maintenance list` shows it)."""
+    if ids.is_prefix(maintenance_id):
+        windows = client_of(ctx).request("GET", f"/api/v1/ranges/{ref}/maintenance")
+        maintenance_id = ids.pick("maintenance window", maintenance_id, [m["id"] for m in windows])
     client_of(ctx).request("DELETE", f"/api/v1/ranges/{ref}/maintenance/{maintenance_id}")
     if output.machine({"range": ref, "id": maintenance_id, "removed": True}):
         return

@@ -82,3 +82,20 @@ def test_exercise_and_environment_ids_by_prefix(api_url: str, http: httpx.Client
     renewed = invoke("env", "renew", env_id[:8], "--minutes", "20", "--json", env=researcher)
     assert renewed.exit_code == 0, renewed.output
     assert json.loads(renewed.stdout)["id"] == env_id
+
+
+def test_a_maintenance_window_by_prefix(api_url: str, http: httpx.Client, admin_token: str) -> None:
+    fed = federation(http, admin_token, ranges={"ee-range": ("EE", 2)})
+    operator = {"FEDERANGE_URL": api_url, "FEDERANGE_TOKEN": fed.operators["ee-range"]}
+    window = ["--start", "2031-03-01T08:00:00Z", "--end", "2031-03-01T12:00:00Z"]
+    added = invoke("ranges", "maintenance", "add", "ee-range", *window, "-o", "id", env=operator)
+    assert added.exit_code == 0, added.output
+    window_id = added.stdout.strip()
+    listed = invoke("ranges", "maintenance", "list", "ee-range", env=operator)
+    assert window_id[:8] in listed.stdout
+    removed = invoke("ranges", "maintenance", "remove", "ee-range", window_id[:8], "--json", env=operator)
+    assert removed.exit_code == 0, removed.output
+    assert json.loads(removed.stdout) == {"range": "ee-range", "id": window_id, "removed": True}
+    assert (
+        json.loads(invoke("ranges", "maintenance", "list", "ee-range", "--json", env=operator).stdout) == []
+    )
