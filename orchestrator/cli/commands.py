@@ -101,16 +101,15 @@ class FederangeGroup(TyperGroup):
             self._listing = False
 
     def invoke(self, ctx: Any) -> Any:
-        from orchestrator.cli import options
+        from orchestrator.cli import options, output
 
+        output.open_consoles()
         try:
             return super().invoke(ctx)
         except Exception as exc:
             if _is_cli_exception(exc) or os.environ.get("FEDERANGE_DEBUG"):
                 raise
             from rich.markup import escape
-
-            from orchestrator.cli import output
 
             output.errors.print(
                 f"[bold red]internal error[/]: {type(exc).__name__}: {escape(str(exc))}\n"

@@ -15,6 +15,15 @@ from orchestrator.cli.options import Format, current
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
+
+def open_consoles() -> None:
+    """Fresh consoles for a command: the terminal as it is now (Rich reads COLUMNS once, when a console
+    is made; several commands run in one process under a test runner)."""
+    global console, errors  # noqa: PLW0603 - the module's consoles are what every command prints to
+    console = Console(soft_wrap=True)
+    errors = Console(stderr=True, soft_wrap=True)
+
+
 #: How many characters of an id a table shows by default; any unique prefix is accepted back.
 SHORT_ID = 8
 

@@ -85,3 +85,14 @@ def test_commands_that_printed_nothing_for_scripts_now_answer_json(api_url: str,
 def _admin_org(env: dict[str, str]) -> str:
     orgs = json.loads(invoke("orgs", "list", "--json", env=env).stdout)
     return str(orgs[0]["id"])
+
+
+def test_each_command_prints_at_the_terminal_width_of_its_own_invocation() -> None:
+    """Rich reads COLUMNS when a console is made: each invocation makes its own (several run in one
+    process under a test runner, or a program that calls the CLI twice)."""
+    widths = []
+    for columns in ("90", "250", "90"):
+        shown = invoke("scenario", "list", env={"COLUMNS": columns})
+        assert shown.exit_code == 0, shown.output
+        widths.append(max(len(line) for line in shown.stdout.splitlines()))
+    assert widths[0] <= 90 and widths[1] > 90 and widths[2] <= 90, widths
