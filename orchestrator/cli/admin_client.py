@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from orchestrator.cli import output
-from orchestrator.cli.client import TokenOption, UrlOption, client_of, make_client
+from orchestrator.cli import ids, output
+from orchestrator.cli.client import client_of
 
 orgs_app = typer.Typer(help="Organisations of the federation.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens (admin).", no_args_is_help=True)
-
-
-@orgs_app.callback()
-def _orgs_client(ctx: typer.Context, url: str | None = UrlOption, token: str | None = TokenOption) -> None:
-    ctx.obj = make_client(url, token)
-
-
-@tokens_app.callback()
-def _tokens_client(ctx: typer.Context, url: str | None = UrlOption, token: str | None = TokenOption) -> None:
-    ctx.obj = make_client(url, token)
 
 
 @orgs_app.command("create")
@@ -27,24 +17,21 @@ def create_org(
     name: str = typer.Option(...),
     country: str = typer.Option(..., help="ISO 3166-1 alpha-2"),
     kind: str = typer.Option("range_operator", help="range_operator | training_provider | research | agency"),
-    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Create an organisation."""
     org = client_of(ctx).request(
         "POST", "/api/v1/organisations", json={"name": name, "country": country, "kind": kind}
     )
-    if as_json:
-        output.emit_json(org)
+    if output.machine(org):
         return
     output.console.print(f"[green]created[/] organisation {org['name']} ({org['country']}): {org['id']}")
 
 
 @orgs_app.command("list")
-def list_orgs(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+def list_orgs(ctx: typer.Context) -> None:
     """List organisations."""
     orgs = client_of(ctx).request("GET", "/api/v1/organisations")
-    if as_json:
-        output.emit_json(orgs)
+    if output.machine(orgs):
         return
     output.table(
         "Organisations",
@@ -60,31 +47,29 @@ def issue(
     organisation: str = typer.Option(..., "--organisation", "--org", help="Organisation id"),
     role: str = typer.Option(..., help="admin | operator | trainer | researcher"),
     expires_at: str | None = typer.Option(None, help="RFC 3339 expiry"),
-    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Issue a token; it is printed once."""
+    organisation = ids.resolve(client_of(ctx), "organisation", organisation)
     t = client_of(ctx).request(
         "POST",
         "/api/v1/tokens",
         json={"name": name, "organisation_id": organisation, "role": role, "expires_at": expires_at},
     )
-    if as_json:
-        output.emit_json(t)
+    if output.machine(t):
         return
     output.errors.print(f"[green]token issued[/] for {t['principal_name']} ({t['role']}); shown once:")
     output.console.print(t["token"])
 
 
 @tokens_app.command("list")
-def list_tokens(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+def list_tokens(ctx: typer.Context) -> None:
     """List tokens (never their secrets)."""
     tokens = client_of(ctx).request("GET", "/api/v1/tokens")
-    if as_json:
-        output.emit_json(tokens)
+    if output.machine(tokens):
         return
     output.table(
         "Tokens",
-        ["id", "holder", "role", "organisation", "prefix", "revoked"],
+        ["id", "holder", "role", "organisation id", "prefix", "revoked"],
         [
             [
                 t["id"],
@@ -102,5 +87,8 @@ def list_tokens(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"
 @tokens_app.command("revoke")
 def revoke(ctx: typer.Context, token_id: str) -> None:
     """Revoke a token."""
+    token_id = ids.resolve(client_of(ctx), "token", token_id)
     client_of(ctx).request("DELETE", f"/api/v1/tokens/{token_id}")
+    if output.machine({"id": token_id, "revoked": True}):
+        return
     output.console.print(f"[green]revoked[/] token {token_id}")

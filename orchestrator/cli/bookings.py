@@ -8,11 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
-from rich.table import Table
 
-from orchestrator.cli import output
-from orchestrator.cli.client import TokenOption, UrlOption, client_of, make_client
+from orchestrator.cli import documents, ids, output
+from orchestrator.cli.client import client_of
 
 app = typer.Typer(
     help="Book capacity on ranges for a window; confirm, renew, cancel, approve.", no_args_is_help=True
@@ -22,16 +20,6 @@ app.add_typer(quota_app, name="quota")
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-@app.callback()
-def _client(ctx: typer.Context, url: str | None = UrlOption, token: str | None = TokenOption) -> None:
-    ctx.obj = make_client(url, token)
-
-
-@quota_app.callback()
-def _quota_client(ctx: typer.Context) -> None:
-    ctx.obj = ctx.parent.obj if ctx.parent is not None else None
 
 
 def parse_duration(text: str, *, option: str) -> timedelta:
@@ -61,22 +49,24 @@ def demand_text(d: dict[str, int]) -> str:
 
 
 def print_bookings(title: str, bookings: list[dict[str, Any]]) -> None:
-    """A table of bookings; long values (ids) fold onto more lines rather than being cut."""
-    table = Table(title=title)
-    for column in ("id", "range", "status", "start", "end", "demand", "owner", "request"):
-        table.add_column(column, overflow="fold")
-    for b in bookings:
-        table.add_row(
-            b["id"],
-            b["range"],
-            b["status"],
-            b["start"],
-            b["end"],
-            demand_text(b["demand"]),
-            b["owner_organisation_id"],
-            b["request_id"],
-        )
-    output.console.print(table)
+    """A table of bookings: ids shortened to a prefix the commands accept (in full with -o wide / --ids)."""
+    output.table(
+        title,
+        ["id", "range", "status", "start", "end", "demand", "owner id", "request"],
+        [
+            [
+                b["id"],
+                b["range"],
+                b["status"],
+                b["start"],
+                b["end"],
+                demand_text(b["demand"]),
+                b["owner_organisation_id"],
+                b["request_id"],
+            ]
+            for b in bookings
+        ],
+    )
 
 
 def _print_request(data: dict[str, Any], *, verb: str) -> None:
@@ -105,10 +95,11 @@ def create(
     confirm: bool = typer.Option(False, "--confirm", help="Confirm at once instead of holding"),
     request_id: str | None = typer.Option(None, help="Idempotency key: repeating it books nothing twice"),
     organisation: str | None = typer.Option(None, "--org", help="Book for this organisation (admins)"),
-    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Book one or several ranges for a window: every range or none (flags override the file)."""
-    body: dict[str, Any] = yaml.safe_load(file.read_text()) if file else {}
+    if organisation:
+        organisation = ids.resolve(client_of(ctx), "organisation", organisation)
+    body: dict[str, Any] = documents.read_mapping(file) if file else {}
     if range_:
         demand = {"cpu_millicores": cpu, "memory_mib": memory, "slots": slots, "gpus": gpus}
         body["items"] = [{"range": r, "demand": demand} for r in range_]
@@ -128,8 +119,7 @@ def create(
     if confirm:
         body["hold"] = False
     data = client_of(ctx).request("POST", "/api/v1/bookings", json=body)
-    if as_json:
-        output.emit_json(data)
+    if output.machine(data):
         return
     _print_request(data, verb="booked")
 
@@ -146,9 +136,10 @@ def list_(
     end: str | None = typer.Option(None, help="Only bookings starting before this"),
     page: int = typer.Option(1, min=1),
     page_size: int = typer.Option(50, min=1, max=500),
-    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List the bookings you may see."""
+    if organisation:
+        organisation = ids.resolve(client_of(ctx), "organisation", organisation)
     params: dict[str, Any] = {
         "range": range_,
         "organisation_id": organisation,
@@ -161,18 +152,17 @@ def list_(
         "page_size": page_size,
     }
     data = client_of(ctx).request("GET", "/api/v1/bookings", params=params)
-    if as_json:
-        output.emit_json(data)
+    if output.machine(data):
         return
     print_bookings(f"Bookings ({data['total']} in all)", data["items"])
 
 
 @app.command("show")
-def show(ctx: typer.Context, booking_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+def show(ctx: typer.Context, booking_id: str) -> None:
     """Show one booking."""
+    booking_id = ids.resolve(client_of(ctx), "booking", booking_id)
     b = client_of(ctx).request("GET", f"/api/v1/bookings/{booking_id}")
-    if as_json:
-        output.emit_json(b)
+    if output.machine(b):
         return
     output.table(
         f"Booking {b['id']}",
@@ -196,10 +186,9 @@ def _path(ref: str, *, request: bool) -> str:
     return f"/api/v1/booking-requests/{ref}" if request else f"/api/v1/bookings/{ref}"
 
 
-def _act(ctx: typer.Context, ref: str, action: str, *, request: bool, body: Any, as_json: bool) -> None:
+def _act(ctx: typer.Context, ref: str, action: str, *, request: bool, body: Any) -> None:
     data = client_of(ctx).request("POST", f"{_path(ref, request=request)}/{action}", json=body)
-    if as_json:
-        output.emit_json(data)
+    if output.machine(data):
         return
     if request:
         _print_request(data, verb=f"{action}:")
@@ -215,10 +204,10 @@ def confirm(
     ctx: typer.Context,
     booking_id: str,
     request: bool = RequestFlag,
-    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Confirm a held booking (or every held booking of a request) before the hold expires."""
-    _act(ctx, booking_id, "confirm", request=request, body=None, as_json=as_json)
+    booking_id = booking_id if request else ids.resolve(client_of(ctx), "booking", booking_id)
+    _act(ctx, booking_id, "confirm", request=request, body=None)
 
 
 @app.command("renew")
@@ -228,9 +217,9 @@ def renew(
     end: str | None = typer.Option(None, help="The new end (RFC 3339): later extends, earlier shrinks"),
     extend: str | None = typer.Option(None, help="Instead of --end: move the end by 2h, 1d, ..."),
     request: bool = RequestFlag,
-    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Move the end of a booking: extending is refused (with the reason) when capacity does not allow it."""
+    booking_id = booking_id if request else ids.resolve(client_of(ctx), "booking", booking_id)
     if (end is None) == (extend is None):
         raise typer.BadParameter("give exactly one of --end and --extend", param_hint="--end")
     if extend is not None:
@@ -238,7 +227,7 @@ def renew(
         ends = [b["end"] for b in current["bookings"]] if request else [current["end"]]
         latest = max(datetime.fromisoformat(e) for e in ends)
         end = (latest + parse_duration(extend, option="--extend")).isoformat()
-    _act(ctx, booking_id, "renew", request=request, body={"end": end}, as_json=as_json)
+    _act(ctx, booking_id, "renew", request=request, body={"end": end})
 
 
 @app.command("cancel")
@@ -247,10 +236,10 @@ def cancel(
     booking_id: str,
     reason: str = typer.Option("", help="Why (kept with the booking)"),
     request: bool = RequestFlag,
-    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Cancel a booking (or every booking of a request)."""
-    _act(ctx, booking_id, "cancel", request=request, body={"reason": reason}, as_json=as_json)
+    booking_id = booking_id if request else ids.resolve(client_of(ctx), "booking", booking_id)
+    _act(ctx, booking_id, "cancel", request=request, body={"reason": reason})
 
 
 @app.command("release")
@@ -258,16 +247,17 @@ def release(
     ctx: typer.Context,
     booking_id: str,
     request: bool = RequestFlag,
-    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Give the capacity of a confirmed or active booking back."""
-    _act(ctx, booking_id, "release", request=request, body=None, as_json=as_json)
+    booking_id = booking_id if request else ids.resolve(client_of(ctx), "booking", booking_id)
+    _act(ctx, booking_id, "release", request=request, body=None)
 
 
 @app.command("approve")
-def approve(ctx: typer.Context, booking_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+def approve(ctx: typer.Context, booking_id: str) -> None:
     """Approve a booking waiting for approval on your range."""
-    _act(ctx, booking_id, "approve", request=False, body=None, as_json=as_json)
+    booking_id = ids.resolve(client_of(ctx), "booking", booking_id)
+    _act(ctx, booking_id, "approve", request=False, body=None)
 
 
 @app.command("decline")
@@ -275,18 +265,18 @@ def decline(
     ctx: typer.Context,
     booking_id: str,
     reason: str = typer.Option(..., help="Why (the requester sees it)"),
-    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Decline a booking waiting for approval on your range."""
-    _act(ctx, booking_id, "decline", request=False, body={"reason": reason}, as_json=as_json)
+    booking_id = ids.resolve(client_of(ctx), "booking", booking_id)
+    _act(ctx, booking_id, "decline", request=False, body={"reason": reason})
 
 
 @quota_app.command("show")
-def quota_show(ctx: typer.Context, organisation: str, as_json: bool = typer.Option(False, "--json")) -> None:
+def quota_show(ctx: typer.Context, organisation: str) -> None:
     """Show an organisation's quota."""
+    organisation = ids.resolve(client_of(ctx), "organisation", organisation)
     q = client_of(ctx).request("GET", f"/api/v1/organisations/{organisation}/quota")
-    if as_json:
-        output.emit_json(q)
+    if output.machine(q):
         return
     limit = "none" if q["limit"] is None else demand_text(q["limit"])
     output.console.print(f"quota of {q['organisation_id']}: {limit}")
@@ -300,13 +290,12 @@ def quota_set(
     memory: int = typer.Option(..., help="Memory MiB"),
     slots: int = typer.Option(..., help="Instance slots"),
     gpus: int = typer.Option(0),
-    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Set an organisation's quota (admins)."""
+    organisation = ids.resolve(client_of(ctx), "organisation", organisation)
     body = {"cpu_millicores": cpu, "memory_mib": memory, "slots": slots, "gpus": gpus}
     q = client_of(ctx).request("PUT", f"/api/v1/organisations/{organisation}/quota", json=body)
-    if as_json:
-        output.emit_json(q)
+    if output.machine(q):
         return
     output.console.print(f"[green]quota set[/] for {q['organisation_id']}: {demand_text(q['limit'])}")
 
@@ -314,7 +303,10 @@ def quota_set(
 @quota_app.command("remove")
 def quota_remove(ctx: typer.Context, organisation: str) -> None:
     """Remove an organisation's quota (admins)."""
+    organisation = ids.resolve(client_of(ctx), "organisation", organisation)
     client_of(ctx).request("DELETE", f"/api/v1/organisations/{organisation}/quota")
+    if output.machine({"organisation_id": organisation, "limit": None}):
+        return
     output.console.print(f"[green]quota removed[/] for {organisation}")
 
 

@@ -13,9 +13,11 @@ registered as a third range (Kubernetes, the main path), next to the Docker ones
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,16 +34,26 @@ import yaml
 
 from orchestrator.cli import output, progress
 from orchestrator.cli.client import ApiClient
+from orchestrator.cli.options import current
 from orchestrator.settings import Settings
 
 SCENARIO = "ctf-starter"
 SCENARIO_IMAGE = "busybox:1.36"
 LOCAL_IMAGE = "federange-demo/busybox:local"
-TEAMS = [("red", "EE"), ("blue", "LV"), ("green", "EE"), ("white", "LT"), ("orange", "LV"), ("purple", "FI")]
 # slug, country, operator organisation, instance slots
 RANGES = [
     ("ee-range", "EE", "Estonian national cyber range", 2),
     ("lv-range", "LV", "Latvian national cyber range", 3),
+]
+#: One team per instance slot of the two ranges: the most teams the demo can place.
+CAPACITY = sum(slots for *_, slots in RANGES)
+DEFAULT_TEAMS = 3
+TEAMS = [("red", "EE"), ("blue", "LV"), ("green", "EE"), ("white", "LT"), ("orange", "LV")][:CAPACITY]
+#: What to try once the demo is over (printed at its end).
+NEXT_COMMANDS = [
+    ("federange server", "run a server of your own on the embedded default, then follow the README tour"),
+    ("federange scenario list", "the scenario library the exercises run"),
+    (f"federange demo --teams {CAPACITY} --minutes 5", "every slot of both ranges, for five minutes"),
 ]
 
 
@@ -116,16 +128,14 @@ def docker_backend(url: str) -> RangeBackend:
     try:
         engine = registry.load("docker", {"base_url": url, "retries": 1})
     except ImportError as exc:
-        raise RuntimeError(
-            f"the Docker client is not installed ({exc}); pip install 'federange[demo]'"
-        ) from exc
+        raise RuntimeError("the Docker client is not installed: pip install 'federange[demo]'") from exc
     try:
         missing = registry.load_provisioner("ansible").unavailable()  # the scenario's playbook needs it
         if missing:
             raise RuntimeError(f"{missing} (pip install 'federange[demo]')")
         probe = engine.probe()
-        if not probe.healthy:
-            raise RuntimeError(f"no Docker engine answers at {url}: {probe.reason}")
+        if not probe.healthy:  # the connector's reason quotes the client library's exception: not for people
+            raise RuntimeError(f"no Docker engine answers at {url} (start one, or name it with --docker-url)")
         if not isinstance(engine, ImageSupply):
             raise RuntimeError("this Docker connector cannot supply images")
         try:
@@ -162,6 +172,9 @@ def simulated_backend(reason: str) -> RangeBackend:
 def choose_backend(backend: Backend, docker_url: str) -> RangeBackend:
     if backend is Backend.simulated:
         return simulated_backend("asked for with --ranges simulated")
+    quiet = logging.getLogger("connectors")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # "is there an engine?" expects failed attempts: the answer says why
     try:
         return docker_backend(docker_url)
     except RuntimeError as exc:
@@ -169,6 +182,8 @@ def choose_backend(backend: Backend, docker_url: str) -> RangeBackend:
             output.errors.print(f"[bold red]Docker ranges are not available[/]: {exc}")
             raise typer.Exit(1) from exc
         return simulated_backend(str(exc))
+    finally:
+        quiet.setLevel(level)
 
 
 @contextmanager
@@ -234,6 +249,10 @@ def onboard(url: str, admin: str, backend: RangeBackend, kube: KubeRange | None)
                 "capabilities": ["containers", kind],
                 "capacity": {"cpu_millicores": 4000, "memory_mib": 4096, "slots": slots, "gpus": 0},
                 "connector": {"kind": kind, "config": config},
+                # shared in full with the federation: every slot can take a foreign team (the
+                # default shares half with foreign organisations, and the demo's trainer is foreign on
+                # every range but one)
+                "policy": {"max_foreign_share": 1.0},
             },
         )
         rows.append([registered["slug"], country, name, str(slots), kind])
@@ -303,7 +322,13 @@ def _follow(
 
 
 def demo(
-    teams: int = typer.Option(3, "--teams", min=2, max=len(TEAMS), help="How many teams take part"),
+    teams: int = typer.Option(
+        DEFAULT_TEAMS,
+        "--teams",
+        min=2,
+        max=CAPACITY,
+        help=f"How many teams take part (at most {CAPACITY}: one per instance slot of the two ranges)",
+    ),
     minutes: float = typer.Option(
         1.0, "--minutes", min=0.1, max=120, help="How long the exercise runs once it starts"
     ),
@@ -337,9 +362,48 @@ def demo(
         return
     started = time.monotonic()
     settings = Settings()
-    workdir = settings.data_dir / "demo"
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
+    (settings.data_dir / "demo").mkdir(parents=True, exist_ok=True)
+    # each run its own directory (two demos at once never share or delete each other's data), removed
+    # at the end
+    workdir = Path(tempfile.mkdtemp(prefix="run-", dir=settings.data_dir / "demo"))
+    summary: dict[str, Any] = {}
+    machine = current().machine
+    people = output.console
+    if machine:  # the story goes to stderr, the summary alone to stdout
+        output.console = output.errors
+    try:
+        _run(
+            summary,
+            workdir,
+            settings,
+            teams=teams,
+            minutes=minutes,
+            ranges=ranges,
+            start_in=start_in,
+            kubeconfig=kubeconfig,
+            docker_url=docker_url,
+            started=started,
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        output.console = people
+        if machine and summary:
+            output.machine(summary["result"])
+
+
+def _run(
+    summary: dict[str, Any],
+    workdir: Path,
+    settings: Settings,
+    *,
+    teams: int,
+    minutes: float,
+    ranges: Backend,
+    start_in: float,
+    kubeconfig: str,
+    docker_url: str,
+    started: float,
+) -> None:
     demo_settings = settings.model_copy(
         update={
             "database_url": f"sqlite:///{workdir / 'federange.db'}",
@@ -360,7 +424,9 @@ def demo(
         )
     else:
         output.console.print(f"no Kubernetes range: {why_not}")
-    output.console.print(f"database: {demo_settings.resolved_database_url()} (the embedded default, fresh)")
+    output.console.print(
+        f"database: {demo_settings.resolved_database_url()} (the embedded default, fresh; removed at the end)"
+    )
     with running_server(demo_settings) as (url, admin):
         output.console.print(f"Federange API at {url} (scheduler in the same process)")
         trainer = ApiClient(url, onboard(url, admin, backend, kube))
@@ -434,6 +500,19 @@ def demo(
         output.errors.print(
             f"[red]team {team['team']} failed[/] at {team.get('failed_stage')}: {team.get('stage_reason')}"
         )
+    summary["result"] = {
+        "exercise": exercise_id,
+        "status": final["status"],
+        "ranges": backend.kind,
+        "bookings": {b["range"]: b["status"] for b in released},
+        "failed_teams": [t["team"] for t in failed],
+        "left_behind": remains,
+        "seconds": round(time.monotonic() - started, 1),
+        "next": [command for command, _ in NEXT_COMMANDS],
+    }
     if remains or failed or not _over(final):
         raise typer.Exit(1)
     output.console.print(f"[green]demo finished[/] in {time.monotonic() - started:.0f}s")
+    output.console.print("\nNext, try:")
+    for command, why in NEXT_COMMANDS:
+        output.console.print(f"  {command:<42} # {why}", highlight=False)

@@ -8,23 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 
-from orchestrator.cli import output, progress
-from orchestrator.cli.client import ApiClient, TokenOption, UrlOption, client_of, make_client
+from orchestrator.cli import documents, ids, output, progress
+from orchestrator.cli.client import ApiClient, client_of
 
 app = typer.Typer(help="Schedule and follow federated exercises.", no_args_is_help=True)
 env_app = typer.Typer(help="Researcher environments: one instance, now, with a TTL.", no_args_is_help=True)
-
-
-@app.callback()
-def _client(ctx: typer.Context, url: str | None = UrlOption, token: str | None = TokenOption) -> None:
-    ctx.obj = make_client(url, token)
-
-
-@env_app.callback()
-def _env_client(ctx: typer.Context, url: str | None = UrlOption, token: str | None = TokenOption) -> None:
-    ctx.obj = make_client(url, token)
 
 
 def parse_team(text: str) -> dict[str, str]:
@@ -71,7 +60,7 @@ def exercise_body(
     max_per_range: int | None,
     strategy: str | None,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = yaml.safe_load(file.read_text()) if file else {}
+    body: dict[str, Any] = documents.read_mapping(file) if file else {}
     now = datetime.now(UTC)
     if name:
         body["name"] = name
@@ -82,7 +71,12 @@ def exercise_body(
     if start or "start" not in body:
         body["start"] = _when(start, now + timedelta(minutes=30))
     if end or "end" not in body:
-        started = datetime.fromisoformat(str(body["start"]).replace("Z", "+00:00"))
+        try:
+            started = datetime.fromisoformat(str(body["start"]).replace("Z", "+00:00"))
+        except ValueError:
+            raise typer.BadParameter(
+                f"'{body['start']}' is not RFC 3339 or +NNm", param_hint="--start"
+            ) from None
         body["end"] = _when(end, started + timedelta(hours=2))
     if lead is not None:
         body["lead_minutes"] = lead
@@ -160,7 +154,6 @@ def plan(
     max_ranges: int | None = MaxRangesOption,
     max_per_range: int | None = MaxPerRangeOption,
     strategy: str | None = StrategyOption,
-    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show where the teams would go, without booking anything."""
     body = exercise_body(
@@ -181,9 +174,7 @@ def plan(
         strategy=strategy,
     )
     result = client_of(ctx).request("POST", "/api/v1/exercises/plan", json=body)
-    if as_json:
-        output.emit_json(result)
-    else:
+    if not output.machine(result):
         _placement_table(result)
     if not result["feasible"]:
         raise typer.Exit(1)
@@ -212,7 +203,6 @@ def create(
     max_per_range: int | None = MaxPerRangeOption,
     strategy: str | None = StrategyOption,
     watch: bool = typer.Option(False, "--watch", "-w", help="Follow the deployment live"),
-    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Schedule an exercise: place the teams, book every range (all or nothing), deploy on time."""
     body = exercise_body(
@@ -234,8 +224,7 @@ def create(
     )
     client = client_of(ctx)
     created = client.request("POST", "/api/v1/exercises", json=body)
-    if as_json:
-        output.emit_json(created)
+    if output.machine(created):
         return
     output.console.print(
         f"[green]scheduled[/] exercise [bold]{created['name']}[/] ({created['id']}): deploys at "
@@ -250,12 +239,10 @@ def create(
 def list_(
     ctx: typer.Context,
     active: bool = typer.Option(False, "--active", help="Only exercises not yet over"),
-    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List your organisation's exercises."""
     found = client_of(ctx).request("GET", "/api/v1/exercises", params={"active": active})
-    if as_json:
-        output.emit_json(found)
+    if output.machine(found):
         return
     output.table(
         "Exercises",
@@ -282,27 +269,42 @@ def status(
     ctx: typer.Context,
     exercise_id: str,
     watch: bool = typer.Option(False, "--watch", "-w", help="Live per-team progress until all are up"),
-    as_json: bool = typer.Option(False, "--json"),
+    timeout: float = typer.Option(1800, "--timeout", min=1, help="Seconds --watch waits at most"),
 ) -> None:
-    """An exercise's placement, per-team stages and events."""
+    """An exercise's placement, per-team stages and events.
+
+    With --watch: follows it until every team is up, then exits 0; 1 when a team failed or the timeout
+    passed first (like `kubectl rollout status`)."""
+    exercise_id = ids.resolve(client_of(ctx), "exercise", exercise_id)
     client = client_of(ctx)
     path = f"/api/v1/exercises/{exercise_id}"
     if watch:
-        progress.events_table(progress.watch(_fetcher(client, path), until=progress.up))
+        final = progress.watch(_fetcher(client, path), until=progress.up, timeout=timeout)
+        if not output.machine(final):
+            progress.events_table(final)
+        failed = [t for t in final["teams"] if t["stage"] == "failed"]
+        for team in failed:
+            where = f"{team.get('failed_stage')}: {team.get('stage_reason')}"
+            output.errors.print(f"[red]team {team['team']} failed[/] at {where}")
+        if not progress.up(final):
+            output.errors.print(
+                f"[red]not every team is up after {timeout:g} s[/] (status {final['status']})"
+            )
+        if failed or not progress.up(final):
+            raise typer.Exit(1)
         return
     exercise = client.request("GET", path)
-    if as_json:
-        output.emit_json(exercise)
+    if output.machine(exercise):
         return
     show_exercise(exercise)
 
 
 @app.command("access")
-def access(ctx: typer.Context, exercise_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+def access(ctx: typer.Context, exercise_id: str) -> None:
     """Per team: entry endpoints and the credentials handed out (your organisation only)."""
+    exercise_id = ids.resolve(client_of(ctx), "exercise", exercise_id)
     teams = client_of(ctx).request("GET", f"/api/v1/exercises/{exercise_id}/access")
-    if as_json:
-        output.emit_json(teams)
+    if output.machine(teams):
         return
     progress.access_table(teams)
 
@@ -310,8 +312,14 @@ def access(ctx: typer.Context, exercise_id: str, as_json: bool = typer.Option(Fa
 @app.command("cancel")
 def cancel(ctx: typer.Context, exercise_id: str) -> None:
     """Cancel: release the bookings; tear down whatever was deployed."""
+    exercise_id = ids.resolve(client_of(ctx), "exercise", exercise_id)
     exercise = client_of(ctx).request("POST", f"/api/v1/exercises/{exercise_id}/cancel")
-    output.console.print(f"[yellow]cancelled[/] {exercise['name']}: {exercise['status']}")
+    if output.machine(exercise):
+        return
+    output.console.print(
+        f"[yellow]cancel requested[/] for {exercise['name']} (status {exercise['status']}): its bookings are "
+        "released and whatever was deployed is torn down"
+    )
 
 
 @app.command("extend")
@@ -322,16 +330,22 @@ def extend(
 ) -> None:
     """Renew to T: every booking of the exercise, local and on every peer, ends at exactly T, or nothing
     changes and the refusal says, per range, the latest end it could grant."""
+    exercise_id = ids.resolve(client_of(ctx), "exercise", exercise_id)
     exercise = client_of(ctx).request(
         "POST", f"/api/v1/exercises/{exercise_id}/extend", json={"end": _when(end, datetime.now(UTC))}
     )
+    if output.machine(exercise):
+        return
     output.console.print(f"[green]extended[/] {exercise['name']} to {exercise['end']}")
 
 
 @app.command("retry")
 def retry(ctx: typer.Context, exercise_id: str, team: str = typer.Option(..., "--team", "-t")) -> None:
     """Retry a team's failed stage."""
-    client_of(ctx).request("POST", f"/api/v1/exercises/{exercise_id}/teams/{team}/retry")
+    exercise_id = ids.resolve(client_of(ctx), "exercise", exercise_id)
+    retried = client_of(ctx).request("POST", f"/api/v1/exercises/{exercise_id}/teams/{team}/retry")
+    if output.machine(retried if retried is not None else {"exercise": exercise_id, "team": team}):
+        return
     output.console.print(f"[green]retrying[/] team {team}")
 
 
@@ -347,7 +361,6 @@ def env_launch(
     wait: bool = typer.Option(
         True, "--wait/--no-wait", help="Follow until ready and print the access details"
     ),
-    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Launch an environment now."""
     client = client_of(ctx)
@@ -357,8 +370,7 @@ def env_launch(
     if country:
         body["constraints"]["allowed_countries"] = [c.upper() for c in country]
     env = client.request("POST", "/api/v1/environments", json=body)
-    if as_json:
-        output.emit_json(env)
+    if output.machine(env):
         return
     output.console.print(
         f"[green]launched[/] environment {env['id']} on {env['teams'][0]['range']}, ends {env['end']}"
@@ -375,12 +387,10 @@ def env_launch(
 def env_list(
     ctx: typer.Context,
     all_: bool = typer.Option(False, "--all", help="Include ended environments"),
-    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List your organisation's environments."""
     found = client_of(ctx).request("GET", "/api/v1/environments", params={"active": not all_})
-    if as_json:
-        output.emit_json(found)
+    if output.machine(found):
         return
     output.table(
         "Environments",
@@ -392,26 +402,30 @@ def env_list(
 @env_app.command("renew")
 def env_renew(ctx: typer.Context, environment_id: str, minutes: int = typer.Option(60, "--minutes")) -> None:
     """Push an environment's end out."""
+    environment_id = ids.resolve(client_of(ctx), "environment", environment_id)
     env = client_of(ctx).request(
         "POST", f"/api/v1/environments/{environment_id}/renew", json={"minutes": minutes}
     )
+    if output.machine(env):
+        return
     output.console.print(f"[green]renewed[/] {env['id']}: now ends {env['end']}")
 
 
 @env_app.command("destroy")
 def env_destroy(ctx: typer.Context, environment_id: str) -> None:
     """Tear an environment down now."""
+    environment_id = ids.resolve(client_of(ctx), "environment", environment_id)
     env = client_of(ctx).request("DELETE", f"/api/v1/environments/{environment_id}")
+    if output.machine(env):
+        return
     output.console.print(f"[yellow]destroying[/] {env['id']}: {env['status']}")
 
 
 @env_app.command("access")
-def env_access(
-    ctx: typer.Context, environment_id: str, as_json: bool = typer.Option(False, "--json")
-) -> None:
+def env_access(ctx: typer.Context, environment_id: str) -> None:
     """Endpoints and credentials of an environment."""
+    environment_id = ids.resolve(client_of(ctx), "environment", environment_id)
     teams = client_of(ctx).request("GET", f"/api/v1/environments/{environment_id}/access")
-    if as_json:
-        output.emit_json(teams)
+    if output.machine(teams):
         return
     progress.access_table(teams)

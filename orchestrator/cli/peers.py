@@ -8,14 +8,9 @@ import os
 import typer
 
 from orchestrator.cli import output
-from orchestrator.cli.client import TokenOption, UrlOption, client_of, make_client
+from orchestrator.cli.client import client_of
 
 app = typer.Typer(help="Federation peers: add one, list, sync; publish a range to one.", no_args_is_help=True)
-
-
-@app.callback()
-def _client(ctx: typer.Context, url: str | None = UrlOption, token: str | None = TokenOption) -> None:
-    ctx.obj = make_client(url, token)
 
 
 @app.command("add")
@@ -26,7 +21,6 @@ def add(
     peer_token: str = typer.Option(
         "", "--peer-token", help="The peer token it issued to us (default: FEDERANGE_PEER_TOKEN)"
     ),
-    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Add a peer: shake hands and import the ranges it publishes to us (admin)."""
     secret = peer_token or os.environ.get("FEDERANGE_PEER_TOKEN", "")
@@ -36,19 +30,17 @@ def add(
     peer = client_of(ctx).request(
         "POST", "/api/v1/peers", json={"name": name, "base_url": peer_url, "token": secret}
     )
-    if as_json:
-        output.emit_json(peer)
+    if output.machine(peer):
         return
     ranges = ", ".join(peer["ranges"]) or "none"
     output.console.print(f"[green]added[/] peer {peer['name']} ({peer['api_version']}): ranges {ranges}")
 
 
 @app.command("list")
-def list_(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+def list_(ctx: typer.Context) -> None:
     """The peers this instance imports ranges from."""
     peers = client_of(ctx).request("GET", "/api/v1/peers")
-    if as_json:
-        output.emit_json(peers)
+    if output.machine(peers):
         return
     output.table(
         "Peers",
@@ -71,6 +63,8 @@ def list_(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> 
 def sync(ctx: typer.Context, name: str) -> None:
     """Import the peer's published ranges again now."""
     peer = client_of(ctx).request("POST", f"/api/v1/peers/{name}/sync")
+    if output.machine(peer):
+        return
     output.console.print(f"[green]synced[/] {peer['name']}: {', '.join(peer['ranges']) or 'no ranges'}")
 
 
@@ -81,5 +75,7 @@ def publish(
     organisation: str = typer.Option(..., "--to", help="The peer's organisation id (kind federation_peer)"),
 ) -> None:
     """Publish one of your ranges to a peer (its operators or an admin)."""
-    client_of(ctx).request("PUT", f"/api/v1/ranges/{range_ref}/publications/{organisation}")
+    published = client_of(ctx).request("PUT", f"/api/v1/ranges/{range_ref}/publications/{organisation}")
+    if output.machine(published):
+        return
     output.console.print(f"[green]published[/] {range_ref} to {organisation}")

@@ -11,13 +11,12 @@ from orchestrator.cli.client import client_of
 def check_access(
     ctx: typer.Context,
     ref: str = typer.Argument(..., help="Range slug or id"),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """Ask the range whether its credentials hold every permission the connector needs (Kubernetes:
     the rules of helm/federange-range); lists each missing one and exits 1 when any is missing."""
     report = client_of(ctx).request("GET", f"/api/v1/ranges/{ref}/access")
-    if as_json:
-        output.emit_json(report)
+    if output.machine(report):
+        pass
     elif report["reason"]:
         output.errors.print(f"[bold red]Range {report['range']} could not be asked[/]: {report['reason']}")
     elif report["missing"]:

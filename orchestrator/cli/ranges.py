@@ -9,22 +9,27 @@ from typing import Any
 import typer
 import yaml
 
-from orchestrator.cli import bookings, output, timeline
-from orchestrator.cli.client import TokenOption, UrlOption, client_of, make_client
+from orchestrator.cli import bookings, documents, ids, output, range_access, timeline
+from orchestrator.cli.client import client_of
 
 app = typer.Typer(help="Register, inspect and change cyber ranges.", no_args_is_help=True)
 maintenance_app = typer.Typer(help="Maintenance windows of a range.", no_args_is_help=True)
 app.add_typer(maintenance_app, name="maintenance")
+app.command("check-access")(range_access.check_access)
 
 
-@app.callback()
-def _client(ctx: typer.Context, url: str | None = UrlOption, token: str | None = TokenOption) -> None:
-    ctx.obj = make_client(url, token)
-
-
-@maintenance_app.callback()
-def _maintenance_client(ctx: typer.Context) -> None:
-    ctx.obj = ctx.parent.obj if ctx.parent is not None else None
+def health_text(r: dict[str, Any], *, limit: int | None = None) -> str:
+    """`ok`, `FAILING: why`, or `not probed yet` (the scheduler probes every range periodically); in
+    tables of many ranges (`limit`) the reason is cut and the version left out (`ranges show` has both)."""
+    health = r.get("health")
+    if not health:
+        return "not probed yet"
+    if health["healthy"]:
+        return "ok" + (f" ({health['version']})" if health.get("version") and limit is None else "")
+    reason = str(health["reason"])
+    if limit is not None and len(reason) > limit:
+        reason = reason[: limit - 1] + "…"
+    return f"FAILING: {reason}"
 
 
 def _capacity(r: dict[str, Any]) -> str:
@@ -41,7 +46,6 @@ def list_(
     status: str | None = typer.Option(None, help="active | maintenance | draining | decommissioned"),
     page: int = typer.Option(1, min=1),
     page_size: int = typer.Option(50, min=1, max=500),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """List the ranges you may see."""
     data = client_of(ctx).request(
@@ -55,18 +59,18 @@ def list_(
             "page_size": page_size,
         },
     )
-    if as_json:
-        output.emit_json(data)
+    if output.machine(data):
         return
     output.table(
         f"Ranges ({data['total']} in all)",
-        ["slug", "name", "country", "status", "capabilities", "capacity", "connector"],
+        ["slug", "name", "country", "status", "health", "capabilities", "capacity", "connector"],
         [
             [
                 r["slug"],
                 r["name"],
                 r["country"],
                 r["status"],
+                health_text(r, limit=40),
                 ",".join(r["capabilities"]),
                 _capacity(r),
                 r["connector"]["kind"],
@@ -80,12 +84,10 @@ def list_(
 def show(
     ctx: typer.Context,
     ref: str = typer.Argument(..., help="Range slug or id"),
-    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show one range: capacity, sharing policy, connector (without secrets), maintenance."""
     r = client_of(ctx).request("GET", f"/api/v1/ranges/{ref}")
-    if as_json:
-        output.emit_json(r)
+    if output.machine(r):
         return
     p = r["policy"]
     output.table(
@@ -96,6 +98,8 @@ def show(
             ["id", r["id"]],
             ["country", r["country"]],
             ["status", r["status"]],
+            ["health", health_text(r)],
+            ["last probed", (r.get("health") or {}).get("probed_at", "")],
             ["capabilities", ", ".join(r["capabilities"])],
             ["capacity", _capacity(r)],
             ["allowed countries", ", ".join(p["allowed_countries"]) or "all"],
@@ -111,7 +115,7 @@ def show(
     if r["maintenance"]:
         output.table(
             "Maintenance",
-            ["id", "start", "end", "reason"],
+            ["maintenance id", "start", "end", "reason"],
             [[m["id"], m["start"], m["end"], m["reason"]] for m in r["maintenance"]],
         )
 
@@ -122,7 +126,12 @@ def _config_pairs(pairs: list[str]) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep:
             raise typer.BadParameter(f"'{pair}' is not KEY=VALUE", param_hint="--config")
-        config[key] = yaml.safe_load(value) if value else ""
+        try:
+            config[key] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError as exc:
+            raise typer.BadParameter(
+                f"'{pair}': the value is not valid YAML: {exc}", param_hint="--config"
+            ) from None
     return config
 
 
@@ -145,10 +154,18 @@ def register(
     allowed_country: list[str] = typer.Option([], help="Repeatable; empty means every country"),
     max_foreign_share: float | None = typer.Option(None, min=0.0, max=1.0),
     approval_required: bool = typer.Option(False),
-    as_json: bool = typer.Option(False, "--json"),
+    check: bool = typer.Option(
+        False,
+        "--check",
+        help="Probe the range's connector once registered; the result is stored as its health "
+        "(exit 1 when the probe fails)",
+    ),
 ) -> None:
-    """Register a range from a file, flags, or both (flags override the file)."""
-    body: dict[str, Any] = yaml.safe_load(file.read_text()) if file else {}
+    """Register a range from a file, flags, or both (flags override the file).
+
+    The server checks the connector config against its kind's schema and refuses it naming the field;
+    --check also asks the range itself (an engine or cluster that does not answer, wrong credentials)."""
+    body: dict[str, Any] = documents.read_mapping(file) if file else {}
     overrides = {"slug": slug, "name": name, "country": country, "description": description or None}
     body.update({k: v for k, v in overrides.items() if v is not None})
     if capability:
@@ -171,11 +188,19 @@ def register(
         policy["max_foreign_share"] = max_foreign_share
     if approval_required:
         policy["approval_required"] = True
-    r = client_of(ctx).request("POST", "/api/v1/ranges", json=body)
-    if as_json:
-        output.emit_json(r)
-        return
-    output.console.print(f"[green]registered[/] range [bold]{r['slug']}[/] ({r['id']}) in {r['country']}")
+    r = client_of(ctx).request("POST", "/api/v1/ranges", json=body, params={"check": check or None})
+    failing = check and not (r.get("health") or {}).get("healthy", False)
+    if not output.machine(r):
+        output.console.print(f"[green]registered[/] range [bold]{r['slug']}[/] ({r['id']}) in {r['country']}")
+        if check:
+            output.console.print(f"health: {health_text(r)}", highlight=False)
+    if failing:
+        output.errors.print(
+            f"[bold red]the range does not answer its probe[/]: fix its connector with "
+            f"`federange ranges update {r['slug']} --config KEY=VALUE` (the scheduler probes it again)",
+            highlight=False,
+        )
+        raise typer.Exit(1)
 
 
 @app.command("update")
@@ -190,10 +215,9 @@ def update(
     slots: int | None = typer.Option(None),
     config: list[str] = typer.Option([], "--config", help="Repeatable connector KEY=VALUE"),
     kubeconfig: Path | None = typer.Option(None, exists=True),
-    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Change a range; only the given fields change."""
-    body: dict[str, Any] = yaml.safe_load(file.read_text()) if file else {}
+    body: dict[str, Any] = documents.read_mapping(file) if file else {}
     if name:
         body["name"] = name
     if status:
@@ -213,18 +237,16 @@ def update(
             patch["kubeconfig"] = kubeconfig.read_text()
         body.setdefault("connector", {})["config"] = patch
     r = client.request("PATCH", f"/api/v1/ranges/{ref}", json=body)
-    if as_json:
-        output.emit_json(r)
+    if output.machine(r):
         return
     output.console.print(f"[green]updated[/] range [bold]{r['slug']}[/] (status {r['status']})")
 
 
 @maintenance_app.command("list")
-def maintenance_list(ctx: typer.Context, ref: str, as_json: bool = typer.Option(False, "--json")) -> None:
+def maintenance_list(ctx: typer.Context, ref: str) -> None:
     """List a range's maintenance windows."""
     data = client_of(ctx).request("GET", f"/api/v1/ranges/{ref}/maintenance")
-    if as_json:
-        output.emit_json(data)
+    if output.machine(data):
         return
     output.table(
         f"Maintenance of {ref}",
@@ -240,22 +262,25 @@ def maintenance_add(
     start: str = typer.Option(..., help="RFC 3339 with timezone, e.g. 2027-03-01T08:00:00Z"),
     end: str = typer.Option(..., help="RFC 3339 with timezone"),
     reason: str = typer.Option(""),
-    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Schedule a maintenance window (no capacity is offered during it)."""
     m = client_of(ctx).request(
         "POST", f"/api/v1/ranges/{ref}/maintenance", json={"start": start, "end": end, "reason": reason}
     )
-    if as_json:
-        output.emit_json(m)
+    if output.machine(m):
         return
     output.console.print(f"[green]maintenance scheduled[/] {m['id']}: {m['start']} -> {m['end']}")
 
 
 @maintenance_app.command("remove")
 def maintenance_remove(ctx: typer.Context, ref: str, maintenance_id: str) -> None:
-    """Remove a maintenance window."""
+    """Remove a maintenance window (its id, or a unique prefix of it as `maintenance list` shows it)."""
+    if ids.is_prefix(maintenance_id):
+        windows = client_of(ctx).request("GET", f"/api/v1/ranges/{ref}/maintenance")
+        maintenance_id = ids.pick("maintenance window", maintenance_id, [m["id"] for m in windows])
     client_of(ctx).request("DELETE", f"/api/v1/ranges/{ref}/maintenance/{maintenance_id}")
+    if output.machine({"range": ref, "id": maintenance_id, "removed": True}):
+        return
     output.console.print(f"[green]removed[/] maintenance {maintenance_id}")
 
 
@@ -266,7 +291,6 @@ def calendar(
     start: str | None = typer.Option(None, help="RFC 3339 start (default: this hour)"),
     end: str | None = typer.Option(None, help="RFC 3339 end (default: start + 1 day)"),
     step: str = typer.Option("1h", help="Slot length: 30m, 1h, 1d, ..."),
-    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """A timeline of the range's free capacity per dimension, and the bookings you may see on it."""
     begin = bookings.parse_instant(start, option="--start") if start else bookings.default_start()
@@ -289,8 +313,7 @@ def calendar(
             "page_size": 500,
         },
     )
-    if as_json:
-        output.emit_json({"availability": free, "bookings": listed["items"]})
+    if output.machine({"availability": free, "bookings": listed["items"]}):
         return
     timeline.render(free)
     if listed["items"]:

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 
 from connectors import registry
 from connectors.base import (
@@ -32,7 +31,8 @@ from connectors.base import (
     ImageStore,
     RegistryPull,
 )
-from orchestrator.cli import output
+from orchestrator.cli import documents, output
+from orchestrator.cli.options import current
 from orchestrator.cli.scenarios import resolve
 from scenarios.bundle import Bundle
 from scenarios.images import BASE_ENV, BuiltImage, base_image, built_images
@@ -58,11 +58,8 @@ class RangeDocument:
 
 def read_range(path: Path) -> RangeDocument:
     """A range document as `federange ranges register --file` takes it (slug, connector.kind/config)."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise typer.BadParameter(f"{path}: {exc}", param_hint="--range") from exc
-    connector = data.get("connector") if isinstance(data, dict) else None
+    data = documents.read_mapping(path, option="--range")
+    connector = data.get("connector")
     if not isinstance(connector, dict) or not isinstance(connector.get("kind"), str):
         raise typer.BadParameter(f"{path}: no 'connector: {{kind, config}}' in it", param_hint="--range")
     config = connector.get("config") or {}
@@ -191,11 +188,10 @@ def build(
     ranges: list[Path] = typer.Option(
         [], "--range", help="Range document (connector: {kind, config}) to make the images available to"
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """Build every image a scenario builds itself (build: hosts) and make it available to ranges."""
     bundle = resolve(name)
-    quiet = as_json
+    quiet = current().machine
     targets = [(document, open_connector(document)) for document in map(read_range, ranges)]
     try:
         built, delivered = prepare(
@@ -212,8 +208,7 @@ def build(
         {"host": i.host, "image": i.tag, "result": result, "seconds": round(seconds, 1)}
         for i, result, seconds in built
     ]
-    if as_json:
-        output.emit_json({"scenario": bundle.scenario.ref, "images": rows, "ranges": delivered})
+    if output.machine({"scenario": bundle.scenario.ref, "images": rows, "ranges": delivered}):
         return
     if not rows:
         output.console.print(f"{bundle.scenario.ref} builds no image of its own", highlight=False)

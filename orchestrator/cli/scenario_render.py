@@ -9,6 +9,7 @@ then predictable and fit for previews only.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def render(
         None, "--base", envvar=BASE_ENV, help="Base image of the built images (their content tags)"
     ),
 ) -> None:
-    """Render one team instance of a scenario as Kubernetes manifests (YAML)."""
+    """Render one team instance of a scenario as Kubernetes manifests (YAML; --json: a JSON list)."""
     path = _scenario_file(name)
     try:
         scenario = pinned(load_bundle(path), base=base or base_image())
@@ -121,7 +122,10 @@ def render(
     except ConnectorRefusal as exc:
         typer.echo(f"refused: {exc.reason}", err=True)
         raise typer.Exit(1) from exc
-    text = manifests_yaml(objects)
+    from orchestrator.cli.options import current
+
+    # --json: one JSON list of the objects instead of a YAML stream
+    text = json.dumps(objects, indent=2) + "\n" if current().machine else manifests_yaml(objects)
     if output is None:
         typer.echo(text, nl=False)
     else:

@@ -33,6 +33,7 @@ from connectors.base import (
     Phase,
 )
 from orchestrator.cli import output
+from orchestrator.cli.options import current
 from orchestrator.cli.scenario_build import (
     BaseOption,
     EngineOption,
@@ -217,7 +218,6 @@ def run_test(
     instance: str | None = typer.Option(None, "--instance", help="Instance id (default: a fresh one)"),
     seed: str | None = typer.Option(None, "--seed", help="Seed of the per-instance values (default: random)"),
     ready_timeout: float = typer.Option(300.0, "--ready-timeout", help="Seconds to wait for readiness"),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print the walkthrough's output"),
 ) -> None:
     """Deploy a scenario, run its walkthrough, report each objective as solved or not, tear down."""
@@ -230,7 +230,9 @@ def run_test(
         raise fail(f"{bundle.scenario.ref} has no walkthrough (solution/walkthrough.yaml)")
     document: RangeDocument = read_range(range_file) if range_file else local_engine(engine)
     chosen_base = base or base_image()
-    on_line = (lambda line: None) if as_json else lambda line: output.errors.print(line, highlight=False)
+    on_line = (
+        (lambda line: None) if current().machine else lambda line: output.errors.print(line, highlight=False)
+    )
     connector = open_connector(document)
     started = time.monotonic()
     try:
@@ -254,9 +256,7 @@ def run_test(
         result.seconds = {"build": build_seconds, **result.seconds}
     finally:
         close(connector)
-    if as_json:
-        output.emit_json({**result.as_dict(), "images": [[i.tag, r] for i, r, _ in built]})
-    else:
+    if not output.machine({**result.as_dict(), "images": [[i.tag, r] for i, r, _ in built]}):
         output.table(
             f"{result.scenario} on {result.range} (instance {result.instance_id})",
             ["objective", "variable", "result"],

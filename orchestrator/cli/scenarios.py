@@ -6,13 +6,15 @@ Federange server. (`render` is registered on this app by orchestrator/cli/__init
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from orchestrator.cli import output
-from orchestrator.cli.client import TokenOption, UrlOption, make_client
+from orchestrator.cli.client import client_of
+from orchestrator.cli.options import Format, current
 from scenarios import library, schema
 from scenarios.bundle import Bundle, discover, load_bundle
 from scenarios.errors import Problem, ScenarioError, ScenarioNotFound
@@ -57,20 +59,48 @@ def _print_problems(source: str, problems: list[Problem]) -> None:
         output.errors.print(f"  [yellow]{problem.path or '(document)'}[/]: {problem.reason}", highlight=False)
 
 
+def _from_server() -> bool:
+    """Whether to ask the server: a token was given (--token or FEDERANGE_TOKEN)."""
+    return current().api_token is not None
+
+
 @app.command("list")
-def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> None:
-    """List the built-in scenario library."""
-    described = [describe(b.scenario) for b in library.library_versions()]
-    if as_json:
-        output.emit_json(described)
+def list_() -> None:
+    """List the scenarios you may use: the server's (library, uploaded by you, shared with you) when a
+    token is given (--token or FEDERANGE_TOKEN), else the built-in library."""
+    if _from_server():
+        found: list[dict[str, Any]] = client_of().request("GET", "/api/v1/scenarios")
+        title = f"Scenarios on {current().server_url} ({len(found)})"
+    else:
+        found = [
+            {**describe(b.scenario), "owner": "federange", "source": "library"}
+            for b in library.library_versions()
+        ]
+        title = (
+            f"Scenario library ({len(found)}; give --token or FEDERANGE_TOKEN for the server's uploads too)"
+        )
+    if output.machine(found):
         return
     output.table(
-        f"Scenario library ({len(described)})",
-        ["name", "version", "difficulty", "hosts", "cpu (m)", "memory (MiB)", "requires", "title"],
+        title,
+        [
+            "name",
+            "version",
+            "owner",
+            "source",
+            "difficulty",
+            "hosts",
+            "cpu (m)",
+            "memory (MiB)",
+            "requires",
+            "title",
+        ],
         [
             [
                 d["name"],
                 d["version"],
+                d["owner"],
+                d["source"],
                 d["difficulty"],
                 d["footprint"]["hosts"],
                 d["footprint"]["cpu_millicores"],
@@ -78,7 +108,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> N
                 ",".join(d["requires"]),
                 d["title"],
             ]
-            for d in described
+            for d in found
         ],
     )
 
@@ -107,13 +137,12 @@ def validate(
             files.append(path)
         else:
             raise _fail(f"{path}: no such file or directory")
-    bad = 0
+    results: list[dict[str, Any]] = []
     for file in files:
         try:
             bundle = load_bundle(file)
         except ScenarioError as exc:
-            _print_problems(str(file), exc.problems)
-            bad += 1
+            results.append(_verdict(file, None, exc.problems))
             continue
         refused = security_problems(
             bundle.scenario,
@@ -122,29 +151,43 @@ def validate(
             host_path=allow_host_path,
             added_capabilities=frozenset(allow_capability),
         )
-        if refused:
-            _print_problems(str(file), refused)
-            bad += 1
-            continue
-        used = describe(bundle.scenario)["footprint"]
-        output.console.print(
-            f"[green]ok[/] {file}: {bundle.scenario.ref} ({used['hosts']} hosts, "
-            f"{used['cpu_millicores']}m cpu, {used['memory_mib']} MiB per team instance)",
-            highlight=False,
-        )
+        results.append(_verdict(file, bundle, refused))
+    bad = sum(not r["ok"] for r in results)
+    if not output.machine(results):
+        for result in results:
+            if not result["ok"]:
+                _print_problems(result["file"], [Problem(p["path"], p["reason"]) for p in result["problems"]])
+                continue
+            used = result["footprint"]
+            output.console.print(
+                f"[green]ok[/] {result['file']}: {result['scenario']} ({used['hosts']} hosts, "
+                f"{used['cpu_millicores']}m cpu, {used['memory_mib']} MiB per team instance)",
+                highlight=False,
+            )
     if bad:
         raise _fail(f"{bad} of {len(files)} scenario file(s) invalid")
 
 
+def _verdict(file: Path, bundle: Bundle | None, problems: list[Problem]) -> dict[str, Any]:
+    return {
+        "file": str(file),
+        "ok": bundle is not None and not problems,
+        "scenario": bundle.scenario.ref if bundle is not None else None,
+        "footprint": describe(bundle.scenario)["footprint"] if bundle is not None else None,
+        "problems": [{"path": p.path, "reason": p.reason} for p in problems],
+    }
+
+
 @app.command("show")
 def show(
-    ref: str = typer.Argument(..., help="Library NAME[@VERSION], or a scenario file"),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+    ref: str = typer.Argument(
+        ..., help="A scenario file, or [OWNER/]NAME[@VERSION] (the server's with a token)"
+    ),
 ) -> None:
-    """Footprint, segments, hosts, flows and variables (names and kinds, never values) of a scenario."""
-    d = describe(resolve(ref).scenario)
-    if as_json:
-        output.emit_json(d)
+    """Footprint, segments, hosts, flows and variables (names and kinds, never values) of a scenario: a
+    file, else the server's scenario when a token is given (uploaded ones too), else the library's."""
+    d = describe(resolve(ref).scenario) if Path(ref).exists() or not _from_server() else _server_scenario(ref)
+    if output.machine(d):
         return
     f = d["footprint"]
     output.console.print(
@@ -188,6 +231,14 @@ def show(
         )
 
 
+def _server_scenario(ref: str) -> dict[str, Any]:
+    """`[OWNER/]NAME[@VERSION]` as the server describes it."""
+    names, _, version = ref.partition("@")
+    path = f"/api/v1/scenarios/{names}" + (f"/versions/{version}" if version else "")
+    found: dict[str, Any] = client_of().request("GET", path)
+    return found
+
+
 def _image(host: dict[str, Any]) -> str:
     if host["build"]:
         return f"built from {host['build']}" + (f" ({host['image']})" if host["image"] else "")
@@ -202,6 +253,9 @@ def _pair(host: dict[str, Any], key: str) -> str:
 @app.command("schema")
 def show_schema() -> None:
     """Print the scenario JSON Schema (editors use it; it ships as scenarios/schema/scenario.schema.json)."""
+    if current().format is Format.yaml:
+        output.emit_yaml(json.loads(schema.render()))
+        return
     output.console.out(schema.render(), end="", highlight=False)
 
 
@@ -290,6 +344,16 @@ def _write(imported: Imported, out: Path | None, *, force: bool) -> None:
         raise _fail(f"{directory / 'scenario.yaml'} exists; pass --force to overwrite it")
     written = imported.write(directory)
     items = imported.report.items
+    report = {
+        "scenario": imported.scenario.ref,
+        "written": [str(p) for p in written],
+        "report": [
+            {"path": str(i.path), "element": i.element, "fate": i.fate.value, "reason": i.reason}
+            for i in items
+        ],
+    }
+    if output.machine(report):
+        return
     if items:
         output.table(
             f"Not imported as-is ({len(items)})",
@@ -307,19 +371,15 @@ def _write(imported: Imported, out: Path | None, *, force: bool) -> None:
 
 @app.command("upload")
 def upload(
-    path: Path = typer.Argument(..., help="The scenario file to upload"),
-    url: str | None = UrlOption,
-    token: str | None = TokenOption,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+    path: Path = typer.Argument(..., exists=True, help="The scenario file to upload"),
 ) -> None:
     """Upload a new scenario version to a Federange server (trainers and admins).
 
     The file is validated here first; the server checks it again.
     """
     bundle = resolve(str(path))
-    data = make_client(url, token).request("POST", "/api/v1/scenarios", json={"document": bundle.text})
-    if as_json:
-        output.emit_json(data)
+    data = client_of().request("POST", "/api/v1/scenarios", json={"document": bundle.text})
+    if output.machine(data):
         return
     output.console.print(f"uploaded {data['ref']}", highlight=False)
     for warning in data.get("warnings", []):

@@ -31,9 +31,28 @@ def _fail(exc: FederangeError) -> typer.Exit:
 
 
 def _logging(settings: Settings) -> None:
+    """The process's log format: FEDERANGE_LOG_FORMAT, or JSON lines when the command got --json."""
+    from orchestrator.cli.options import current
     from orchestrator.wiring import logs
 
-    logs.configure(fmt=settings.log_format, level=settings.log_level)
+    logs.configure(fmt="json" if current().machine else settings.log_format, level=settings.log_level)
+
+
+log = logging.getLogger(__name__)
+
+BOOTSTRAP_HINT = (
+    "no admin exists yet: run `federange admin bootstrap --country XX` on this machine (same "
+    "FEDERANGE_DATABASE_URL / FEDERANGE_DATA_DIR) for the first admin token, then export it as "
+    "FEDERANGE_TOKEN"
+)
+
+
+def hint_bootstrap(services: Services) -> None:
+    """Say how to get the first admin token when the database has no admin."""
+    with services.uow() as uow:
+        if uow.catalogue.count_admins():
+            return
+    log.warning(BOOTSTRAP_HINT)
 
 
 def _services() -> Services:
@@ -114,6 +133,7 @@ def api(
     from orchestrator.api.app import create_app
 
     services = _services()
+    hint_bootstrap(services)
     try:
         _serve(create_app(services), host=host or settings.host, port=port or settings.port)
     finally:
@@ -188,6 +208,7 @@ def serve(
         services = build(settings)
     except FederangeError as exc:
         raise _fail(exc) from exc
+    hint_bootstrap(services)
     runner = SchedulerRunner(services)
     released: list[str] = []
 
@@ -212,10 +233,10 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision")) -
     engine = make_engine(settings.resolved_database_url())
     try:
         migrate.upgrade(engine, revision, settings=settings)
-        output.console.print(
-            f"database {engine.url.render_as_string(hide_password=True)} is at revision "
-            f"{migrate.current_revision(engine)}"
-        )
+        database = engine.url.render_as_string(hide_password=True)
+        current = migrate.current_revision(engine)
+        if not output.machine({"database": database, "revision": current}):
+            output.console.print(f"database {database} is at revision {current}")
     finally:
         engine.dispose()
 
@@ -245,6 +266,8 @@ def db_rotate_key() -> None:
             count = reseal_connector_secrets(connection, cipher)
     finally:
         engine.dispose()
+    if output.machine({"resealed_ranges": count}):
+        return
     output.console.print(
         f"re-sealed the connector secrets of {count} range(s) under the current FEDERANGE_SECRET_KEY; "
         "FEDERANGE_PREVIOUS_SECRET_KEYS is no longer needed"
@@ -270,5 +293,7 @@ def bootstrap(
     except FederangeError as exc:
         raise _fail(exc) from exc
     services.close()
+    if output.machine({"token": issued.plaintext, "organisation": organisation}):
+        return
     output.errors.print("[green]Admin token issued.[/] It is shown once; export it as FEDERANGE_TOKEN:")
     output.console.print(issued.plaintext)

@@ -17,6 +17,7 @@ from orchestrator.api.schemas.catalogue import (
 )
 from orchestrator.api.schemas.common import MAX_PAGE, PageOut
 from orchestrator.catalogue.access import check_range_access
+from orchestrator.catalogue.health import probe
 from orchestrator.domain.ranges import RangeStatus
 
 router = APIRouter(prefix="/api/v1/ranges", tags=["ranges"])
@@ -25,10 +26,28 @@ router = APIRouter(prefix="/api/v1/ranges", tags=["ranges"])
 @router.post(
     "", status_code=status.HTTP_201_CREATED, summary="Register a range (operator of its organisation)"
 )
-def register(body: RangeIn, principal: PrincipalDep, services: ServicesDep) -> RangeOut:
+def register(
+    body: RangeIn,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    check: Annotated[
+        bool,
+        Query(
+            description="Probe the range's connector once it is registered (outside the transaction) and "
+            "store the result as the range's health, returned in `health`"
+        ),
+    ] = False,
+) -> RangeOut:
     with services.uow() as uow:
         record = services.catalogue(uow.catalogue).register_range(principal, body.to_domain())
-    return RangeOut.from_domain(record)
+    if not check:
+        return RangeOut.from_domain(record)
+    with services.uow() as uow:  # the stored record: its secrets as the connector gets them
+        stored = services.catalogue(uow.catalogue).get_range(principal, record.id)
+    health = probe(stored, services.connectors, clock=services.clock)
+    with services.uow() as uow:
+        uow.catalogue.put_health(health)
+    return RangeOut.from_domain(stored, health)
 
 
 @router.get("", summary="List the ranges the caller may see (filtered by sharing policy)")
@@ -50,8 +69,9 @@ def list_(
             page=page,
             page_size=page_size,
         )
+        health = uow.catalogue.health_of([r.id for r in result.items])
     return PageOut[RangeOut](
-        items=[RangeOut.from_domain(r) for r in result.items],
+        items=[RangeOut.from_domain(r, health.get(r.id)) for r in result.items],
         total=result.total,
         page=result.page,
         page_size=result.page_size,
@@ -62,7 +82,8 @@ def list_(
 def get(range_ref: str, principal: PrincipalDep, services: ServicesDep) -> RangeOut:
     with services.uow() as uow:
         record = services.catalogue(uow.catalogue).get_range(principal, range_ref)
-    return RangeOut.from_domain(record)
+        health = uow.catalogue.health_of([record.id]).get(record.id)
+    return RangeOut.from_domain(record, health)
 
 
 @router.get(

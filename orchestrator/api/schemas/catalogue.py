@@ -12,6 +12,7 @@ from orchestrator.api.schemas.common import Capability, Country, Prose, Ref, Sch
 from orchestrator.booking.lengths import MAX_BOOKING_LENGTH
 from orchestrator.catalogue.access import AccessReport
 from orchestrator.catalogue.drafts import MaintenanceDraft, OrganisationDraft, RangeDraft, RangePatch
+from orchestrator.catalogue.health import RangeHealth
 from orchestrator.catalogue.views import range_view
 from orchestrator.domain.catalogue import Organisation, RangeRecord
 from orchestrator.domain.ranges import OrganisationKind, RangeStatus, SharingPolicy
@@ -298,6 +299,19 @@ class ConnectorOut(BaseModel):
     )
 
 
+class RangeHealthOut(BaseModel):
+    healthy: bool
+    reason: str = Field(description="why not, when unhealthy (the connector's own words)")
+    version: str = Field(description="what the range reports running (engine or cluster version)")
+    probed_at: datetime
+
+    @classmethod
+    def from_domain(cls, health: RangeHealth) -> RangeHealthOut:
+        return cls(
+            healthy=health.healthy, reason=health.reason, version=health.version, probed_at=health.probed_at
+        )
+
+
 class RangeOut(BaseModel):
     id: str
     slug: str
@@ -314,11 +328,21 @@ class RangeOut(BaseModel):
     maintenance: list[MaintenanceOut]
     created_at: datetime
     updated_at: datetime
+    health: RangeHealthOut | None = Field(
+        default=None,
+        description="the last probe of the range's connector (the scheduler's probe tick, or `check=true` "
+        "at registration); null until the range was first probed",
+    )
 
     @classmethod
-    def from_domain(cls, record: RangeRecord) -> RangeOut:
+    def from_domain(cls, record: RangeRecord, health: RangeHealth | None = None) -> RangeOut:
         view = range_view(record)
-        return cls(**view, created_at=record.created_at, updated_at=record.updated_at)
+        return cls(
+            **view,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            health=None if health is None else RangeHealthOut.from_domain(health),
+        )
 
 
 class AuditOut(BaseModel):

@@ -177,5 +177,6 @@ def test_cli_reports_an_unreachable_server() -> None:
     result = runner.invoke(
         app, ["ranges", "list"], env={"FEDERANGE_URL": "http://127.0.0.1:9", "FEDERANGE_TOKEN": "x"}
     )
-    assert result.exit_code == 2
+    assert result.exit_code == 3  # not 2, the usage-error code
     assert "Cannot reach Federange" in result.output
+    assert "federange server" in result.output  # how to start one

@@ -32,9 +32,9 @@ def run_demo(data_dir: Path, *args: str, kubeconfig: str = "") -> subprocess.Com
 
 
 def test_the_demo_runs_an_exercise_on_simulated_ranges_and_says_so(tmp_path: Path) -> None:
-    stale = tmp_path / "demo" / "federange.db"
-    stale.parent.mkdir()
-    stale.write_text("a previous run's database")  # every run starts from a fresh one
+    other = tmp_path / "demo" / "federange.db"
+    other.parent.mkdir()
+    other.write_text("another run's database")  # every run has a fresh directory of its own
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: lab\n"
@@ -54,7 +54,8 @@ def test_the_demo_runs_an_exercise_on_simulated_ranges_and_says_so(tmp_path: Pat
         assert step in out
     assert {"red", "blue", "green"} <= set(out.split())
     assert "exercise done; bookings: ee-range released, lv-range released" in out
-    assert (tmp_path / "demo" / "federange.db").exists()
+    assert other.read_text() == "another run's database"  # left alone
+    assert [p.name for p in (tmp_path / "demo").iterdir()] == ["federange.db"]  # its own run removed
     assert not (tmp_path / "federange.db").exists()  # the user's own database is left alone
 
 
