@@ -149,6 +149,40 @@ class Exercise:
     def deploy_at(self) -> datetime:
         return self.start - self.lead
 
+    @classmethod
+    def scheduled(
+        cls,
+        draft: ExerciseDraft,
+        *,
+        id: str,
+        kind: ExerciseKind,
+        owner_organisation_id: str,
+        created_by: str,
+        scenario: ScenarioPin,
+        placement: Placement,
+        now: datetime,
+    ) -> Exercise:
+        """A new exercise of `draft`, placed and about to be booked."""
+        return cls(
+            id=id,
+            kind=kind,
+            name=draft.name,
+            owner_organisation_id=owner_organisation_id,
+            created_by=created_by,
+            scenario=scenario,
+            start=draft.start,
+            end=draft.end,
+            lead=draft.lead,
+            warn_before_end=draft.warn_before_end,
+            constraints=draft.constraints,
+            strategy=draft.strategy,
+            status=ExerciseStatus.SCHEDULED,
+            status_reason="",
+            placement=placement,
+            created_at=now,
+            updated_at=now,
+        )
+
 
 @dataclass(frozen=True, kw_only=True)
 class Instance:

@@ -157,24 +157,15 @@ class PoolService:
         if not placement.feasible:
             raise Refused(list(placement.reasons) or [f"range '{record.slug}' cannot hold the pool"])
         pool_id = str(uuid.uuid4())
-        exercise = Exercise(
+        exercise = Exercise.scheduled(
+            draft,
             id=pool_id,
             kind=ExerciseKind.POOL,
-            name=draft.name,
             owner_organisation_id=owner_id,
             created_by=actor.id,
             scenario=handle.pin,
-            start=draft.start,
-            end=draft.end,
-            lead=draft.lead,
-            warn_before_end=draft.warn_before_end,
-            constraints=draft.constraints,
-            strategy=draft.strategy,
-            status=ExerciseStatus.SCHEDULED,
-            status_reason="",
             placement=placement,
-            created_at=now,
-            updated_at=now,
+            now=now,
         )
         self.unit.booking.create_request(
             SYSTEM.acting_through(pool_id),
@@ -421,24 +412,19 @@ def claim(service: ExerciseService, actor: Principal, draft: ExerciseDraft) -> D
                 ),
             ),
         )
-        exercise = Exercise(
-            id=env_id,
-            kind=ExerciseKind.ENVIRONMENT,
-            name=draft.name,
-            owner_organisation_id=actor.organisation_id,
-            created_by=actor.id,
-            scenario=handle.pin,
-            start=draft.start,
-            end=draft.end,
-            lead=draft.lead,
-            warn_before_end=draft.warn_before_end,
-            constraints=draft.constraints,
-            strategy=draft.strategy,
+        exercise = replace(
+            Exercise.scheduled(
+                draft,
+                id=env_id,
+                kind=ExerciseKind.ENVIRONMENT,
+                owner_organisation_id=actor.organisation_id,
+                created_by=actor.id,
+                scenario=handle.pin,
+                placement=placement,
+                now=now,
+            ),
             status=ExerciseStatus.RUNNING,
             status_reason=f"claimed a ready instance from warm pool {pool.id}",
-            placement=placement,
-            created_at=now,
-            updated_at=now,
         )
         unit.exercises.add_exercise(exercise)
         moved = replace(

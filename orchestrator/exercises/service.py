@@ -165,24 +165,15 @@ class ExerciseService:
         if not placement.feasible:
             raise Refused(list(placement.reasons) or ["no placement satisfies the constraints"])
         now = self.clock.now()
-        exercise = Exercise(
+        exercise = Exercise.scheduled(
+            draft,
             id=exercise_id or str(uuid.uuid4()),
             kind=draft.kind,
-            name=draft.name,
             owner_organisation_id=actor.organisation_id,
             created_by=actor.id,
             scenario=handle.pin,
-            start=draft.start,
-            end=draft.end,
-            lead=draft.lead,
-            warn_before_end=draft.warn_before_end,
-            constraints=draft.constraints,
-            strategy=draft.strategy,
-            status=ExerciseStatus.SCHEDULED,
-            status_reason="",
             placement=placement,
-            created_at=now,
-            updated_at=now,
+            now=now,
         )
         teams = {t.name: t for t in draft.teams}
         booked = self.unit.booking.create_request(
