@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.federation.world import federation
+from tests.integration.federation.world import SCENARIO_NAME, federation
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("federation")]
 
@@ -31,7 +31,7 @@ def test_hub_and_local_requests_together_never_overbook_a_peers_range(tmp_path: 
         def hub_request(n: int) -> httpx.Response:
             body = {
                 "name": f"hub drill {n}",
-                "scenario": "fed-drill",
+                "scenario": SCENARIO_NAME,
                 "teams": [{"name": "red", "organisation": "CERT-LV", "country": "LV"}],
                 "start": start.isoformat(),
                 "end": end.isoformat(),

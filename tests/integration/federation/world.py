@@ -12,36 +12,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from orchestrator.cli.demo_federation import SCENARIO
 from tests.support.databases import fresh_database
 from tests.support.faultproxy import FaultProxy, fault_proxy
 from tests.support.federation import FederangeProcess, fake_range
 
-#: A scenario small enough for the fake connector, with a credential handed to each team.
-SCENARIO = """
-apiVersion: federange/v1
-kind: Scenario
-metadata: {name: fed-drill, version: 1.0.0, title: Federation drill}
-spec:
-  variables:
-    - {name: flag, kind: flag}
-    - {name: trainee_password, kind: password, length: 12, access: true}
-  segments: [{name: lan}]
-  hosts:
-    - name: jump
-      image: registry.invalid/jump:1
-      command: [sleep, "3600"]
-      entry: true
-      ports: [{port: 22}]
-      segments: [lan]
-      env: {PASSWORD: "{{ vars.trainee_password }}"}
-      resources: {requests: {cpu_millicores: 100, memory_mib: 64}}
-    - name: target
-      image: registry.invalid/target:1
-      command: [sleep, "3600"]
-      env: {FLAG: "{{ vars.flag }}"}
-      segments: [lan]
-      resources: {requests: {cpu_millicores: 100, memory_mib: 64}}
-"""
+#: The scenario `federange demo --federation` runs: small enough for the fake connector, with a
+#: credential handed to each team, and no provisioning (a peer's range is provisioned only at home).
+SCENARIO_NAME = "federation-drill"
 
 
 @dataclass
@@ -82,7 +60,7 @@ class World:
         countries = ["BE", "LV", "EE"]
         return {
             "name": name,
-            "scenario": "fed-drill",
+            "scenario": SCENARIO_NAME,
             "teams": [
                 {
                     "name": f"team-{countries[i % 3].lower()}-{i}",
