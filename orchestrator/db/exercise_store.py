@@ -1,13 +1,19 @@
-"""The ExerciseStore port on SQLAlchemy: exercises, team instances, stage records, events."""
+"""The ExerciseStore port on SQLAlchemy: exercises, team instances, stage records, events.
+
+Exercises, instances and stage records are read and written with Core statements on the unit of work's
+connection (no ORM objects: they are the lifecycle's hot path, several statements per team step); no
+ORM object of those tables ever lives in the session, so nothing there can go stale.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import Connection, Row, Select, Table, bindparam, func, insert, literal, select, update
+from sqlalchemy.orm import Session
 
 from connectors.base import Endpoint
 from orchestrator.catalogue.scenario_facts import ScenarioPin
@@ -28,6 +34,102 @@ from orchestrator.exercises.model import (
     Stage,
     StageOutcome,
     StageRecord,
+    log_text,
+)
+
+EXERCISES = cast(Table, ExerciseRow.__table__)
+INSTANCES = cast(Table, InstanceRow.__table__)
+STAGES = cast(Table, StageRow.__table__)
+#: An exercise's columns without its placement (cheap whatever the exercise's size).
+_EXERCISE_LEAN = [c for c in EXERCISES.c if c.name != "placement"]
+
+
+# The lifecycle's hot statements, built once with bound parameters (building and keying a statement
+# per call costs as much client CPU as its round trip). FOR NO KEY UPDATE is the lock the lifecycle
+# serialises an exercise's steps on; it still lets other transactions insert rows that refer to the
+# exercise (events, instances) without waiting.
+def _read_exercise(columns: Iterable[Any], *, lock: bool) -> Select[Any]:
+    stmt = select(*columns).where(EXERCISES.c.id == bindparam("exercise_id"))
+    return stmt.with_for_update(key_share=True) if lock else stmt
+
+
+_GET_EXERCISE = {
+    (placement, lock): _read_exercise(EXERCISES.c if placement else _EXERCISE_LEAN, lock=lock)
+    for placement in (True, False)
+    for lock in (True, False)
+}
+_LOCK_EXERCISE_OF = (
+    select(*_EXERCISE_LEAN)
+    .where(
+        EXERCISES.c.id
+        == select(INSTANCES.c.exercise_id).where(INSTANCES.c.id == bindparam("instance_id")).scalar_subquery()
+    )
+    .with_for_update(key_share=True)
+)
+_SAVE_EXERCISE = update(EXERCISES).where(EXERCISES.c.id == bindparam("exercise_key"))
+_GET_INSTANCE = {
+    False: select(INSTANCES).where(INSTANCES.c.id == bindparam("instance_id")),
+    True: select(INSTANCES).where(INSTANCES.c.id == bindparam("instance_id")).with_for_update(),
+}
+_SAVE_INSTANCE = update(INSTANCES).where(INSTANCES.c.id == bindparam("instance_key"))
+_STAGE_COUNTS = (
+    select(INSTANCES.c.stage, func.count())
+    .where(INSTANCES.c.exercise_id == bindparam("exercise_id"))
+    .group_by(INSTANCES.c.stage)
+)
+_STAGE_COUNTS_ON_BOOKING = _STAGE_COUNTS.where(INSTANCES.c.booking_id == bindparam("booking_id"))
+_STAGE_OF = STAGES.c.instance_id == bindparam("for_instance")
+#: The next stage record: seq and attempt counted and the row written in one statement.
+_START_STAGE = (
+    insert(STAGES)
+    .from_select(
+        [
+            "id",
+            "instance_id",
+            "seq",
+            "stage",
+            "attempt",
+            "outcome",
+            "started_at",
+            "finished_at",
+            "error",
+            "log",
+        ],
+        select(
+            bindparam("record_id", type_=STAGES.c.id.type),
+            bindparam("for_instance", type_=STAGES.c.instance_id.type),
+            func.coalesce(func.max(STAGES.c.seq), 0) + 1,
+            bindparam("new_stage", type_=STAGES.c.stage.type),
+            func.count().filter(STAGES.c.stage == bindparam("new_stage")) + 1,
+            bindparam("new_outcome", type_=STAGES.c.outcome.type),
+            bindparam("at", type_=STAGES.c.started_at.type),
+            bindparam("new_finished", type_=STAGES.c.finished_at.type),
+            literal("", STAGES.c.error.type),
+            bindparam("new_log", type_=STAGES.c.log.type),
+        ).where(_STAGE_OF),
+    )
+    .returning(STAGES.c.attempt)
+)
+_APPEND_STAGE_LOG = (
+    update(STAGES)
+    .where(
+        STAGES.c.id
+        == select(STAGES.c.id).where(_STAGE_OF).order_by(STAGES.c.seq.desc()).limit(1).scalar_subquery()
+    )
+    .values(log=STAGES.c.log + bindparam("added", type_=STAGES.c.log.type))
+)
+_CLOSE_RUNNING_STAGE = (
+    update(STAGES)
+    .where(
+        _STAGE_OF,
+        STAGES.c.seq == select(func.max(STAGES.c.seq)).where(_STAGE_OF).scalar_subquery(),
+        STAGES.c.outcome == StageOutcome.RUNNING.value,
+    )
+    .values(
+        outcome=bindparam("new_outcome"),
+        finished_at=bindparam("at", type_=STAGES.c.finished_at.type),
+        error=bindparam("new_error"),
+    )
 )
 
 
@@ -35,195 +137,155 @@ class SqlExerciseStore:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    @property
+    def _c(self) -> Connection:
+        return self.session.connection()
+
     # exercises
     def add_exercise(self, exercise: Exercise) -> None:
-        row = ExerciseRow(id=exercise.id, created_at=exercise.created_at)
-        _fill_exercise(row, exercise)
-        self.session.add(row)
-        self.session.flush()
+        self._c.execute(
+            insert(EXERCISES).values(
+                id=exercise.id, created_at=exercise.created_at, **_exercise_values(exercise)
+            )
+        )
 
     def get_exercise(
         self, exercise_id: str, *, lock: bool = False, placement: bool = True
     ) -> Exercise | None:
-        # FOR NO KEY UPDATE: the lock the lifecycle serialises on, which still lets other transactions
-        # insert rows that refer to the exercise (events, instances) without waiting for it.
-        row = self.session.get(
-            ExerciseRow,
-            exercise_id,
-            with_for_update={"key_share": True} if lock else None,
-            options=None if placement else [defer(ExerciseRow.placement)],
-        )
+        row = self._c.execute(_GET_EXERCISE[placement, lock], {"exercise_id": exercise_id}).first()
         return None if row is None else _exercise(row, placement=placement)
 
+    def lock_exercise_of(self, instance_id: str) -> Exercise | None:
+        row = self._c.execute(_LOCK_EXERCISE_OF, {"instance_id": instance_id}).first()
+        return None if row is None else _exercise(row, placement=False)
+
     def save_exercise(self, exercise: Exercise) -> None:
-        row = self.session.get(ExerciseRow, exercise.id)
-        if row is None:
+        done = self._c.execute(_SAVE_EXERCISE, {"exercise_key": exercise.id, **_exercise_values(exercise)})
+        if done.rowcount == 0:
             raise LookupError(exercise.id)
-        _fill_exercise(row, exercise)
-        self.session.flush()
 
     def list_exercises(
         self, *, owner_organisation_id: str | None, kind: ExerciseKind | None, statuses: Sequence[str] | None
     ) -> Sequence[Exercise]:
-        stmt = select(ExerciseRow).order_by(ExerciseRow.start, ExerciseRow.id)
+        stmt = select(*EXERCISES.c).order_by(EXERCISES.c.start, EXERCISES.c.id)
         if owner_organisation_id is not None:
-            stmt = stmt.where(ExerciseRow.owner_organisation_id == owner_organisation_id)
+            stmt = stmt.where(EXERCISES.c.owner_organisation_id == owner_organisation_id)
         if kind is not None:
-            stmt = stmt.where(ExerciseRow.kind == kind.value)
+            stmt = stmt.where(EXERCISES.c.kind == kind.value)
         if statuses is not None:
-            stmt = stmt.where(ExerciseRow.status.in_(list(statuses)))
-        return [_exercise(r) for r in self.session.scalars(stmt)]
+            stmt = stmt.where(EXERCISES.c.status.in_(list(statuses)))
+        return [_exercise(r) for r in self._c.execute(stmt)]
 
     # instances
     def add_instance(self, instance: Instance) -> None:
-        row = InstanceRow(id=instance.id, created_at=instance.created_at)
-        _fill_instance(row, instance)
-        self.session.add(row)
-        self.session.flush()
+        self._c.execute(
+            insert(INSTANCES).values(
+                id=instance.id, created_at=instance.created_at, **_instance_values(instance)
+            )
+        )
 
     def get_instance(self, instance_id: str, *, lock: bool = False) -> Instance | None:
-        row = self.session.get(InstanceRow, instance_id, with_for_update=lock)
+        row = self._c.execute(_GET_INSTANCE[lock], {"instance_id": instance_id}).first()
         return None if row is None else instance_of(row)
 
-    def exercise_of(self, instance_id: str) -> str | None:
-        return self.session.scalar(select(InstanceRow.exercise_id).where(InstanceRow.id == instance_id))
-
     def save_instance(self, instance: Instance) -> None:
-        row = self.session.get(InstanceRow, instance.id)
-        if row is None:
+        done = self._c.execute(_SAVE_INSTANCE, {"instance_key": instance.id, **_instance_values(instance)})
+        if done.rowcount == 0:
             raise LookupError(instance.id)
-        _fill_instance(row, instance)
-        self.session.flush()
 
     def instances_of(self, exercise_id: str) -> Sequence[Instance]:
-        stmt = select(InstanceRow).where(InstanceRow.exercise_id == exercise_id).order_by(InstanceRow.team)
-        return [instance_of(r) for r in self.session.scalars(stmt)]
+        stmt = select(INSTANCES).where(INSTANCES.c.exercise_id == exercise_id).order_by(INSTANCES.c.team)
+        return [instance_of(r) for r in self._c.execute(stmt)]
 
     def instance_page(self, exercise_id: str, *, offset: int, limit: int) -> Sequence[Instance]:
         stmt = (
-            select(InstanceRow)
-            .where(InstanceRow.exercise_id == exercise_id)
-            .order_by(InstanceRow.team)
+            select(INSTANCES)
+            .where(INSTANCES.c.exercise_id == exercise_id)
+            .order_by(INSTANCES.c.team)
             .offset(offset)
             .limit(limit)
         )
-        return [instance_of(r) for r in self.session.scalars(stmt)]
+        return [instance_of(r) for r in self._c.execute(stmt)]
 
     def stage_counts(self, exercise_id: str, *, booking_id: str | None = None) -> Mapping[Stage, int]:
-        stmt = (
-            select(InstanceRow.stage, func.count())
-            .where(InstanceRow.exercise_id == exercise_id)
-            .group_by(InstanceRow.stage)
-        )
-        if booking_id is not None:
-            stmt = stmt.where(InstanceRow.booking_id == booking_id)
-        return {Stage(stage): int(n) for stage, n in self.session.execute(stmt)}
+        stmt = _STAGE_COUNTS if booking_id is None else _STAGE_COUNTS_ON_BOOKING
+        found = self._c.execute(stmt, {"exercise_id": exercise_id, "booking_id": booking_id})
+        return {Stage(stage): int(n) for stage, n in found}
 
     def instances_on(self, range_id: str, *, stages: Sequence[Stage]) -> Sequence[Instance]:
-        stmt = select(InstanceRow).where(
-            InstanceRow.range_id == range_id, InstanceRow.stage.in_([s.value for s in stages])
+        stmt = select(INSTANCES).where(
+            INSTANCES.c.range_id == range_id, INSTANCES.c.stage.in_([s.value for s in stages])
         )
-        return [instance_of(r) for r in self.session.scalars(stmt.order_by(InstanceRow.id))]
+        return [instance_of(r) for r in self._c.execute(stmt.order_by(INSTANCES.c.id))]
 
     def known_instance_ids(self, instance_ids: Sequence[str]) -> set[str]:
         if not instance_ids:
             return set()
-        stmt = select(InstanceRow.id).where(InstanceRow.id.in_(list(instance_ids)))
-        return set(self.session.scalars(stmt))
+        stmt = select(INSTANCES.c.id).where(INSTANCES.c.id.in_(list(instance_ids)))
+        return set(self._c.scalars(stmt))
 
-    # stage records: written with single statements (no ORM objects), they are the lifecycle's hot path
-    def start_stage(self, *, instance_id: str, stage: Stage, at: datetime) -> StageRecord:
-        seq, attempt = self.session.execute(
-            select(
-                func.coalesce(func.max(StageRow.seq), 0),
-                func.count().filter(StageRow.stage == stage.value),
-            ).where(StageRow.instance_id == instance_id)
-        ).one()
-        record = StageRecord(
-            id=str(uuid.uuid4()),
+    # stage records
+    def start_stage(
+        self,
+        *,
+        instance_id: str,
+        stage: Stage,
+        at: datetime,
+        log: Sequence[str] = (),
+        finished: StageOutcome | None = None,
+    ) -> StageRecord:
+        record_id = str(uuid.uuid4())
+        outcome = finished or StageOutcome.RUNNING
+        text = log_text(log)
+        params = {
+            "record_id": record_id,
+            "for_instance": instance_id,
+            "new_stage": stage.value,
+            "new_outcome": outcome.value,
+            "at": at,
+            "new_finished": at if finished else None,
+            "new_log": text,
+        }
+        attempt = self._c.execute(_START_STAGE, params).scalar_one()
+        return StageRecord(
+            id=record_id,
             instance_id=instance_id,
             stage=stage,
-            attempt=int(attempt or 0) + 1,
-            outcome=StageOutcome.RUNNING,
+            attempt=int(attempt),
+            outcome=outcome,
             started_at=at,
-            finished_at=None,
+            finished_at=at if finished else None,
             error="",
-            log="",
+            log=text,
         )
-        self.session.execute(
-            insert(StageRow).values(
-                id=record.id,
-                instance_id=instance_id,
-                seq=int(seq or 0) + 1,
-                stage=stage.value,
-                attempt=record.attempt,
-                outcome=record.outcome.value,
-                started_at=at,
-                finished_at=None,
-                error="",
-                log="",
-            )
-        )
-        return record
 
-    def append_stage_log(self, record_id: str, lines: Sequence[str]) -> None:
+    def append_stage_log(self, instance_id: str, lines: Sequence[str]) -> None:
         if not lines:
             return
-        added = "".join(line.rstrip("\n") + "\n" for line in lines)
-        self.session.execute(
-            update(StageRow)
-            .where(StageRow.id == record_id)
-            .values(log=StageRow.log + added)
-            .execution_options(synchronize_session=False)
-        )
-
-    def finish_stage(self, record_id: str, *, outcome: StageOutcome, at: datetime, error: str = "") -> None:
-        self.session.execute(
-            update(StageRow)
-            .where(StageRow.id == record_id)
-            .values(outcome=outcome.value, finished_at=at, error=error)
-            .execution_options(synchronize_session=False)
-        )
+        self._c.execute(_APPEND_STAGE_LOG, {"for_instance": instance_id, "added": log_text(lines)})
 
     def close_running_stage(
         self, instance_id: str, *, outcome: StageOutcome, at: datetime, error: str = ""
     ) -> None:
-        latest = select(func.max(StageRow.seq)).where(StageRow.instance_id == instance_id).scalar_subquery()
-        self.session.execute(
-            update(StageRow)
-            .where(
-                StageRow.instance_id == instance_id,
-                StageRow.seq == latest,
-                StageRow.outcome == StageOutcome.RUNNING.value,
-            )
-            .values(outcome=outcome.value, finished_at=at, error=error)
-            .execution_options(synchronize_session=False)
+        self._c.execute(
+            _CLOSE_RUNNING_STAGE,
+            {"for_instance": instance_id, "new_outcome": outcome.value, "at": at, "new_error": error},
         )
-
-    def last_stage_id(self, instance_id: str) -> str | None:
-        stmt = (
-            select(StageRow.id)
-            .where(StageRow.instance_id == instance_id)
-            .order_by(StageRow.seq.desc())
-            .limit(1)
-        )
-        return self.session.scalar(stmt)
 
     def stages_of(self, instance_id: str) -> Sequence[StageRecord]:
-        stmt = select(StageRow).where(StageRow.instance_id == instance_id).order_by(StageRow.seq)
-        return [_stage(r) for r in self.session.scalars(stmt.execution_options(populate_existing=True))]
+        stmt = select(STAGES).where(STAGES.c.instance_id == instance_id).order_by(STAGES.c.seq)
+        return [_stage(r) for r in self._c.execute(stmt)]
 
     def stages_of_many(self, instance_ids: Sequence[str]) -> Mapping[str, Sequence[StageRecord]]:
         found: dict[str, list[StageRecord]] = {i: [] for i in instance_ids}
         if not instance_ids:
             return found
         stmt = (
-            select(StageRow)
-            .where(StageRow.instance_id.in_(list(instance_ids)))
-            .order_by(StageRow.instance_id, StageRow.seq)
-            .execution_options(populate_existing=True)
+            select(STAGES)
+            .where(STAGES.c.instance_id.in_(list(instance_ids)))
+            .order_by(STAGES.c.instance_id, STAGES.c.seq)
         )
-        for row in self.session.scalars(stmt):
+        for row in self._c.execute(stmt):
             found[row.instance_id].append(_stage(row))
         return found
 
@@ -250,9 +312,9 @@ class SqlExerciseStore:
         self.session.flush()
 
     def instance_for_team_link(self, digest: str) -> Instance | None:
-        row = self.session.scalars(
-            select(InstanceRow)
-            .join(TeamLinkRow, TeamLinkRow.instance_id == InstanceRow.id)
+        row = self._c.execute(
+            select(INSTANCES)
+            .join(TeamLinkRow, TeamLinkRow.instance_id == INSTANCES.c.id)
             .where(TeamLinkRow.digest == digest, TeamLinkRow.revoked_at.is_(None))
         ).first()
         return None if row is None else instance_of(row)
@@ -281,29 +343,32 @@ class SqlExerciseStore:
         ]
 
 
-def _fill_exercise(row: ExerciseRow, e: Exercise) -> None:
-    row.kind = e.kind.value
-    row.name = e.name
-    row.owner_organisation_id = e.owner_organisation_id
-    row.created_by = e.created_by
-    row.scenario_owner = e.scenario.owner
-    row.scenario_name = e.scenario.name
-    row.scenario_version = e.scenario.version
-    row.scenario_digest = e.scenario.digest
-    row.start = e.start
-    row.end = e.end
-    row.lead_seconds = int(e.lead.total_seconds())
-    row.warn_seconds = int(e.warn_before_end.total_seconds())
-    row.constraints = constraints_to_json(e.constraints, strategy=e.strategy)
-    row.status = e.status.value
-    row.status_reason = e.status_reason
-    row.cancelled_by = e.cancelled_by
+def _exercise_values(e: Exercise) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "kind": e.kind.value,
+        "name": e.name,
+        "owner_organisation_id": e.owner_organisation_id,
+        "created_by": e.created_by,
+        "scenario_owner": e.scenario.owner,
+        "scenario_name": e.scenario.name,
+        "scenario_version": e.scenario.version,
+        "scenario_digest": e.scenario.digest,
+        "start": e.start,
+        "end": e.end,
+        "lead_seconds": int(e.lead.total_seconds()),
+        "warn_seconds": int(e.warn_before_end.total_seconds()),
+        "constraints": constraints_to_json(e.constraints, strategy=e.strategy),
+        "status": e.status.value,
+        "status_reason": e.status_reason,
+        "cancelled_by": e.cancelled_by,
+        "updated_at": e.updated_at,
+    }
     if e.placement is not PLACEMENT_NOT_LOADED:
-        row.placement = placement_to_json(e.placement)
-    row.updated_at = e.updated_at
+        values["placement"] = placement_to_json(e.placement)
+    return values
 
 
-def _exercise(row: ExerciseRow, *, placement: bool = True) -> Exercise:
+def _exercise(row: Row[Any], *, placement: bool = True) -> Exercise:
     constraints, strategy = constraints_from_json(row.constraints)
     return Exercise(
         id=row.id,
@@ -332,26 +397,28 @@ def _exercise(row: ExerciseRow, *, placement: bool = True) -> Exercise:
     )
 
 
-def _fill_instance(row: InstanceRow, i: Instance) -> None:
-    row.exercise_id = i.exercise_id
-    row.team = i.team
-    row.team_organisation = i.team_organisation
-    row.team_country = i.team_country
-    row.range_id = i.range_id
-    row.booking_id = i.booking_id
-    row.stage = i.stage.value
-    row.stage_reason = i.stage_reason
-    row.failed_stage = None if i.failed_stage is None else i.failed_stage.value
-    row.endpoints = [
-        {"host": e.host, "port": e.port, "protocol": e.protocol, "address": e.address, "url": e.url}
-        for e in i.endpoints
-    ]
-    row.updated_at = i.updated_at
-    row.ready_at = i.ready_at
-    row.torn_down_at = i.torn_down_at
+def _instance_values(i: Instance) -> dict[str, Any]:
+    return {
+        "exercise_id": i.exercise_id,
+        "team": i.team,
+        "team_organisation": i.team_organisation,
+        "team_country": i.team_country,
+        "range_id": i.range_id,
+        "booking_id": i.booking_id,
+        "stage": i.stage.value,
+        "stage_reason": i.stage_reason,
+        "failed_stage": None if i.failed_stage is None else i.failed_stage.value,
+        "endpoints": [
+            {"host": e.host, "port": e.port, "protocol": e.protocol, "address": e.address, "url": e.url}
+            for e in i.endpoints
+        ],
+        "updated_at": i.updated_at,
+        "ready_at": i.ready_at,
+        "torn_down_at": i.torn_down_at,
+    }
 
 
-def instance_of(row: InstanceRow) -> Instance:
+def instance_of(row: Row[Any]) -> Instance:
     return Instance(
         id=row.id,
         exercise_id=row.exercise_id,
@@ -380,7 +447,7 @@ def instance_of(row: InstanceRow) -> Instance:
     )
 
 
-def _stage(row: StageRow) -> StageRecord:
+def _stage(row: Row[Any]) -> StageRecord:
     return StageRecord(
         id=row.id,
         instance_id=row.instance_id,

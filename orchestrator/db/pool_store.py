@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orchestrator.catalogue.scenario_facts import ScenarioPin
-from orchestrator.db.exercise_store import instance_of
-from orchestrator.db.tables import ExerciseRow, InstanceRow, WarmPoolRow
+from orchestrator.db.exercise_store import INSTANCES, instance_of
+from orchestrator.db.tables import ExerciseRow, WarmPoolRow
 from orchestrator.exercises.model import ExerciseKind, ExerciseStatus, Instance, Stage, WarmPool
 
 #: Pool statuses in which its ready instances may be claimed.
@@ -66,8 +66,8 @@ class SqlPoolStore:
         `lock`, their rows locked (FOR UPDATE SKIP LOCKED on PostgreSQL: rows other launches are
         claiming are skipped; SQLite serialises writers anyway)."""
         stmt = (
-            select(InstanceRow)
-            .join(ExerciseRow, ExerciseRow.id == InstanceRow.exercise_id)
+            select(INSTANCES)
+            .join(ExerciseRow, ExerciseRow.id == INSTANCES.c.exercise_id)
             .where(
                 ExerciseRow.kind == ExerciseKind.POOL.value,
                 ExerciseRow.status.in_(_CLAIMABLE),
@@ -76,14 +76,15 @@ class SqlPoolStore:
                 ExerciseRow.scenario_name == pin.name,
                 ExerciseRow.scenario_version == pin.version,
                 ExerciseRow.scenario_digest == pin.digest,
-                InstanceRow.stage == Stage.READY.value,
+                INSTANCES.c.stage == Stage.READY.value,
             )
-            .order_by(InstanceRow.ready_at, InstanceRow.id)
+            .order_by(INSTANCES.c.ready_at, INSTANCES.c.id)
             .limit(limit)
         )
         if lock:
-            stmt = stmt.with_for_update(of=InstanceRow, skip_locked=True)
-        return [instance_of(r) for r in self.session.scalars(stmt)]
+            stmt = stmt.with_for_update(of=INSTANCES, skip_locked=True)
+        # Core rows, like every read of instances (exercise_store): no ORM instance in the session
+        return [instance_of(r) for r in self.session.connection().execute(stmt)]
 
 
 def _pool(row: WarmPoolRow) -> WarmPool:

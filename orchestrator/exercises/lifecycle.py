@@ -45,6 +45,7 @@ from orchestrator.exercises.stages import (
     StageLog,
     enter,
     fail,
+    locked,
     locked_instance,
     log_lines,
     settle_exercise,
@@ -95,13 +96,11 @@ def instance_spec(rt: Runtime, work: _Work) -> InstanceSpec:
     )
 
 
-def _load(unit: UnitOfWork, instance: Instance) -> tuple[Exercise, RangeRecord]:
-    """The instance's exercise (locked by `locked_instance` already) and its range."""
-    exercise = unit.exercises.get_exercise(instance.exercise_id, placement=False)
+def _range_of(unit: UnitOfWork, instance: Instance) -> RangeRecord:
     record = unit.catalogue.get_range(instance.range_id)
-    if exercise is None or record is None:
-        raise LookupError(f"instance {instance.id} lost its exercise or range")
-    return exercise, record
+    if record is None:
+        raise LookupError(f"instance {instance.id} lost its range")
+    return record
 
 
 def _refuse(rt: Runtime, unit: UnitOfWork, instance: Instance, exercise: Exercise, reason: str) -> None:
@@ -124,10 +123,11 @@ def booking_status(unit: UnitOfWork, booking_id: str) -> BookingStatus | None:
 def _begin_deploy(rt: Runtime, instance_id: str, *, provision_only: bool) -> _Work | None:
     now = rt.clock.now()
     with rt.transactions() as unit:
-        instance = locked_instance(unit, instance_id)
-        if instance is None:
+        found = locked(unit, instance_id)
+        if found is None:
             return None
-        exercise, record = _load(unit, instance)
+        exercise, instance = found
+        record = _range_of(unit, instance)
         if exercise.status in _OVER or now >= exercise.end:
             log.info("not deploying %s: exercise %s is %s", instance_id, exercise.id, exercise.status.value)
             return None
@@ -160,8 +160,9 @@ def _begin_deploy(rt: Runtime, instance_id: str, *, provision_only: bool) -> _Wo
                 updated_at=now,
             )
             unit.exercises.save_exercise(exercise)
-        instance = enter(unit, instance, wanted, now=now)
-        log_lines(unit, instance.id, [stamp(rt.clock, f"{wanted.value} on range {record.slug}")])
+        instance = enter(
+            unit, instance, wanted, now=now, log=[stamp(rt.clock, f"{wanted.value} on range {record.slug}")]
+        )
         return _Work(instance=instance, exercise=exercise, range=record, handle=handle)
 
 
@@ -272,8 +273,13 @@ def _finish_ready(
             return
         if provisioning_log:
             log_lines(unit, instance.id, provisioning_log)
-        enter(unit, replace(instance, endpoints=status.endpoints), Stage.READY, now=now)
-        log_lines(unit, instance.id, [stamp(rt.clock, "ready")])
+        enter(
+            unit,
+            replace(instance, endpoints=status.endpoints),
+            Stage.READY,
+            now=now,
+            log=[stamp(rt.clock, "ready")],
+        )
         settle_exercise(unit, work.exercise.id, now=now)
 
 
@@ -341,11 +347,14 @@ def teardown_instance(rt: Runtime, instance_id: str) -> None:
         instance = locked_instance(unit, instance_id)
         if instance is None or instance.stage is Stage.DONE:
             return
-        record = unit.catalogue.get_range(instance.range_id)
-        if record is None:
-            raise LookupError(f"instance {instance_id} lost its range")
-        instance = enter(unit, instance, Stage.TEARING_DOWN, now=now)
-        log_lines(unit, instance_id, [stamp(rt.clock, f"tearing down on range {record.slug}")])
+        record = _range_of(unit, instance)
+        instance = enter(
+            unit,
+            instance,
+            Stage.TEARING_DOWN,
+            now=now,
+            log=[stamp(rt.clock, f"tearing down on range {record.slug}")],
+        )
     try:
         rt.connectors(record).teardown(instance_id=instance_id)
     except (ConnectorError, ConnectorRefusal) as exc:

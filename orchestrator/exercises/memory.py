@@ -35,6 +35,7 @@ from orchestrator.exercises.model import (
     StageOutcome,
     StageRecord,
     WarmPool,
+    log_text,
 )
 from orchestrator.identity.audit import AuditEvent
 from orchestrator.identity.principals import Principal
@@ -99,9 +100,9 @@ class MemoryExercises:
     def save_instance(self, instance: Instance) -> None:
         self._s.instances[instance.id] = instance
 
-    def exercise_of(self, instance_id: str) -> str | None:
+    def lock_exercise_of(self, instance_id: str) -> Exercise | None:
         found = self._s.instances.get(instance_id)
-        return None if found is None else found.exercise_id
+        return None if found is None else self._s.exercises.get(found.exercise_id)
 
     def instances_of(self, exercise_id: str) -> Sequence[Instance]:
         return sorted(
@@ -124,18 +125,26 @@ class MemoryExercises:
     def known_instance_ids(self, instance_ids: Sequence[str]) -> set[str]:
         return {i for i in instance_ids if i in self._s.instances}
 
-    def start_stage(self, *, instance_id: str, stage: Stage, at: datetime) -> StageRecord:
+    def start_stage(
+        self,
+        *,
+        instance_id: str,
+        stage: Stage,
+        at: datetime,
+        log: Sequence[str] = (),
+        finished: StageOutcome | None = None,
+    ) -> StageRecord:
         history = self._s.stages.setdefault(instance_id, [])
         record = StageRecord(
             id=str(uuid.uuid4()),
             instance_id=instance_id,
             stage=stage,
             attempt=1 + sum(1 for r in history if r.stage is stage),
-            outcome=StageOutcome.RUNNING,
+            outcome=finished or StageOutcome.RUNNING,
             started_at=at,
-            finished_at=None,
+            finished_at=at if finished else None,
             error="",
-            log="",
+            log=log_text(log),
         )
         history.append(record)
         return record
@@ -147,27 +156,17 @@ class MemoryExercises:
                     history[n] = replace(record, **changes)
                     return
 
-    def append_stage_log(self, record_id: str, lines: Sequence[str]) -> None:
-        for history in self._s.stages.values():
-            for record in history:
-                if record.id == record_id and lines:
-                    added = "".join(line.rstrip("\n") + "\n" for line in lines)
-                    self._update_stage(record_id, log=record.log + added)
-                    return
-
-    def finish_stage(self, record_id: str, *, outcome: StageOutcome, at: datetime, error: str = "") -> None:
-        self._update_stage(record_id, outcome=outcome, finished_at=at, error=error)
+    def append_stage_log(self, instance_id: str, lines: Sequence[str]) -> None:
+        history = self._s.stages.get(instance_id, [])
+        if history and lines:
+            self._update_stage(history[-1].id, log=history[-1].log + log_text(lines))
 
     def close_running_stage(
         self, instance_id: str, *, outcome: StageOutcome, at: datetime, error: str = ""
     ) -> None:
         history = self._s.stages.get(instance_id, [])
         if history and history[-1].outcome is StageOutcome.RUNNING:
-            self.finish_stage(history[-1].id, outcome=outcome, at=at, error=error)
-
-    def last_stage_id(self, instance_id: str) -> str | None:
-        history = self._s.stages.get(instance_id, [])
-        return history[-1].id if history else None
+            self._update_stage(history[-1].id, outcome=outcome, finished_at=at, error=error)
 
     def stages_of(self, instance_id: str) -> Sequence[StageRecord]:
         return list(self._s.stages.get(instance_id, ()))

@@ -17,6 +17,7 @@ stage is retried by moving the instance back into it.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -209,6 +210,11 @@ class StageOutcome(enum.StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+
+
+def log_text(lines: Sequence[str]) -> str:
+    """Log lines as a stage record's log keeps them: one per line, each ending in a newline."""
+    return "".join(line.rstrip("\n") + "\n" for line in lines)
 
 
 @dataclass(frozen=True, kw_only=True)

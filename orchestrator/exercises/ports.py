@@ -48,8 +48,9 @@ class ExerciseStore(Protocol):
 
     def add_instance(self, instance: Instance) -> None: ...
     def get_instance(self, instance_id: str, *, lock: bool = False) -> Instance | None: ...
-    def exercise_of(self, instance_id: str) -> str | None:
-        """The id of the instance's exercise (None: no such instance), without loading the instance."""
+    def lock_exercise_of(self, instance_id: str) -> Exercise | None:
+        """The instance's exercise (without its placement), locked for update, in one statement (None: no
+        such instance)."""
         ...
 
     def save_instance(self, instance: Instance) -> None: ...
@@ -66,18 +67,29 @@ class ExerciseStore(Protocol):
     def instances_on(self, range_id: str, *, stages: Sequence[Stage]) -> Sequence[Instance]: ...
     def known_instance_ids(self, instance_ids: Sequence[str]) -> set[str]: ...
 
-    def start_stage(self, *, instance_id: str, stage: Stage, at: datetime) -> StageRecord: ...
-    def append_stage_log(self, record_id: str, lines: Sequence[str]) -> None: ...
-    def finish_stage(
-        self, record_id: str, *, outcome: StageOutcome, at: datetime, error: str = ""
-    ) -> None: ...
+    def start_stage(
+        self,
+        *,
+        instance_id: str,
+        stage: Stage,
+        at: datetime,
+        log: Sequence[str] = (),
+        finished: StageOutcome | None = None,
+    ) -> StageRecord:
+        """Open the instance's next stage record (its log starting with `log`); with `finished`, the
+        record is closed at once with that outcome. One statement."""
+        ...
+
+    def append_stage_log(self, instance_id: str, lines: Sequence[str]) -> None:
+        """Append to the log of the instance's latest stage record (one statement)."""
+        ...
+
     def close_running_stage(
         self, instance_id: str, *, outcome: StageOutcome, at: datetime, error: str = ""
     ) -> None:
         """Finish the instance's latest stage record if it is still running (one statement)."""
         ...
 
-    def last_stage_id(self, instance_id: str) -> str | None: ...
     def stages_of(self, instance_id: str) -> Sequence[StageRecord]: ...
     def stages_of_many(self, instance_ids: Sequence[str]) -> Mapping[str, Sequence[StageRecord]]:
         """The stage histories of several instances at once (one query), in order."""

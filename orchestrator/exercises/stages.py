@@ -16,6 +16,7 @@ from orchestrator.domain.clock import Clock
 from orchestrator.exercises.model import (
     EXERCISE_MACHINE,
     INSTANCE_MACHINE,
+    Exercise,
     ExerciseStatus,
     Instance,
     Stage,
@@ -24,16 +25,28 @@ from orchestrator.exercises.model import (
 from orchestrator.exercises.ports import Transactions, UnitOfWork
 
 
+def locked(unit: UnitOfWork, instance_id: str) -> tuple[Exercise, Instance] | None:
+    """Lock an instance for a change, with its exercise (read without its placement). Every handler
+    locks the exercise row first, then the instance row: one lock order for all, so concurrent handlers
+    of one exercise queue instead of deadlocking. (What a handler does under those locks is kept small:
+    a few single-row statements; the exercise's status is settled by counting its instances' stages,
+    never by loading them.)"""
+    while True:
+        exercise = unit.exercises.lock_exercise_of(instance_id)
+        if exercise is None:
+            return None
+        instance = unit.exercises.get_instance(instance_id, lock=True)
+        if instance is None:
+            return None
+        if instance.exercise_id == exercise.id:
+            return exercise, instance
+        # claimed into another exercise (a warm pool's instance) between the two: lock that one
+
+
 def locked_instance(unit: UnitOfWork, instance_id: str) -> Instance | None:
-    """Lock an instance for a change. Every handler locks the exercise row first, then the instance
-    row: one lock order for all, so concurrent handlers of one exercise queue instead of deadlocking.
-    (What a handler does under those locks is kept small: the exercise's status is settled by counting
-    its instances' stages, never by loading them.)"""
-    exercise_id = unit.exercises.exercise_of(instance_id)
-    if exercise_id is None:
-        return None
-    unit.exercises.get_exercise(exercise_id, lock=True, placement=False)
-    return unit.exercises.get_instance(instance_id, lock=True)
+    """`locked`, for a handler that needs only the instance."""
+    found = locked(unit, instance_id)
+    return None if found is None else found[1]
 
 
 def _close_running(
@@ -42,10 +55,20 @@ def _close_running(
     unit.exercises.close_running_stage(instance_id, outcome=outcome, at=at, error=error)
 
 
-def enter(unit: UnitOfWork, instance: Instance, stage: Stage, *, now: datetime, reason: str = "") -> Instance:
-    """Move the instance into `stage` (legal moves only); re-entering the current stage is a no-op
-    that keeps its running record (a retried action after a crash)."""
+def enter(
+    unit: UnitOfWork,
+    instance: Instance,
+    stage: Stage,
+    *,
+    now: datetime,
+    reason: str = "",
+    log: Sequence[str] = (),
+) -> Instance:
+    """Move the instance into `stage` (legal moves only), the new stage record's log starting with
+    `log`; re-entering the current stage is a no-op that keeps its running record (a retried action
+    after a crash) and appends `log` to it."""
     if instance.stage is stage:
+        log_lines(unit, instance.id, log)
         return instance
     INSTANCE_MACHINE.move(instance.stage, stage)
     _close_running(unit, instance.id, outcome=StageOutcome.SUCCEEDED, at=now)
@@ -55,9 +78,13 @@ def enter(unit: UnitOfWork, instance: Instance, stage: Stage, *, now: datetime, 
     if stage is Stage.DONE:
         moved = replace(moved, torn_down_at=now)
     unit.exercises.save_instance(moved)
-    record = unit.exercises.start_stage(instance_id=instance.id, stage=stage, at=now)
-    if stage is Stage.DONE:
-        unit.exercises.finish_stage(record.id, outcome=StageOutcome.SUCCEEDED, at=now)
+    unit.exercises.start_stage(
+        instance_id=instance.id,
+        stage=stage,
+        at=now,
+        log=log,
+        finished=StageOutcome.SUCCEEDED if stage is Stage.DONE else None,
+    )
     return moved
 
 
@@ -76,9 +103,7 @@ def fail(unit: UnitOfWork, instance: Instance, error: str, *, now: datetime) -> 
 
 def log_lines(unit: UnitOfWork, instance_id: str, lines: Sequence[str]) -> None:
     """Append to the instance's latest stage record's log."""
-    record_id = unit.exercises.last_stage_id(instance_id)
-    if record_id is not None:
-        unit.exercises.append_stage_log(record_id, lines)
+    unit.exercises.append_stage_log(instance_id, lines)
 
 
 def settle_exercise(unit: UnitOfWork, exercise_id: str, *, now: datetime) -> None:
