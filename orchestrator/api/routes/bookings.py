@@ -23,7 +23,7 @@ from orchestrator.api.schemas.bookings import (
     RenewIn,
     RequestOut,
 )
-from orchestrator.api.schemas.common import MAX_PAGE, PageOut, UtcDateTime
+from orchestrator.api.schemas.common import MAX_PAGE, PageOut, UtcDateTime, answer
 from orchestrator.booking.ports import BookingQuery
 from orchestrator.booking.selection import Selection
 from orchestrator.booking.service import BookingService
@@ -42,6 +42,7 @@ _REFUSED: dict[int | str, dict[str, Any]] = {
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
+    response_model=RequestOut,
     summary="Book one or several ranges for a window, all or nothing",
     responses={200: {"description": "An idempotent repeat: the earlier bookings"}, **_REFUSED},
 )
@@ -49,18 +50,16 @@ def create(
     body: BookingCreateIn,
     principal: PrincipalDep,
     services: ServicesDep,
-    response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=64)] = None,
-) -> RequestOut:
+) -> Response:
     with services.uow() as uow:
         result = services.booking(uow.bookings).create_request(
             principal,
             body.to_domain(idempotency_key=idempotency_key),
             owner_organisation_id=body.owner_organisation_id,
         )
-    if result.replayed:
-        response.status_code = status.HTTP_200_OK
-    return RequestOut.from_domain(result)
+    created = status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
+    return answer(RequestOut.from_domain(result), status_code=created)
 
 
 @router.get("", summary="List bookings (admins: all; operators: on their ranges and their own; others: own)")
