@@ -58,14 +58,16 @@ _GET_EXERCISE = {
     for placement in (True, False)
     for lock in (True, False)
 }
-_LOCK_EXERCISE_OF = (
-    select(*_EXERCISE_LEAN)
-    .where(
-        EXERCISES.c.id
-        == select(INSTANCES.c.exercise_id).where(INSTANCES.c.id == bindparam("instance_id")).scalar_subquery()
-    )
-    .with_for_update(key_share=True)
+_EXERCISE_OF = select(*_EXERCISE_LEAN).where(
+    EXERCISES.c.id
+    == select(INSTANCES.c.exercise_id).where(INSTANCES.c.id == bindparam("instance_id")).scalar_subquery()
 )
+#: FOR SHARE (a team's step: steps of one exercise run side by side) or FOR NO KEY UPDATE (a change of
+#: the exercise, which waits for the steps running and holds the next ones back).
+_LOCK_EXERCISE_OF = {
+    True: _EXERCISE_OF.with_for_update(read=True),
+    False: _EXERCISE_OF.with_for_update(key_share=True),
+}
 _SAVE_EXERCISE = update(EXERCISES).where(EXERCISES.c.id == bindparam("exercise_key"))
 _GET_INSTANCE = {
     False: select(INSTANCES).where(INSTANCES.c.id == bindparam("instance_id")),
@@ -155,8 +157,8 @@ class SqlExerciseStore:
         row = self._c.execute(_GET_EXERCISE[placement, lock], {"exercise_id": exercise_id}).first()
         return None if row is None else _exercise(row, placement=placement)
 
-    def lock_exercise_of(self, instance_id: str) -> Exercise | None:
-        row = self._c.execute(_LOCK_EXERCISE_OF, {"instance_id": instance_id}).first()
+    def lock_exercise_of(self, instance_id: str, *, shared: bool = False) -> Exercise | None:
+        row = self._c.execute(_LOCK_EXERCISE_OF[shared], {"instance_id": instance_id}).first()
         return None if row is None else _exercise(row, placement=False)
 
     def save_exercise(self, exercise: Exercise) -> None:

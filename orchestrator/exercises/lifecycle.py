@@ -123,7 +123,7 @@ def booking_status(unit: UnitOfWork, booking_id: str) -> BookingStatus | None:
 def _begin_deploy(rt: Runtime, instance_id: str, *, provision_only: bool) -> _Work | None:
     now = rt.clock.now()
     with rt.transactions() as unit:
-        found = locked(unit, instance_id)
+        found = locked(unit, instance_id, step=True)
         if found is None:
             return None
         exercise, instance = found
@@ -152,18 +152,13 @@ def _begin_deploy(rt: Runtime, instance_id: str, *, provision_only: bool) -> _Wo
                 return None
             if status is BookingStatus.CONFIRMED:
                 unit.booking.activate(SYSTEM, Selection.booking(booking_id))
-        redeploying = exercise.status is ExerciseStatus.RUNNING and not provision_only
-        if exercise.status is ExerciseStatus.SCHEDULED or redeploying:
-            exercise = replace(
-                exercise,
-                status=EXERCISE_MACHINE.move(exercise.status, ExerciseStatus.DEPLOYING),
-                updated_at=now,
-            )
-            unit.exercises.save_exercise(exercise)
         instance = enter(
             unit, instance, wanted, now=now, log=[stamp(rt.clock, f"{wanted.value} on range {record.slug}")]
         )
-        return _Work(instance=instance, exercise=exercise, range=record, handle=handle)
+        work = _Work(instance=instance, exercise=exercise, range=record, handle=handle)
+    if exercise.status in (ExerciseStatus.SCHEDULED, ExerciseStatus.RUNNING) and not provision_only:
+        _settle(rt, exercise.id)  # the first team's deploy (or a redeploy): the exercise is deploying
+    return work
 
 
 def _still_wanted(rt: Runtime, instance_id: str, stage: Stage) -> bool:
@@ -175,7 +170,7 @@ def _still_wanted(rt: Runtime, instance_id: str, stage: Stage) -> bool:
 def _record_failure(rt: Runtime, work: _Work, reason: str) -> None:
     now = rt.clock.now()
     with rt.transactions() as unit:
-        instance = locked_instance(unit, work.instance.id)
+        instance = locked_instance(unit, work.instance.id, step=True)
         if instance is None or instance.stage not in (Stage.DEPLOYING, Stage.PROVISIONING):
             return
         log_lines(unit, instance.id, [stamp(rt.clock, f"failed: {reason}")])
@@ -187,7 +182,7 @@ def _record_failure(rt: Runtime, work: _Work, reason: str) -> None:
             f"team {instance.team} on {work.range.slug}: {reason}",
             level="error",
         )
-        settle_exercise(unit, work.exercise.id, now=now)
+    _settle(rt, work.exercise.id)
 
 
 def deploy(
@@ -231,7 +226,7 @@ def deploy(
     if work.handle.facts.provisioning:
         if not provision_only:
             with rt.transactions() as unit:
-                instance = locked_instance(unit, instance_id)
+                instance = locked_instance(unit, instance_id, step=True)
                 if instance is None or instance.stage is not Stage.DEPLOYING:
                     return
                 enter(unit, instance, Stage.PROVISIONING, now=rt.clock.now())
@@ -268,7 +263,7 @@ def _finish_ready(
     exercise settled."""
     now = rt.clock.now()
     with rt.transactions() as unit:
-        instance = locked_instance(unit, work.instance.id)
+        instance = locked_instance(unit, work.instance.id, step=True)
         if instance is None or instance.stage not in (Stage.DEPLOYING, Stage.PROVISIONING):
             return
         if provisioning_log:
@@ -280,7 +275,20 @@ def _finish_ready(
             now=now,
             log=[stamp(rt.clock, "ready")],
         )
-        settle_exercise(unit, work.exercise.id, now=now)
+    _settle(rt, work.exercise.id)
+
+
+def _settle(rt: Runtime, exercise_id: str, *, released: Instance | None = None) -> None:
+    """After a team's step, in a transaction of its own under the exercise's lock (for update): the
+    exercise's status derived from its instances, and the booking of a torn-down instance (`released`)
+    given back if no instance on it is still up. Run after the step committed, it sees that step and
+    every one committed before it, so the last step of an exercise always settles it."""
+    with rt.transactions() as unit:
+        if unit.exercises.get_exercise(exercise_id, lock=True, placement=False) is None:
+            return
+        if released is not None:
+            release_if_unused(unit, released)
+        settle_exercise(unit, exercise_id, now=rt.clock.now())
 
 
 # -- teardown ----------------------------------------------------------------------------------------
@@ -344,17 +352,22 @@ def teardown_instance(rt: Runtime, instance_id: str) -> None:
     """Remove the instance from its range and release its booking; retried until it succeeds."""
     now = rt.clock.now()
     with rt.transactions() as unit:
-        instance = locked_instance(unit, instance_id)
-        if instance is None or instance.stage is Stage.DONE:
+        instance = locked_instance(unit, instance_id, step=True)
+        if instance is None:
             return
-        record = _range_of(unit, instance)
-        instance = enter(
-            unit,
-            instance,
-            Stage.TEARING_DOWN,
-            now=now,
-            log=[stamp(rt.clock, f"tearing down on range {record.slug}")],
-        )
+        if instance.stage is not Stage.DONE:
+            record = _range_of(unit, instance)
+            instance = enter(
+                unit,
+                instance,
+                Stage.TEARING_DOWN,
+                now=now,
+                log=[stamp(rt.clock, f"tearing down on range {record.slug}")],
+            )
+    if instance.stage is Stage.DONE:
+        # torn down already (a retry after a crash): what came after may not have happened
+        _settle(rt, instance.exercise_id, released=instance)
+        return
     try:
         rt.connectors(record).teardown(instance_id=instance_id)
     except (ConnectorError, ConnectorRefusal) as exc:
@@ -364,12 +377,12 @@ def teardown_instance(rt: Runtime, instance_id: str) -> None:
         raise RetryLater(reason) from exc
     now = rt.clock.now()
     with rt.transactions() as unit:
-        instance = locked_instance(unit, instance_id)
-        if instance is None or instance.stage is Stage.DONE:
+        found = locked_instance(unit, instance_id, step=True)
+        if found is None:
             return
-        instance = enter(unit, instance, Stage.DONE, now=now)
-        release_if_unused(unit, instance)
-        settle_exercise(unit, instance.exercise_id, now=now)
+        if found.stage is not Stage.DONE:
+            found = enter(unit, found, Stage.DONE, now=now)
+    _settle(rt, found.exercise_id, released=found)
 
 
 # -- reminders ---------------------------------------------------------------------------------------

@@ -100,7 +100,7 @@ class MemoryExercises:
     def save_instance(self, instance: Instance) -> None:
         self._s.instances[instance.id] = instance
 
-    def lock_exercise_of(self, instance_id: str) -> Exercise | None:
+    def lock_exercise_of(self, instance_id: str, *, shared: bool = False) -> Exercise | None:
         found = self._s.instances.get(instance_id)
         return None if found is None else self._s.exercises.get(found.exercise_id)
 

@@ -48,9 +48,10 @@ class ExerciseStore(Protocol):
 
     def add_instance(self, instance: Instance) -> None: ...
     def get_instance(self, instance_id: str, *, lock: bool = False) -> Instance | None: ...
-    def lock_exercise_of(self, instance_id: str) -> Exercise | None:
-        """The instance's exercise (without its placement), locked for update, in one statement (None: no
-        such instance)."""
+    def lock_exercise_of(self, instance_id: str, *, shared: bool = False) -> Exercise | None:
+        """The instance's exercise (without its placement), locked in one statement (None: no such
+        instance): for update, or with `shared` for share (a team's step, beside the exercise's other
+        teams' steps; a change of the exercise itself waits for them)."""
         ...
 
     def save_instance(self, instance: Instance) -> None: ...

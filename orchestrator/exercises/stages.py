@@ -16,6 +16,7 @@ from orchestrator.domain.clock import Clock
 from orchestrator.exercises.model import (
     EXERCISE_MACHINE,
     INSTANCE_MACHINE,
+    LIVE_STAGES,
     Exercise,
     ExerciseStatus,
     Instance,
@@ -25,14 +26,15 @@ from orchestrator.exercises.model import (
 from orchestrator.exercises.ports import Transactions, UnitOfWork
 
 
-def locked(unit: UnitOfWork, instance_id: str) -> tuple[Exercise, Instance] | None:
-    """Lock an instance for a change, with its exercise (read without its placement). Every handler
-    locks the exercise row first, then the instance row: one lock order for all, so concurrent handlers
-    of one exercise queue instead of deadlocking. (What a handler does under those locks is kept small:
-    a few single-row statements; the exercise's status is settled by counting its instances' stages,
-    never by loading them.)"""
+def locked(unit: UnitOfWork, instance_id: str, *, step: bool = False) -> tuple[Exercise, Instance] | None:
+    """Lock an instance for a change, with its exercise (read without its placement). The exercise row
+    is locked first, then the instance row: one lock order for all, so handlers of one exercise queue
+    instead of deadlocking. A team's `step` locks the exercise for share: the steps of an exercise's
+    teams run side by side, while a change of the exercise (cancel, extend, its teardown, settling its
+    status) locks it for update and so waits for the steps running. A step never changes the exercise
+    row itself: it settles the exercise afterwards, in a transaction of its own (`settle_exercise`)."""
     while True:
-        exercise = unit.exercises.lock_exercise_of(instance_id)
+        exercise = unit.exercises.lock_exercise_of(instance_id, shared=step)
         if exercise is None:
             return None
         instance = unit.exercises.get_instance(instance_id, lock=True)
@@ -43,9 +45,9 @@ def locked(unit: UnitOfWork, instance_id: str) -> tuple[Exercise, Instance] | No
         # claimed into another exercise (a warm pool's instance) between the two: lock that one
 
 
-def locked_instance(unit: UnitOfWork, instance_id: str) -> Instance | None:
+def locked_instance(unit: UnitOfWork, instance_id: str, *, step: bool = False) -> Instance | None:
     """`locked`, for a handler that needs only the instance."""
-    found = locked(unit, instance_id)
+    found = locked(unit, instance_id, step=step)
     return None if found is None else found[1]
 
 
@@ -106,27 +108,32 @@ def log_lines(unit: UnitOfWork, instance_id: str, lines: Sequence[str]) -> None:
     unit.exercises.append_stage_log(instance_id, lines)
 
 
+#: Instance stages on the way up: while one is, the exercise is deploying.
+_COMING_UP = frozenset({Stage.BOOKED, Stage.DEPLOYING, Stage.PROVISIONING})
+
+
 def settle_exercise(unit: UnitOfWork, exercise_id: str, *, now: datetime) -> None:
-    """Derive the exercise status from its instances: running once none is still on its way up;
-    done (or cancelled) once every instance is torn down. It counts the instances per stage in one
-    aggregate query under the exercise's lock, never loading them (this runs after every team's step)."""
+    """Derive the exercise status from its instances, under the exercise's lock (for update): deploying
+    once a team's deploy began (scheduled, or running and a team redeploying), running once none is
+    still on its way up, done (or cancelled) once every instance is torn down. It counts the instances
+    per stage in one aggregate query, never loading them (this runs after every team's step)."""
     exercise = unit.exercises.get_exercise(exercise_id, lock=True, placement=False)
     if exercise is None:
         return
     stages = {stage for stage, n in unit.exercises.stage_counts(exercise_id).items() if n}
-    target: ExerciseStatus | None = None
-    if exercise.status is ExerciseStatus.DEPLOYING and not stages & {
-        Stage.BOOKED,
-        Stage.DEPLOYING,
-        Stage.PROVISIONING,
-    }:
-        target = ExerciseStatus.RUNNING
-    elif exercise.status is ExerciseStatus.TEARING_DOWN and stages <= {Stage.DONE}:
-        target = ExerciseStatus.CANCELLED if exercise.cancelled_by else ExerciseStatus.DONE
-    if target is not None:
-        unit.exercises.save_exercise(
-            replace(exercise, status=EXERCISE_MACHINE.move(exercise.status, target), updated_at=now)
+    status = exercise.status
+    if (status is ExerciseStatus.SCHEDULED and stages & LIVE_STAGES) or (
+        status is ExerciseStatus.RUNNING and Stage.DEPLOYING in stages
+    ):
+        status = EXERCISE_MACHINE.move(status, ExerciseStatus.DEPLOYING)
+    if status is ExerciseStatus.DEPLOYING and not stages & _COMING_UP:
+        status = EXERCISE_MACHINE.move(status, ExerciseStatus.RUNNING)
+    elif status is ExerciseStatus.TEARING_DOWN and stages <= {Stage.DONE}:
+        status = EXERCISE_MACHINE.move(
+            status, ExerciseStatus.CANCELLED if exercise.cancelled_by else ExerciseStatus.DONE
         )
+    if status is not exercise.status:
+        unit.exercises.save_exercise(replace(exercise, status=status, updated_at=now))
 
 
 class StageLog:
