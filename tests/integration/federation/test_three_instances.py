@@ -105,6 +105,22 @@ def test_an_exercise_across_the_hub_and_two_peers_deploys_hands_out_access_and_t
         "federation.hold.release",
     } <= actions, actions
 
+    # ... and on the hub's side: every instance call it made to a peer, with the peer, the range, the
+    # instance and its booking, and the outcome.
+    teams = {t["range"]: t for t in _exercise(world, exercise["id"])["teams"]}
+    for action in ("deploy", "status", "teardown"):
+        page = world.hub_call("GET", f"/api/v1/audit?action=federation.instance.{action}", world.hub.admin)
+        events = page.json()["items"]
+        for slug, peer in (("lv-range", "lv-hub"), ("ee-range", "ee-hub")):
+            mine = [e for e in events if e["object_id"] == teams[slug]["instance_id"]]
+            assert mine, (action, slug, events)
+            after = mine[0]["after"]
+            assert {"peer": peer, "range": slug, "outcome": "ok", "exercise": exercise["id"]}.items() <= (
+                after.items()
+            ), after
+            assert after["booking"] and mine[0]["range_id"]
+        assert not [e for e in events if e["object_id"] == teams["be-range"]["instance_id"]]
+
     # The nationals' credentials never reached the hub: not in its database, its log or its answers.
     hub_files = [p for p in world.hub.data_dir.rglob("*") if p.is_file()]
     seen = b"".join(p.read_bytes() for p in hub_files) + "".join(world.responses).encode()

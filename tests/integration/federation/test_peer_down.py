@@ -1,0 +1,138 @@
+"""A peer that goes down during the exercise, and a peer that refuses a deploy (issue 14, failure
+behaviour): its instances are reported `unknown` with the reason while it cannot be reached, ready again
+once it answers; a teardown is retried until it answers and its booking is then released; a refusal
+reaches the team's stage on the hub with the peer's words. The hub audits every instance call it makes
+to a peer, with the outcome."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from tests.integration.federation.world import National, World, federation
+from tests.support.faultproxy import DROP, Rule
+from tests.support.federation import wait_for
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("federation")]
+
+#: The hub's reconciler lists every range's instances each second (it is what notices a peer gone).
+HUB_ENV = {"FEDERANGE_RECONCILE_INTERVAL_SECONDS": "1"}
+
+
+def _exercise(world: World, exercise_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = world.hub.made("GET", f"/api/v1/exercises/{exercise_id}", world.trainer)
+    return found
+
+
+def _team_on(world: World, exercise_id: str, range_slug: str) -> dict[str, Any]:
+    return next(t for t in _exercise(world, exercise_id)["teams"] if t["range"] == range_slug)
+
+
+def _partition(national: National, methods: tuple[str, ...] = ("GET", "POST", "DELETE")) -> None:
+    """Every federation call of the hub to this peer is dropped unanswered, until the proxy is cleared."""
+    assert national.proxy is not None
+    for method in methods:
+        national.proxy.add(Rule(method, r"/federation/v1", action=DROP, times=1_000_000))
+
+
+def _holds(national: National, key: str) -> list[str]:
+    found = national.process.made("GET", f"/federation/v1/holds?key={key}", national.peer_token)
+    return [h["status"] for h in found]
+
+
+def _hub_audit(world: World, action: str) -> list[dict[str, Any]]:
+    page = world.hub.made("GET", f"/api/v1/audit?action={action}&page_size=500", world.hub.admin)
+    items: list[dict[str, Any]] = page["items"]
+    return items
+
+
+def test_a_peer_partitioned_during_the_exercise_is_unknown_then_ready_and_its_teardown_waits_for_it(
+    tmp_path: Any,
+) -> None:
+    with federation(tmp_path, hub_env=HUB_ENV) as world:
+        created = world.hub_call("POST", "/api/v1/exercises", json=world.exercise_body(teams=3))
+        assert created.status_code == 201, created.text
+        exercise_id = created.json()["id"]
+        wait_for(
+            lambda: {t["stage"] for t in _exercise(world, exercise_id)["teams"]} == {"ready"},
+            timeout=90,
+            what="every team ready",
+        )
+        lv_team = _team_on(world, exercise_id, "lv-range")
+
+        _partition(world.lv)
+        unknown = wait_for(
+            lambda: (t := _team_on(world, exercise_id, "lv-range"))["stage"] == "unknown" and t,
+            timeout=60,
+            what="the lv-hub team reported unknown",
+        )
+        assert unknown["stage_reason"].startswith("peer lv-hub unreachable: "), unknown
+        current = _exercise(world, exercise_id)
+        assert current["status"] == "running"  # the status read answers; it does not fail
+        assert {t["stage"] for t in current["teams"] if t["range"] != "lv-range"} == {"ready"}
+        shown = subprocess.run(
+            [sys.executable, "-m", "orchestrator.cli", "exercise", "status", exercise_id],
+            env={
+                **os.environ,
+                "FEDERANGE_URL": world.hub.url,
+                "FEDERANGE_TOKEN": world.trainer,
+                "COLUMNS": "250",
+            },
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        said = " ".join((shown.stdout.decode() + shown.stderr.decode()).split())
+        assert shown.returncode == 0, said
+        assert "unknown" in said and "peer lv-hub unreachable" in said, said
+
+        assert world.lv.proxy is not None
+        world.lv.proxy.clear()  # the partition heals: the peer says it still has the instance
+        wait_for(
+            lambda: (t := _team_on(world, exercise_id, "lv-range"))["stage"] == "ready"
+            and t["stage_reason"] == "",
+            timeout=60,
+            what="the lv-hub team ready again",
+        )
+        events = " ".join(e["message"] for e in _exercise(world, exercise_id)["events"])
+        assert "unknown: peer lv-hub unreachable" in events and "answers again" in events, events
+
+        # Down again at the end: the teardown is retried until the peer answers, then its booking goes.
+        _partition(world.lv, ("DELETE",))
+        world.hub_call("POST", f"/api/v1/exercises/{exercise_id}/cancel")
+        wait_for(
+            lambda: world.lv.proxy is not None and world.lv.proxy.count("DELETE", r"/federation/v1/") >= 2,
+            timeout=60,
+            what="two refused teardowns at lv-hub",
+        )
+        assert _team_on(world, exercise_id, "lv-range")["stage"] == "tearing_down"
+        assert _exercise(world, exercise_id)["status"] == "tearing_down"
+        world.lv.proxy.clear()
+        wait_for(
+            lambda: _exercise(world, exercise_id)["status"] == "cancelled",
+            timeout=120,
+            what="the exercise torn down once lv-hub answers",
+        )
+        listed = world.lv.process.made("GET", "/api/v1/ranges/lv-range/peer-instances", world.lv.operator)
+        assert [i["state"] for i in listed] == ["torn_down"]
+        wait_for(lambda: _holds(world.lv, exercise_id) == ["released"], timeout=60, what="lv released")
+
+        # The hub audited its calls to lv-hub, with what came of each.
+        lists = [
+            e["after"]
+            for e in _hub_audit(world, "federation.instance.list")
+            if e["after"] and e["after"]["peer"] == "lv-hub"
+        ]
+        assert {a["range"] for a in lists} == {"lv-range"}
+        assert {a["outcome"] for a in lists} == {"unreachable", "ok"}, lists
+        teardowns = [
+            e["after"]
+            for e in _hub_audit(world, "federation.instance.teardown")
+            if e["object_id"] == lv_team["instance_id"]
+        ]
+        assert {a["outcome"] for a in teardowns} == {"unreachable", "ok"}, teardowns
+        assert all(a["booking"] and a["exercise"] == exercise_id for a in teardowns)
