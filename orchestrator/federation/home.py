@@ -55,11 +55,14 @@ class PublishedRange:
 
 @dataclass(frozen=True, kw_only=True)
 class DeployOrder:
-    """What `deploy_prepare` decided: the instance to deploy on which range (the connector call is next)."""
+    """What `deploy_prepare` decided: the instance to deploy on which range (the connector call is next),
+    or why this instance refuses it (`refused`: the reasons, audited in the same transaction, which the
+    caller commits before answering with the refusal)."""
 
     range: RangeRecord
     spec: InstanceSpec
     fresh: bool
+    refused: tuple[str, ...] = ()
 
 
 class HomeFederation:
@@ -369,7 +372,8 @@ class HomeFederation:
         values: dict[str, str],
     ) -> DeployOrder:
         """Check the instance against this range (its booking, security allowance, footprint) and record
-        it; the caller then deploys `spec` with the range's connector and records the outcome."""
+        it; the caller then deploys `spec` with the range's connector and records the outcome. An
+        instance the allowance or the footprint refuses comes back `refused`, its refusal audited."""
         record = self._published(actor, range_ref, Action.FEDERATION_DEPLOY)
         existing = self.unit.federation.get_peer_instance(instance_id, lock=True)
         if existing is not None and existing.peer_organisation_id != actor.organisation_id:
@@ -418,7 +422,7 @@ class HomeFederation:
                 range_id=record.id,
                 after={"reasons": reasons},
             )
-            raise Refused(reasons)
+            return DeployOrder(range=record, spec=spec, fresh=existing is None, refused=tuple(reasons))
         if booking.status is BookingStatus.CONFIRMED:
             self.unit.booking.activate(actor, Selection.booking(booking.id))
         now = self.clock.now()

@@ -135,6 +135,8 @@ def deploy(body: InstanceIn, principal: PrincipalDep, services: ServicesDep) -> 
             document=body.scenario_document,
             values=dict(body.values),
         )
+    if order.refused:  # the refusal is audited (committed above), then answered
+        raise Refused(list(order.refused))
     connector = services.connectors(order.range)
     try:
         result = connector.deploy(instance=order.spec)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -93,8 +94,10 @@ def test_a_peer_partitioned_during_the_exercise_is_unknown_then_ready_and_its_te
         assert world.lv.proxy is not None
         world.lv.proxy.clear()  # the partition heals: the peer says it still has the instance
         wait_for(
-            lambda: (t := _team_on(world, exercise_id, "lv-range"))["stage"] == "ready"
-            and t["stage_reason"] == "",
+            lambda: (
+                (t := _team_on(world, exercise_id, "lv-range"))["stage"] == "ready"
+                and t["stage_reason"] == ""
+            ),
             timeout=60,
             what="the lv-hub team ready again",
         )
@@ -136,3 +139,85 @@ def test_a_peer_partitioned_during_the_exercise_is_unknown_then_ready_and_its_te
         ]
         assert {a["outcome"] for a in teardowns} == {"unreachable", "ok"}, teardowns
         assert all(a["booking"] and a["exercise"] == exercise_id for a in teardowns)
+
+
+def test_a_deploy_the_peer_refuses_fails_with_the_peers_words_and_healing_re_places_the_team(
+    tmp_path: Any,
+) -> None:
+    with federation(tmp_path, hub_env={"FEDERANGE_HEAL_INTERVAL_SECONDS": "1"}) as world:
+        body = world.exercise_body("refused drill", teams=3)
+        start = datetime.now(UTC) + timedelta(seconds=30)
+        body.update(
+            start=start.isoformat(),
+            end=(start + timedelta(hours=2)).isoformat(),
+            lead_minutes=0,  # deploys at the start: time for lv-hub's operator to change its mind first
+            constraints={"min_ranges": 1, "max_teams_per_range": 2},
+        )
+        created = world.hub_call("POST", "/api/v1/exercises", json=body)
+        assert created.status_code == 201, created.text
+        exercise_id = created.json()["id"]
+        lv_team = _team_on(world, exercise_id, "lv-range")  # each team on its own country's range
+        # lv-hub's operator now requires images pinned by digest; the hub booked before it knew.
+        world.lv.process.made(
+            "PATCH",
+            "/api/v1/ranges/lv-range",
+            world.lv.operator,
+            json={
+                "policy": {
+                    "max_foreign_share": 1.0,
+                    "max_booking_minutes": None,
+                    "require_image_digests": True,
+                }
+            },
+        )
+
+        def refused_at_lv() -> list[str]:
+            page = world.lv.process.made(
+                "GET", "/api/v1/audit?action=federation.instance.refuse", world.lv.operator
+            )
+            return [r for e in page["items"] for r in e["after"]["reasons"]]
+
+        (words,) = wait_for(refused_at_lv, timeout=90, what="lv-hub refusing the deploy")
+        assert words.startswith("lv-range: the range requires images pinned by digest"), words
+        # The team's stage on the hub failed with lv-hub's words, unchanged (attributed to lv-hub).
+        team = wait_for(
+            lambda: next(
+                (
+                    t
+                    for t in _exercise(world, exercise_id)["teams"]
+                    if t["team"] == lv_team["team"] and t["stages"] and any(s["error"] for s in t["stages"])
+                ),
+                None,
+            ),
+            timeout=60,
+            what="the refusal on the hub",
+        )
+        errors = [s["error"] for s in team["stages"] if s["error"]]
+        assert errors[0] == f"refused by range 'lv-range': lv-hub/{words}", errors
+        deploys = [
+            e["after"]
+            for e in _hub_audit(world, "federation.instance.deploy")
+            if e["object_id"] == lv_team["instance_id"]
+        ]
+        assert [(a["outcome"], a["reason"]) for a in deploys] == [("refused", f"lv-hub/{words}")]
+
+        # Healing re-places the team on the hub's own range, where it deploys; lv-hub's booking goes.
+        moved = wait_for(
+            lambda: (
+                (
+                    t := next(
+                        t for t in _exercise(world, exercise_id)["teams"] if t["team"] == lv_team["team"]
+                    )
+                )["range"]
+                == "be-range"
+                and t["stage"] == "ready"
+                and t
+            ),
+            timeout=120,
+            what="the lv team re-placed and ready on be-range",
+        )
+        assert moved["instance_id"] == lv_team["instance_id"]
+        events = " ".join(e["message"] for e in _exercise(world, exercise_id)["events"])
+        assert f"moved to range be-range: refused by range 'lv-range': lv-hub/{words}" in events, events
+        wait_for(lambda: _holds(world.lv, exercise_id) == ["released"], timeout=60, what="lv released")
+        assert _exercise(world, exercise_id)["status"] == "running"
