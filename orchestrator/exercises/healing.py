@@ -22,6 +22,7 @@ from connectors.base import Resources
 from orchestrator.booking.requests import BookingItem, BookingRequest
 from orchestrator.booking.selection import Selection
 from orchestrator.catalogue.health import RangeHealth
+from orchestrator.catalogue.scenario_facts import ScenarioHandle
 from orchestrator.domain.bookings import BookingStatus, Purpose
 from orchestrator.domain.catalogue import RangeRecord
 from orchestrator.domain.errors import Refused
@@ -118,21 +119,11 @@ def _heal_exercise(
         return
     handle = unit.scenarios.pinned(exercise.scenario)
     moving = [i for i in instances if i.id in affected]
-    replacement = replace_exercise(
-        unit,
-        plugins,
-        exercise,
-        handle,
-        instances,
-        owner=owner_of(unit, exercise.owner_organisation_id),
-        unusable={i.range_id: affected[i.id] for i in moving},
-        now=rt.clock.now(),
+    targets, why = _targets(
+        unit, plugins, exercise, handle, instances, moving, {i.range_id: affected[i.id] for i in moving}, rt
     )
-    # Only the teams healing found affected move; a team the placement rules would also move stays.
-    targets = {m.team: m for m in replacement.moves if m.team in {i.team for i in moving}}
     stuck = [i for i in moving if i.team not in targets]
     if stuck:
-        why = "; ".join(replacement.reasons or replacement.placement.reasons) or "no eligible range has room"
         _report_stuck(rt, unit, exercise, stuck, affected, why, result)
     moving = [i for i in moving if i.team in targets]
     if not moving:
@@ -156,6 +147,33 @@ def _heal_exercise(
             )
         )
         _moved(rt, unit, exercise, instance, target.to_range_slug, affected[instance.id], result)
+
+
+def _targets(
+    unit: UnitOfWork,
+    plugins: Plugins,
+    exercise: Exercise,
+    handle: ScenarioHandle,
+    instances: list[Instance],
+    moving: list[Instance],
+    unusable: dict[str, str],
+    rt: Runtime,
+) -> tuple[dict[str, Move], str]:
+    """Where the `moving` teams go (team -> move), off the `unusable` ranges (and onto none of them),
+    and why the others cannot. Only those teams move; a team the placement rules would also move stays."""
+    replacement = replace_exercise(
+        unit,
+        plugins,
+        exercise,
+        handle,
+        instances,
+        owner=owner_of(unit, exercise.owner_organisation_id),
+        unusable=unusable,
+        now=rt.clock.now(),
+    )
+    teams = {i.team for i in moving}
+    why = "; ".join(replacement.reasons or replacement.placement.reasons) or "no eligible range has room"
+    return {m.team: m for m in replacement.moves if m.team in teams}, why
 
 
 def _book(
@@ -240,19 +258,8 @@ def _heal_refused(rt: Runtime, unit: UnitOfWork, plugins: Plugins, exercise_id: 
             unusable.setdefault(instance.range_id, refused[instance.id])
     handle = unit.scenarios.pinned(exercise.scenario)
     moving = [i for i in instances if i.id in refused]
-    replacement = replace_exercise(
-        unit,
-        plugins,
-        exercise,
-        handle,
-        instances,
-        owner=owner_of(unit, exercise.owner_organisation_id),
-        unusable=unusable,
-        now=now,
-    )
-    targets = {m.team: m for m in replacement.moves if m.team in {i.team for i in moving}}
+    targets, why = _targets(unit, plugins, exercise, handle, instances, moving, unusable, rt)
     stuck = [i for i in moving if i.team not in targets]
-    why = "; ".join(replacement.reasons or replacement.placement.reasons) or "no eligible range has room"
     moving = [i for i in moving if i.team in targets]
     if moving:
         try:

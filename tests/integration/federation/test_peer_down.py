@@ -6,9 +6,6 @@ to a peer, with the outcome."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,13 +21,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("f
 HUB_ENV = {"FEDERANGE_RECONCILE_INTERVAL_SECONDS": "1"}
 
 
-def _exercise(world: World, exercise_id: str) -> dict[str, Any]:
-    found: dict[str, Any] = world.hub.made("GET", f"/api/v1/exercises/{exercise_id}", world.trainer)
-    return found
-
-
 def _team_on(world: World, exercise_id: str, range_slug: str) -> dict[str, Any]:
-    return next(t for t in _exercise(world, exercise_id)["teams"] if t["range"] == range_slug)
+    return next(t for t in world.exercise(exercise_id)["teams"] if t["range"] == range_slug)
 
 
 def _partition(national: National, methods: tuple[str, ...] = ("GET", "POST", "DELETE")) -> None:
@@ -58,11 +50,7 @@ def test_a_peer_partitioned_during_the_exercise_is_unknown_then_ready_and_its_te
         created = world.hub_call("POST", "/api/v1/exercises", json=world.exercise_body(teams=3))
         assert created.status_code == 201, created.text
         exercise_id = created.json()["id"]
-        wait_for(
-            lambda: {t["stage"] for t in _exercise(world, exercise_id)["teams"]} == {"ready"},
-            timeout=90,
-            what="every team ready",
-        )
+        world.wait_every_team(exercise_id)
         lv_team = _team_on(world, exercise_id, "lv-range")
 
         _partition(world.lv)
@@ -72,23 +60,11 @@ def test_a_peer_partitioned_during_the_exercise_is_unknown_then_ready_and_its_te
             what="the lv-hub team reported unknown",
         )
         assert unknown["stage_reason"].startswith("peer lv-hub unreachable: "), unknown
-        current = _exercise(world, exercise_id)
+        current = world.exercise(exercise_id)
         assert current["status"] == "running"  # the status read answers; it does not fail
         assert {t["stage"] for t in current["teams"] if t["range"] != "lv-range"} == {"ready"}
-        shown = subprocess.run(
-            [sys.executable, "-m", "orchestrator.cli", "exercise", "status", exercise_id],
-            env={
-                **os.environ,
-                "FEDERANGE_URL": world.hub.url,
-                "FEDERANGE_TOKEN": world.trainer,
-                "COLUMNS": "250",
-            },
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-        said = " ".join((shown.stdout.decode() + shown.stderr.decode()).split())
-        assert shown.returncode == 0, said
+        code, said = world.cli("exercise", "status", exercise_id)
+        assert code == 0, said
         assert "unknown" in said and "peer lv-hub unreachable" in said, said
 
         assert world.lv.proxy is not None
@@ -101,7 +77,7 @@ def test_a_peer_partitioned_during_the_exercise_is_unknown_then_ready_and_its_te
             timeout=60,
             what="the lv-hub team ready again",
         )
-        events = " ".join(e["message"] for e in _exercise(world, exercise_id)["events"])
+        events = " ".join(e["message"] for e in world.exercise(exercise_id)["events"])
         assert "unknown: peer lv-hub unreachable" in events and "answers again" in events, events
 
         # Down again at the end: the teardown is retried until the peer answers, then its booking goes.
@@ -113,10 +89,10 @@ def test_a_peer_partitioned_during_the_exercise_is_unknown_then_ready_and_its_te
             what="two refused teardowns at lv-hub",
         )
         assert _team_on(world, exercise_id, "lv-range")["stage"] == "tearing_down"
-        assert _exercise(world, exercise_id)["status"] == "tearing_down"
+        assert world.exercise(exercise_id)["status"] == "tearing_down"
         world.lv.proxy.clear()
         wait_for(
-            lambda: _exercise(world, exercise_id)["status"] == "cancelled",
+            lambda: world.exercise(exercise_id)["status"] == "cancelled",
             timeout=120,
             what="the exercise torn down once lv-hub answers",
         )
@@ -184,7 +160,7 @@ def test_a_deploy_the_peer_refuses_fails_with_the_peers_words_and_healing_re_pla
             lambda: next(
                 (
                     t
-                    for t in _exercise(world, exercise_id)["teams"]
+                    for t in world.exercise(exercise_id)["teams"]
                     if t["team"] == lv_team["team"] and t["stages"] and any(s["error"] for s in t["stages"])
                 ),
                 None,
@@ -204,11 +180,9 @@ def test_a_deploy_the_peer_refuses_fails_with_the_peers_words_and_healing_re_pla
         # Healing re-places the team on the hub's own range, where it deploys; lv-hub's booking goes.
         moved = wait_for(
             lambda: (
-                (
-                    t := next(
-                        t for t in _exercise(world, exercise_id)["teams"] if t["team"] == lv_team["team"]
-                    )
-                )["range"]
+                (t := next(t for t in world.exercise(exercise_id)["teams"] if t["team"] == lv_team["team"]))[
+                    "range"
+                ]
                 == "be-range"
                 and t["stage"] == "ready"
                 and t
@@ -217,7 +191,7 @@ def test_a_deploy_the_peer_refuses_fails_with_the_peers_words_and_healing_re_pla
             what="the lv team re-placed and ready on be-range",
         )
         assert moved["instance_id"] == lv_team["instance_id"]
-        events = " ".join(e["message"] for e in _exercise(world, exercise_id)["events"])
+        events = " ".join(e["message"] for e in world.exercise(exercise_id)["events"])
         assert f"moved to range be-range: refused by range 'lv-range': lv-hub/{words}" in events, events
         wait_for(lambda: _holds(world.lv, exercise_id) == ["released"], timeout=60, what="lv released")
-        assert _exercise(world, exercise_id)["status"] == "running"
+        assert world.exercise(exercise_id)["status"] == "running"

@@ -134,11 +134,7 @@ def test_an_operators_emergency_stop_is_seen_by_the_hub_as_terminated_with_the_r
     created = world.hub_call("POST", "/api/v1/exercises", json=world.exercise_body("stop drill"))
     assert created.status_code == 201, created.text
     exercise_id = created.json()["id"]
-    wait_for(
-        lambda: {t["stage"] for t in _exercise(world, exercise_id)["teams"]} == {"ready"},
-        timeout=90,
-        what="every team ready",
-    )
+    world.wait_every_team(exercise_id)
     lv_team = next(t for t in _exercise(world, exercise_id)["teams"] if t["range"] == "lv-range")
     stopped = world.lv.process.made(
         "POST",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from connectors.base import InstanceSpec
+from orchestrator.domain.catalogue import RangeRecord
 from orchestrator.exercises import reconciler
-from orchestrator.exercises.model import Stage
+from orchestrator.exercises.model import Exercise, Stage
 from scenarios import library
 from tests.unit.exercises.world import RETRY_AFTER, Federation, Outage
 
@@ -48,13 +49,21 @@ def test_an_orphan_of_a_known_exercise_is_removed_and_a_stranger_is_left_alone(f
         )
 
 
-def test_a_range_that_cannot_list_its_instances_is_reported_and_the_others_still_reconciled(
-    fed: Federation,
-) -> None:
+def _running_with_lv_down(
+    fed: Federation, failures: int, calls: tuple[str, ...] = ("list_instances",)
+) -> tuple[Exercise, RangeRecord]:
+    """A two-team exercise deployed, then lv-range's `calls` fail `failures` times."""
     exercise = fed.create(fed.draft(2)).exercise
     fed.at(exercise.deploy_at)
     lv = fed.ranges["lv-range"]
-    fed.connectors_built[lv.id] = Outage(fed.connector(lv), failures=1, calls=("list_instances",))
+    fed.connectors_built[lv.id] = Outage(fed.connector(lv), failures=failures, calls=calls)
+    return exercise, lv
+
+
+def test_a_range_that_cannot_list_its_instances_is_reported_and_the_others_still_reconciled(
+    fed: Federation,
+) -> None:
+    exercise, _ = _running_with_lv_down(fed, 1)
     victim = next(i for i in fed.instances(exercise.id) if i.range_id == fed.ranges["ee-range"].id)
     fed.fake_world("ee-range").instances.pop(victim.id)
     drift = reconciler.reconcile(fed.runtime())
@@ -65,10 +74,7 @@ def test_a_range_that_cannot_list_its_instances_is_reported_and_the_others_still
 def test_the_ready_instances_of_a_range_that_cannot_list_them_are_unknown_until_it_answers_again(
     fed: Federation,
 ) -> None:
-    exercise = fed.create(fed.draft(2)).exercise
-    fed.at(exercise.deploy_at)
-    lv = fed.ranges["lv-range"]
-    fed.connectors_built[lv.id] = Outage(fed.connector(lv), failures=2, calls=("list_instances",))
+    exercise, lv = _running_with_lv_down(fed, 2)
     on_lv = [i for i in fed.instances(exercise.id) if i.range_id == lv.id]
     assert on_lv and {i.stage for i in on_lv} == {Stage.READY}
     ready_at = {i.id: i.ready_at for i in on_lv}
@@ -98,10 +104,7 @@ def test_the_ready_instances_of_a_range_that_cannot_list_them_are_unknown_until_
 def test_an_unknown_instance_its_range_no_longer_has_is_redeployed(
     fed: Federation,
 ) -> None:
-    exercise = fed.create(fed.draft(2)).exercise
-    fed.at(exercise.deploy_at)
-    lv = fed.ranges["lv-range"]
-    fed.connectors_built[lv.id] = Outage(fed.connector(lv), failures=1, calls=("list_instances",))
+    exercise, lv = _running_with_lv_down(fed, 1)
     victim, *_ = [i for i in fed.instances(exercise.id) if i.range_id == lv.id]
     reconciler.reconcile(fed.runtime())
     assert {i.id: i.stage for i in fed.instances(exercise.id)}[victim.id] is Stage.UNKNOWN
