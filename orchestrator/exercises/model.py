@@ -68,8 +68,8 @@ class Stage(enum.StrEnum):
     DONE = "done"
     FAILED = "failed"
     #: Was ready, but its range (a peer that went down, a partition) cannot say how it is now; the
-    #: reason says why ("peer lv-hub unreachable: ..."). The reconciler moves it back once the range
-    #: answers: ready if the range still has it, deploying (again) if not.
+    #: reason says why ("peer lv-hub unreachable: ..."). The reconciler moves it on once the range
+    #: answers: ready if the range has it ready, deploying (again) if it has it failed or not at all.
     UNKNOWN = "unknown"
 
 

@@ -128,3 +128,18 @@ def test_an_unknown_instance_is_torn_down_at_the_end_once_its_range_answers(fed:
         fed.at(exercise.end + attempt * RETRY_AFTER)
     assert {i.stage for i in fed.instances(exercise.id)} == {Stage.DONE}
     assert not set(fed.fake_world("lv-range").instances) & {i.id for i in fed.instances(exercise.id)}
+
+
+def test_an_unknown_instance_its_range_reports_failed_when_it_answers_again_is_redeployed(
+    fed: Federation,
+) -> None:
+    exercise, lv = _running_with_lv_down(fed, 1)
+    victim, *_ = [i for i in fed.instances(exercise.id) if i.range_id == lv.id]
+    reconciler.reconcile(fed.runtime())
+    fed.fake_world("lv-range").instances[victim.id].broken = "node lost"  # while nobody could see
+    drift = reconciler.reconcile(fed.runtime())
+    assert drift.redeployed == [victim.id]
+    now = {i.id: i for i in fed.instances(exercise.id)}[victim.id]
+    assert now.stage is Stage.DEPLOYING and now.stage_reason == "failed on its range: redeploying"
+    fed.run_due()
+    assert {i.stage for i in fed.instances(exercise.id)} == {Stage.READY}
