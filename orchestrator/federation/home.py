@@ -13,11 +13,11 @@ between transactions (`deploy_prepare` -> connector -> `deploy_record`), as in t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from connectors.base import ConnectorRefusal, InstanceSpec, InstanceStatus, Phase, Resources
+from connectors.base import ConnectorRefusal, InstanceSpec, InstanceStatus, Phase, Requester, Resources
 from orchestrator.booking.requests import BookingItem, BookingRequest
 from orchestrator.booking.selection import Selection
 from orchestrator.booking.service import BookingService
@@ -198,10 +198,20 @@ class HomeFederation:
 
     # -- holds -------------------------------------------------------------------------------------
     def hold(
-        self, actor: Principal, *, key: str, range_ref: str, start: datetime, end: datetime, demand: Resources
+        self,
+        actor: Principal,
+        *,
+        key: str,
+        range_ref: str,
+        start: datetime,
+        end: datetime,
+        demand: Resources,
+        requester: Requester | None = None,
     ) -> Booking:
         """A hold (HELD until the home's hold TTL) admitted by this instance's engine for the peer's
-        organisation; the same key again returns the same hold."""
+        organisation; the same key again returns the same hold. `requester`, the organisation at the
+        peer it is for, is recorded in the audit: a claim this instance cannot check, so it changes
+        neither the booking's owner nor what the sharing policy admits."""
         record = self._published(actor, range_ref, Action.FEDERATION_BOOK)
         result = self.unit.booking.create_request(
             actor,
@@ -222,7 +232,12 @@ class HomeFederation:
             kind="booking",
             object_id=booking.id,
             range_id=record.id,
-            after={"key": key, "status": booking.status.value, "replayed": result.replayed},
+            after={
+                "key": key,
+                "status": booking.status.value,
+                "replayed": result.replayed,
+                **({} if requester is None else {"for": asdict(requester)}),
+            },
         )
         return booking
 

@@ -73,6 +73,7 @@ def hold(body: HoldIn, principal: PrincipalDep, services: ServicesDep) -> HoldOu
             start=body.start,
             end=body.end,
             demand=body.demand.to_domain(),
+            requester=None if body.for_organisation is None else body.for_organisation.to_domain(),
         )
     return HoldOut.from_domain(booking)
 

@@ -104,6 +104,17 @@ def test_an_exercise_across_the_hub_and_two_peers_deploys_hands_out_access_and_t
         "federation.instance.deploy",
         "federation.hold.release",
     } <= actions, actions
+    # ... with the organisation at the hub each hold was made for (recorded; the peer still books for,
+    # and applies its policy to, the hub's peer organisation).
+    (created_for,) = [
+        e["after"]["for"]
+        for e in world.lv.process.made(
+            "GET", "/api/v1/audit?action=federation.hold.create", world.lv.operator
+        )["items"]
+        if e["after"]["key"] == exercise["id"]
+    ]
+    assert {k: created_for[k] for k in ("name", "country")} == {"name": "EU cyber school", "country": "BE"}
+    assert created_for["id"] == exercise["owner_organisation_id"], created_for
 
     # ... and on the hub's side: every instance call it made to a peer, with the peer, the range, the
     # instance and its booking, and the outcome.
