@@ -326,10 +326,10 @@ class Hub:
             parts = self._peer_parts(unit, planned[1])
             if not parts or not planned[1].feasible:
                 return service.create(actor, draft, planned=planned)
+            requester = _requester(unit, actor)
         exercise_id = str(uuid.uuid4())
         start, end = draft.booked_from, draft.end
         holds = self._intent(actor, exercise_id, parts, start=start, end=end)
-        requester = self._requester(actor)
         acquired, reasons = self._take_holds(
             parts, holds, exercise_id, start=start, end=end, requester=requester
         )
@@ -346,14 +346,6 @@ class Hub:
         self.confirm_all(exercise_id)
         with self.transactions() as unit:
             return self.exercises(unit).get(actor, exercise_id)
-
-    def _requester(self, actor: Principal) -> Requester:
-        """The organisation the exercise is booked for, as the peers are told it (they record it)."""
-        with self.transactions() as unit:
-            org = unit.catalogue.get_organisation(actor.organisation_id)
-        if org is None:
-            return Requester(id=actor.organisation_id, name=actor.organisation_id, country="")
-        return Requester(id=org.id, name=org.name, country=org.country)
 
     def _peer_parts(self, unit: HubUnit, placement: Any) -> list[PeerPart]:
         parts = []
@@ -776,6 +768,14 @@ def _concurrently(fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
         return [fn(i) for i in items]
     with ThreadPoolExecutor(max_workers=min(len(items), 16)) as pool:
         return list(pool.map(fn, items))
+
+
+def _requester(unit: HubUnit, actor: Principal) -> Requester:
+    """The organisation the exercise is booked for, as the peers are told it (they record it)."""
+    org = unit.catalogue.get_organisation(actor.organisation_id)
+    if org is None:
+        return Requester(id=actor.organisation_id, name=actor.organisation_id, country="")
+    return Requester(id=org.id, name=org.name, country=org.country)
 
 
 def _where(record: RangeRecord) -> str:
