@@ -532,6 +532,17 @@ class RemoteHold:
     expires_at: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class Requester:
+    """On whose behalf a hub holds capacity at a peer: the organisation at the hub. The home instance
+    records it (its audit says for whom each hold was made) and still books for, and applies its
+    sharing policy to, the hub's peer organisation: a claim it cannot check never widens what it admits."""
+
+    id: str
+    name: str
+    country: str
+
+
 @runtime_checkable
 class RemoteCalendar(Protocol):
     """A range that keeps its own booking calendar (a peer's range, reached through its federation API):
@@ -543,8 +554,11 @@ class RemoteCalendar(Protocol):
         """What the range would still admit for us over [start, end) (ISO 8601 instants)."""
         ...
 
-    def hold(self, *, key: str, start: str, end: str, demand: Resources) -> RemoteHold:
-        """Hold `demand` for [start, end); `key` is our idempotency key: asking again returns the same."""
+    def hold(
+        self, *, key: str, start: str, end: str, demand: Resources, requester: Requester | None = None
+    ) -> RemoteHold:
+        """Hold `demand` for [start, end); `key` is our idempotency key: asking again returns the same.
+        `requester`: the organisation we book for, told to the range's home instance."""
         ...
 
     def find_hold(self, *, key: str) -> RemoteHold | None:

@@ -26,6 +26,7 @@ from connectors.base import (
     ProbeResult,
     ProvisioningTarget,
     RemoteHold,
+    Requester,
     Resources,
     poll_until_settled,
 )
@@ -191,8 +192,22 @@ class FederationConnector:
         )
         return Resources.from_dict(response.json().get("free", {}))
 
-    def hold(self, *, key: str, start: str, end: str, demand: Resources) -> RemoteHold:
-        body = {"key": key, "range": self.range, "start": start, "end": end, "demand": demand.as_dict()}
+    def hold(
+        self, *, key: str, start: str, end: str, demand: Resources, requester: Requester | None = None
+    ) -> RemoteHold:
+        body: dict[str, Any] = {
+            "key": key,
+            "range": self.range,
+            "start": start,
+            "end": end,
+            "demand": demand.as_dict(),
+        }
+        if requester is not None:
+            body["for_organisation"] = {
+                "id": requester.id,
+                "name": requester.name,
+                "country": requester.country,
+            }
         return _hold(self._checked(self._call("POST", "/holds", json=body)).json())
 
     def find_hold(self, *, key: str) -> RemoteHold | None:

@@ -1,7 +1,8 @@
 """Live per-team progress of an exercise or environment: one Rich progress bar per team instance.
 
 The bar advances through the stages (booked -> deploying -> provisioning -> ready; then tearing down ->
-done); a failed stage turns the bar red with its reason. Used by `exercise status --watch`, `env launch
+done); a failed stage turns the bar red with its reason, an unknown one (its range does not answer)
+magenta with the range's reason. Used by `exercise status --watch`, `env launch
 --wait` and the demo.
 """
 
@@ -29,6 +30,8 @@ def stage_fraction(stage: str, failed_stage: str | None) -> tuple[int, int]:
         return UP.index(stage), len(UP) - 1
     if stage in DOWN:
         return DOWN.index(stage) + 1, len(DOWN)
+    if stage == "unknown":  # was ready; its range cannot say how it is now
+        return len(UP) - 1, len(UP) - 1
     if stage == "failed" and failed_stage in UP:
         return UP.index(failed_stage), len(UP) - 1
     return 0, len(UP) - 1
@@ -36,7 +39,13 @@ def stage_fraction(stage: str, failed_stage: str | None) -> tuple[int, int]:
 
 def _label(team: dict[str, Any]) -> str:
     stage = team["stage"]
-    colour = {"ready": "green", "failed": "red", "done": "dim", "tearing_down": "yellow"}.get(stage, "cyan")
+    colour = {
+        "ready": "green",
+        "failed": "red",
+        "done": "dim",
+        "tearing_down": "yellow",
+        "unknown": "magenta",
+    }.get(stage, "cyan")
     reason = team.get("stage_reason") or ""
     if stage == "failed":
         reason = f"{team.get('failed_stage')}: {reason}"

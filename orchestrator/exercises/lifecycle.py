@@ -55,6 +55,9 @@ from orchestrator.identity.principals import SYSTEM
 
 log = logging.getLogger(__name__)
 
+#: How a deploy a range refused begins its stage reason, the range's words following unchanged (healing
+#: re-places such a team on another range: exercises.healing).
+REFUSED_BY = "refused by range"
 _DEPLOYABLE = frozenset({Stage.BOOKED, Stage.DEPLOYING, Stage.FAILED, Stage.READY})
 _OVER = frozenset({ExerciseStatus.TEARING_DOWN, ExerciseStatus.DONE, ExerciseStatus.CANCELLED})
 
@@ -202,7 +205,7 @@ def deploy(
                 return
             status = connector.wait_ready(instance_id=instance_id, timeout=rt.ready_timeout)
         except ConnectorRefusal as exc:
-            _record_failure(rt, work, f"refused by range '{work.range.slug}': {exc.reason}")
+            _record_failure(rt, work, f"{REFUSED_BY} '{work.range.slug}': {exc.reason}")
             return
         except ConnectorError as exc:
             if exc.retryable and not final_attempt:

@@ -9,6 +9,7 @@ lives until its TTL ends (renewable). Both share one lifecycle:
                deploying | running -> tearing_down (cancel, or the end of the window)
     instance:  booked -> deploying -> provisioning -> ready -> tearing_down -> done
                deploying | provisioning | ready -> failed -> deploying (retry) | tearing_down
+               ready -> unknown (its range does not answer) -> ready | deploying | tearing_down
 
 Each instance status is also a *stage* with its own record (timestamps, attempts, log, error); a failed
 stage is retried by moving the instance back into it.
@@ -67,6 +68,10 @@ class Stage(enum.StrEnum):
     TEARING_DOWN = "tearing_down"
     DONE = "done"
     FAILED = "failed"
+    #: Was ready, but its range (a peer that went down, a partition) cannot say how it is now; the
+    #: reason says why ("peer lv-hub unreachable: ..."). The reconciler moves it on once the range
+    #: answers: ready if the range has it ready, deploying (again) if it has it failed or not at all.
+    UNKNOWN = "unknown"
 
 
 STAGE_ORDER: tuple[Stage, ...] = (
@@ -87,14 +92,17 @@ INSTANCE_MACHINE = StateMachine(
         Stage.BOOKED: frozenset({Stage.DEPLOYING, Stage.TEARING_DOWN, Stage.DONE}),
         Stage.DEPLOYING: frozenset({Stage.PROVISIONING, Stage.READY, Stage.FAILED, Stage.TEARING_DOWN}),
         Stage.PROVISIONING: frozenset({Stage.READY, Stage.FAILED, Stage.TEARING_DOWN}),
-        Stage.READY: frozenset({Stage.FAILED, Stage.TEARING_DOWN, Stage.DEPLOYING}),
+        Stage.READY: frozenset({Stage.FAILED, Stage.TEARING_DOWN, Stage.DEPLOYING, Stage.UNKNOWN}),
+        Stage.UNKNOWN: frozenset({Stage.READY, Stage.DEPLOYING, Stage.FAILED, Stage.TEARING_DOWN}),
         Stage.FAILED: frozenset({Stage.DEPLOYING, Stage.PROVISIONING, Stage.TEARING_DOWN}),
         Stage.TEARING_DOWN: frozenset({Stage.DONE, Stage.FAILED}),
     },
 )
 
 #: Instance stages during which the instance holds (or may hold) objects on its range.
-LIVE_STAGES: frozenset[Stage] = frozenset({Stage.DEPLOYING, Stage.PROVISIONING, Stage.READY, Stage.FAILED})
+LIVE_STAGES: frozenset[Stage] = frozenset(
+    {Stage.DEPLOYING, Stage.PROVISIONING, Stage.READY, Stage.UNKNOWN, Stage.FAILED}
+)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -39,13 +39,20 @@ def owner_of(unit: UnitOfWork, organisation_id: str) -> Owner:
 
 
 def snapshot(
-    unit: UnitOfWork, *, start: datetime, end: datetime, owner: Owner, include_peers: bool = False
+    unit: UnitOfWork,
+    *,
+    start: datetime,
+    end: datetime,
+    owner: Owner,
+    include_peers: bool = False,
+    peers_take_more: bool = True,
 ) -> PlacementSnapshot:
     """Every range that is not decommissioned, with its health and what `owner` may book over the window.
 
     A peer's range (imported from another instance) takes part only with `include_peers`; what may be
     booked there is also at most what its home instance said it would still admit for us at the last
-    probe (the hold, asked of the home instance itself, decides)."""
+    probe (the hold, asked of the home instance itself, decides). Without `peers_take_more` nothing is
+    free there: the teams it has stay, no new one goes there (healing books without a hold at the peer)."""
     records = [
         r
         for r in unit.catalogue.list_ranges(country=None, capability=None, status=None)
@@ -61,7 +68,9 @@ def snapshot(
         probe = health.get(record.id)
         room = free.get(record.id)
         available = room.free if room is not None else ZERO
-        if record.origin_peer_id is not None and probe is not None and probe.healthy:
+        if record.origin_peer_id is not None and not peers_take_more:
+            available = ZERO
+        elif record.origin_peer_id is not None and probe is not None and probe.healthy:
             available = Resources(
                 *(
                     min(a, b)
@@ -143,7 +152,8 @@ def replace_exercise(
     unusable: Mapping[str, str],
     now: datetime,
 ) -> Replacement:
-    """Move the teams on `unusable` ranges (range id -> reason); every other team stays where it is."""
+    """Move the teams on `unusable` ranges (range id -> reason, none of them a target either); every
+    other team stays where it is, on a peer's range too, but no team moves onto a peer's range."""
     request = _request(
         name=exercise.name,
         owner=owner,
@@ -157,7 +167,9 @@ def replace_exercise(
         end=exercise.end,
         now=now,
     )
-    ranges = snapshot(unit, start=request.start, end=request.end, owner=owner)
+    ranges = snapshot(
+        unit, start=request.start, end=request.end, owner=owner, include_peers=True, peers_take_more=False
+    )
     slugs = {state.range.id: state.slug for state in ranges.ranges}
     current = Placement(
         exercise=exercise.name,

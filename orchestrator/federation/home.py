@@ -13,11 +13,11 @@ between transactions (`deploy_prepare` -> connector -> `deploy_record`), as in t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from connectors.base import ConnectorRefusal, InstanceSpec, InstanceStatus, Phase, Resources
+from connectors.base import ConnectorRefusal, InstanceSpec, InstanceStatus, Phase, Requester, Resources
 from orchestrator.booking.requests import BookingItem, BookingRequest
 from orchestrator.booking.selection import Selection
 from orchestrator.booking.service import BookingService
@@ -55,11 +55,14 @@ class PublishedRange:
 
 @dataclass(frozen=True, kw_only=True)
 class DeployOrder:
-    """What `deploy_prepare` decided: the instance to deploy on which range (the connector call is next)."""
+    """What `deploy_prepare` decided: the instance to deploy on which range (the connector call is next),
+    or why this instance refuses it (`refused`: the reasons, audited in the same transaction, which the
+    caller commits before answering with the refusal)."""
 
     range: RangeRecord
     spec: InstanceSpec
     fresh: bool
+    refused: tuple[str, ...] = ()
 
 
 class HomeFederation:
@@ -195,10 +198,20 @@ class HomeFederation:
 
     # -- holds -------------------------------------------------------------------------------------
     def hold(
-        self, actor: Principal, *, key: str, range_ref: str, start: datetime, end: datetime, demand: Resources
+        self,
+        actor: Principal,
+        *,
+        key: str,
+        range_ref: str,
+        start: datetime,
+        end: datetime,
+        demand: Resources,
+        requester: Requester | None = None,
     ) -> Booking:
         """A hold (HELD until the home's hold TTL) admitted by this instance's engine for the peer's
-        organisation; the same key again returns the same hold."""
+        organisation; the same key again returns the same hold. `requester`, the organisation at the
+        peer it is for, is recorded in the audit: a claim this instance cannot check, so it changes
+        neither the booking's owner nor what the sharing policy admits."""
         record = self._published(actor, range_ref, Action.FEDERATION_BOOK)
         result = self.unit.booking.create_request(
             actor,
@@ -219,7 +232,12 @@ class HomeFederation:
             kind="booking",
             object_id=booking.id,
             range_id=record.id,
-            after={"key": key, "status": booking.status.value, "replayed": result.replayed},
+            after={
+                "key": key,
+                "status": booking.status.value,
+                "replayed": result.replayed,
+                **({} if requester is None else {"for": asdict(requester)}),
+            },
         )
         return booking
 
@@ -369,7 +387,8 @@ class HomeFederation:
         values: dict[str, str],
     ) -> DeployOrder:
         """Check the instance against this range (its booking, security allowance, footprint) and record
-        it; the caller then deploys `spec` with the range's connector and records the outcome."""
+        it; the caller then deploys `spec` with the range's connector and records the outcome. An
+        instance the allowance or the footprint refuses comes back `refused`, its refusal audited."""
         record = self._published(actor, range_ref, Action.FEDERATION_DEPLOY)
         existing = self.unit.federation.get_peer_instance(instance_id, lock=True)
         if existing is not None and existing.peer_organisation_id != actor.organisation_id:
@@ -418,7 +437,7 @@ class HomeFederation:
                 range_id=record.id,
                 after={"reasons": reasons},
             )
-            raise Refused(reasons)
+            return DeployOrder(range=record, spec=spec, fresh=existing is None, refused=tuple(reasons))
         if booking.status is BookingStatus.CONFIRMED:
             self.unit.booking.activate(actor, Selection.booking(booking.id))
         now = self.clock.now()

@@ -25,7 +25,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from connectors.base import Connector, ConnectorError, ConnectorRefusal, RemoteCalendar, RemotePeer, Resources
+from connectors.base import (
+    Connector,
+    ConnectorError,
+    ConnectorRefusal,
+    RemoteCalendar,
+    RemotePeer,
+    Requester,
+    Resources,
+)
 from orchestrator.booking.selection import Selection
 from orchestrator.domain.bookings import OCCUPYING, BookingStatus
 from orchestrator.domain.catalogue import ConnectorSettings, Organisation, RangeRecord
@@ -318,10 +326,13 @@ class Hub:
             parts = self._peer_parts(unit, planned[1])
             if not parts or not planned[1].feasible:
                 return service.create(actor, draft, planned=planned)
+            requester = _requester(unit, actor)
         exercise_id = str(uuid.uuid4())
         start, end = draft.booked_from, draft.end
         holds = self._intent(actor, exercise_id, parts, start=start, end=end)
-        acquired, reasons = self._take_holds(parts, holds, exercise_id, start=start, end=end)
+        acquired, reasons = self._take_holds(
+            parts, holds, exercise_id, start=start, end=end, requester=requester
+        )
         if reasons:
             self._release(acquired, exercise_id)
             raise Refused(reasons)
@@ -402,11 +413,16 @@ class Hub:
         *,
         start: datetime,
         end: datetime,
+        requester: Requester,
     ) -> tuple[list[tuple[PeerPart, PeerHold]], list[str]]:
         def one(part: PeerPart) -> tuple[str, str]:
             try:
                 got = self._calendar(part.record).hold(
-                    key=key, start=start.isoformat(), end=end.isoformat(), demand=part.demand
+                    key=key,
+                    start=start.isoformat(),
+                    end=end.isoformat(),
+                    demand=part.demand,
+                    requester=requester,
                 )
             except ConnectorRefusal as exc:
                 return "", exc.reason
@@ -752,6 +768,14 @@ def _concurrently(fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
         return [fn(i) for i in items]
     with ThreadPoolExecutor(max_workers=min(len(items), 16)) as pool:
         return list(pool.map(fn, items))
+
+
+def _requester(unit: HubUnit, actor: Principal) -> Requester:
+    """The organisation the exercise is booked for, as the peers are told it (they record it)."""
+    org = unit.catalogue.get_organisation(actor.organisation_id)
+    if org is None:
+        return Requester(id=actor.organisation_id, name=actor.organisation_id, country="")
+    return Requester(id=org.id, name=org.name, country=org.country)
 
 
 def _where(record: RangeRecord) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors import registry
-from connectors.base import Resources
+from connectors.base import Connector, Resources
 from connectors.provisioning import Provisioner
 from connectors.security import check_allowance
 from orchestrator.booking.ports import BookingStore
@@ -29,13 +29,14 @@ from orchestrator.db.crypto import Cipher, resolve_secret_key
 from orchestrator.db.engine import make_engine
 from orchestrator.db.notifications import TOKENS_CHANNEL, Listener, Wakeups
 from orchestrator.db.uow import UnitOfWork
-from orchestrator.domain.catalogue import ScenarioVersion
+from orchestrator.domain.catalogue import RangeRecord, ScenarioVersion
 from orchestrator.domain.clock import Clock, SystemClock
 from orchestrator.domain.errors import NotReady
 from orchestrator.exercises.environments import EnvironmentLimits, EnvironmentService
 from orchestrator.exercises.lifecycle import Runtime
 from orchestrator.exercises.pools import PoolService
 from orchestrator.exercises.service import ExerciseService
+from orchestrator.federation.audited import AuditedPeerRange
 from orchestrator.federation.home import HomeFederation
 from orchestrator.federation.hub import Hub
 from orchestrator.federation.publications import Publications
@@ -74,6 +75,13 @@ class Services:
     issuers: Issuers = field(default_factory=lambda: Issuers(()))
     #: The key the console's session cookie is signed with (derived from the secret key).
     session_key: bytes = field(default=b"", repr=False)
+
+    def __post_init__(self) -> None:
+        self.connectors.peer_calls = self._audited_peer_range
+
+    def _audited_peer_range(self, record: RangeRecord, connector: Connector) -> Connector:
+        """A peer range's connector, its instance calls audited here (federation.audited)."""
+        return AuditedPeerRange(connector, record, transactions=self.uow, clock=self.clock)
 
     def uow(self) -> UnitOfWork:
         """A new unit of work (one transaction), with the booking engine and the scenario catalogue."""

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import threading
+from collections.abc import Callable
 
 from connectors import registry
 from connectors.base import Connector
@@ -14,12 +15,17 @@ from orchestrator.wiring.metrics import MeteredConnector
 
 log = logging.getLogger(__name__)
 
+#: Wraps a range's connector once, when it is built (the hub's audit of its calls to a peer's range).
+Wrap = Callable[[RangeRecord, Connector], Connector]
+
 
 class ConnectorCache:
     """One connector per range and connector configuration, reused across actions (connectors are
-    thread-safe and keep their HTTP clients); a changed configuration builds a new one."""
+    thread-safe and keep their HTTP clients); a changed configuration builds a new one. `peer_calls`
+    wraps the connectors of kind `federation` (set by the composition root: the hub's audit)."""
 
     def __init__(self) -> None:
+        self.peer_calls: Wrap | None = None
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[str, Connector]] = {}
         self._retired: list[Connector] = []
@@ -36,6 +42,8 @@ class ConnectorCache:
         connector: Connector = MeteredConnector(
             registry.load(record.connector.kind, config), record.connector.kind
         )
+        if record.connector.kind == "federation" and self.peer_calls is not None:
+            connector = self.peer_calls(record, connector)
         with self._lock:
             replaced = self._cache.get(record.id)
             if replaced is not None:  # an action may still be using it: close it at shutdown

@@ -73,6 +73,7 @@ def hold(body: HoldIn, principal: PrincipalDep, services: ServicesDep) -> HoldOu
             start=body.start,
             end=body.end,
             demand=body.demand.to_domain(),
+            requester=None if body.for_organisation is None else body.for_organisation.to_domain(),
         )
     return HoldOut.from_domain(booking)
 
@@ -135,6 +136,8 @@ def deploy(body: InstanceIn, principal: PrincipalDep, services: ServicesDep) -> 
             document=body.scenario_document,
             values=dict(body.values),
         )
+    if order.refused:  # the refusal is audited (committed above), then answered
+        raise Refused(list(order.refused))
     connector = services.connectors(order.range)
     try:
         result = connector.deploy(instance=order.spec)

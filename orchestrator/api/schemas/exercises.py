@@ -166,7 +166,10 @@ class TeamOut(BaseModel):
     range_id: str
     range: str = Field(description="Range slug")
     booking_id: str | None
-    stage: str
+    stage: str = Field(
+        description="One of: " + ", ".join(s.value for s in Stage) + " (unknown: was ready, its range cannot "
+        "say how it is now; stage_reason says why)"
+    )
     stage_reason: str
     failed_stage: str | None
     ready_at: datetime | None

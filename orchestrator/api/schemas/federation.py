@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from connectors.base import InstanceStatus
+from connectors.base import InstanceStatus, Requester
 from orchestrator.api.schemas.bookings import DemandIn
-from orchestrator.api.schemas.common import MAX_TEXT, Ref, Schema, Slug, UtcDateTime
+from orchestrator.api.schemas.common import MAX_TEXT, Country, Ref, Schema, Slug, UtcDateTime
 from orchestrator.domain.bookings import Booking
 from orchestrator.federation.home import PublishedRange
 from orchestrator.federation.model import Peer, PeerInstance
@@ -83,6 +83,18 @@ class AvailabilityOut(BaseModel):
     free: dict[str, int]
 
 
+class RequesterIn(Schema):
+    """The organisation at the calling instance this hold is for (recorded here, in the audit; the
+    sharing policy applies to the calling peer's own organisation)."""
+
+    id: Ref
+    name: str = Field(min_length=1, max_length=200)
+    country: Country
+
+    def to_domain(self) -> Requester:
+        return Requester(id=self.id, name=self.name, country=self.country)
+
+
 class HoldIn(Schema):
     key: Ref = Field(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$", description="The caller's idempotency key"
@@ -91,6 +103,9 @@ class HoldIn(Schema):
     start: UtcDateTime
     end: UtcDateTime
     demand: DemandIn
+    for_organisation: RequesterIn | None = Field(
+        default=None, description="On whose behalf the calling instance books (recorded, not trusted)"
+    )
 
 
 class RenewIn(Schema):

@@ -5,9 +5,6 @@ peer. After each, no capacity is held that no one owns and no instance runs past
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from datetime import datetime, timedelta
@@ -164,11 +161,7 @@ def test_a_partition_during_teardown_is_retried_until_the_peer_answers(tmp_path:
         created = world.hub_call("POST", "/api/v1/exercises", json=world.exercise_body(teams=3))
         assert created.status_code == 201, created.text
         exercise_id = created.json()["id"]
-        wait_for(
-            lambda: {t["stage"] for t in _exercise(world, exercise_id)["teams"]} == {"ready"},
-            timeout=90,
-            what="every team ready",
-        )
+        world.wait_every_team(exercise_id)
         assert world.lv.proxy is not None
         world.lv.proxy.add(Rule("DELETE", r"/federation/v1/instances/", action=DROP, times=3))
         world.hub_call("POST", f"/api/v1/exercises/{exercise_id}/cancel")
@@ -210,21 +203,9 @@ def test_renew_to_t_refused_by_one_peer_changes_nothing_anywhere(tmp_path: Path)
         before = {n.process.name: _holds(n, exercise["id"])[0]["end"] for n in (world.lv, world.ee)}
         hub_before = _exercise(world, exercise["id"])["end"]
         target = (end + timedelta(hours=1)).isoformat()
-        done = subprocess.run(
-            [sys.executable, "-m", "orchestrator.cli", "exercise", "extend", exercise["id"], "--to", target],
-            env={
-                **os.environ,
-                "FEDERANGE_URL": world.hub.url,
-                "FEDERANGE_TOKEN": world.trainer,
-                "COLUMNS": "200",
-            },
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-        said = done.stdout.decode() + done.stderr.decode()
-        assert done.returncode != 0, said
-        assert "ee-hub/ee-range: can extend to at most" in " ".join(said.split()), said
+        code, said = world.cli("exercise", "extend", exercise["id"], "--to", target)
+        assert code != 0, said
+        assert "ee-hub/ee-range: can extend to at most" in said, said
         # Nothing changed anywhere: not at either peer, not on the hub.
         assert {n.process.name: _holds(n, exercise["id"])[0]["end"] for n in (world.lv, world.ee)} == before
         assert _exercise(world, exercise["id"])["end"] == hub_before

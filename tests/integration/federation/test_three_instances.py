@@ -104,6 +104,33 @@ def test_an_exercise_across_the_hub_and_two_peers_deploys_hands_out_access_and_t
         "federation.instance.deploy",
         "federation.hold.release",
     } <= actions, actions
+    # ... with the organisation at the hub each hold was made for (recorded; the peer still books for,
+    # and applies its policy to, the hub's peer organisation).
+    (created_for,) = [
+        e["after"]["for"]
+        for e in world.lv.process.made(
+            "GET", "/api/v1/audit?action=federation.hold.create", world.lv.operator
+        )["items"]
+        if e["after"]["key"] == exercise["id"]
+    ]
+    assert {k: created_for[k] for k in ("name", "country")} == {"name": "EU cyber school", "country": "BE"}
+    assert created_for["id"] == exercise["owner_organisation_id"], created_for
+
+    # ... and on the hub's side: every instance call it made to a peer, with the peer, the range, the
+    # instance and its booking, and the outcome.
+    teams = {t["range"]: t for t in _exercise(world, exercise["id"])["teams"]}
+    for action in ("deploy", "status", "teardown"):
+        page = world.hub_call("GET", f"/api/v1/audit?action=federation.instance.{action}", world.hub.admin)
+        events = page.json()["items"]
+        for slug, peer in (("lv-range", "lv-hub"), ("ee-range", "ee-hub")):
+            mine = [e for e in events if e["object_id"] == teams[slug]["instance_id"]]
+            assert mine, (action, slug, events)
+            after = mine[0]["after"]
+            assert {"peer": peer, "range": slug, "outcome": "ok", "exercise": exercise["id"]}.items() <= (
+                after.items()
+            ), after
+            assert after["booking"] and mine[0]["range_id"]
+        assert not [e for e in events if e["object_id"] == teams["be-range"]["instance_id"]]
 
     # The nationals' credentials never reached the hub: not in its database, its log or its answers.
     hub_files = [p for p in world.hub.data_dir.rglob("*") if p.is_file()]
@@ -118,11 +145,7 @@ def test_an_operators_emergency_stop_is_seen_by_the_hub_as_terminated_with_the_r
     created = world.hub_call("POST", "/api/v1/exercises", json=world.exercise_body("stop drill"))
     assert created.status_code == 201, created.text
     exercise_id = created.json()["id"]
-    wait_for(
-        lambda: {t["stage"] for t in _exercise(world, exercise_id)["teams"]} == {"ready"},
-        timeout=90,
-        what="every team ready",
-    )
+    world.wait_every_team(exercise_id)
     lv_team = next(t for t in _exercise(world, exercise_id)["teams"] if t["range"] == "lv-range")
     stopped = world.lv.process.made(
         "POST",

@@ -4,6 +4,9 @@ ranges on the fake connector with a simulated credential each, published to the 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -15,7 +18,7 @@ from typing import Any
 from orchestrator.cli.demo_federation import SCENARIO
 from tests.support.databases import fresh_database
 from tests.support.faultproxy import FaultProxy, fault_proxy
-from tests.support.federation import FederangeProcess, fake_range
+from tests.support.federation import FederangeProcess, fake_range, wait_for
 
 #: The scenario `federange demo --federation` runs: small enough for the fake connector, with a
 #: credential handed to each team, and no provisioning (a peer's range is provisioned only at home).
@@ -52,6 +55,35 @@ class World:
         response = self.hub.call(method, path, token or self.trainer, **kwargs)
         self.responses.append(response.text)
         return response
+
+    def exercise(self, exercise_id: str) -> dict[str, Any]:
+        """The exercise as the trainer reads it on the hub."""
+        found: dict[str, Any] = self.hub.made("GET", f"/api/v1/exercises/{exercise_id}", self.trainer)
+        return found
+
+    def wait_every_team(self, exercise_id: str, stage: str = "ready", *, timeout: float = 90) -> None:
+        wait_for(
+            lambda: {t["stage"] for t in self.exercise(exercise_id)["teams"]} == {stage},
+            timeout=timeout,
+            what=f"every team {stage}",
+        )
+
+    def cli(self, *args: str) -> tuple[int, str]:
+        """`federange <args>` against the hub as the trainer: the exit code, and what it said (stdout
+        and stderr, whitespace runs made one space so wrapped table cells read as one line)."""
+        done = subprocess.run(
+            [sys.executable, "-m", "orchestrator.cli", *args],
+            env={
+                **os.environ,
+                "FEDERANGE_URL": self.hub.url,
+                "FEDERANGE_TOKEN": self.trainer,
+                "COLUMNS": "250",
+            },
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        return done.returncode, " ".join((done.stdout.decode() + done.stderr.decode()).split())
 
     def exercise_body(
         self, name: str = "baltic drill", *, teams: int = 3, minutes: int = 120
