@@ -3,6 +3,7 @@ HTTP."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,32 +43,31 @@ def _when(text: str | None, default: datetime) -> str:
     return text
 
 
-def exercise_body(
-    *,
-    file: Path | None,
-    name: str | None,
-    scenario: str | None,
-    teams: list[str],
-    start: str | None,
-    end: str | None,
-    lead: int | None,
-    capability: list[str],
-    country: list[str],
-    include: list[str],
-    exclude: list[str],
-    min_ranges: int | None,
-    max_ranges: int | None,
-    max_per_range: int | None,
-    strategy: str | None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = documents.read_mapping(file) if file else {}
+#: Constraint fields of an exercise document and the flags of `plan` and `create` that set them.
+_CONSTRAINT_FLAGS = {
+    "capabilities": "capability",
+    "allowed_countries": "country",
+    "include_ranges": "include",
+    "exclude_ranges": "exclude",
+    "min_ranges": "min_ranges",
+    "max_ranges": "max_ranges",
+    "max_teams_per_range": "max_per_range",
+    "strategy": "strategy",
+}
+
+
+def exercise_body(flags: Mapping[str, Any]) -> dict[str, Any]:
+    """The exercise document of `plan` and `create`: the `--file`, with the flags given (`ctx.params`)
+    over it."""
+    body: dict[str, Any] = documents.read_mapping(flags["file"]) if flags["file"] else {}
     now = datetime.now(UTC)
-    if name:
-        body["name"] = name
-    if scenario:
-        body["scenario"] = scenario
-    if teams:
-        body["teams"] = [parse_team(t) for t in teams]
+    if flags["name"]:
+        body["name"] = flags["name"]
+    if flags["scenario"]:
+        body["scenario"] = flags["scenario"]
+    if flags["team"]:
+        body["teams"] = [parse_team(t) for t in flags["team"]]
+    start, end = flags["start"], flags["end"]
     if start or "start" not in body:
         body["start"] = _when(start, now + timedelta(minutes=30))
     if end or "end" not in body:
@@ -78,24 +78,12 @@ def exercise_body(
                 f"'{body['start']}' is not RFC 3339 or +NNm", param_hint="--start"
             ) from None
         body["end"] = _when(end, started + timedelta(hours=2))
-    if lead is not None:
-        body["lead_minutes"] = lead
+    if flags["lead"] is not None:
+        body["lead_minutes"] = flags["lead"]
     constraints = body.setdefault("constraints", {})
-    for key, values in (
-        ("capabilities", capability),
-        ("allowed_countries", [c.upper() for c in country]),
-        ("include_ranges", include),
-        ("exclude_ranges", exclude),
-    ):
-        if values:
-            constraints[key] = values
-    for key, value in (
-        ("min_ranges", min_ranges),
-        ("max_ranges", max_ranges),
-        ("max_teams_per_range", max_per_range),
-        ("strategy", strategy),
-    ):
-        if value is not None:
+    for key, flag in _CONSTRAINT_FLAGS.items():
+        value = [c.upper() for c in flags[flag]] if flag == "country" else flags[flag]
+        if value is not None and value != []:
             constraints[key] = value
     body.setdefault("name", f"{body.get('scenario', 'exercise')} exercise")
     return body
@@ -156,23 +144,7 @@ def plan(
     strategy: str | None = StrategyOption,
 ) -> None:
     """Show where the teams would go, without booking anything."""
-    body = exercise_body(
-        file=file,
-        name=name,
-        scenario=scenario,
-        teams=team,
-        start=start,
-        end=end,
-        lead=lead,
-        capability=capability,
-        country=country,
-        include=include,
-        exclude=exclude,
-        min_ranges=min_ranges,
-        max_ranges=max_ranges,
-        max_per_range=max_per_range,
-        strategy=strategy,
-    )
+    body = exercise_body(ctx.params)  # the flags above, by name
     result = client_of(ctx).request("POST", "/api/v1/exercises/plan", json=body)
     if not output.machine(result):
         _placement_table(result)
@@ -205,23 +177,7 @@ def create(
     watch: bool = typer.Option(False, "--watch", "-w", help="Follow the deployment live"),
 ) -> None:
     """Schedule an exercise: place the teams, book every range (all or nothing), deploy on time."""
-    body = exercise_body(
-        file=file,
-        name=name,
-        scenario=scenario,
-        teams=team,
-        start=start,
-        end=end,
-        lead=lead,
-        capability=capability,
-        country=country,
-        include=include,
-        exclude=exclude,
-        min_ranges=min_ranges,
-        max_ranges=max_ranges,
-        max_per_range=max_per_range,
-        strategy=strategy,
-    )
+    body = exercise_body(ctx.params)  # the flags above, by name
     client = client_of(ctx)
     created = client.request("POST", "/api/v1/exercises", json=body)
     if output.machine(created):

@@ -26,6 +26,8 @@ from orchestrator.db.tables import (
     RangeHealthRow,
     RangeRow,
     TokenRow,
+    read,
+    values,
 )
 from orchestrator.db.types import UTCDateTime
 from orchestrator.domain.catalogue import ConnectorSettings, MaintenanceRecord, Organisation, RangeRecord
@@ -46,16 +48,7 @@ class SqlCatalogueStore:
 
     # organisations
     def add_organisation(self, organisation: Organisation) -> None:
-        self.session.add(
-            OrganisationRow(
-                id=organisation.id,
-                name=organisation.name,
-                handle=organisation.handle,
-                country=organisation.country,
-                kind=organisation.kind.value,
-                created_at=organisation.created_at,
-            )
-        )
+        self.session.add(OrganisationRow(**values(organisation, kind=organisation.kind.value)))
         self.session.flush()
 
     def get_organisation(self, organisation_id: str) -> Organisation | None:
@@ -307,22 +300,9 @@ class SqlCatalogueStore:
 
     # audit
     def add_audit(self, event: AuditEvent) -> None:
-        self.session.add(
-            AuditRow(
-                id=event.id,
-                at=event.at,
-                actor_principal_id=event.actor_principal_id,
-                actor_name=event.actor_name,
-                actor_organisation_id=event.actor_organisation_id,
-                action=event.action,
-                object_kind=event.object_kind,
-                object_id=event.object_id,
-                range_id=event.range_id,
-                organisation_id=event.organisation_id,
-                before=dict(event.before) if event.before is not None else None,
-                after=dict(event.after) if event.after is not None else None,
-            )
-        )
+        before = dict(event.before) if event.before is not None else None
+        after = dict(event.after) if event.after is not None else None
+        self.session.add(AuditRow(**values(event, before=before, after=after)))
         self.session.flush()
 
     def list_audit(
@@ -396,41 +376,28 @@ class SqlCatalogueStore:
             return {}
         stmt = select(RangeHealthRow).where(RangeHealthRow.range_id.in_(list(range_ids)))
         return {
-            r.range_id: RangeHealth(
-                range_id=r.range_id,
-                healthy=r.healthy,
-                reason=r.reason,
-                version=r.version,
+            r.range_id: read(
+                RangeHealth,
+                r,
                 observed_free=Resources.from_dict(r.observed_free),
                 observed_total=Resources.from_dict(r.observed_total),
-                probed_at=r.probed_at,
             )
             for r in self.session.scalars(stmt)
         }
 
 
 def _organisation(row: OrganisationRow) -> Organisation:
-    return Organisation(
-        id=row.id,
-        name=row.name,
-        handle=row.handle,
-        country=row.country,
-        kind=OrganisationKind(row.kind),
-        created_at=row.created_at,
-    )
+    return read(Organisation, row, kind=OrganisationKind(row.kind))
 
 
 def _token(t: TokenRow, p: PrincipalRow) -> TokenInfo:
-    return TokenInfo(
-        id=t.id,
+    return read(
+        TokenInfo,
+        t,
         principal_id=p.id,
         principal_name=p.name,
         organisation_id=p.organisation_id,
         role=Role(p.role),
-        prefix=t.prefix,
-        created_at=t.created_at,
-        expires_at=t.expires_at,
-        revoked_at=t.revoked_at,
     )
 
 
@@ -443,20 +410,7 @@ def _maintenance(row: MaintenanceRow) -> MaintenanceRecord:
 
 
 def _audit(row: AuditRow) -> AuditEvent:
-    return AuditEvent(
-        id=row.id,
-        at=row.at,
-        actor_principal_id=row.actor_principal_id,
-        actor_name=row.actor_name,
-        actor_organisation_id=row.actor_organisation_id,
-        action=row.action,
-        object_kind=row.object_kind,
-        object_id=row.object_id,
-        range_id=row.range_id,
-        organisation_id=row.organisation_id,
-        before=row.before,
-        after=row.after,
-    )
+    return read(AuditEvent, row)
 
 
 def reseal_connector_secrets(connection: Connection, cipher: Cipher) -> int:
