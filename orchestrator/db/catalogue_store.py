@@ -253,27 +253,19 @@ class SqlCatalogueStore:
     def _range(self, row: RangeRow, maintenance: tuple[MaintenanceRecord, ...] | None = None) -> RangeRecord:
         if maintenance is None:
             maintenance = self._maintenance_for([row.id]).get(row.id, ())
-        return RangeRecord(
-            id=row.id,
-            slug=row.slug,
-            name=row.name,
-            description=row.description,
-            operator_organisation_id=row.operator_organisation_id,
-            country=row.country,
+        return read(
+            RangeRecord,
+            row,
             capabilities=frozenset(row.capabilities),
             capacity=capacity_of(row),
             policy=policy_of(row),
             status=RangeStatus(row.status),
-            preference=row.preference,
             connector=ConnectorSettings(
                 kind=row.connector_kind,
                 config=dict(row.connector_config),
                 secrets={parse_path(k): v for k, v in self.cipher.open(row.connector_secrets).items()},
             ),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
             maintenance=maintenance,
-            origin_peer_id=row.origin_peer_id,
         )
 
     def add_maintenance(self, record: MaintenanceRecord) -> None:
