@@ -31,13 +31,7 @@ def create_org(
 def list_orgs(ctx: typer.Context) -> None:
     """List organisations."""
     orgs = client_of(ctx).request("GET", "/api/v1/organisations")
-    if output.machine(orgs):
-        return
-    output.table(
-        "Organisations",
-        ["id", "name", "country", "kind"],
-        [[o["id"], o["name"], o["country"], o["kind"]] for o in orgs],
-    )
+    output.listing(orgs, "Organisations", ["id", "name", "country", "kind"])
 
 
 @tokens_app.command("issue")
@@ -64,23 +58,11 @@ def issue(
 @tokens_app.command("list")
 def list_tokens(ctx: typer.Context) -> None:
     """List tokens (never their secrets)."""
-    tokens = client_of(ctx).request("GET", "/api/v1/tokens")
-    if output.machine(tokens):
-        return
-    output.table(
+    output.listing(
+        client_of(ctx).request("GET", "/api/v1/tokens"),
         "Tokens",
         ["id", "holder", "role", "organisation id", "prefix", "revoked"],
-        [
-            [
-                t["id"],
-                t["principal_name"],
-                t["role"],
-                t["organisation_id"],
-                t["prefix"],
-                t["revoked_at"] or "",
-            ]
-            for t in tokens
-        ],
+        keys=["id", "principal_name", "role", "organisation_id", "prefix", "revoked_at"],
     )
 
 

@@ -186,7 +186,13 @@ def _path(ref: str, *, request: bool) -> str:
     return f"/api/v1/booking-requests/{ref}" if request else f"/api/v1/bookings/{ref}"
 
 
-def _act(ctx: typer.Context, ref: str, action: str, *, request: bool, body: Any) -> None:
+def _ref(ctx: typer.Context, ref: str, *, request: bool) -> str:
+    """A booking id (or a unique prefix of one), or a request id as given (`--request`)."""
+    return ref if request else ids.resolve(client_of(ctx), "booking", ref)
+
+
+def _act(ctx: typer.Context, ref: str, action: str, *, request: bool = False, body: Any = None) -> None:
+    ref = _ref(ctx, ref, request=request)
     data = client_of(ctx).request("POST", f"{_path(ref, request=request)}/{action}", json=body)
     if output.machine(data):
         return
@@ -206,8 +212,7 @@ def confirm(
     request: bool = RequestFlag,
 ) -> None:
     """Confirm a held booking (or every held booking of a request) before the hold expires."""
-    booking_id = booking_id if request else ids.resolve(client_of(ctx), "booking", booking_id)
-    _act(ctx, booking_id, "confirm", request=request, body=None)
+    _act(ctx, booking_id, "confirm", request=request)
 
 
 @app.command("renew")
@@ -219,7 +224,7 @@ def renew(
     request: bool = RequestFlag,
 ) -> None:
     """Move the end of a booking: extending is refused (with the reason) when capacity does not allow it."""
-    booking_id = booking_id if request else ids.resolve(client_of(ctx), "booking", booking_id)
+    booking_id = _ref(ctx, booking_id, request=request)
     if (end is None) == (extend is None):
         raise typer.BadParameter("give exactly one of --end and --extend", param_hint="--end")
     if extend is not None:
@@ -238,7 +243,6 @@ def cancel(
     request: bool = RequestFlag,
 ) -> None:
     """Cancel a booking (or every booking of a request)."""
-    booking_id = booking_id if request else ids.resolve(client_of(ctx), "booking", booking_id)
     _act(ctx, booking_id, "cancel", request=request, body={"reason": reason})
 
 
@@ -249,15 +253,13 @@ def release(
     request: bool = RequestFlag,
 ) -> None:
     """Give the capacity of a confirmed or active booking back."""
-    booking_id = booking_id if request else ids.resolve(client_of(ctx), "booking", booking_id)
-    _act(ctx, booking_id, "release", request=request, body=None)
+    _act(ctx, booking_id, "release", request=request)
 
 
 @app.command("approve")
 def approve(ctx: typer.Context, booking_id: str) -> None:
     """Approve a booking waiting for approval on your range."""
-    booking_id = ids.resolve(client_of(ctx), "booking", booking_id)
-    _act(ctx, booking_id, "approve", request=False, body=None)
+    _act(ctx, booking_id, "approve")
 
 
 @app.command("decline")
@@ -267,8 +269,7 @@ def decline(
     reason: str = typer.Option(..., help="Why (the requester sees it)"),
 ) -> None:
     """Decline a booking waiting for approval on your range."""
-    booking_id = ids.resolve(client_of(ctx), "booking", booking_id)
-    _act(ctx, booking_id, "decline", request=False, body={"reason": reason})
+    _act(ctx, booking_id, "decline", body={"reason": reason})
 
 
 @quota_app.command("show")

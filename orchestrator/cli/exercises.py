@@ -198,13 +198,7 @@ def list_(
 ) -> None:
     """List your organisation's exercises."""
     found = client_of(ctx).request("GET", "/api/v1/exercises", params={"active": active})
-    if output.machine(found):
-        return
-    output.table(
-        "Exercises",
-        ["id", "name", "scenario", "status", "start", "end"],
-        [[e["id"], e["name"], e["scenario"], e["status"], e["start"], e["end"]] for e in found],
-    )
+    output.listing(found, "Exercises", ["id", "name", "scenario", "status", "start", "end"])
 
 
 def show_exercise(exercise: dict[str, Any]) -> None:
@@ -346,13 +340,8 @@ def env_list(
 ) -> None:
     """List your organisation's environments."""
     found = client_of(ctx).request("GET", "/api/v1/environments", params={"active": not all_})
-    if output.machine(found):
-        return
-    output.table(
-        "Environments",
-        ["id", "name", "scenario", "status", "ends"],
-        [[e["id"], e["name"], e["scenario"], e["status"], e["end"]] for e in found],
-    )
+    columns = ["id", "name", "scenario", "status", "ends"]
+    output.listing(found, "Environments", columns, keys=["id", "name", "scenario", "status", "end"])
 
 
 @env_app.command("renew")

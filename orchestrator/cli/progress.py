@@ -122,11 +122,7 @@ def watch(
 def events_table(exercise: dict[str, Any], *, last: int = 10) -> None:
     events = exercise.get("events", [])[-last:]
     if events:
-        output.table(
-            "Events",
-            ["at", "level", "message"],
-            [[e["at"], e["level"], e["message"]] for e in events],
-        )
+        output.records("Events", ["at", "level", "message"], events)
 
 
 def access_table(teams: list[dict[str, Any]]) -> None:

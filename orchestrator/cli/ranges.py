@@ -113,11 +113,8 @@ def show(
         ],
     )
     if r["maintenance"]:
-        output.table(
-            "Maintenance",
-            ["maintenance id", "start", "end", "reason"],
-            [[m["id"], m["start"], m["end"], m["reason"]] for m in r["maintenance"]],
-        )
+        columns = ["maintenance id", "start", "end", "reason"]
+        output.records("Maintenance", columns, r["maintenance"], keys=["id", "start", "end", "reason"])
 
 
 def _config_pairs(pairs: list[str]) -> dict[str, Any]:
@@ -246,13 +243,7 @@ def update(
 def maintenance_list(ctx: typer.Context, ref: str) -> None:
     """List a range's maintenance windows."""
     data = client_of(ctx).request("GET", f"/api/v1/ranges/{ref}/maintenance")
-    if output.machine(data):
-        return
-    output.table(
-        f"Maintenance of {ref}",
-        ["id", "start", "end", "reason"],
-        [[m["id"], m["start"], m["end"], m["reason"]] for m in data],
-    )
+    output.listing(data, f"Maintenance of {ref}", ["id", "start", "end", "reason"])
 
 
 @maintenance_app.command("add")

@@ -248,7 +248,7 @@ class MaintenanceIn(Schema):
         return MaintenanceDraft(start=self.start, end=self.end, reason=self.reason)
 
 
-class MaintenanceOut(BaseModel):
+class MaintenanceOut(Out):
     id: str
     start: datetime
     end: datetime

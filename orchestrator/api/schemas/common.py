@@ -127,7 +127,7 @@ class Out(BaseModel):
         )
 
 
-class PageOut(BaseModel, Generic[T]):
+class PageOut(Out, Generic[T]):
     items: list[T]
     total: int
     page: int
