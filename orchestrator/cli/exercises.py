@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from orchestrator.cli import documents, ids, output, progress
-from orchestrator.cli.client import ApiClient, client_of
+from orchestrator.cli.client import client_of
 
 app = typer.Typer(help="Schedule and follow federated exercises.", no_args_is_help=True)
 env_app = typer.Typer(help="Researcher environments: one instance, now, with a TTL.", no_args_is_help=True)
@@ -152,10 +152,6 @@ def plan(
         raise typer.Exit(1)
 
 
-def _fetcher(client: ApiClient, path: str) -> Any:
-    return lambda: client.request("GET", path)
-
-
 @app.command("create")
 def create(
     ctx: typer.Context,
@@ -188,7 +184,7 @@ def create(
     )
     _placement_table(created["placement"])
     if watch:
-        progress.watch(_fetcher(client, f"/api/v1/exercises/{created['id']}"), until=progress.up)
+        progress.watch(progress.fetcher(client, f"/api/v1/exercises/{created['id']}"), until=progress.up)
 
 
 @app.command("list")
@@ -229,7 +225,7 @@ def status(
     client = client_of(ctx)
     path = f"/api/v1/exercises/{exercise_id}"
     if watch:
-        final = progress.watch(_fetcher(client, path), until=progress.up, timeout=timeout)
+        final = progress.watch(progress.fetcher(client, path), until=progress.up, timeout=timeout)
         if not output.machine(final):
             progress.events_table(final)
         failed = [t for t in final["teams"] if t["stage"] == "failed"]
@@ -327,7 +323,7 @@ def env_launch(
     )
     if wait:
         final = progress.watch(
-            _fetcher(client, f"/api/v1/environments/{env['id']}"), until=progress.up, timeout=1800
+            progress.fetcher(client, f"/api/v1/environments/{env['id']}"), until=progress.up, timeout=1800
         )
         progress.events_table(final, last=3)
         progress.access_table(client.request("GET", f"/api/v1/environments/{env['id']}/access"))

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from orchestrator.cli import output
+from orchestrator.cli.client import ApiClient
 
 UP = ["booked", "deploying", "provisioning", "ready"]
 DOWN = ["tearing_down", "done"]
@@ -83,6 +84,11 @@ def up(exercise: dict[str, Any]) -> bool:
         return True
     settled = all(t["stage"] in ("ready", "failed", "done") for t in exercise["teams"])
     return settled and exercise["status"] != "scheduled"
+
+
+def fetcher(client: ApiClient, path: str) -> Callable[[], dict[str, Any]]:
+    """What `watch` polls: the exercise or environment at `path`, as the server has it now."""
+    return lambda: client.request("GET", path)
 
 
 def watch(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from connectors.base import Resources
 from connectors.secrets import parse_path, path_text
 from orchestrator.catalogue.health import RangeHealth
+from orchestrator.catalogue.views import minutes
 from orchestrator.db import notifications
 from orchestrator.db.booking_sql import capacity_of, policy_of
 from orchestrator.db.crypto import Cipher
@@ -35,10 +36,6 @@ from orchestrator.domain.ranges import MaintenanceWindow, OrganisationKind, Rang
 from orchestrator.identity.audit import AuditEvent
 from orchestrator.identity.principals import Principal, Role, TokenInfo
 from orchestrator.identity.verified import TokenGrant
-
-
-def _minutes(delta: timedelta | None) -> int | None:
-    return None if delta is None else int(delta.total_seconds() // 60)
 
 
 class SqlCatalogueStore:
@@ -191,8 +188,8 @@ class SqlCatalogueStore:
         row.allowed_organisations = sorted(policy.allowed_organisations)
         row.max_foreign_share = policy.max_foreign_share
         row.approval_required = policy.approval_required
-        row.max_booking_minutes = _minutes(policy.max_booking_length)
-        row.min_lead_minutes = _minutes(policy.min_lead_time)
+        row.max_booking_minutes = minutes(policy.max_booking_length)
+        row.min_lead_minutes = minutes(policy.min_lead_time)
         row.allow_privileged = policy.allow_privileged
         row.researcher_bookings = policy.researcher_bookings
         row.require_image_digests = policy.require_image_digests

@@ -131,7 +131,7 @@ class QuotaOut(BaseModel):
         return cls(organisation_id=organisation_id, limit=None if quota is None else quota.limit.as_dict())
 
 
-class SlotOut(BaseModel):
+class SlotOut(Out):
     start: datetime
     end: datetime
     free: dict[str, int]
@@ -153,12 +153,7 @@ class AvailabilityOut(BaseModel):
             capacity=timeline.range.capacity.as_dict(),
             organisation_id=None if timeline.owner is None else timeline.owner.organisation_id,
             slots=[
-                SlotOut(
-                    start=s.start,
-                    end=s.end,
-                    free=s.free.as_dict(),
-                    free_for_organisation=s.free_for_owner.as_dict(),
-                )
+                SlotOut.read(s, free=s.free.as_dict(), free_for_organisation=s.free_for_owner.as_dict())
                 for s in timeline.slots
             ],
         )

@@ -317,7 +317,7 @@ class PoolUpdate(Schema):
     min_ready: int = Field(ge=0, le=500, description="Instances kept ready, at most the pool's max_ready")
 
 
-class PoolOut(BaseModel):
+class PoolOut(Out):
     id: str
     range: str = Field(description="Range slug")
     range_id: str
@@ -333,15 +333,12 @@ class PoolOut(BaseModel):
 
     @classmethod
     def from_domain(cls, v: PoolView) -> PoolOut:
-        return cls(
-            id=v.pool.id,
+        return cls.read(
+            v.pool,
             range=v.range_slug,
-            range_id=v.pool.range_id,
             scenario=v.exercise.scenario.ref,
             scenario_digest=v.exercise.scenario.digest,
             status=v.exercise.status.value,
-            min_ready=v.pool.min_ready,
-            max_ready=v.pool.max_ready,
             ready=v.stages.get(Stage.READY, 0),
             instances={s.value: n for s, n in sorted(v.stages.items()) if n},
             start=v.exercise.start,
