@@ -22,9 +22,7 @@ def create_org(
     org = client_of(ctx).request(
         "POST", "/api/v1/organisations", json={"name": name, "country": country, "kind": kind}
     )
-    if output.machine(org):
-        return
-    output.console.print(f"[green]created[/] organisation {org['name']} ({org['country']}): {org['id']}")
+    output.said(org, f"[green]created[/] organisation {org['name']} ({org['country']}): {org['id']}")
 
 
 @orgs_app.command("list")
@@ -71,6 +69,4 @@ def revoke(ctx: typer.Context, token_id: str) -> None:
     """Revoke a token."""
     token_id = ids.resolve(client_of(ctx), "token", token_id)
     client_of(ctx).request("DELETE", f"/api/v1/tokens/{token_id}")
-    if output.machine({"id": token_id, "revoked": True}):
-        return
-    output.console.print(f"[green]revoked[/] token {token_id}")
+    output.said({"id": token_id, "revoked": True}, f"[green]revoked[/] token {token_id}")

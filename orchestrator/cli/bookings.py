@@ -296,9 +296,7 @@ def quota_set(
     organisation = ids.resolve(client_of(ctx), "organisation", organisation)
     body = {"cpu_millicores": cpu, "memory_mib": memory, "slots": slots, "gpus": gpus}
     q = client_of(ctx).request("PUT", f"/api/v1/organisations/{organisation}/quota", json=body)
-    if output.machine(q):
-        return
-    output.console.print(f"[green]quota set[/] for {q['organisation_id']}: {demand_text(q['limit'])}")
+    output.said(q, f"[green]quota set[/] for {q['organisation_id']}: {demand_text(q['limit'])}")
 
 
 @quota_app.command("remove")
@@ -306,9 +304,9 @@ def quota_remove(ctx: typer.Context, organisation: str) -> None:
     """Remove an organisation's quota (admins)."""
     organisation = ids.resolve(client_of(ctx), "organisation", organisation)
     client_of(ctx).request("DELETE", f"/api/v1/organisations/{organisation}/quota")
-    if output.machine({"organisation_id": organisation, "limit": None}):
-        return
-    output.console.print(f"[green]quota removed[/] for {organisation}")
+    output.said(
+        {"organisation_id": organisation, "limit": None}, f"[green]quota removed[/] for {organisation}"
+    )
 
 
 def default_start() -> datetime:

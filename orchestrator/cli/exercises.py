@@ -260,11 +260,10 @@ def cancel(ctx: typer.Context, exercise_id: str) -> None:
     """Cancel: release the bookings; tear down whatever was deployed."""
     exercise_id = ids.resolve(client_of(ctx), "exercise", exercise_id)
     exercise = client_of(ctx).request("POST", f"/api/v1/exercises/{exercise_id}/cancel")
-    if output.machine(exercise):
-        return
-    output.console.print(
+    output.said(
+        exercise,
         f"[yellow]cancel requested[/] for {exercise['name']} (status {exercise['status']}): its bookings are "
-        "released and whatever was deployed is torn down"
+        "released and whatever was deployed is torn down",
     )
 
 
@@ -280,9 +279,7 @@ def extend(
     exercise = client_of(ctx).request(
         "POST", f"/api/v1/exercises/{exercise_id}/extend", json={"end": _when(end, datetime.now(UTC))}
     )
-    if output.machine(exercise):
-        return
-    output.console.print(f"[green]extended[/] {exercise['name']} to {exercise['end']}")
+    output.said(exercise, f"[green]extended[/] {exercise['name']} to {exercise['end']}")
 
 
 @app.command("retry")
@@ -290,9 +287,10 @@ def retry(ctx: typer.Context, exercise_id: str, team: str = typer.Option(..., "-
     """Retry a team's failed stage."""
     exercise_id = ids.resolve(client_of(ctx), "exercise", exercise_id)
     retried = client_of(ctx).request("POST", f"/api/v1/exercises/{exercise_id}/teams/{team}/retry")
-    if output.machine(retried if retried is not None else {"exercise": exercise_id, "team": team}):
-        return
-    output.console.print(f"[green]retrying[/] team {team}")
+    output.said(
+        retried if retried is not None else {"exercise": exercise_id, "team": team},
+        f"[green]retrying[/] team {team}",
+    )
 
 
 # -- environments ------------------------------------------------------------------------------------
@@ -347,9 +345,7 @@ def env_renew(ctx: typer.Context, environment_id: str, minutes: int = typer.Opti
     env = client_of(ctx).request(
         "POST", f"/api/v1/environments/{environment_id}/renew", json={"minutes": minutes}
     )
-    if output.machine(env):
-        return
-    output.console.print(f"[green]renewed[/] {env['id']}: now ends {env['end']}")
+    output.said(env, f"[green]renewed[/] {env['id']}: now ends {env['end']}")
 
 
 @env_app.command("destroy")
@@ -357,9 +353,7 @@ def env_destroy(ctx: typer.Context, environment_id: str) -> None:
     """Tear an environment down now."""
     environment_id = ids.resolve(client_of(ctx), "environment", environment_id)
     env = client_of(ctx).request("DELETE", f"/api/v1/environments/{environment_id}")
-    if output.machine(env):
-        return
-    output.console.print(f"[yellow]destroying[/] {env['id']}: {env['status']}")
+    output.said(env, f"[yellow]destroying[/] {env['id']}: {env['status']}")
 
 
 @env_app.command("access")

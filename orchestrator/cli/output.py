@@ -95,6 +95,13 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
     console.print(t)
 
 
+def said(data: Any, *message: Any, **style: Any) -> None:
+    """`data` as JSON, YAML or ids when the invocation asked for it (`machine`), else `message` for
+    people, as `console.print` prints it."""
+    if not machine(data):
+        console.print(*message, **style)
+
+
 def records(
     title: str, columns: Sequence[str], items: Sequence[dict[str, Any]], *, keys: Sequence[str] = ()
 ) -> None:

@@ -234,9 +234,7 @@ def update(
             patch["kubeconfig"] = kubeconfig.read_text()
         body.setdefault("connector", {})["config"] = patch
     r = client.request("PATCH", f"/api/v1/ranges/{ref}", json=body)
-    if output.machine(r):
-        return
-    output.console.print(f"[green]updated[/] range [bold]{r['slug']}[/] (status {r['status']})")
+    output.said(r, f"[green]updated[/] range [bold]{r['slug']}[/] (status {r['status']})")
 
 
 @maintenance_app.command("list")
@@ -258,9 +256,7 @@ def maintenance_add(
     m = client_of(ctx).request(
         "POST", f"/api/v1/ranges/{ref}/maintenance", json={"start": start, "end": end, "reason": reason}
     )
-    if output.machine(m):
-        return
-    output.console.print(f"[green]maintenance scheduled[/] {m['id']}: {m['start']} -> {m['end']}")
+    output.said(m, f"[green]maintenance scheduled[/] {m['id']}: {m['start']} -> {m['end']}")
 
 
 @maintenance_app.command("remove")
@@ -270,9 +266,10 @@ def maintenance_remove(ctx: typer.Context, ref: str, maintenance_id: str) -> Non
         windows = client_of(ctx).request("GET", f"/api/v1/ranges/{ref}/maintenance")
         maintenance_id = ids.pick("maintenance window", maintenance_id, [m["id"] for m in windows])
     client_of(ctx).request("DELETE", f"/api/v1/ranges/{ref}/maintenance/{maintenance_id}")
-    if output.machine({"range": ref, "id": maintenance_id, "removed": True}):
-        return
-    output.console.print(f"[green]removed[/] maintenance {maintenance_id}")
+    output.said(
+        {"range": ref, "id": maintenance_id, "removed": True},
+        f"[green]removed[/] maintenance {maintenance_id}",
+    )
 
 
 @app.command("calendar")
