@@ -50,22 +50,11 @@ def demand_text(d: dict[str, int]) -> str:
 
 def print_bookings(title: str, bookings: list[dict[str, Any]]) -> None:
     """A table of bookings: ids shortened to a prefix the commands accept (in full with -o wide / --ids)."""
-    output.table(
+    output.records(
         title,
         ["id", "range", "status", "start", "end", "demand", "owner id", "request"],
-        [
-            [
-                b["id"],
-                b["range"],
-                b["status"],
-                b["start"],
-                b["end"],
-                demand_text(b["demand"]),
-                b["owner_organisation_id"],
-                b["request_id"],
-            ]
-            for b in bookings
-        ],
+        [{**b, "demand": demand_text(b["demand"])} for b in bookings],
+        keys=["id", "range", "status", "start", "end", "demand", "owner_organisation_id", "request_id"],
     )
 
 

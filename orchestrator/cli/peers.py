@@ -42,20 +42,11 @@ def list_(ctx: typer.Context) -> None:
     peers = client_of(ctx).request("GET", "/api/v1/peers")
     if output.machine(peers):
         return
-    output.table(
+    output.records(
         "Peers",
         ["name", "url", "api", "ranges", "synced", "error"],
-        [
-            [
-                p["name"],
-                p["base_url"],
-                p["api_version"],
-                ", ".join(p["ranges"]),
-                p["synced_at"] or "",
-                p["sync_error"],
-            ]
-            for p in peers
-        ],
+        [{**p, "ranges": ", ".join(p["ranges"])} for p in peers],
+        keys=["name", "base_url", "api_version", "ranges", "synced_at", "sync_error"],
     )
 
 
