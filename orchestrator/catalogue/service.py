@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
+from functools import partial
 
 from connectors.base import Resources
 from orchestrator.catalogue import secrets
@@ -35,7 +35,8 @@ from orchestrator.identity.service import IdentityService
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
+#: The fields of a range that a patch replaces when it gives them (the connector is merged instead).
+_PATCHED = ("name", "description", "country", "capabilities", "capacity", "policy", "status", "preference")
 
 
 def new_id() -> str:
@@ -58,32 +59,8 @@ class CatalogueService:
         self.identity = identity or IdentityService(store=store, clock=clock)
         #: Fair share: what a new organisation may hold at once until an admin says otherwise.
         self.default_quota = default_quota
-
-    # -- audit ---------------------------------------------------------------------------------
-    def _audit(
-        self,
-        actor: Principal,
-        action: str,
-        *,
-        kind: str,
-        object_id: str,
-        range_id: str | None = None,
-        organisation_id: str | None = None,
-        before: Mapping[str, Any] | None = None,
-        after: Mapping[str, Any] | None = None,
-    ) -> None:
-        audit.record(
-            self.store,
-            self.clock,
-            actor,
-            action,
-            kind=kind,
-            object_id=object_id,
-            range_id=range_id,
-            organisation_id=organisation_id,
-            before=before,
-            after=after,
-        )
+        #: Records an audit event of a mutation in this unit of work.
+        self._audit = partial(audit.record, store, clock)
 
     # -- organisations -------------------------------------------------------------------------
     def create_organisation(self, actor: Principal, draft: OrganisationDraft) -> Organisation:
@@ -248,19 +225,8 @@ class CatalogueService:
             self._check_connector_kind(patch.connector_kind)
         if patch.connector_kind is not None or patch.connector_config is not None:
             connector = secrets.patched(connector, kind=patch.connector_kind, changes=patch.connector_config)
-        updated = replace(
-            record,
-            name=_pick(patch.name, record.name),
-            description=_pick(patch.description, record.description),
-            country=_pick(patch.country, record.country),
-            capabilities=_pick(patch.capabilities, record.capabilities),
-            capacity=_pick(patch.capacity, record.capacity),
-            policy=_pick(patch.policy, record.policy),
-            status=_pick(patch.status, record.status),
-            preference=_pick(patch.preference, record.preference),
-            connector=connector,
-            updated_at=self.clock.now(),
-        )
+        changed = {name: getattr(patch, name) for name in _PATCHED if getattr(patch, name) is not None}
+        updated = replace(record, **changed, connector=connector, updated_at=self.clock.now())
         self.store.save_range(updated)
         if connector is not record.connector:
             log.info(
@@ -333,7 +299,3 @@ def require_range_manager(actor: Principal, record: RangeRecord, *, doing: str) 
             f"{doing}: range '{record.slug}' is operated by another organisation; only its operators or an "
             "admin may change it"
         ) from None
-
-
-def _pick(new: T | None, old: T) -> T:
-    return old if new is None else new

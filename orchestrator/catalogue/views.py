@@ -8,7 +8,7 @@ from typing import Any
 from orchestrator.domain.catalogue import RangeRecord
 
 
-def _minutes(delta: timedelta | None) -> int | None:
+def minutes(delta: timedelta | None) -> int | None:
     return None if delta is None else int(delta.total_seconds() // 60)
 
 
@@ -28,8 +28,8 @@ def range_view(record: RangeRecord) -> dict[str, Any]:
             "allowed_organisations": sorted(policy.allowed_organisations),
             "max_foreign_share": policy.max_foreign_share,
             "approval_required": policy.approval_required,
-            "max_booking_minutes": _minutes(policy.max_booking_length),
-            "min_lead_minutes": _minutes(policy.min_lead_time),
+            "max_booking_minutes": minutes(policy.max_booking_length),
+            "min_lead_minutes": minutes(policy.min_lead_time),
             "allow_privileged": policy.allow_privileged,
             "researcher_bookings": policy.researcher_bookings,
             "require_image_digests": policy.require_image_digests,

@@ -22,22 +22,14 @@ def create_org(
     org = client_of(ctx).request(
         "POST", "/api/v1/organisations", json={"name": name, "country": country, "kind": kind}
     )
-    if output.machine(org):
-        return
-    output.console.print(f"[green]created[/] organisation {org['name']} ({org['country']}): {org['id']}")
+    output.said(org, f"[green]created[/] organisation {org['name']} ({org['country']}): {org['id']}")
 
 
 @orgs_app.command("list")
 def list_orgs(ctx: typer.Context) -> None:
     """List organisations."""
     orgs = client_of(ctx).request("GET", "/api/v1/organisations")
-    if output.machine(orgs):
-        return
-    output.table(
-        "Organisations",
-        ["id", "name", "country", "kind"],
-        [[o["id"], o["name"], o["country"], o["kind"]] for o in orgs],
-    )
+    output.listing(orgs, "Organisations", ["id", "name", "country", "kind"])
 
 
 @tokens_app.command("issue")
@@ -64,23 +56,11 @@ def issue(
 @tokens_app.command("list")
 def list_tokens(ctx: typer.Context) -> None:
     """List tokens (never their secrets)."""
-    tokens = client_of(ctx).request("GET", "/api/v1/tokens")
-    if output.machine(tokens):
-        return
-    output.table(
+    output.listing(
+        client_of(ctx).request("GET", "/api/v1/tokens"),
         "Tokens",
         ["id", "holder", "role", "organisation id", "prefix", "revoked"],
-        [
-            [
-                t["id"],
-                t["principal_name"],
-                t["role"],
-                t["organisation_id"],
-                t["prefix"],
-                t["revoked_at"] or "",
-            ]
-            for t in tokens
-        ],
+        keys=["id", "principal_name", "role", "organisation_id", "prefix", "revoked_at"],
     )
 
 
@@ -89,6 +69,4 @@ def revoke(ctx: typer.Context, token_id: str) -> None:
     """Revoke a token."""
     token_id = ids.resolve(client_of(ctx), "token", token_id)
     client_of(ctx).request("DELETE", f"/api/v1/tokens/{token_id}")
-    if output.machine({"id": token_id, "revoked": True}):
-        return
-    output.console.print(f"[green]revoked[/] token {token_id}")
+    output.said({"id": token_id, "revoked": True}, f"[green]revoked[/] token {token_id}")

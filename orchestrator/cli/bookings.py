@@ -50,22 +50,11 @@ def demand_text(d: dict[str, int]) -> str:
 
 def print_bookings(title: str, bookings: list[dict[str, Any]]) -> None:
     """A table of bookings: ids shortened to a prefix the commands accept (in full with -o wide / --ids)."""
-    output.table(
+    output.records(
         title,
         ["id", "range", "status", "start", "end", "demand", "owner id", "request"],
-        [
-            [
-                b["id"],
-                b["range"],
-                b["status"],
-                b["start"],
-                b["end"],
-                demand_text(b["demand"]),
-                b["owner_organisation_id"],
-                b["request_id"],
-            ]
-            for b in bookings
-        ],
+        [{**b, "demand": demand_text(b["demand"])} for b in bookings],
+        keys=["id", "range", "status", "start", "end", "demand", "owner_organisation_id", "request_id"],
     )
 
 
@@ -186,7 +175,13 @@ def _path(ref: str, *, request: bool) -> str:
     return f"/api/v1/booking-requests/{ref}" if request else f"/api/v1/bookings/{ref}"
 
 
-def _act(ctx: typer.Context, ref: str, action: str, *, request: bool, body: Any) -> None:
+def _ref(ctx: typer.Context, ref: str, *, request: bool) -> str:
+    """A booking id (or a unique prefix of one), or a request id as given (`--request`)."""
+    return ref if request else ids.resolve(client_of(ctx), "booking", ref)
+
+
+def _act(ctx: typer.Context, ref: str, action: str, *, request: bool = False, body: Any = None) -> None:
+    ref = _ref(ctx, ref, request=request)
     data = client_of(ctx).request("POST", f"{_path(ref, request=request)}/{action}", json=body)
     if output.machine(data):
         return
@@ -206,8 +201,7 @@ def confirm(
     request: bool = RequestFlag,
 ) -> None:
     """Confirm a held booking (or every held booking of a request) before the hold expires."""
-    booking_id = booking_id if request else ids.resolve(client_of(ctx), "booking", booking_id)
-    _act(ctx, booking_id, "confirm", request=request, body=None)
+    _act(ctx, booking_id, "confirm", request=request)
 
 
 @app.command("renew")
@@ -219,7 +213,7 @@ def renew(
     request: bool = RequestFlag,
 ) -> None:
     """Move the end of a booking: extending is refused (with the reason) when capacity does not allow it."""
-    booking_id = booking_id if request else ids.resolve(client_of(ctx), "booking", booking_id)
+    booking_id = _ref(ctx, booking_id, request=request)
     if (end is None) == (extend is None):
         raise typer.BadParameter("give exactly one of --end and --extend", param_hint="--end")
     if extend is not None:
@@ -238,7 +232,6 @@ def cancel(
     request: bool = RequestFlag,
 ) -> None:
     """Cancel a booking (or every booking of a request)."""
-    booking_id = booking_id if request else ids.resolve(client_of(ctx), "booking", booking_id)
     _act(ctx, booking_id, "cancel", request=request, body={"reason": reason})
 
 
@@ -249,15 +242,13 @@ def release(
     request: bool = RequestFlag,
 ) -> None:
     """Give the capacity of a confirmed or active booking back."""
-    booking_id = booking_id if request else ids.resolve(client_of(ctx), "booking", booking_id)
-    _act(ctx, booking_id, "release", request=request, body=None)
+    _act(ctx, booking_id, "release", request=request)
 
 
 @app.command("approve")
 def approve(ctx: typer.Context, booking_id: str) -> None:
     """Approve a booking waiting for approval on your range."""
-    booking_id = ids.resolve(client_of(ctx), "booking", booking_id)
-    _act(ctx, booking_id, "approve", request=False, body=None)
+    _act(ctx, booking_id, "approve")
 
 
 @app.command("decline")
@@ -267,8 +258,7 @@ def decline(
     reason: str = typer.Option(..., help="Why (the requester sees it)"),
 ) -> None:
     """Decline a booking waiting for approval on your range."""
-    booking_id = ids.resolve(client_of(ctx), "booking", booking_id)
-    _act(ctx, booking_id, "decline", request=False, body={"reason": reason})
+    _act(ctx, booking_id, "decline", body={"reason": reason})
 
 
 @quota_app.command("show")
@@ -295,9 +285,7 @@ def quota_set(
     organisation = ids.resolve(client_of(ctx), "organisation", organisation)
     body = {"cpu_millicores": cpu, "memory_mib": memory, "slots": slots, "gpus": gpus}
     q = client_of(ctx).request("PUT", f"/api/v1/organisations/{organisation}/quota", json=body)
-    if output.machine(q):
-        return
-    output.console.print(f"[green]quota set[/] for {q['organisation_id']}: {demand_text(q['limit'])}")
+    output.said(q, f"[green]quota set[/] for {q['organisation_id']}: {demand_text(q['limit'])}")
 
 
 @quota_app.command("remove")
@@ -305,9 +293,9 @@ def quota_remove(ctx: typer.Context, organisation: str) -> None:
     """Remove an organisation's quota (admins)."""
     organisation = ids.resolve(client_of(ctx), "organisation", organisation)
     client_of(ctx).request("DELETE", f"/api/v1/organisations/{organisation}/quota")
-    if output.machine({"organisation_id": organisation, "limit": None}):
-        return
-    output.console.print(f"[green]quota removed[/] for {organisation}")
+    output.said(
+        {"organisation_id": organisation, "limit": None}, f"[green]quota removed[/] for {organisation}"
+    )
 
 
 def default_start() -> datetime:

@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -115,7 +115,7 @@ def kube_context_range(kubeconfig: str) -> tuple[KubeRange | None, str]:
     return KubeRange(context=context, config=config, version=probe.version), ""
 
 
-def _step(text: str) -> None:
+def heading(text: str) -> None:
     output.console.rule(f"[bold]{text}")
 
 
@@ -215,21 +215,25 @@ def running_server(settings: Settings) -> Iterator[tuple[str, str]]:
         services.close()
 
 
+def organisation(client: ApiClient, name: str, country: str, kind: str) -> str:
+    """A new organisation's id (the client holds an admin token)."""
+    org: dict[str, Any] = client.request(
+        "POST", "/api/v1/organisations", json={"name": name, "country": country, "kind": kind}
+    )
+    return str(org["id"])
+
+
+def token(client: ApiClient, org: str, role: str, name: str) -> str:
+    """A new token of a principal `name` with `role` in `org` (the client holds an admin token)."""
+    issued = client.request(
+        "POST", "/api/v1/tokens", json={"name": name, "organisation_id": org, "role": role}
+    )
+    return str(issued["token"])
+
+
 def onboard(url: str, admin: str, backend: RangeBackend, kube: KubeRange | None) -> str:
     """Operators register their ranges; a training provider gets a trainer token (returned)."""
     root = ApiClient(url, admin)
-
-    def organisation(name: str, country: str, kind: str) -> str:
-        org: dict[str, Any] = root.request(
-            "POST", "/api/v1/organisations", json={"name": name, "country": country, "kind": kind}
-        )
-        return str(org["id"])
-
-    def token(org: str, role: str, name: str) -> str:
-        issued = root.request(
-            "POST", "/api/v1/tokens", json={"name": name, "organisation_id": org, "role": role}
-        )
-        return str(issued["token"])
 
     ranges = [(*r, backend.kind, backend.configs[r[0]]) for r in RANGES]
     if kube is not None:
@@ -237,7 +241,7 @@ def onboard(url: str, admin: str, backend: RangeBackend, kube: KubeRange | None)
     rows = []
     for slug, country, name, slots, kind, config in ranges:
         operator = ApiClient(
-            url, token(organisation(name, country, "range_operator"), "operator", f"{slug}-ops")
+            url, token(root, organisation(root, name, country, "range_operator"), "operator", f"{slug}-ops")
         )
         registered = operator.request(
             "POST",
@@ -259,16 +263,25 @@ def onboard(url: str, admin: str, backend: RangeBackend, kube: KubeRange | None)
     output.table(
         "Ranges registered by their operators", ["range", "country", "operator", "slots", "connector"], rows
     )
-    school = organisation("Baltic cyber school", "EE", "training_provider")
-    return token(school, "trainer", "trainer-demo")
+    school = organisation(root, "Baltic cyber school", "EE", "training_provider")
+    return token(root, school, "trainer", "trainer-demo")
 
 
-def exercise_request(teams: int, minutes: float, starts_in: float) -> dict[str, Any]:
+def exercise_request(
+    teams: int,
+    minutes: float,
+    starts_in: float,
+    *,
+    name: str = "Baltic Shield (demo)",
+    scenario: str = SCENARIO,
+    roster: Sequence[tuple[str, str]] = TEAMS,
+) -> dict[str, Any]:
+    """The demo's exercise: the first `teams` teams of `roster` (name, country) on at least two ranges."""
     start = datetime.now(UTC) + timedelta(seconds=starts_in)
     return {
-        "name": "Baltic Shield (demo)",
-        "scenario": SCENARIO,
-        "teams": [{"name": n, "organisation": f"CERT-{c}", "country": c} for n, c in TEAMS[:teams]],
+        "name": name,
+        "scenario": scenario,
+        "teams": [{"name": n, "organisation": f"CERT-{c}", "country": c} for n, c in roster[:teams]],
         "start": start.isoformat(),
         "end": (start + timedelta(minutes=minutes)).isoformat(),
         "lead_minutes": 0,
@@ -311,11 +324,11 @@ def leftovers(backend: RangeBackend, exercise_id: str) -> list[str]:
         engine.close()
 
 
-def _over(exercise: dict[str, Any]) -> bool:
+def is_over(exercise: dict[str, Any]) -> bool:
     return exercise["status"] in ("done", "cancelled")
 
 
-def _follow(
+def follow(
     fetch: Callable[[], dict[str, Any]], until: Callable[[dict[str, Any]], bool], timeout: float
 ) -> dict[str, Any]:
     return progress.watch(fetch, until=until, interval=0.5, timeout=timeout, stop_on_interrupt=False)
@@ -414,7 +427,7 @@ def _run(
             "instance_seed": settings.instance_seed or secrets.token_hex(16),
         }
     )
-    _step("1. Ranges")
+    heading("1. Ranges")
     backend = choose_backend(ranges, docker_url)
     output.console.print(backend.describe)
     kube, why_not = kube_context_range(kubeconfig) if kubeconfig else (None, "left out with --kubeconfig ''")
@@ -431,7 +444,7 @@ def _run(
         output.console.print(f"Federange API at {url} (scheduler in the same process)")
         trainer = ApiClient(url, onboard(url, admin, backend, kube))
 
-        _step(f"2. A trainer schedules '{SCENARIO}' for {teams} teams")
+        heading(f"2. A trainer schedules '{SCENARIO}' for {teams} teams")
         body = exercise_request(teams, minutes, starts_in=start_in)
         created = trainer.request("POST", "/api/v1/exercises", json=body)
         exercise_id = created["id"]
@@ -461,33 +474,30 @@ def _run(
             ],
         )
 
-        def fetch() -> dict[str, Any]:
-            current: dict[str, Any] = trainer.request("GET", f"/api/v1/exercises/{exercise_id}")
-            return current
-
+        fetch = progress.fetcher(trainer, f"/api/v1/exercises/{exercise_id}")
         try:
-            _step(f"3. Deploy at {created['deploy_at']}: one isolated instance per team")
-            up = _follow(fetch, progress.up, timeout=600)
+            heading(f"3. Deploy at {created['deploy_at']}: one isolated instance per team")
+            up = follow(fetch, progress.up, timeout=600)
             failed = [t for t in up["teams"] if t["stage"] == "failed"]
-            _step("4. Access details handed to the teams")
+            heading("4. Access details handed to the teams")
             access = trainer.request("GET", f"/api/v1/exercises/{exercise_id}/access")
             progress.access_table(access)
             simulated = set(backend.configs) if backend.kind == "fake" else set()
             probes = probe_entry_points([a for a in access if a["range"] not in simulated])
             if probes:
                 output.table("Entry points answering", ["team", "address", "answer"], probes)
-            _step(f"5. The exercise runs until {up['end']}; then everything is torn down")
-            final = _follow(fetch, _over, timeout=minutes * 60 + 600)
+            heading(f"5. The exercise runs until {up['end']}; then everything is torn down")
+            final = follow(fetch, is_over, timeout=minutes * 60 + 600)
         except KeyboardInterrupt:
             output.errors.print("[yellow]interrupted: cancelling the exercise and tearing down[/]")
             trainer.request("POST", f"/api/v1/exercises/{exercise_id}/cancel")
-            final = _follow(fetch, _over, timeout=300)
+            final = follow(fetch, is_over, timeout=300)
             failed = []
         progress.events_table(final, last=8)
         released = trainer.request("GET", "/api/v1/bookings", params={"reference": exercise_id})["items"]
         remains = leftovers(backend, exercise_id)
 
-    _step("Result")
+    heading("Result")
     output.console.print(
         f"exercise {final['status']}; bookings: "
         + ", ".join(sorted(f"{b['range']} {b['status']}" for b in released))
@@ -510,7 +520,7 @@ def _run(
         "seconds": round(time.monotonic() - started, 1),
         "next": [command for command, _ in NEXT_COMMANDS],
     }
-    if remains or failed or not _over(final):
+    if remains or failed or not is_over(final):
         raise typer.Exit(1)
     output.console.print(f"[green]demo finished[/] in {time.monotonic() - started:.0f}s")
     output.console.print("\nNext, try:")

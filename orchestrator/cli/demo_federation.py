@@ -16,13 +16,20 @@ import shutil
 import time
 import uuid
 from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import typer
 
 from orchestrator.cli import output, progress
 from orchestrator.cli.client import ApiClient
+from orchestrator.cli.demo import (
+    exercise_request,
+    follow,
+    heading,
+    is_over,
+    organisation,
+    running_server,
+    token,
+)
 from orchestrator.settings import Settings
 
 #: A scenario without provisioning playbooks (a peer's range is provisioned by its home instance only).
@@ -58,10 +65,6 @@ NATIONALS = [
 TEAMS = [("red", "EE"), ("blue", "LV"), ("green", "EE"), ("white", "LV")]
 
 
-def _step(text: str) -> None:
-    output.console.rule(f"[bold]{text}")
-
-
 def _settings(base: Settings, name: str, country: str, tick: float) -> Settings:
     workdir = base.data_dir / "demo-federation" / name
     workdir.mkdir(parents=True)
@@ -85,29 +88,13 @@ def _settings(base: Settings, name: str, country: str, tick: float) -> Settings:
     )
 
 
-def _org(client: ApiClient, name: str, country: str, kind: str) -> str:
-    made: dict[str, Any] = client.request(
-        "POST", "/api/v1/organisations", json={"name": name, "country": country, "kind": kind}
-    )
-    return str(made["id"])
-
-
-def _token(client: ApiClient, org: str, role: str, name: str) -> str:
-    issued = client.request(
-        "POST", "/api/v1/tokens", json={"name": name, "organisation_id": org, "role": role}
-    )
-    return str(issued["token"])
-
-
 def run(teams: int, minutes: float, start_in: float) -> None:
     """The federated story (see the module docstring); exits 1 when anything is left behind or failed."""
-    from orchestrator.cli.demo import running_server
-
     started = time.monotonic()
     base = Settings()
     shutil.rmtree(base.data_dir / "demo-federation", ignore_errors=True)
     with ExitStack() as stack:
-        _step("1. Two national instances publish a range each to the hub")
+        heading("1. Two national instances publish a range each to the hub")
         rows = []
         secrets_at_home = []
         peers = []
@@ -115,7 +102,7 @@ def run(teams: int, minutes: float, start_in: float) -> None:
             url, admin = stack.enter_context(running_server(_settings(base, name, country, 0.5)))
             root = ApiClient(url, admin)
             operator = ApiClient(
-                url, _token(root, _org(root, title, country, "range_operator"), "operator", "ops")
+                url, token(root, organisation(root, title, country, "range_operator"), "operator", "ops")
             )
             credential = f"{name}-credential-{uuid.uuid4().hex}"
             operator.request(
@@ -138,40 +125,37 @@ def run(teams: int, minutes: float, start_in: float) -> None:
                     },
                 },
             )
-            hub_org = _org(root, "EU hub", "BE", "federation_peer")
+            hub_org = organisation(root, "EU hub", "BE", "federation_peer")
             operator.request("PUT", f"/api/v1/ranges/{slug}/publications/{hub_org}")
-            peers.append((name, url, _token(root, hub_org, "peer", "eu-hub")))
+            peers.append((name, url, token(root, hub_org, "peer", "eu-hub")))
             secrets_at_home.append(credential)
             rows.append([name, url, slug, country, "simulated (fake connector)"])
         output.table("National instances", ["instance", "API", "range", "country", "runs on"], rows)
 
-        _step("2. The hub adds both as peers and imports their ranges")
+        heading("2. The hub adds both as peers and imports their ranges")
         hub_url, hub_admin = stack.enter_context(running_server(_settings(base, "eu-hub", "BE", 0.5)))
         hub = ApiClient(hub_url, hub_admin)
-        for name, url, token in peers:
-            added = hub.request("POST", "/api/v1/peers", json={"name": name, "base_url": url, "token": token})
+        for name, url, peer_token in peers:
+            added = hub.request(
+                "POST", "/api/v1/peers", json={"name": name, "base_url": url, "token": peer_token}
+            )
             output.console.print(
                 f"peer {added['name']} ({added['api_version']}): {', '.join(added['ranges'])}"
             )
-        school = _org(hub, "EU cyber school", "BE", "training_provider")
-        trainer = ApiClient(hub_url, _token(hub, school, "trainer", "trainer-demo"))
+        school = organisation(hub, "EU cyber school", "BE", "training_provider")
+        trainer = ApiClient(hub_url, token(hub, school, "trainer", "trainer-demo"))
         trainer.request("POST", "/api/v1/scenarios", json={"document": SCENARIO})
 
-        _step(f"3. A trainer on the hub schedules an exercise for {teams} teams across both peers")
-        start = datetime.now(UTC) + timedelta(seconds=start_in)
-        created = trainer.request(
-            "POST",
-            "/api/v1/exercises",
-            json={
-                "name": "Baltic Shield (federated demo)",
-                "scenario": "federation-drill",
-                "teams": [{"name": n, "organisation": f"CERT-{c}", "country": c} for n, c in TEAMS[:teams]],
-                "start": start.isoformat(),
-                "end": (start + timedelta(minutes=minutes)).isoformat(),
-                "lead_minutes": 0,
-                "constraints": {"min_ranges": 2},
-            },
+        heading(f"3. A trainer on the hub schedules an exercise for {teams} teams across both peers")
+        body = exercise_request(
+            teams,
+            minutes,
+            start_in,
+            name="Baltic Shield (federated demo)",
+            scenario="federation-drill",
+            roster=TEAMS,
         )
+        created = trainer.request("POST", "/api/v1/exercises", json=body)
         exercise_id = created["id"]
         output.table(
             "Placement (both peers held, then confirmed: all or nothing)",
@@ -179,32 +163,23 @@ def run(teams: int, minutes: float, start_in: float) -> None:
             [[a["team"], a["range"]] for a in created["placement"]["assignments"]],
         )
 
-        def fetch() -> dict[str, Any]:
-            current: dict[str, Any] = trainer.request("GET", f"/api/v1/exercises/{exercise_id}")
-            return current
-
-        _step("4. Deploy through the peers' federation APIs; access for each team")
-        up = progress.watch(fetch, until=progress.up, interval=0.5, timeout=300, stop_on_interrupt=False)
+        fetch = progress.fetcher(trainer, f"/api/v1/exercises/{exercise_id}")
+        heading("4. Deploy through the peers' federation APIs; access for each team")
+        up = follow(fetch, progress.up, timeout=300)
         progress.access_table(trainer.request("GET", f"/api/v1/exercises/{exercise_id}/access"))
-        _step(f"5. The exercise runs until {up['end']}; then everything is torn down at the peers")
-        final = progress.watch(
-            fetch,
-            until=lambda e: e["status"] in ("done", "cancelled"),
-            interval=0.5,
-            timeout=minutes * 60 + 300,
-            stop_on_interrupt=False,
-        )
+        heading(f"5. The exercise runs until {up['end']}; then everything is torn down at the peers")
+        final = follow(fetch, is_over, timeout=minutes * 60 + 300)
         progress.events_table(final, last=6)
         failed = [t for t in final["teams"] if t.get("failed_stage")]
         answers = str(created) + str(up) + str(final)
     hub_files = (base.data_dir / "demo-federation" / "eu-hub").rglob("*")
     seen = b"".join(p.read_bytes() for p in hub_files if p.is_file()) + answers.encode()
     leaked = [s for s in secrets_at_home if s.encode() in seen]
-    _step("Result")
+    heading("Result")
     output.console.print(
         f"exercise {final['status']}; the nationals' credentials in the hub's database or "
         f"answers: {'[red]FOUND[/]' if leaked else '[green]none[/]'}"
     )
-    if leaked or failed or final["status"] not in ("done", "cancelled"):
+    if leaked or failed or not is_over(final):
         raise typer.Exit(1)
     output.console.print(f"[green]federated demo finished[/] in {time.monotonic() - started:.0f}s")

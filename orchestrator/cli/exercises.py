@@ -3,6 +3,7 @@ HTTP."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import typer
 
 from orchestrator.cli import documents, ids, output, progress
-from orchestrator.cli.client import ApiClient, client_of
+from orchestrator.cli.client import client_of
 
 app = typer.Typer(help="Schedule and follow federated exercises.", no_args_is_help=True)
 env_app = typer.Typer(help="Researcher environments: one instance, now, with a TTL.", no_args_is_help=True)
@@ -42,32 +43,31 @@ def _when(text: str | None, default: datetime) -> str:
     return text
 
 
-def exercise_body(
-    *,
-    file: Path | None,
-    name: str | None,
-    scenario: str | None,
-    teams: list[str],
-    start: str | None,
-    end: str | None,
-    lead: int | None,
-    capability: list[str],
-    country: list[str],
-    include: list[str],
-    exclude: list[str],
-    min_ranges: int | None,
-    max_ranges: int | None,
-    max_per_range: int | None,
-    strategy: str | None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = documents.read_mapping(file) if file else {}
+#: Constraint fields of an exercise document and the flags of `plan` and `create` that set them.
+_CONSTRAINT_FLAGS = {
+    "capabilities": "capability",
+    "allowed_countries": "country",
+    "include_ranges": "include",
+    "exclude_ranges": "exclude",
+    "min_ranges": "min_ranges",
+    "max_ranges": "max_ranges",
+    "max_teams_per_range": "max_per_range",
+    "strategy": "strategy",
+}
+
+
+def exercise_body(flags: Mapping[str, Any]) -> dict[str, Any]:
+    """The exercise document of `plan` and `create`: the `--file`, with the flags given (`ctx.params`)
+    over it."""
+    body: dict[str, Any] = documents.read_mapping(flags["file"]) if flags["file"] else {}
     now = datetime.now(UTC)
-    if name:
-        body["name"] = name
-    if scenario:
-        body["scenario"] = scenario
-    if teams:
-        body["teams"] = [parse_team(t) for t in teams]
+    if flags["name"]:
+        body["name"] = flags["name"]
+    if flags["scenario"]:
+        body["scenario"] = flags["scenario"]
+    if flags["team"]:
+        body["teams"] = [parse_team(t) for t in flags["team"]]
+    start, end = flags["start"], flags["end"]
     if start or "start" not in body:
         body["start"] = _when(start, now + timedelta(minutes=30))
     if end or "end" not in body:
@@ -78,24 +78,12 @@ def exercise_body(
                 f"'{body['start']}' is not RFC 3339 or +NNm", param_hint="--start"
             ) from None
         body["end"] = _when(end, started + timedelta(hours=2))
-    if lead is not None:
-        body["lead_minutes"] = lead
+    if flags["lead"] is not None:
+        body["lead_minutes"] = flags["lead"]
     constraints = body.setdefault("constraints", {})
-    for key, values in (
-        ("capabilities", capability),
-        ("allowed_countries", [c.upper() for c in country]),
-        ("include_ranges", include),
-        ("exclude_ranges", exclude),
-    ):
-        if values:
-            constraints[key] = values
-    for key, value in (
-        ("min_ranges", min_ranges),
-        ("max_ranges", max_ranges),
-        ("max_teams_per_range", max_per_range),
-        ("strategy", strategy),
-    ):
-        if value is not None:
+    for key, flag in _CONSTRAINT_FLAGS.items():
+        value = [c.upper() for c in flags[flag]] if flag == "country" else flags[flag]
+        if value is not None and value != []:
             constraints[key] = value
     body.setdefault("name", f"{body.get('scenario', 'exercise')} exercise")
     return body
@@ -156,32 +144,12 @@ def plan(
     strategy: str | None = StrategyOption,
 ) -> None:
     """Show where the teams would go, without booking anything."""
-    body = exercise_body(
-        file=file,
-        name=name,
-        scenario=scenario,
-        teams=team,
-        start=start,
-        end=end,
-        lead=lead,
-        capability=capability,
-        country=country,
-        include=include,
-        exclude=exclude,
-        min_ranges=min_ranges,
-        max_ranges=max_ranges,
-        max_per_range=max_per_range,
-        strategy=strategy,
-    )
+    body = exercise_body(ctx.params)  # the flags above, by name
     result = client_of(ctx).request("POST", "/api/v1/exercises/plan", json=body)
     if not output.machine(result):
         _placement_table(result)
     if not result["feasible"]:
         raise typer.Exit(1)
-
-
-def _fetcher(client: ApiClient, path: str) -> Any:
-    return lambda: client.request("GET", path)
 
 
 @app.command("create")
@@ -205,23 +173,7 @@ def create(
     watch: bool = typer.Option(False, "--watch", "-w", help="Follow the deployment live"),
 ) -> None:
     """Schedule an exercise: place the teams, book every range (all or nothing), deploy on time."""
-    body = exercise_body(
-        file=file,
-        name=name,
-        scenario=scenario,
-        teams=team,
-        start=start,
-        end=end,
-        lead=lead,
-        capability=capability,
-        country=country,
-        include=include,
-        exclude=exclude,
-        min_ranges=min_ranges,
-        max_ranges=max_ranges,
-        max_per_range=max_per_range,
-        strategy=strategy,
-    )
+    body = exercise_body(ctx.params)  # the flags above, by name
     client = client_of(ctx)
     created = client.request("POST", "/api/v1/exercises", json=body)
     if output.machine(created):
@@ -232,7 +184,7 @@ def create(
     )
     _placement_table(created["placement"])
     if watch:
-        progress.watch(_fetcher(client, f"/api/v1/exercises/{created['id']}"), until=progress.up)
+        progress.watch(progress.fetcher(client, f"/api/v1/exercises/{created['id']}"), until=progress.up)
 
 
 @app.command("list")
@@ -242,13 +194,7 @@ def list_(
 ) -> None:
     """List your organisation's exercises."""
     found = client_of(ctx).request("GET", "/api/v1/exercises", params={"active": active})
-    if output.machine(found):
-        return
-    output.table(
-        "Exercises",
-        ["id", "name", "scenario", "status", "start", "end"],
-        [[e["id"], e["name"], e["scenario"], e["status"], e["start"], e["end"]] for e in found],
-    )
+    output.listing(found, "Exercises", ["id", "name", "scenario", "status", "start", "end"])
 
 
 def show_exercise(exercise: dict[str, Any]) -> None:
@@ -279,7 +225,7 @@ def status(
     client = client_of(ctx)
     path = f"/api/v1/exercises/{exercise_id}"
     if watch:
-        final = progress.watch(_fetcher(client, path), until=progress.up, timeout=timeout)
+        final = progress.watch(progress.fetcher(client, path), until=progress.up, timeout=timeout)
         if not output.machine(final):
             progress.events_table(final)
         failed = [t for t in final["teams"] if t["stage"] == "failed"]
@@ -314,11 +260,10 @@ def cancel(ctx: typer.Context, exercise_id: str) -> None:
     """Cancel: release the bookings; tear down whatever was deployed."""
     exercise_id = ids.resolve(client_of(ctx), "exercise", exercise_id)
     exercise = client_of(ctx).request("POST", f"/api/v1/exercises/{exercise_id}/cancel")
-    if output.machine(exercise):
-        return
-    output.console.print(
+    output.said(
+        exercise,
         f"[yellow]cancel requested[/] for {exercise['name']} (status {exercise['status']}): its bookings are "
-        "released and whatever was deployed is torn down"
+        "released and whatever was deployed is torn down",
     )
 
 
@@ -334,9 +279,7 @@ def extend(
     exercise = client_of(ctx).request(
         "POST", f"/api/v1/exercises/{exercise_id}/extend", json={"end": _when(end, datetime.now(UTC))}
     )
-    if output.machine(exercise):
-        return
-    output.console.print(f"[green]extended[/] {exercise['name']} to {exercise['end']}")
+    output.said(exercise, f"[green]extended[/] {exercise['name']} to {exercise['end']}")
 
 
 @app.command("retry")
@@ -344,9 +287,10 @@ def retry(ctx: typer.Context, exercise_id: str, team: str = typer.Option(..., "-
     """Retry a team's failed stage."""
     exercise_id = ids.resolve(client_of(ctx), "exercise", exercise_id)
     retried = client_of(ctx).request("POST", f"/api/v1/exercises/{exercise_id}/teams/{team}/retry")
-    if output.machine(retried if retried is not None else {"exercise": exercise_id, "team": team}):
-        return
-    output.console.print(f"[green]retrying[/] team {team}")
+    output.said(
+        retried if retried is not None else {"exercise": exercise_id, "team": team},
+        f"[green]retrying[/] team {team}",
+    )
 
 
 # -- environments ------------------------------------------------------------------------------------
@@ -377,7 +321,7 @@ def env_launch(
     )
     if wait:
         final = progress.watch(
-            _fetcher(client, f"/api/v1/environments/{env['id']}"), until=progress.up, timeout=1800
+            progress.fetcher(client, f"/api/v1/environments/{env['id']}"), until=progress.up, timeout=1800
         )
         progress.events_table(final, last=3)
         progress.access_table(client.request("GET", f"/api/v1/environments/{env['id']}/access"))
@@ -390,13 +334,8 @@ def env_list(
 ) -> None:
     """List your organisation's environments."""
     found = client_of(ctx).request("GET", "/api/v1/environments", params={"active": not all_})
-    if output.machine(found):
-        return
-    output.table(
-        "Environments",
-        ["id", "name", "scenario", "status", "ends"],
-        [[e["id"], e["name"], e["scenario"], e["status"], e["end"]] for e in found],
-    )
+    columns = ["id", "name", "scenario", "status", "ends"]
+    output.listing(found, "Environments", columns, keys=["id", "name", "scenario", "status", "end"])
 
 
 @env_app.command("renew")
@@ -406,9 +345,7 @@ def env_renew(ctx: typer.Context, environment_id: str, minutes: int = typer.Opti
     env = client_of(ctx).request(
         "POST", f"/api/v1/environments/{environment_id}/renew", json={"minutes": minutes}
     )
-    if output.machine(env):
-        return
-    output.console.print(f"[green]renewed[/] {env['id']}: now ends {env['end']}")
+    output.said(env, f"[green]renewed[/] {env['id']}: now ends {env['end']}")
 
 
 @env_app.command("destroy")
@@ -416,9 +353,7 @@ def env_destroy(ctx: typer.Context, environment_id: str) -> None:
     """Tear an environment down now."""
     environment_id = ids.resolve(client_of(ctx), "environment", environment_id)
     env = client_of(ctx).request("DELETE", f"/api/v1/environments/{environment_id}")
-    if output.machine(env):
-        return
-    output.console.print(f"[yellow]destroying[/] {env['id']}: {env['status']}")
+    output.said(env, f"[yellow]destroying[/] {env['id']}: {env['status']}")
 
 
 @env_app.command("access")

@@ -95,6 +95,29 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
     console.print(t)
 
 
+def said(data: Any, *message: Any, **style: Any) -> None:
+    """`data` as JSON, YAML or ids when the invocation asked for it (`machine`), else `message` for
+    people, as `console.print` prints it."""
+    if not machine(data):
+        console.print(*message, **style)
+
+
+def records(
+    title: str, columns: Sequence[str], items: Sequence[dict[str, Any]], *, keys: Sequence[str] = ()
+) -> None:
+    """A table of one row a record: each column shows the record's value under the key of the same
+    place in `keys` (by default the column's own name)."""
+    table(title, columns, [[item[key] for key in keys or columns] for item in items])
+
+
+def listing(
+    items: Sequence[dict[str, Any]], title: str, columns: Sequence[str], *, keys: Sequence[str] = ()
+) -> None:
+    """Records as JSON or YAML when the invocation asked for it (`machine`), else as a table."""
+    if not machine(items):
+        records(title, columns, items, keys=keys)
+
+
 def problem(body: dict[str, Any]) -> None:
     """Print an RFC 9457 problem document: title, detail, and each field error on its own line."""
     field_errors = body.get("errors", [])

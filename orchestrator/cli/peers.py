@@ -42,20 +42,11 @@ def list_(ctx: typer.Context) -> None:
     peers = client_of(ctx).request("GET", "/api/v1/peers")
     if output.machine(peers):
         return
-    output.table(
+    output.records(
         "Peers",
         ["name", "url", "api", "ranges", "synced", "error"],
-        [
-            [
-                p["name"],
-                p["base_url"],
-                p["api_version"],
-                ", ".join(p["ranges"]),
-                p["synced_at"] or "",
-                p["sync_error"],
-            ]
-            for p in peers
-        ],
+        [{**p, "ranges": ", ".join(p["ranges"])} for p in peers],
+        keys=["name", "base_url", "api_version", "ranges", "synced_at", "sync_error"],
     )
 
 
@@ -63,9 +54,7 @@ def list_(ctx: typer.Context) -> None:
 def sync(ctx: typer.Context, name: str) -> None:
     """Import the peer's published ranges again now."""
     peer = client_of(ctx).request("POST", f"/api/v1/peers/{name}/sync")
-    if output.machine(peer):
-        return
-    output.console.print(f"[green]synced[/] {peer['name']}: {', '.join(peer['ranges']) or 'no ranges'}")
+    output.said(peer, f"[green]synced[/] {peer['name']}: {', '.join(peer['ranges']) or 'no ranges'}")
 
 
 @app.command("publish")
@@ -76,6 +65,4 @@ def publish(
 ) -> None:
     """Publish one of your ranges to a peer (its operators or an admin)."""
     published = client_of(ctx).request("PUT", f"/api/v1/ranges/{range_ref}/publications/{organisation}")
-    if output.machine(published):
-        return
-    output.console.print(f"[green]published[/] {range_ref} to {organisation}")
+    output.said(published, f"[green]published[/] {range_ref} to {organisation}")

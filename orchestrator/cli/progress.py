@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from orchestrator.cli import output
+from orchestrator.cli.client import ApiClient
 
 UP = ["booked", "deploying", "provisioning", "ready"]
 DOWN = ["tearing_down", "done"]
@@ -94,6 +95,11 @@ def up(exercise: dict[str, Any]) -> bool:
     return settled and exercise["status"] != "scheduled"
 
 
+def fetcher(client: ApiClient, path: str) -> Callable[[], dict[str, Any]]:
+    """What `watch` polls: the exercise or environment at `path`, as the server has it now."""
+    return lambda: client.request("GET", path)
+
+
 def watch(
     fetch: Callable[[], dict[str, Any]],
     *,
@@ -131,11 +137,7 @@ def watch(
 def events_table(exercise: dict[str, Any], *, last: int = 10) -> None:
     events = exercise.get("events", [])[-last:]
     if events:
-        output.table(
-            "Events",
-            ["at", "level", "message"],
-            [[e["at"], e["level"], e["message"]] for e in events],
-        )
+        output.records("Events", ["at", "level", "message"], events)
 
 
 def access_table(teams: list[dict[str, Any]]) -> None:

@@ -113,11 +113,8 @@ def show(
         ],
     )
     if r["maintenance"]:
-        output.table(
-            "Maintenance",
-            ["maintenance id", "start", "end", "reason"],
-            [[m["id"], m["start"], m["end"], m["reason"]] for m in r["maintenance"]],
-        )
+        columns = ["maintenance id", "start", "end", "reason"]
+        output.records("Maintenance", columns, r["maintenance"], keys=["id", "start", "end", "reason"])
 
 
 def _config_pairs(pairs: list[str]) -> dict[str, Any]:
@@ -237,22 +234,14 @@ def update(
             patch["kubeconfig"] = kubeconfig.read_text()
         body.setdefault("connector", {})["config"] = patch
     r = client.request("PATCH", f"/api/v1/ranges/{ref}", json=body)
-    if output.machine(r):
-        return
-    output.console.print(f"[green]updated[/] range [bold]{r['slug']}[/] (status {r['status']})")
+    output.said(r, f"[green]updated[/] range [bold]{r['slug']}[/] (status {r['status']})")
 
 
 @maintenance_app.command("list")
 def maintenance_list(ctx: typer.Context, ref: str) -> None:
     """List a range's maintenance windows."""
     data = client_of(ctx).request("GET", f"/api/v1/ranges/{ref}/maintenance")
-    if output.machine(data):
-        return
-    output.table(
-        f"Maintenance of {ref}",
-        ["id", "start", "end", "reason"],
-        [[m["id"], m["start"], m["end"], m["reason"]] for m in data],
-    )
+    output.listing(data, f"Maintenance of {ref}", ["id", "start", "end", "reason"])
 
 
 @maintenance_app.command("add")
@@ -267,9 +256,7 @@ def maintenance_add(
     m = client_of(ctx).request(
         "POST", f"/api/v1/ranges/{ref}/maintenance", json={"start": start, "end": end, "reason": reason}
     )
-    if output.machine(m):
-        return
-    output.console.print(f"[green]maintenance scheduled[/] {m['id']}: {m['start']} -> {m['end']}")
+    output.said(m, f"[green]maintenance scheduled[/] {m['id']}: {m['start']} -> {m['end']}")
 
 
 @maintenance_app.command("remove")
@@ -279,9 +266,10 @@ def maintenance_remove(ctx: typer.Context, ref: str, maintenance_id: str) -> Non
         windows = client_of(ctx).request("GET", f"/api/v1/ranges/{ref}/maintenance")
         maintenance_id = ids.pick("maintenance window", maintenance_id, [m["id"] for m in windows])
     client_of(ctx).request("DELETE", f"/api/v1/ranges/{ref}/maintenance/{maintenance_id}")
-    if output.machine({"range": ref, "id": maintenance_id, "removed": True}):
-        return
-    output.console.print(f"[green]removed[/] maintenance {maintenance_id}")
+    output.said(
+        {"range": ref, "id": maintenance_id, "removed": True},
+        f"[green]removed[/] maintenance {maintenance_id}",
+    )
 
 
 @app.command("calendar")

@@ -266,11 +266,10 @@ def db_rotate_key() -> None:
             count = reseal_connector_secrets(connection, cipher)
     finally:
         engine.dispose()
-    if output.machine({"resealed_ranges": count}):
-        return
-    output.console.print(
+    output.said(
+        {"resealed_ranges": count},
         f"re-sealed the connector secrets of {count} range(s) under the current FEDERANGE_SECRET_KEY; "
-        "FEDERANGE_PREVIOUS_SECRET_KEYS is no longer needed"
+        "FEDERANGE_PREVIOUS_SECRET_KEYS is no longer needed",
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from connectors.base import Resources
 from connectors.secrets import parse_path, path_text
 from orchestrator.catalogue.health import RangeHealth
+from orchestrator.catalogue.views import minutes
 from orchestrator.db import notifications
 from orchestrator.db.booking_sql import capacity_of, policy_of
 from orchestrator.db.crypto import Cipher
@@ -26,6 +27,8 @@ from orchestrator.db.tables import (
     RangeHealthRow,
     RangeRow,
     TokenRow,
+    read,
+    values,
 )
 from orchestrator.db.types import UTCDateTime
 from orchestrator.domain.catalogue import ConnectorSettings, MaintenanceRecord, Organisation, RangeRecord
@@ -35,10 +38,6 @@ from orchestrator.identity.principals import Principal, Role, TokenInfo
 from orchestrator.identity.verified import TokenGrant
 
 
-def _minutes(delta: timedelta | None) -> int | None:
-    return None if delta is None else int(delta.total_seconds() // 60)
-
-
 class SqlCatalogueStore:
     def __init__(self, session: Session, cipher: Cipher) -> None:
         self.session = session
@@ -46,16 +45,7 @@ class SqlCatalogueStore:
 
     # organisations
     def add_organisation(self, organisation: Organisation) -> None:
-        self.session.add(
-            OrganisationRow(
-                id=organisation.id,
-                name=organisation.name,
-                handle=organisation.handle,
-                country=organisation.country,
-                kind=organisation.kind.value,
-                created_at=organisation.created_at,
-            )
-        )
+        self.session.add(OrganisationRow(**values(organisation, kind=organisation.kind.value)))
         self.session.flush()
 
     def get_organisation(self, organisation_id: str) -> Organisation | None:
@@ -198,8 +188,8 @@ class SqlCatalogueStore:
         row.allowed_organisations = sorted(policy.allowed_organisations)
         row.max_foreign_share = policy.max_foreign_share
         row.approval_required = policy.approval_required
-        row.max_booking_minutes = _minutes(policy.max_booking_length)
-        row.min_lead_minutes = _minutes(policy.min_lead_time)
+        row.max_booking_minutes = minutes(policy.max_booking_length)
+        row.min_lead_minutes = minutes(policy.min_lead_time)
         row.allow_privileged = policy.allow_privileged
         row.researcher_bookings = policy.researcher_bookings
         row.require_image_digests = policy.require_image_digests
@@ -260,27 +250,19 @@ class SqlCatalogueStore:
     def _range(self, row: RangeRow, maintenance: tuple[MaintenanceRecord, ...] | None = None) -> RangeRecord:
         if maintenance is None:
             maintenance = self._maintenance_for([row.id]).get(row.id, ())
-        return RangeRecord(
-            id=row.id,
-            slug=row.slug,
-            name=row.name,
-            description=row.description,
-            operator_organisation_id=row.operator_organisation_id,
-            country=row.country,
+        return read(
+            RangeRecord,
+            row,
             capabilities=frozenset(row.capabilities),
             capacity=capacity_of(row),
             policy=policy_of(row),
             status=RangeStatus(row.status),
-            preference=row.preference,
             connector=ConnectorSettings(
                 kind=row.connector_kind,
                 config=dict(row.connector_config),
                 secrets={parse_path(k): v for k, v in self.cipher.open(row.connector_secrets).items()},
             ),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
             maintenance=maintenance,
-            origin_peer_id=row.origin_peer_id,
         )
 
     def add_maintenance(self, record: MaintenanceRecord) -> None:
@@ -307,22 +289,9 @@ class SqlCatalogueStore:
 
     # audit
     def add_audit(self, event: AuditEvent) -> None:
-        self.session.add(
-            AuditRow(
-                id=event.id,
-                at=event.at,
-                actor_principal_id=event.actor_principal_id,
-                actor_name=event.actor_name,
-                actor_organisation_id=event.actor_organisation_id,
-                action=event.action,
-                object_kind=event.object_kind,
-                object_id=event.object_id,
-                range_id=event.range_id,
-                organisation_id=event.organisation_id,
-                before=dict(event.before) if event.before is not None else None,
-                after=dict(event.after) if event.after is not None else None,
-            )
-        )
+        before = dict(event.before) if event.before is not None else None
+        after = dict(event.after) if event.after is not None else None
+        self.session.add(AuditRow(**values(event, before=before, after=after)))
         self.session.flush()
 
     def list_audit(
@@ -396,41 +365,28 @@ class SqlCatalogueStore:
             return {}
         stmt = select(RangeHealthRow).where(RangeHealthRow.range_id.in_(list(range_ids)))
         return {
-            r.range_id: RangeHealth(
-                range_id=r.range_id,
-                healthy=r.healthy,
-                reason=r.reason,
-                version=r.version,
+            r.range_id: read(
+                RangeHealth,
+                r,
                 observed_free=Resources.from_dict(r.observed_free),
                 observed_total=Resources.from_dict(r.observed_total),
-                probed_at=r.probed_at,
             )
             for r in self.session.scalars(stmt)
         }
 
 
 def _organisation(row: OrganisationRow) -> Organisation:
-    return Organisation(
-        id=row.id,
-        name=row.name,
-        handle=row.handle,
-        country=row.country,
-        kind=OrganisationKind(row.kind),
-        created_at=row.created_at,
-    )
+    return read(Organisation, row, kind=OrganisationKind(row.kind))
 
 
 def _token(t: TokenRow, p: PrincipalRow) -> TokenInfo:
-    return TokenInfo(
-        id=t.id,
+    return read(
+        TokenInfo,
+        t,
         principal_id=p.id,
         principal_name=p.name,
         organisation_id=p.organisation_id,
         role=Role(p.role),
-        prefix=t.prefix,
-        created_at=t.created_at,
-        expires_at=t.expires_at,
-        revoked_at=t.revoked_at,
     )
 
 
@@ -443,20 +399,7 @@ def _maintenance(row: MaintenanceRow) -> MaintenanceRecord:
 
 
 def _audit(row: AuditRow) -> AuditEvent:
-    return AuditEvent(
-        id=row.id,
-        at=row.at,
-        actor_principal_id=row.actor_principal_id,
-        actor_name=row.actor_name,
-        actor_organisation_id=row.actor_organisation_id,
-        action=row.action,
-        object_kind=row.object_kind,
-        object_id=row.object_id,
-        range_id=row.range_id,
-        organisation_id=row.organisation_id,
-        before=row.before,
-        after=row.after,
-    )
+    return read(AuditEvent, row)
 
 
 def reseal_connector_secrets(connection: Connection, cipher: Cipher) -> int:

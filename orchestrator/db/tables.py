@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -24,6 +25,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from orchestrator.db.types import UTCDateTime
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+D = TypeVar("D", bound="DataclassInstance")
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -37,6 +43,17 @@ JsonDoc = JSON().with_variant(JSONB(), "postgresql")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def values(value: DataclassInstance, **differ: Any) -> dict[str, Any]:
+    """A domain value's fields by name, for the row of the same column names; `differ` gives the rest."""
+    return {f.name: getattr(value, f.name) for f in fields(value)} | differ
+
+
+def read(cls: type[D], row: object, **differ: Any) -> D:
+    """The domain value `cls` off a row: each field from the column of the same name unless `differ`
+    gives it."""
+    return cls(**{f.name: differ[f.name] if f.name in differ else getattr(row, f.name) for f in fields(cls)})
 
 
 class OrganisationRow(Base):

@@ -186,10 +186,6 @@ def scopes(role: Role, action: Action) -> frozenset[Scope]:
 
 def describe(action: Action) -> str:
     """Who may take `action`, in words ("admin (any organisation), trainer (its own organisation)")."""
-    return _roles(action)
-
-
-def _roles(action: Action) -> str:
     return ", ".join(
         f"{role.value} ({', '.join(sorted(s.value for s in reach))})"
         for role, reach in PERMISSIONS[action].items()
@@ -203,7 +199,9 @@ def require(
     organisation `owner` (None: no particular object yet) on a range operated by `operator`."""
     reach = scopes(actor.role, action)
     if not reach:
-        raise Forbidden(f"{DOING[action]} needs role {_roles(action)}; '{actor.name}' is {actor.role.value}")
+        raise Forbidden(
+            f"{DOING[action]} needs role {describe(action)}; '{actor.name}' is {actor.role.value}"
+        )
     if owner is None and operator is None:
         return
     if Scope.ANY in reach:

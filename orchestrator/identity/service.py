@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from orchestrator.domain.catalogue import Organisation
 from orchestrator.domain.clock import Clock
@@ -37,6 +38,8 @@ class IdentityService:
         self.token_lifetime = token_lifetime
         #: Verifies bearer JWTs of the trusted OpenID Connect issuers (None: API tokens only).
         self.verifier = verifier
+        #: Records an audit event of a mutation in this unit of work.
+        self._audit = partial(audit.record, store, clock)
 
     def authenticate(self, token: str) -> Principal:
         """The principal holding this API token, or this bearer JWT of a trusted issuer; refuses
@@ -134,9 +137,7 @@ class IdentityService:
             created_at=now,
             expires_at=expires_at,
         )
-        audit.record(
-            self.store,
-            self.clock,
+        self._audit(
             actor,
             "token.issue",
             kind="token",
@@ -162,9 +163,7 @@ class IdentityService:
             raise Forbidden("only an admin or the token's own holder may revoke a token")
         if info.revoked_at is None:
             self.store.revoke_token(token_id, at=self.clock.now())
-            audit.record(
-                self.store,
-                self.clock,
+            self._audit(
                 actor,
                 "token.revoke",
                 kind="token",

@@ -21,6 +21,7 @@ from orchestrator.api.console.render import (
     FormDep,
     page,
     see_other,
+    utc,
     validated,
 )
 from orchestrator.api.deps import ServicesDep
@@ -37,11 +38,6 @@ router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 def _listed(text: object) -> list[str]:
     return [v.strip() for v in str(text or "").replace("\n", ",").split(",") if v.strip()]
-
-
-def _utc(value: object) -> str:
-    text = str(value or "")
-    return f"{text}:00Z" if len(text) == 16 else text
 
 
 def _scenarios(services: Services, principal: Principal) -> list[dict[str, Any]]:
@@ -73,8 +69,8 @@ def _draft(form: FormData) -> ExerciseIn:
             "name": form.get("name"),
             "scenario": form.get("scenario"),
             "teams": teams,
-            "start": _utc(form.get("start")),
-            "end": _utc(form.get("end")),
+            "start": utc(form.get("start")),
+            "end": utc(form.get("end")),
             "lead_minutes": form.get("lead_minutes") or 15,
             "constraints": {
                 "capabilities": _listed(form.get("capabilities")),
@@ -203,9 +199,7 @@ def change(
         if verb == "cancel":
             service.cancel(principal, exercise_id)
         elif verb == "extend":
-            service.extend(
-                principal, exercise_id, end=validated(ExtendIn, {"end": _utc(form.get("end"))}).end
-            )
+            service.extend(principal, exercise_id, end=validated(ExtendIn, {"end": utc(form.get("end"))}).end)
         elif verb == "retry":
             service.retry(principal, exercise_id, team=str(form.get("team", "")))
         elif verb == "team-links":

@@ -18,6 +18,7 @@ from orchestrator.api.console.render import (
     FormDep,
     page,
     see_other,
+    utc,
     validated,
 )
 from orchestrator.api.deps import ServicesDep
@@ -242,7 +243,7 @@ def add_maintenance(
 ) -> Response:
     body = validated(
         MaintenanceIn,
-        {"start": _utc(form.get("start")), "end": _utc(form.get("end")), "reason": form.get("reason") or ""},
+        {"start": utc(form.get("start")), "end": utc(form.get("end")), "reason": form.get("reason") or ""},
     )
     with services.uow() as uow:
         services.catalogue(uow.catalogue).add_maintenance(principal, range_ref, body.to_domain())
@@ -257,12 +258,6 @@ def remove_maintenance(
     with services.uow() as uow:
         services.catalogue(uow.catalogue).remove_maintenance(principal, range_ref, maintenance_id)
     return see_other(f"/ranges/{range_ref}")
-
-
-def _utc(value: object) -> str:
-    """A `datetime-local` input's value (no zone) read as UTC."""
-    text = str(value or "")
-    return f"{text}:00Z" if len(text) == 16 else text
 
 
 @router.get("/operator/approvals")

@@ -125,6 +125,12 @@ def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303, headers=PAGE_HEADERS)
 
 
+def utc(value: object) -> str:
+    """A `datetime-local` input's value (no zone) read as UTC."""
+    text = str(value or "")
+    return f"{text}:00Z" if len(text) == 16 else text
+
+
 def validated(model: Callable[..., M], data: Mapping[str, Any]) -> M:
     """`model(**data)`, its validation errors as InvalidInput naming each field (like the API's 422)."""
     try:

@@ -26,9 +26,4 @@ def list_(
         result = services.identity(uow.catalogue).list_audit(
             principal, object_id=object_id, action=action, page=page, page_size=page_size
         )
-    return PageOut[AuditOut](
-        items=[AuditOut.from_domain(e) for e in result.items],
-        total=result.total,
-        page=result.page,
-        page_size=result.page_size,
-    )
+    return PageOut[AuditOut].read(result, items=[AuditOut.from_domain(e) for e in result.items])

@@ -70,11 +70,8 @@ def list_(
             page_size=page_size,
         )
         health = uow.catalogue.health_of([r.id for r in result.items])
-    return PageOut[RangeOut](
-        items=[RangeOut.from_domain(r, health.get(r.id)) for r in result.items],
-        total=result.total,
-        page=result.page,
-        page_size=result.page_size,
+    return PageOut[RangeOut].read(
+        result, items=[RangeOut.from_domain(r, health.get(r.id)) for r in result.items]
     )
 
 
@@ -107,10 +104,7 @@ def update(range_ref: str, body: RangeUpdate, principal: PrincipalDep, services:
 def list_maintenance(range_ref: str, principal: PrincipalDep, services: ServicesDep) -> list[MaintenanceOut]:
     with services.uow() as uow:
         record = services.catalogue(uow.catalogue).get_range(principal, range_ref)
-    return [
-        MaintenanceOut(id=m.id, start=m.window.start, end=m.window.end, reason=m.window.reason)
-        for m in record.maintenance
-    ]
+    return [MaintenanceOut.read(m.window, id=m.id) for m in record.maintenance]
 
 
 @router.post(
@@ -121,7 +115,7 @@ def add_maintenance(
 ) -> MaintenanceOut:
     with services.uow() as uow:
         m = services.catalogue(uow.catalogue).add_maintenance(principal, range_ref, body.to_domain())
-    return MaintenanceOut(id=m.id, start=m.window.start, end=m.window.end, reason=m.window.reason)
+    return MaintenanceOut.read(m.window, id=m.id)
 
 
 @router.delete(

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from connectors.base import Resources
 from orchestrator.api.schemas.catalogue import MAX_BOOKING_MINUTES, MAX_CPU, MAX_GPUS, MAX_MEMORY, MAX_SLOTS
-from orchestrator.api.schemas.common import Capability, Country, Ref, Schema, UtcDateTime
+from orchestrator.api.schemas.common import Capability, Country, Out, Ref, Schema, UtcDateTime
 from orchestrator.booking.availability import Hit, Miss, SearchQuery, Timeline
 from orchestrator.booking.requests import BookingItem, BookingRequest, RequestResult
 from orchestrator.domain.bookings import Booking, BookingStatus, Purpose, Quota
@@ -70,7 +70,7 @@ class BookingCreateIn(Schema):
         )
 
 
-class BookingOut(BaseModel):
+class BookingOut(Out):
     id: str
     request_id: str
     range_id: str
@@ -91,25 +91,7 @@ class BookingOut(BaseModel):
 
     @classmethod
     def from_domain(cls, b: Booking) -> BookingOut:
-        return cls(
-            id=b.id,
-            request_id=b.request_id,
-            range_id=b.range_id,
-            range=b.range_slug,
-            owner_organisation_id=b.owner_organisation_id,
-            owner_country=b.owner_country,
-            created_by=b.created_by,
-            purpose=b.purpose,
-            reference=b.reference,
-            start=b.start,
-            end=b.end,
-            demand=b.demand.as_dict(),
-            status=b.status,
-            status_reason=b.status_reason,
-            hold_expires_at=b.hold_expires_at,
-            created_at=b.created_at,
-            updated_at=b.updated_at,
-        )
+        return cls.read(b, range=b.range_slug, demand=b.demand.as_dict())
 
 
 class RequestOut(BaseModel):
@@ -149,7 +131,7 @@ class QuotaOut(BaseModel):
         return cls(organisation_id=organisation_id, limit=None if quota is None else quota.limit.as_dict())
 
 
-class SlotOut(BaseModel):
+class SlotOut(Out):
     start: datetime
     end: datetime
     free: dict[str, int]
@@ -171,12 +153,7 @@ class AvailabilityOut(BaseModel):
             capacity=timeline.range.capacity.as_dict(),
             organisation_id=None if timeline.owner is None else timeline.owner.organisation_id,
             slots=[
-                SlotOut(
-                    start=s.start,
-                    end=s.end,
-                    free=s.free.as_dict(),
-                    free_for_organisation=s.free_for_owner.as_dict(),
-                )
+                SlotOut.read(s, free=s.free.as_dict(), free_for_organisation=s.free_for_owner.as_dict())
                 for s in timeline.slots
             ],
         )
@@ -208,7 +185,7 @@ class SearchIn(Schema):
         )
 
 
-class HitOut(BaseModel):
+class HitOut(Out):
     range_id: str
     range: str
     country: str
@@ -218,12 +195,11 @@ class HitOut(BaseModel):
 
     @classmethod
     def from_domain(cls, hit: Hit) -> HitOut:
-        return cls(
+        return cls.read(
+            hit,
             range_id=hit.range.id,
             range=hit.range.slug,
             country=hit.range.country,
-            start=hit.start,
-            end=hit.end,
             free=hit.free.as_dict(),
         )
 

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from connectors.base import Resources
-from orchestrator.api.schemas.common import Capability, Country, Prose, Ref, Schema, Slug, UtcDateTime
+from orchestrator.api.schemas.common import Capability, Country, Out, Prose, Ref, Schema, Slug, UtcDateTime
 from orchestrator.booking.lengths import MAX_BOOKING_LENGTH
 from orchestrator.catalogue.access import AccessReport
 from orchestrator.catalogue.drafts import MaintenanceDraft, OrganisationDraft, RangeDraft, RangePatch
@@ -50,7 +50,7 @@ class OrganisationIn(Schema):
         return OrganisationDraft(name=self.name, country=self.country, kind=self.kind, handle=self.handle)
 
 
-class OrganisationOut(BaseModel):
+class OrganisationOut(Out):
     id: str
     name: str
     handle: str
@@ -60,14 +60,7 @@ class OrganisationOut(BaseModel):
 
     @classmethod
     def from_domain(cls, org: Organisation) -> OrganisationOut:
-        return cls(
-            id=org.id,
-            name=org.name,
-            handle=org.handle,
-            country=org.country,
-            kind=org.kind,
-            created_at=org.created_at,
-        )
+        return cls.read(org)
 
 
 class TokenIn(Schema):
@@ -77,7 +70,7 @@ class TokenIn(Schema):
     expires_at: UtcDateTime | None = None
 
 
-class TokenOut(BaseModel):
+class TokenOut(Out):
     id: str
     principal_id: str
     principal_name: str
@@ -90,17 +83,7 @@ class TokenOut(BaseModel):
 
     @classmethod
     def from_domain(cls, info: TokenInfo) -> TokenOut:
-        return cls(
-            id=info.id,
-            principal_id=info.principal_id,
-            principal_name=info.principal_name,
-            organisation_id=info.organisation_id,
-            role=info.role,
-            prefix=info.prefix,
-            created_at=info.created_at,
-            expires_at=info.expires_at,
-            revoked_at=info.revoked_at,
-        )
+        return cls.read(info)
 
 
 class IssuedTokenOut(TokenOut):
@@ -265,14 +248,14 @@ class MaintenanceIn(Schema):
         return MaintenanceDraft(start=self.start, end=self.end, reason=self.reason)
 
 
-class MaintenanceOut(BaseModel):
+class MaintenanceOut(Out):
     id: str
     start: datetime
     end: datetime
     reason: str
 
 
-class AccessOut(BaseModel):
+class AccessOut(Out):
     range: str
     connector_kind: str
     ok: bool = Field(description="the credentials hold every permission the connector needs")
@@ -281,12 +264,8 @@ class AccessOut(BaseModel):
 
     @classmethod
     def from_domain(cls, report: AccessReport) -> AccessOut:
-        return cls(
-            range=report.range_slug,
-            connector_kind=report.kind,
-            ok=report.ok,
-            missing=list(report.missing),
-            reason=report.reason,
+        return cls.read(
+            report, range=report.range_slug, connector_kind=report.kind, missing=list(report.missing)
         )
 
 
@@ -299,7 +278,7 @@ class ConnectorOut(BaseModel):
     )
 
 
-class RangeHealthOut(BaseModel):
+class RangeHealthOut(Out):
     healthy: bool
     reason: str = Field(description="why not, when unhealthy (the connector's own words)")
     version: str = Field(description="what the range reports running (engine or cluster version)")
@@ -307,9 +286,7 @@ class RangeHealthOut(BaseModel):
 
     @classmethod
     def from_domain(cls, health: RangeHealth) -> RangeHealthOut:
-        return cls(
-            healthy=health.healthy, reason=health.reason, version=health.version, probed_at=health.probed_at
-        )
+        return cls.read(health)
 
 
 class RangeOut(BaseModel):
@@ -345,7 +322,7 @@ class RangeOut(BaseModel):
         )
 
 
-class AuditOut(BaseModel):
+class AuditOut(Out):
     id: str
     at: datetime
     actor_principal_id: str | None
@@ -361,17 +338,8 @@ class AuditOut(BaseModel):
 
     @classmethod
     def from_domain(cls, event: AuditEvent) -> AuditOut:
-        return cls(
-            id=event.id,
-            at=event.at,
-            actor_principal_id=event.actor_principal_id,
-            actor_name=event.actor_name,
-            actor_organisation_id=event.actor_organisation_id,
-            action=event.action,
-            object_kind=event.object_kind,
-            object_id=event.object_id,
-            range_id=event.range_id,
-            organisation_id=event.organisation_id,
+        return cls.read(
+            event,
             before=None if event.before is None else dict(event.before),
             after=None if event.after is None else dict(event.after),
         )

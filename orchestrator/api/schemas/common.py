@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar
 
 import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -117,7 +117,18 @@ class Schema(BaseModel):
         return data
 
 
-class PageOut(BaseModel, Generic[T]):
+class Out(BaseModel):
+    """A response body read off a domain value: `read` takes each field from the value's attribute of
+    the same name, so a schema's `from_domain` names only the fields that differ."""
+
+    @classmethod
+    def read(cls, value: object, **differ: Any) -> Self:
+        return cls(
+            **{name: differ[name] if name in differ else getattr(value, name) for name in cls.model_fields}
+        )
+
+
+class PageOut(Out, Generic[T]):
     items: list[T]
     total: int
     page: int

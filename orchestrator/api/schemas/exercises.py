@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from orchestrator.api.schemas.common import Capability, Country, Ref, Schema, UtcDateTime
+from orchestrator.api.schemas.common import Capability, Country, Out, Ref, Schema, UtcDateTime
 from orchestrator.exercises.access import TeamAccess
 from orchestrator.exercises.model import (
     Exercise,
@@ -136,7 +136,7 @@ class RenewIn(Schema):
     minutes: int = Field(ge=1, le=30 * 24 * 60, description="Push the end out by this much")
 
 
-class StageOut(BaseModel):
+class StageOut(Out):
     stage: str
     attempt: int
     outcome: str
@@ -147,18 +147,10 @@ class StageOut(BaseModel):
 
     @classmethod
     def from_domain(cls, r: StageRecord) -> StageOut:
-        return cls(
-            stage=r.stage.value,
-            attempt=r.attempt,
-            outcome=r.outcome.value,
-            started_at=r.started_at,
-            finished_at=r.finished_at,
-            error=r.error,
-            log=r.log,
-        )
+        return cls.read(r, stage=r.stage.value, outcome=r.outcome.value)
 
 
-class TeamOut(BaseModel):
+class TeamOut(Out):
     team: str
     organisation: str
     country: str
@@ -178,34 +170,29 @@ class TeamOut(BaseModel):
 
     @classmethod
     def from_domain(cls, i: Instance, *, range_slug: str, stages: Sequence[StageRecord]) -> TeamOut:
-        return cls(
-            team=i.team,
+        return cls.read(
+            i,
             organisation=i.team_organisation,
             country=i.team_country,
             instance_id=i.id,
-            range_id=i.range_id,
             range=range_slug,
-            booking_id=i.booking_id,
             stage=i.stage.value,
-            stage_reason=i.stage_reason,
             failed_stage=None if i.failed_stage is None else i.failed_stage.value,
-            ready_at=i.ready_at,
-            torn_down_at=i.torn_down_at,
             stages=[StageOut.from_domain(r) for r in stages],
         )
 
 
-class EventOut(BaseModel):
+class EventOut(Out):
     at: datetime
     level: str
     message: str
 
     @classmethod
     def from_domain(cls, e: ExerciseEvent) -> EventOut:
-        return cls(at=e.at, level=e.level, message=e.message)
+        return cls.read(e)
 
 
-class ExerciseSummary(BaseModel):
+class ExerciseSummary(Out):
     id: str
     kind: str
     name: str
@@ -221,18 +208,12 @@ class ExerciseSummary(BaseModel):
 
     @classmethod
     def from_domain(cls, e: Exercise) -> ExerciseSummary:
-        return cls(
-            id=e.id,
+        return cls.read(
+            e,
             kind=e.kind.value,
-            name=e.name,
             scenario=e.scenario.ref,
             scenario_digest=e.scenario.digest,
             status=e.status.value,
-            status_reason=e.status_reason,
-            owner_organisation_id=e.owner_organisation_id,
-            start=e.start,
-            end=e.end,
-            deploy_at=e.deploy_at,
             constraints=ConstraintsIn.from_domain(e.constraints, strategy=e.strategy).model_dump(),
         )
 
@@ -301,7 +282,7 @@ class PlacementPreview(PlacementOut):
     footprint: dict[str, int] = Field(description="Per team instance")
 
 
-class EndpointOut(BaseModel):
+class EndpointOut(Out):
     host: str
     port: int
     protocol: str
@@ -309,7 +290,7 @@ class EndpointOut(BaseModel):
     url: str
 
 
-class AccessOut(BaseModel):
+class AccessOut(Out):
     team: str
     instance_id: str
     range: str
@@ -321,16 +302,8 @@ class AccessOut(BaseModel):
 
     @classmethod
     def from_domain(cls, a: TeamAccess) -> AccessOut:
-        return cls(
-            team=a.team,
-            instance_id=a.instance_id,
-            range=a.range_slug,
-            stage=a.stage.value,
-            endpoints=[
-                EndpointOut(host=e.host, port=e.port, protocol=e.protocol, address=e.address, url=e.url)
-                for e in a.endpoints
-            ],
-            credentials=a.credentials,
+        return cls.read(
+            a, range=a.range_slug, stage=a.stage.value, endpoints=[EndpointOut.read(e) for e in a.endpoints]
         )
 
 
@@ -347,7 +320,7 @@ class PoolUpdate(Schema):
     min_ready: int = Field(ge=0, le=500, description="Instances kept ready, at most the pool's max_ready")
 
 
-class PoolOut(BaseModel):
+class PoolOut(Out):
     id: str
     range: str = Field(description="Range slug")
     range_id: str
@@ -363,15 +336,12 @@ class PoolOut(BaseModel):
 
     @classmethod
     def from_domain(cls, v: PoolView) -> PoolOut:
-        return cls(
-            id=v.pool.id,
+        return cls.read(
+            v.pool,
             range=v.range_slug,
-            range_id=v.pool.range_id,
             scenario=v.exercise.scenario.ref,
             scenario_digest=v.exercise.scenario.digest,
             status=v.exercise.status.value,
-            min_ready=v.pool.min_ready,
-            max_ready=v.pool.max_ready,
             ready=v.stages.get(Stage.READY, 0),
             instances={s.value: n for s, n in sorted(v.stages.items()) if n},
             start=v.exercise.start,

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from orchestrator.api.schemas.common import Ref, Schema
+from orchestrator.api.schemas.common import Out, Ref, Schema
 from orchestrator.domain.catalogue import ScenarioVersion
 from orchestrator.identity.principals import Principal, Role
 from scenarios.loader import load_text
@@ -40,7 +40,7 @@ class Footprint(BaseModel):
     requests_memory_mib: int
 
 
-class ScenarioSummary(BaseModel):
+class ScenarioSummary(Out):
     ref: str = Field(description="`<owner>/<name>@<version>`: what an exercise books, exactly")
     owner: str = Field(description="the owning organisation's handle; `federange` for the built-in library")
     name: str
@@ -66,23 +66,17 @@ class ScenarioSummary(BaseModel):
     def from_domain(cls, version: ScenarioVersion, *, viewer: Principal) -> ScenarioSummary:
         facts = described(version)
         owner_sees = viewer.role is Role.ADMIN or viewer.organisation_id == version.organisation_id
-        return cls(
-            ref=version.ref,
-            owner=version.owner,
-            name=version.name,
-            version=version.version,
+        return cls.read(
+            version,
             source="library" if version.organisation_id is None else "uploaded",
-            organisation_id=version.organisation_id,
             shared_with=sorted(version.shared_with) if owner_sees else [],
-            title=facts["title"],
-            description=facts["description"],
-            tags=facts["tags"],
-            difficulty=facts["difficulty"],
-            requires=facts["requires"],
+            **{key: facts[key] for key in ("title", "description", "tags", "difficulty", "requires")},
             footprint=Footprint(**facts["footprint"]),
-            created_at=version.created_at,
-            first_used_at=version.first_used_at,
         )
+
+
+#: What a scenario's full view adds to its summary, as `describe` says it.
+_DETAILS = ("duration", "segments", "hosts", "flows", "variables", "provisioning", "groups")
 
 
 class ScenarioOut(ScenarioSummary):
@@ -108,15 +102,9 @@ class ScenarioOut(ScenarioSummary):
         summary = ScenarioSummary.from_domain(version, viewer=viewer)
         return cls(
             **summary.model_dump(),
+            **{key: facts[key] for key in _DETAILS},
             versions=versions,
             digest=version.digest,
-            duration=facts["duration"],
-            segments=facts["segments"],
-            hosts=facts["hosts"],
-            flows=facts["flows"],
-            variables=facts["variables"],
-            provisioning=facts["provisioning"],
-            groups=facts["groups"],
             document=version.document,
             warnings=list(warnings),
         )
