@@ -100,6 +100,17 @@ def _wait_claimed(services: Services, proc: subprocess.Popen[bytes]) -> DueActio
     raise AssertionError("the scheduler never claimed the deploy")
 
 
+def _healthy(url: str, proc: subprocess.Popen[bytes]) -> bool:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            return httpx.get(url, timeout=10).status_code == 200
+        except httpx.ConnectError:
+            assert proc.poll() is None, "the server exited"
+            time.sleep(0.1)
+    return False
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> tuple[int, str, float]:
     began = time.monotonic()
     proc.send_signal(signal.SIGTERM)
@@ -159,8 +170,14 @@ def test_sigterm_stops_the_embedded_server_and_its_scheduler_and_exits_0(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    _wait_claimed(services, proc)
-    assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).status_code == 200
+    try:
+        _wait_claimed(services, proc)
+        # the scheduler starts with the app, before uvicorn listens: the claim may come first
+        assert _healthy(f"http://127.0.0.1:{port}/health", proc)
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
     code, out, took = _stop(proc)
     assert code == 0, out
     assert took < SLOW / 2, out
