@@ -196,9 +196,7 @@ class PoolService:
         note(
             self.unit, self.clock, pool_id, f"keeps {min_ready} (at most {max_ready}) ready on {record.slug}"
         )
-        audit.record(
-            self.unit.catalogue,
-            self.clock,
+        self.exercises.audit(
             actor,
             "pool.create",
             kind="pool",
@@ -220,9 +218,7 @@ class PoolService:
         changed = replace(pool, min_ready=min_ready, updated_at=self.clock.now())
         self.unit.pools.save_pool(changed)
         refill(self.unit, self.clock, changed)
-        audit.record(
-            self.unit.catalogue,
-            self.clock,
+        self.exercises.audit(
             actor,
             "pool.resize",
             kind="pool",
@@ -268,9 +264,7 @@ class PoolService:
             updated = replace(exercise, cancelled_by=actor.name, updated_at=now)
         self.unit.exercises.save_exercise(updated)
         note(self.unit, self.clock, pool.id, f"deleted by {actor.name}", level="warning")
-        audit.record(
-            self.unit.catalogue,
-            self.clock,
+        self.exercises.audit(
             actor,
             "pool.delete",
             kind="pool",
