@@ -27,10 +27,6 @@ WARN = "exercise.warn"
 READY_DEADLINE = "exercise.ready_deadline"
 REFILL_POOL = "pool.refill"
 
-INSTANCE_KINDS = (DEPLOY, PROVISION, TEARDOWN_INSTANCE)
-EXERCISE_KINDS = (TEARDOWN, WARN, READY_DEADLINE, REFILL_POOL)
-ALL_KINDS = INSTANCE_KINDS + EXERCISE_KINDS
-
 #: Deploys are retried a few times (connectors retry transient errors themselves first).
 DEPLOY_ATTEMPTS = 3
 #: Teardown is never given up lightly: with backoff capped at five minutes this is days of retrying.
