@@ -253,14 +253,7 @@ class PoolService:
                 updated_at=now,
             )
         else:
-            self.unit.actions.schedule(
-                kind=schedule.TEARDOWN,
-                object_kind="exercise",
-                object_id=pool.id,
-                due_at=now,
-                now=now,
-                max_attempts=schedule.TEARDOWN_ATTEMPTS,
-            )
+            schedule.teardown_exercise(self.unit.actions, pool.id, due_at=now, now=now)
             updated = replace(exercise, cancelled_by=actor.name, updated_at=now)
         self.unit.exercises.save_exercise(updated)
         note(self.unit, self.clock, pool.id, f"deleted by {actor.name}", level="warning")

@@ -334,14 +334,7 @@ class ExerciseService:
             )
         else:
             self.unit.actions.cancel_for(object_kind="exercise", object_id=exercise.id)
-            self.unit.actions.schedule(
-                kind=schedule.TEARDOWN,
-                object_kind="exercise",
-                object_id=exercise.id,
-                due_at=now,
-                now=now,
-                max_attempts=schedule.TEARDOWN_ATTEMPTS,
-            )
+            schedule.teardown_exercise(self.unit.actions, exercise.id, due_at=now, now=now)
             updated = replace(
                 exercise, status_reason=f"cancelled by {actor.name}", cancelled_by=actor.name, updated_at=now
             )
