@@ -159,7 +159,7 @@ class InstanceStatusOut(Out):
         )
 
 
-class InstanceRecordOut(BaseModel):
+class InstanceRecordOut(Out):
     instance_id: str
     range: str
     exercise: str
