@@ -5,7 +5,7 @@ all ranges. Admins set and remove them; the organisation's members read theirs. 
 
 from __future__ import annotations
 
-import uuid
+from functools import partial
 
 from connectors.base import Resources
 from orchestrator.booking.ports import BookingStore
@@ -13,8 +13,7 @@ from orchestrator.booking.requests import demand_problems
 from orchestrator.domain.bookings import Quota
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import InvalidInput, NotFound
-from orchestrator.identity import permissions
-from orchestrator.identity.audit import AuditEvent
+from orchestrator.identity import audit, permissions
 from orchestrator.identity.permissions import Action
 from orchestrator.identity.principals import Principal
 
@@ -23,6 +22,8 @@ class QuotaService:
     def __init__(self, *, store: BookingStore, clock: Clock) -> None:
         self.store = store
         self.clock = clock
+        #: Records an audit event of a mutation in this unit of work.
+        self._audit = partial(audit.record, store, clock)
 
     def _organisation_name(self, organisation_id: str) -> str:
         org = self.store.organisation(organisation_id)
@@ -48,7 +49,9 @@ class QuotaService:
         self._audit(
             actor,
             "quota.set",
-            organisation_id,
+            kind="quota",
+            object_id=organisation_id,
+            organisation_id=organisation_id,
             before=None if before is None else before.limit.as_dict(),
             after=limit.as_dict(),
         )
@@ -61,29 +64,11 @@ class QuotaService:
         if before is None:
             raise NotFound(f"organisation '{organisation_id}' has no quota")
         self.store.delete_quota(organisation_id)
-        self._audit(actor, "quota.remove", organisation_id, before=before.limit.as_dict(), after=None)
-
-    def _audit(
-        self,
-        actor: Principal,
-        action: str,
-        organisation_id: str,
-        *,
-        before: dict[str, int] | None,
-        after: dict[str, int] | None,
-    ) -> None:
-        self.store.add_audit(
-            AuditEvent(
-                id=str(uuid.uuid4()),
-                at=self.clock.now(),
-                actor_principal_id=actor.id or None,
-                actor_name=actor.name,
-                actor_organisation_id=actor.organisation_id or None,
-                action=action,
-                object_kind="quota",
-                object_id=organisation_id,
-                organisation_id=organisation_id,
-                before=before,
-                after=after,
-            )
+        self._audit(
+            actor,
+            "quota.remove",
+            kind="quota",
+            object_id=organisation_id,
+            organisation_id=organisation_id,
+            before=before.limit.as_dict(),
         )

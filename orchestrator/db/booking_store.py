@@ -52,6 +52,7 @@ from orchestrator.db.booking_sql import (
     audit_values,
     booking_of,
     booking_values,
+    capacity_of,
     select_bookings,
     snapshot_of,
     utc,
@@ -242,12 +243,7 @@ class SqlBookingStore:
     # -- quotas ------------------------------------------------------------------------------------
     def get_quota(self, organisation_id: str, *, for_update: bool = False) -> Quota | None:
         row = self._db.execute(LOCK_QUOTA if for_update else QUOTA, {"org": organisation_id}).first()
-        if row is None:
-            return None
-        return Quota(
-            organisation_id=row.organisation_id,
-            limit=Resources(row.cpu_millicores, row.memory_mib, row.slots, row.gpus),
-        )
+        return None if row is None else Quota(organisation_id=row.organisation_id, limit=capacity_of(row))
 
     def put_quota(self, quota: Quota) -> None:
         values = quota.limit.as_dict()

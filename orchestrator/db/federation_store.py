@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from connectors.base import Resources
 from orchestrator.db.crypto import Cipher
-from orchestrator.db.tables import PeerHoldRow, PeerInstanceRow, PeerRow, PublicationRow
+from orchestrator.db.tables import PeerHoldRow, PeerInstanceRow, PeerRow, PublicationRow, fill, read, values
 from orchestrator.federation.model import HoldState, Peer, PeerHold, PeerInstance, PeerInstanceState
 
 
@@ -63,9 +64,7 @@ class SqlFederationStore:
 
     # -- peer instances (home side) ----------------------------------------------------------------
     def add_peer_instance(self, instance: PeerInstance) -> None:
-        row = PeerInstanceRow(id=instance.id, created_at=instance.created_at)
-        _fill_instance(row, instance)
-        self.session.add(row)
+        self.session.add(PeerInstanceRow(**_instance_values(instance)))
         self.session.flush()
 
     def get_peer_instance(self, instance_id: str, *, lock: bool = False) -> PeerInstance | None:
@@ -79,7 +78,7 @@ class SqlFederationStore:
         row = self.session.get(PeerInstanceRow, instance.id)
         if row is None:
             raise LookupError(instance.id)
-        _fill_instance(row, instance)
+        fill(row, _instance_values(instance))
         self.session.flush()
 
     def peer_instances(
@@ -125,17 +124,7 @@ class SqlFederationStore:
         row.sync_error = peer.sync_error
 
     def _peer(self, row: PeerRow) -> Peer:
-        return Peer(
-            id=row.id,
-            name=row.name,
-            base_url=row.base_url,
-            organisation_id=row.organisation_id,
-            token=str(self.cipher.open(row.token_sealed).get("token", "")),
-            api_version=row.api_version,
-            created_at=row.created_at,
-            synced_at=row.synced_at,
-            sync_error=row.sync_error,
-        )
+        return read(Peer, row, token=str(self.cipher.open(row.token_sealed).get("token", "")))
 
     def get_peer(self, ref: str) -> Peer | None:
         row = self.session.scalars(select(PeerRow).where(or_(PeerRow.id == ref, PeerRow.name == ref))).first()
@@ -146,16 +135,14 @@ class SqlFederationStore:
 
     # -- peer holds (hub side) ---------------------------------------------------------------------
     def add_hold(self, hold: PeerHold) -> None:
-        row = PeerHoldRow(id=hold.id, created_at=hold.created_at)
-        _fill_hold(row, hold)
-        self.session.add(row)
+        self.session.add(PeerHoldRow(**_hold_values(hold)))
         self.session.flush()
 
     def save_hold(self, hold: PeerHold) -> None:
         row = self.session.get(PeerHoldRow, hold.id)
         if row is None:
             raise LookupError(hold.id)
-        _fill_hold(row, hold)
+        fill(row, _hold_values(hold))
         self.session.flush()
 
     def get_hold(self, hold_id: str, *, lock: bool = False) -> PeerHold | None:
@@ -181,63 +168,17 @@ class SqlFederationStore:
         return [_hold(r) for r in self.session.scalars(stmt)]
 
 
-def _fill_instance(row: PeerInstanceRow, i: PeerInstance) -> None:
-    row.peer_organisation_id = i.peer_organisation_id
-    row.range_id = i.range_id
-    row.booking_id = i.booking_id
-    row.exercise = i.exercise
-    row.team = i.team
-    row.demand = i.demand.as_dict()
-    row.state = i.state.value
-    row.reason = i.reason
-    row.updated_at = i.updated_at
+def _instance_values(i: PeerInstance) -> dict[str, Any]:
+    return values(i, demand=i.demand.as_dict(), state=i.state.value)
 
 
 def _instance(row: PeerInstanceRow) -> PeerInstance:
-    return PeerInstance(
-        id=row.id,
-        peer_organisation_id=row.peer_organisation_id,
-        range_id=row.range_id,
-        booking_id=row.booking_id,
-        exercise=row.exercise,
-        team=row.team,
-        demand=Resources.from_dict(row.demand),
-        state=PeerInstanceState(row.state),
-        reason=row.reason,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return read(PeerInstance, row, demand=Resources.from_dict(row.demand), state=PeerInstanceState(row.state))
 
 
-def _fill_hold(row: PeerHoldRow, h: PeerHold) -> None:
-    row.exercise_id = h.exercise_id
-    row.peer_id = h.peer_id
-    row.range_id = h.range_id
-    row.booking_id = h.booking_id
-    row.remote_id = h.remote_id
-    row.state = h.state.value
-    row.start = h.start
-    row.end = h.end
-    row.demand = h.demand.as_dict()
-    row.expires_at = h.expires_at
-    row.reason = h.reason
-    row.updated_at = h.updated_at
+def _hold_values(h: PeerHold) -> dict[str, Any]:
+    return values(h, demand=h.demand.as_dict(), state=h.state.value)
 
 
 def _hold(row: PeerHoldRow) -> PeerHold:
-    return PeerHold(
-        id=row.id,
-        exercise_id=row.exercise_id,
-        peer_id=row.peer_id,
-        range_id=row.range_id,
-        booking_id=row.booking_id,
-        remote_id=row.remote_id,
-        state=HoldState(row.state),
-        start=row.start,
-        end=row.end,
-        demand=Resources.from_dict(row.demand),
-        expires_at=row.expires_at,
-        reason=row.reason,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return read(PeerHold, row, demand=Resources.from_dict(row.demand), state=HoldState(row.state))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from orchestrator.catalogue.scenario_facts import ScenarioPin
 from orchestrator.db.exercise_store import INSTANCES, instance_of
-from orchestrator.db.tables import ExerciseRow, WarmPoolRow
+from orchestrator.db.tables import ExerciseRow, WarmPoolRow, read
 from orchestrator.exercises.model import ExerciseKind, ExerciseStatus, Instance, Stage, WarmPool
 
 #: Pool statuses in which its ready instances may be claimed.
@@ -88,11 +88,4 @@ class SqlPoolStore:
 
 
 def _pool(row: WarmPoolRow) -> WarmPool:
-    return WarmPool(
-        id=row.exercise_id,
-        range_id=row.range_id,
-        min_ready=row.min_ready,
-        max_ready=row.max_ready,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return read(WarmPool, row, id=row.exercise_id)

@@ -50,6 +50,12 @@ def values(value: DataclassInstance, **differ: Any) -> dict[str, Any]:
     return {f.name: getattr(value, f.name) for f in fields(value)} | differ
 
 
+def fill(row: object, columns: dict[str, Any]) -> None:
+    """Sets a row's columns by name (SQLAlchemy writes only those whose value changed)."""
+    for name, value in columns.items():
+        setattr(row, name, value)
+
+
 def read(cls: type[D], row: object, **differ: Any) -> D:
     """The domain value `cls` off a row: each field from the column of the same name unless `differ`
     gives it."""

@@ -74,15 +74,6 @@ class Stage(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
-STAGE_ORDER: tuple[Stage, ...] = (
-    Stage.BOOKED,
-    Stage.DEPLOYING,
-    Stage.PROVISIONING,
-    Stage.READY,
-    Stage.TEARING_DOWN,
-    Stage.DONE,
-)
-
 #: Stages that can fail and be retried by moving the instance back into them.
 RETRYABLE: frozenset[Stage] = frozenset({Stage.DEPLOYING, Stage.PROVISIONING, Stage.TEARING_DOWN})
 

@@ -196,9 +196,7 @@ class PoolService:
         note(
             self.unit, self.clock, pool_id, f"keeps {min_ready} (at most {max_ready}) ready on {record.slug}"
         )
-        audit.record(
-            self.unit.catalogue,
-            self.clock,
+        self.exercises.audit(
             actor,
             "pool.create",
             kind="pool",
@@ -220,9 +218,7 @@ class PoolService:
         changed = replace(pool, min_ready=min_ready, updated_at=self.clock.now())
         self.unit.pools.save_pool(changed)
         refill(self.unit, self.clock, changed)
-        audit.record(
-            self.unit.catalogue,
-            self.clock,
+        self.exercises.audit(
             actor,
             "pool.resize",
             kind="pool",
@@ -257,20 +253,11 @@ class PoolService:
                 updated_at=now,
             )
         else:
-            self.unit.actions.schedule(
-                kind=schedule.TEARDOWN,
-                object_kind="exercise",
-                object_id=pool.id,
-                due_at=now,
-                now=now,
-                max_attempts=schedule.TEARDOWN_ATTEMPTS,
-            )
+            schedule.teardown_exercise(self.unit.actions, pool.id, due_at=now, now=now)
             updated = replace(exercise, cancelled_by=actor.name, updated_at=now)
         self.unit.exercises.save_exercise(updated)
         note(self.unit, self.clock, pool.id, f"deleted by {actor.name}", level="warning")
-        audit.record(
-            self.unit.catalogue,
-            self.clock,
+        self.exercises.audit(
             actor,
             "pool.delete",
             kind="pool",

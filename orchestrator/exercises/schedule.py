@@ -27,10 +27,6 @@ WARN = "exercise.warn"
 READY_DEADLINE = "exercise.ready_deadline"
 REFILL_POOL = "pool.refill"
 
-INSTANCE_KINDS = (DEPLOY, PROVISION, TEARDOWN_INSTANCE)
-EXERCISE_KINDS = (TEARDOWN, WARN, READY_DEADLINE, REFILL_POOL)
-ALL_KINDS = INSTANCE_KINDS + EXERCISE_KINDS
-
 #: Deploys are retried a few times (connectors retry transient errors themselves first).
 DEPLOY_ATTEMPTS = 3
 #: Teardown is never given up lightly: with backoff capped at five minutes this is days of retrying.
@@ -39,17 +35,7 @@ TEARDOWN_ATTEMPTS = 1000
 
 def schedule_exercise(actions: ActionScheduler, exercise: Exercise, *, now: datetime) -> None:
     """The exercise-level actions: readiness deadline, end warning, teardown."""
-    actions.schedule(
-        kind=TEARDOWN,
-        object_kind="exercise",
-        object_id=exercise.id,
-        due_at=exercise.end,
-        now=now,
-        max_attempts=TEARDOWN_ATTEMPTS,
-    )
-    warn_at = exercise.end - exercise.warn_before_end
-    if warn_at > max(now, exercise.start):
-        actions.schedule(kind=WARN, object_kind="exercise", object_id=exercise.id, due_at=warn_at, now=now)
+    _schedule_end(actions, exercise, now=now, warn_after=max(now, exercise.start))
     if exercise.start > exercise.deploy_at:
         actions.schedule(
             kind=READY_DEADLINE, object_kind="exercise", object_id=exercise.id, due_at=exercise.start, now=now
@@ -59,16 +45,28 @@ def schedule_exercise(actions: ActionScheduler, exercise: Exercise, *, now: date
 def reschedule_end(actions: ActionScheduler, exercise: Exercise, *, now: datetime) -> None:
     """After the end moved (extend, renew): replace the teardown and warning actions."""
     actions.cancel_for(object_kind="exercise", object_id=exercise.id, kinds=[TEARDOWN, WARN])
+    _schedule_end(actions, exercise, now=now, warn_after=now)
+
+
+def teardown_exercise(actions: ActionScheduler, exercise_id: str, *, due_at: datetime, now: datetime) -> None:
+    """The exercise's teardown at `due_at` (retried for days: TEARDOWN_ATTEMPTS)."""
     actions.schedule(
         kind=TEARDOWN,
         object_kind="exercise",
-        object_id=exercise.id,
-        due_at=exercise.end,
+        object_id=exercise_id,
+        due_at=due_at,
         now=now,
         max_attempts=TEARDOWN_ATTEMPTS,
     )
+
+
+def _schedule_end(
+    actions: ActionScheduler, exercise: Exercise, *, now: datetime, warn_after: datetime
+) -> None:
+    """The teardown at the exercise's end, and the warning before it if that comes after `warn_after`."""
+    teardown_exercise(actions, exercise.id, due_at=exercise.end, now=now)
     warn_at = exercise.end - exercise.warn_before_end
-    if warn_at > now:
+    if warn_at > warn_after:
         actions.schedule(kind=WARN, object_kind="exercise", object_id=exercise.id, due_at=warn_at, now=now)
 
 

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from orchestrator.booking.requests import BookingItem, BookingRequest
 from orchestrator.booking.selection import Selection
@@ -85,6 +86,10 @@ class ExerciseService:
         self.unit = unit
         self.clock = clock
         self.plugins = plugins
+
+    def audit(self, actor: Principal, action: str, **fields: Any) -> None:
+        """Records an audit event of a mutation in this unit of work (`fields` as audit.record takes them)."""
+        audit.record(self.unit.catalogue, self.clock, actor, action, **fields)
 
     # -- planning --------------------------------------------------------------------------------
     def validate(self, draft: ExerciseDraft) -> None:
@@ -219,9 +224,7 @@ class ExerciseService:
         schedule.schedule_exercise(self.unit.actions, exercise, now=now)
         self.unit.scenarios.mark_used(handle)
         note(self.unit, self.clock, exercise.id, f"scheduled: {placement.summary()}")
-        audit.record(
-            self.unit.catalogue,
-            self.clock,
+        self.audit(
             actor,
             f"{exercise.kind.value}.create",
             kind=exercise.kind.value,
@@ -331,22 +334,13 @@ class ExerciseService:
             )
         else:
             self.unit.actions.cancel_for(object_kind="exercise", object_id=exercise.id)
-            self.unit.actions.schedule(
-                kind=schedule.TEARDOWN,
-                object_kind="exercise",
-                object_id=exercise.id,
-                due_at=now,
-                now=now,
-                max_attempts=schedule.TEARDOWN_ATTEMPTS,
-            )
+            schedule.teardown_exercise(self.unit.actions, exercise.id, due_at=now, now=now)
             updated = replace(
                 exercise, status_reason=f"cancelled by {actor.name}", cancelled_by=actor.name, updated_at=now
             )
         self.unit.exercises.save_exercise(updated)
         note(self.unit, self.clock, exercise.id, f"cancelled by {actor.name}", level="warning")
-        audit.record(
-            self.unit.catalogue,
-            self.clock,
+        self.audit(
             actor,
             f"{exercise.kind.value}.cancel",
             kind=exercise.kind.value,
@@ -379,9 +373,7 @@ class ExerciseService:
             exercise.id,
             f"end moved from {exercise.end.isoformat()} to {end.isoformat()}",
         )
-        audit.record(
-            self.unit.catalogue,
-            self.clock,
+        self.audit(
             actor,
             f"{exercise.kind.value}.extend",
             kind=exercise.kind.value,
@@ -416,9 +408,7 @@ class ExerciseService:
             exercise.id,
             f"team {team}: {failed.value if failed else ''} retried by {actor.name}",
         )
-        audit.record(
-            self.unit.catalogue,
-            self.clock,
+        self.audit(
             actor,
             f"{exercise.kind.value}.retry",
             kind="instance",

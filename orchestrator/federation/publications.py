@@ -32,6 +32,22 @@ class Publications:
             )
         return record
 
+    def _audit_range(
+        self, actor: Principal, action: str, record: RangeRecord, *, after: dict[str, str]
+    ) -> None:
+        """Records an audit event of a change to the range's publications (its operator's organisation's)."""
+        audit.record(
+            self.unit.catalogue,
+            self.clock,
+            actor,
+            action,
+            kind="range",
+            object_id=record.id,
+            range_id=record.id,
+            organisation_id=record.operator_organisation_id,
+            after=after,
+        )
+
     def _peer(self, organisation_id: str) -> Organisation:
         org = self.unit.catalogue.get_organisation(organisation_id)
         if org is None or org.kind is not OrganisationKind.FEDERATION_PEER:
@@ -53,34 +69,14 @@ class Publications:
             range_id=record.id, peer_organisation_id=peer.id, created_by=actor.id, at=self.clock.now()
         )
         if made:
-            audit.record(
-                self.unit.catalogue,
-                self.clock,
-                actor,
-                "range.publish",
-                kind="range",
-                object_id=record.id,
-                range_id=record.id,
-                organisation_id=record.operator_organisation_id,
-                after={"peer": peer.id, "peer_name": peer.name},
-            )
+            self._audit_range(actor, "range.publish", record, after={"peer": peer.id, "peer_name": peer.name})
         return made
 
     def withdraw(self, actor: Principal, ref: str, organisation_id: str) -> bool:
         record = self._range(actor, ref, Action.PUBLICATION_MANAGE)
         gone = self.unit.federation.unpublish(range_id=record.id, peer_organisation_id=organisation_id)
         if gone:
-            audit.record(
-                self.unit.catalogue,
-                self.clock,
-                actor,
-                "range.withdraw",
-                kind="range",
-                object_id=record.id,
-                range_id=record.id,
-                organisation_id=record.operator_organisation_id,
-                after={"peer": organisation_id},
-            )
+            self._audit_range(actor, "range.withdraw", record, after={"peer": organisation_id})
         return gone
 
     def peer_instances(self, actor: Principal, ref: str) -> list[PeerInstance]:

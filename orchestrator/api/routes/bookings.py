@@ -89,12 +89,7 @@ def list_(
         result = services.booking(uow.bookings).list_bookings(
             principal, query, page=page, page_size=page_size
         )
-    return PageOut[BookingOut](
-        items=[BookingOut.from_domain(b) for b in result.items],
-        total=result.total,
-        page=result.page,
-        page_size=result.page_size,
-    )
+    return PageOut[BookingOut].read(result, items=[BookingOut.from_domain(b) for b in result.items])
 
 
 # -- the read and the transitions, on one booking or on a whole request (the exercise planner's view) --

@@ -119,12 +119,7 @@ def access(exercise_id: str, principal: PrincipalDep, services: ServicesDep) -> 
 def team_links(exercise_id: str, principal: PrincipalDep, services: ServicesDep) -> list[TeamLinkOut]:
     with services.uow() as uow:
         links = issue_team_links(uow, principal, exercise_id, clock=services.clock)
-    return [
-        TeamLinkOut(
-            team=link.team, instance_id=link.instance_id, token=link.token, path=f"/team/{link.token}"
-        )
-        for link in links
-    ]
+    return [TeamLinkOut.read(link, path=f"/team/{link.token}") for link in links]
 
 
 @router.post("/{exercise_id}/cancel", summary="Cancel: release the bookings, tear down what was deployed")

@@ -172,17 +172,7 @@ def instances(
         except ConnectorError as exc:
             raise RangeFailure(f"{record.slug}: {exc.reason}") from exc
         wanted = set(ids)
-        out += [
-            InstanceRecordOut(
-                instance_id=r.instance_id,
-                range=record.slug,
-                exercise=r.exercise,
-                team=r.team,
-                phase=r.phase.value,
-            )
-            for r in listed
-            if r.instance_id in wanted
-        ]
+        out += [InstanceRecordOut.read(r, range=record.slug) for r in listed if r.instance_id in wanted]
     return out
 
 

@@ -349,7 +349,7 @@ class PoolOut(Out):
         )
 
 
-class TeamLinkOut(BaseModel):
+class TeamLinkOut(Out):
     team: str
     instance_id: str
     token: str = Field(description="Shown once: the team opens `/team/<token>` on this server")

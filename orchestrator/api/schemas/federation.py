@@ -9,10 +9,11 @@ from pydantic import BaseModel, Field
 
 from connectors.base import InstanceStatus, Requester
 from orchestrator.api.schemas.bookings import DemandIn
-from orchestrator.api.schemas.common import MAX_TEXT, Country, Ref, Schema, Slug, UtcDateTime
+from orchestrator.api.schemas.common import MAX_TEXT, Country, Out, Ref, Schema, Slug, UtcDateTime
+from orchestrator.catalogue.views import minutes
 from orchestrator.domain.bookings import Booking
 from orchestrator.federation.home import PublishedRange
-from orchestrator.federation.model import Peer, PeerInstance
+from orchestrator.federation.model import API_VERSION, Peer, PeerInstance
 
 InstanceId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,19}$", max_length=20)]
 
@@ -25,7 +26,7 @@ class HandshakeOut(BaseModel):
     peer: dict[str, str] = Field(description="The caller, as this instance knows it")
 
 
-class PolicySummaryOut(BaseModel):
+class PolicySummaryOut(Out):
     """The sharing policy this instance applies to the calling peer on the range."""
 
     max_foreign_share: float
@@ -36,8 +37,8 @@ class PolicySummaryOut(BaseModel):
     require_image_digests: bool
 
 
-class PublishedRangeOut(BaseModel):
-    api: str = "federation/v1"
+class PublishedRangeOut(Out):
+    api: str = API_VERSION
     slug: str
     name: str
     description: str
@@ -52,27 +53,16 @@ class PublishedRangeOut(BaseModel):
     def from_domain(cls, published: PublishedRange) -> PublishedRangeOut:
         r = published.record
         p = r.policy
-        return cls(
-            slug=r.slug,
-            name=r.name,
-            description=r.description,
-            country=r.country,
+        policy = PolicySummaryOut.read(
+            p, max_booking_minutes=minutes(p.max_booking_length), min_lead_minutes=minutes(p.min_lead_time)
+        )
+        return cls.read(
+            r,
+            api=API_VERSION,
             capabilities=sorted(r.capabilities),
             capacity=r.capacity.as_dict(),
             free=published.free.as_dict(),
-            status=r.status.value,
-            policy=PolicySummaryOut(
-                max_foreign_share=p.max_foreign_share,
-                max_booking_minutes=None
-                if p.max_booking_length is None
-                else int(p.max_booking_length.total_seconds() // 60),
-                min_lead_minutes=None
-                if p.min_lead_time is None
-                else int(p.min_lead_time.total_seconds() // 60),
-                approval_required=p.approval_required,
-                allow_privileged=p.allow_privileged,
-                require_image_digests=p.require_image_digests,
-            ),
+            policy=policy,
         )
 
 
@@ -112,7 +102,7 @@ class RenewIn(Schema):
     end: UtcDateTime
 
 
-class HoldOut(BaseModel):
+class HoldOut(Out):
     id: str
     key: str
     range: str
@@ -125,16 +115,8 @@ class HoldOut(BaseModel):
 
     @classmethod
     def from_domain(cls, b: Booking) -> HoldOut:
-        return cls(
-            id=b.id,
-            key=b.request_id,
-            range=b.range_slug,
-            status=b.status.value,
-            status_reason=b.status_reason,
-            start=b.start,
-            end=b.end,
-            demand=b.demand.as_dict(),
-            expires_at=b.hold_expires_at,
+        return cls.read(
+            b, key=b.request_id, range=b.range_slug, demand=b.demand.as_dict(), expires_at=b.hold_expires_at
         )
 
 
@@ -147,13 +129,13 @@ class InstanceIn(Schema):
     values: dict[str, Annotated[str, Field(max_length=10_000)]] = Field(default_factory=dict, max_length=500)
 
 
-class HostOut(BaseModel):
+class HostOut(Out):
     name: str
     ready: bool
     reason: str
 
 
-class FedEndpointOut(BaseModel):
+class FedEndpointOut(Out):
     host: str
     port: int
     protocol: str
@@ -161,7 +143,7 @@ class FedEndpointOut(BaseModel):
     url: str
 
 
-class InstanceStatusOut(BaseModel):
+class InstanceStatusOut(Out):
     instance_id: str
     phase: str
     hosts: list[HostOut]
@@ -170,19 +152,14 @@ class InstanceStatusOut(BaseModel):
 
     @classmethod
     def from_domain(cls, s: InstanceStatus) -> InstanceStatusOut:
-        return cls(
-            instance_id=s.instance_id,
-            phase=s.phase.value,
-            hosts=[HostOut(name=h.name, ready=h.ready, reason=h.reason) for h in s.hosts],
-            endpoints=[
-                FedEndpointOut(host=e.host, port=e.port, protocol=e.protocol, address=e.address, url=e.url)
-                for e in s.endpoints
-            ],
-            reason=s.reason,
+        return cls.read(
+            s,
+            hosts=[HostOut.read(h) for h in s.hosts],
+            endpoints=[FedEndpointOut.read(e) for e in s.endpoints],
         )
 
 
-class InstanceRecordOut(BaseModel):
+class InstanceRecordOut(Out):
     instance_id: str
     range: str
     exercise: str
@@ -195,7 +172,7 @@ class StopIn(Schema):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class PeerInstanceOut(BaseModel):
+class PeerInstanceOut(Out):
     id: str
     peer_organisation_id: str
     booking_id: str
@@ -208,17 +185,7 @@ class PeerInstanceOut(BaseModel):
 
     @classmethod
     def from_domain(cls, i: PeerInstance) -> PeerInstanceOut:
-        return cls(
-            id=i.id,
-            peer_organisation_id=i.peer_organisation_id,
-            booking_id=i.booking_id,
-            exercise=i.exercise,
-            team=i.team,
-            state=i.state.value,
-            reason=i.reason,
-            demand=i.demand.as_dict(),
-            created_at=i.created_at,
-        )
+        return cls.read(i, demand=i.demand.as_dict())
 
 
 class PeerIn(Schema):
@@ -232,7 +199,7 @@ class PeerIn(Schema):
     )
 
 
-class PeerOut(BaseModel):
+class PeerOut(Out):
     id: str
     name: str
     base_url: str
@@ -244,16 +211,7 @@ class PeerOut(BaseModel):
 
     @classmethod
     def from_domain(cls, peer: Peer, ranges: list[str]) -> PeerOut:
-        return cls(
-            id=peer.id,
-            name=peer.name,
-            base_url=peer.base_url,
-            organisation_id=peer.organisation_id,
-            api_version=peer.api_version,
-            synced_at=peer.synced_at,
-            sync_error=peer.sync_error,
-            ranges=ranges,
-        )
+        return cls.read(peer, ranges=ranges)
 
 
 def status_body(status: InstanceStatus) -> dict[str, Any]:
