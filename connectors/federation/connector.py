@@ -109,7 +109,8 @@ class FederationConnector:
                 retryable=True,
             ) from exc
         except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # ValueError: a host name IDNA refuses
-            raise ConnectorError(f"peer {self.peer} unreachable: {self._unreachable(exc)}", retryable=True) from exc
+            reason = self._unreachable(exc)
+            raise ConnectorError(f"peer {self.peer} unreachable: {reason}", retryable=True) from exc
         return response
 
     def _unreachable(self, exc: Exception) -> str:

@@ -5,7 +5,10 @@ here (a CA, a server certificate for 127.0.0.1, client certificates from that CA
 
 from __future__ import annotations
 
+import signal
 import ssl
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -25,6 +28,8 @@ from connectors.base import ConfigInvalid, ConnectorError
 from connectors.federation.connector import FederationConnector
 from connectors.schema import json_schema
 from tests.integration.federation.world import National, national
+from tests.support.federation import wait_for
+from tests.support.live import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("federation")]
 
@@ -185,7 +190,7 @@ def _refusal(connector: FederationConnector) -> str:
     return refused.value.reason
 
 
-def test_the_peer_serves_https_only_to_clients_with_a_certificate_its_client_ca_signed(setting: Setting) -> None:
+def test_the_peer_serves_https_only(setting: Setting) -> None:
     assert setting.peer.process.url.startswith("https://127.0.0.1:")
     with pytest.raises(httpx.HTTPError):  # plain HTTP on the TLS port: no answer to read
         httpx.get(f"http://127.0.0.1:{setting.peer.process.port}/health", timeout=5)
@@ -220,7 +225,9 @@ def test_without_a_client_certificate_the_peer_refuses_at_the_tls_layer_and_the_
 
 def test_a_client_certificate_from_another_ca_is_refused(setting: Setting) -> None:
     reason = _refusal(
-        _connector(setting, tls_ca=setting.ca.pem, tls_cert=setting.stranger.cert, tls_key=setting.stranger.key)
+        _connector(
+            setting, tls_ca=setting.ca.pem, tls_cert=setting.stranger.cert, tls_key=setting.stranger.key
+        ),
     )
     assert reason.startswith(f"peer {PEER} unreachable: it closed the TLS connection without answering")
     assert "a client certificate it does not accept; we presented ours" in reason, reason
@@ -229,7 +236,9 @@ def test_a_client_certificate_from_another_ca_is_refused(setting: Setting) -> No
 def test_a_peer_whose_certificate_the_given_ca_did_not_sign_is_refused_by_the_hub(setting: Setting) -> None:
     other = Authority("Not the peer's CA")
     reason = _refusal(
-        _connector(setting, tls_ca=other.pem, tls_cert=setting.hub_client.cert, tls_key=setting.hub_client.key)
+        _connector(
+            setting, tls_ca=other.pem, tls_cert=setting.hub_client.cert, tls_key=setting.hub_client.key
+        ),
     )
     assert reason.startswith(f"peer {PEER} unreachable: the TLS handshake failed"), reason
     assert "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed" in reason and "_ssl.c" not in reason
@@ -249,3 +258,56 @@ def test_the_client_key_is_secret_goes_with_its_certificate_and_needs_https(sett
     with pytest.raises(ConnectorError, match=f"peer {PEER}: unusable TLS material"):
         broken.handshake()
     broken.close()
+
+
+def test_the_api_with_worker_processes_serves_the_same_mutual_tls(setting: Setting) -> None:
+    """`federange api --workers 2` listens on its own socket (the TCP_NODELAY one): TLS applies there too."""
+    process = setting.peer.process
+    port = free_port()
+    log = process.data_dir / "api-workers.log"
+    with log.open("ab") as out:
+        api = subprocess.Popen(
+            [sys.executable, "-m", "orchestrator.cli", "api", "--workers", "2", "--port", str(port)],
+            env=process.env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        url = f"https://127.0.0.1:{port}"
+        wait_for(
+            lambda: _answers(f"{url}/health", process.tls),
+            timeout=60,
+            what=f"the API workers over TLS ({log.read_text()[-2000:]})",
+        )
+        connector = FederationConnector(
+            {
+                "base_url": url,
+                "token": setting.peer.peer_token,
+                "peer": PEER,
+                "tls_ca": setting.ca.pem,
+                "tls_cert": setting.hub_client.cert,
+                "tls_key": setting.hub_client.key,
+            }
+        )
+        assert connector.handshake()["name"] == PEER
+        connector.close()
+        unknown = FederationConnector(
+            {"base_url": url, "token": setting.peer.peer_token, "peer": PEER, "tls_ca": setting.ca.pem}
+        )
+        with pytest.raises(ConnectorError, match="closed the TLS connection without answering"):
+            unknown.handshake()
+        unknown.close()
+    finally:
+        api.send_signal(signal.SIGTERM)
+        try:
+            api.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            api.kill()
+            api.wait(timeout=30)
+
+
+def _answers(url: str, tls: ssl.SSLContext | None) -> bool:
+    try:
+        return httpx.get(url, timeout=2, verify=tls or True).status_code == 200
+    except httpx.HTTPError:
+        return False

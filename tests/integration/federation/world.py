@@ -198,14 +198,14 @@ def federation(
             headers={"Content-Type": "application/yaml", "Authorization": f"Bearer {trainer}"},
         )
         assert upload.status_code == 201, upload.text
-        for national in (lv, ee):
+        for home in (lv, ee):
             hub.made(
                 "POST",
                 "/api/v1/peers",
                 json={
-                    "name": national.process.name,
-                    "base_url": national.reach,
-                    "token": national.peer_token,
+                    "name": home.process.name,
+                    "base_url": home.reach,
+                    "token": home.peer_token,
                 },
             )
         yield World(hub=hub, lv=lv, ee=ee, trainer=trainer, hub_secret=hub_secret)
