@@ -133,13 +133,8 @@ class FederangeProcess:
             self.proc.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=30)
+        if self.proc is not None:
+            stop(self.proc)
 
     def client(self, token: str | None = None) -> httpx.Client:
         return httpx.Client(
@@ -168,6 +163,17 @@ class FederangeProcess:
     def token(self, org_id: str, role: str, name: str) -> str:
         body = {"name": name, "organisation_id": org_id, "role": role}
         return str(self.made("POST", "/api/v1/tokens", json=body)["token"])
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (a graceful shutdown), SIGKILL if it takes longer than 30 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
 
 
 def fake_range(

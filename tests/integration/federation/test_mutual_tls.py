@@ -5,7 +5,6 @@ here (a CA, a server certificate for 127.0.0.1, client certificates from that CA
 
 from __future__ import annotations
 
-import signal
 import ssl
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from connectors.base import ConfigInvalid, ConnectorError
 from connectors.federation.connector import FederationConnector
 from connectors.schema import json_schema
 from tests.integration.federation.world import National, national
-from tests.support.federation import wait_for
+from tests.support.federation import stop, wait_for
 from tests.support.live import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("federation")]
@@ -298,12 +297,7 @@ def test_the_api_with_worker_processes_serves_the_same_mutual_tls(setting: Setti
             unknown.handshake()
         unknown.close()
     finally:
-        api.send_signal(signal.SIGTERM)
-        try:
-            api.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            api.kill()
-            api.wait(timeout=30)
+        stop(api)
 
 
 def _answers(url: str, tls: ssl.SSLContext | None) -> bool:
