@@ -137,6 +137,21 @@ class Settings(BaseSettings):
     federation_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     #: A hub that died while taking peer holds releases them this long after it started to.
     federation_abort_after_seconds: float = Field(default=60.0, ge=1)
+    #: TLS on `federange api` and `federange server`: the server's certificate (PEM, chain after it) and
+    #: private key files (both or neither; none: plain HTTP, e.g. behind a TLS-terminating ingress).
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    #: Mutual TLS: every client must present a certificate this CA (PEM file) signed, or the handshake
+    #: fails (federation peers, and every other client of this listener too). Needs the two above.
+    tls_client_ca_file: str = ""
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> Settings:
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise ValueError("FEDERANGE_TLS_CERT_FILE and FEDERANGE_TLS_KEY_FILE go together")
+        if self.tls_client_ca_file and not self.tls_cert_file:
+            raise ValueError("FEDERANGE_TLS_CLIENT_CA_FILE needs FEDERANGE_TLS_CERT_FILE and _KEY_FILE")
+        return self
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -3,11 +3,17 @@
 The peer keeps the range's credentials, calendar and policies; this connector holds only the peer token
 it was given. Refusals come back as the peer worded them, prefixed with where they came from
 ("<peer>/<range>: ..."); a peer that cannot be reached within `timeout_seconds` is a ConnectorError
-naming it (retryable), never a hang.
+naming it (retryable), never a hang. With `tls_ca` / `tls_cert` + `tls_key` the client verifies the
+peer against that CA and presents our certificate (mutual TLS); a handshake the peer refuses is a
+ConnectorError naming the peer and the TLS reason.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import ssl
+import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -57,8 +63,31 @@ class FederationConnector:
                     base_url=self.config.base_url.rstrip("/") + PREFIX,
                     headers={"Authorization": f"Bearer {self.config.token}"},
                     timeout=self.config.timeout_seconds,
+                    verify=self._tls_context() or True,
                 )
             return self._client
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        """The TLS context for `tls_ca` / `tls_cert` + `tls_key` (None without them: httpx's default).
+
+        Python's ssl loads a certificate chain only from files: the certificate and key are written to a
+        private directory (0700, files 0600), loaded, and deleted at once."""
+        config = self.config
+        if not (config.tls_ca or config.tls_cert):
+            return None
+        try:
+            context = ssl.create_default_context(cadata=config.tls_ca or None)
+            if config.tls_cert:
+                with tempfile.TemporaryDirectory(prefix="federange-peer-tls-") as folder:
+                    cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+                    for path, text in ((cert, config.tls_cert), (key, config.tls_key)):
+                        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                        with os.fdopen(fd, "w", encoding="utf-8") as file:
+                            file.write(text)
+                    context.load_cert_chain(cert, key)
+        except (ssl.SSLError, ValueError) as exc:
+            raise ConnectorError(f"peer {self.peer}: unusable TLS material ({_tls_reason(exc)})") from None
+        return context
 
     def close(self) -> None:
         with self._lock:
@@ -80,8 +109,27 @@ class FederationConnector:
                 retryable=True,
             ) from exc
         except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # ValueError: a host name IDNA refuses
-            raise ConnectorError(f"peer {self.peer} unreachable: {exc}", retryable=True) from exc
+            reason = self._unreachable(exc)
+            raise ConnectorError(f"peer {self.peer} unreachable: {reason}", retryable=True) from exc
         return response
+
+    def _unreachable(self, exc: Exception) -> str:
+        """Why the call got no answer. A TLS error is OpenSSL's reason (the peer's certificate failed
+        verification). A peer requiring mutual TLS that refuses our client certificate (or its absence)
+        aborts the connection without the TLS alert reaching us (asyncio servers drop it), so a TLS
+        connection closed before any answer is said as such."""
+        refused = _tls_failure(exc)
+        if refused is not None:
+            return f"the TLS handshake failed ({_tls_reason(refused)})"
+        if self.config.base_url.startswith("https://") and isinstance(
+            exc, (httpx.RemoteProtocolError, httpx.ReadError)
+        ):
+            ours = "ours" if self.config.tls_cert else "none (no tls_cert and tls_key configured)"
+            return (
+                f"it closed the TLS connection without answering ({exc}): a peer requiring mutual TLS "
+                f"does so for a client certificate it does not accept; we presented {ours}"
+            )
+        return str(exc)
 
     def _checked(self, response: httpx.Response, *, absent_ok: bool = False) -> httpx.Response:
         """Map the peer's problem+json answers: 409 refusals and 422 invalid input are refusals (the
@@ -223,6 +271,22 @@ class FederationConnector:
 
     def renew(self, *, hold_id: str, end: str) -> RemoteHold:
         return _hold(self._checked(self._call("POST", f"/holds/{hold_id}/renew", json={"end": end})).json())
+
+
+def _tls_failure(exc: BaseException) -> ssl.SSLError | None:
+    """The TLS error behind an httpx error, if any (a refused certificate, a missing client one)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _tls_reason(exc: BaseException) -> str:
+    """OpenSSL's words without the source location ('[SSL: CERTIFICATE_VERIFY_FAILED] certificate
+    verify failed: self-signed certificate in certificate chain')."""
+    return re.sub(r"\s*\(_ssl\.c:\d+\)$", "", str(exc))
 
 
 def _hold(body: Mapping[str, Any]) -> RemoteHold:

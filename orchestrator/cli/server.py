@@ -6,9 +6,10 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import tempfile
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -64,8 +65,25 @@ def _services() -> Services:
         raise _fail(exc) from exc
 
 
-def _serve(app: object, *, host: str, port: int, workers: int = 1) -> None:
-    """Serve until SIGTERM or Ctrl-C, then return normally (exit status 0).
+def _tls_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's TLS arguments from FEDERANGE_TLS_*: none without a certificate; with a client CA, a
+    client certificate it signed is required (mutual TLS). A file that cannot be read is said here."""
+    if not settings.tls_cert_file:
+        return {}
+    files = [settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file]
+    for path in filter(None, files):
+        if not os.access(path, os.R_OK):
+            output.errors.print(f"[bold red]cannot read the TLS file {path}[/]")
+            raise typer.Exit(1)
+    found: dict[str, Any] = {"ssl_certfile": settings.tls_cert_file, "ssl_keyfile": settings.tls_key_file}
+    if settings.tls_client_ca_file:
+        found |= {"ssl_ca_certs": settings.tls_client_ca_file, "ssl_cert_reqs": ssl.CERT_REQUIRED}
+    return found
+
+
+def _serve(app: object, *, host: str, port: int, tls: dict[str, Any], workers: int = 1) -> None:
+    """Serve until SIGTERM or Ctrl-C, then return normally (exit status 0); over TLS with `tls`
+    (`_tls_options`), in both the one-process and the worker-processes paths.
 
     uvicorn answers SIGTERM with a graceful shutdown (no new connections, requests in flight finish,
     the app's on-stop hooks run) and then raises the signal again for the handler it found; a handler
@@ -74,13 +92,22 @@ def _serve(app: object, *, host: str, port: int, workers: int = 1) -> None:
 
     signal.signal(signal.SIGTERM, lambda *_: None)
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_config=None)  # type: ignore[arg-type]
+        uvicorn.run(app, host=host, port=port, log_config=None, **tls)  # type: ignore[arg-type]
         return
     from uvicorn.supervisors import Multiprocess
 
-    config = uvicorn.Config(app, host=host, port=port, workers=workers, factory=True, log_config=None)  # type: ignore[arg-type]
+    config = uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        workers=workers,
+        factory=True,
+        log_config=None,
+        **tls,
+    )
     sock = _listening_socket(host, port)
-    logging.getLogger(__name__).info("listening on http://%s:%d with %d workers", host, port, workers)
+    scheme = "https" if tls else "http"
+    logging.getLogger(__name__).info("listening on %s://%s:%d with %d workers", scheme, host, port, workers)
     Multiprocess(config, sockets=[sock]).run()
 
 
@@ -121,12 +148,14 @@ def api(
     """Run the stateless API only (scale it out; run `federange scheduler` beside it)."""
     settings = Settings()
     _logging(settings)
+    tls = _tls_options(settings)
     if workers > 1:
         _metrics_shared_by_workers()
         _serve(
             "orchestrator.api.app:make_app",
             host=host or settings.host,
             port=port or settings.port,
+            tls=tls,
             workers=workers,
         )
         return
@@ -135,7 +164,12 @@ def api(
     services = _services()
     hint_bootstrap(services)
     try:
-        _serve(create_app(services), host=host or settings.host, port=port or settings.port)
+        _serve(
+            create_app(services),
+            host=host or settings.host,
+            port=port or settings.port,
+            tls=tls,
+        )
     finally:
         services.close()
 
@@ -200,6 +234,7 @@ def serve(
 
     settings = Settings()
     _logging(settings)
+    tls = _tls_options(settings)
     if migrate_first and settings.is_sqlite:
         engine = make_engine(settings.resolved_database_url())
         migrate.upgrade(engine, settings=settings)
@@ -217,7 +252,7 @@ def serve(
 
     app = create_app(services, on_start=[runner.start], on_stop=[stop_scheduler])
     try:
-        _serve(app, host=host or settings.host, port=port or settings.port)
+        _serve(app, host=host or settings.host, port=port or settings.port, tls=tls)
     finally:
         services.close()
     _exit_without_waiting(released)

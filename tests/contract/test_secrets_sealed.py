@@ -66,6 +66,9 @@ EXAMPLES: dict[str, Callable[[Markers], dict[str, Any]]] = {
         "range": "lv-range",
         "peer": "lv",
         "token": mark(),
+        "tls_ca": "CA-PEM",
+        "tls_cert": "CERT-PEM",
+        "tls_key": mark(),
     },
     "docker": lambda mark: {
         "base_url": "tcp://docker.range.example:2376",

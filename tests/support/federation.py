@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -52,10 +53,13 @@ class FederangeProcess:
     proc: subprocess.Popen[bytes] | None = None
     admin: str = ""
     starts: int = 0
+    #: Served over TLS (extra_env sets FEDERANGE_TLS_*): how this test's own calls verify it (and the
+    #: client certificate they present when it requires one).
+    tls: ssl.SSLContext | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def log_path(self) -> Path:
@@ -115,7 +119,7 @@ class FederangeProcess:
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, self.log_path.read_text()[-4000:]
             try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                if httpx.get(f"{self.url}/health", timeout=2, verify=self.tls or True).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -129,16 +133,13 @@ class FederangeProcess:
             self.proc.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=30)
+        if self.proc is not None:
+            stop(self.proc)
 
     def client(self, token: str | None = None) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers=auth(token or self.admin), timeout=30)
+        return httpx.Client(
+            base_url=self.url, headers=auth(token or self.admin), timeout=30, verify=self.tls or True
+        )
 
     def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
         with self.client(token) as http:
@@ -162,6 +163,17 @@ class FederangeProcess:
     def token(self, org_id: str, role: str, name: str) -> str:
         body = {"name": name, "organisation_id": org_id, "role": role}
         return str(self.made("POST", "/api/v1/tokens", json=body)["token"])
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (a graceful shutdown), SIGKILL if it takes longer than 30 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
 
 
 def fake_range(

@@ -170,6 +170,9 @@ def test_every_setting_is_configurable_or_set_by_the_chart_and_reaches_the_proce
         "federation_sync_interval_seconds": 30,
         "federation_timeout_seconds": 5,
         "federation_abort_after_seconds": 90,
+        "tls_cert_file": "/etc/federange/tls/tls.crt",
+        "tls_key_file": "/etc/federange/tls/tls.key",
+        "tls_client_ca_file": "/etc/federange/tls/ca.crt",
     }
     assert set(chosen) == configurable
     rendered = objects("default", settings=tuple(f"config.{k}={v}" for k, v in chosen.items()))

@@ -5,6 +5,7 @@ ranges on the fake connector with a simulated credential each, published to the 
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import sys
 import uuid
@@ -108,7 +109,7 @@ class World:
         }
 
 
-def _national(
+def national(
     stack: ExitStack,
     tmp: Path,
     name: str,
@@ -118,7 +119,11 @@ def _national(
     slots: int,
     hold_ttl: int,
     proxy: bool,
+    env: dict[str, str] | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> National:
+    """A national instance with one fake range published to the hub (an organisation here, with a peer
+    token); `env` adds settings (FEDERANGE_TLS_* to serve over TLS, with `tls` for the test's calls)."""
     url = stack.enter_context(fresh_database(backend, tmp / name))
     (tmp / name).mkdir(parents=True, exist_ok=True)
     process = FederangeProcess(
@@ -126,7 +131,8 @@ def _national(
         country=country,
         database_url=url,
         data_dir=tmp / name,
-        extra_env={"FEDERANGE_HOLD_TTL_SECONDS": str(hold_ttl)},
+        extra_env={"FEDERANGE_HOLD_TTL_SECONDS": str(hold_ttl), **(env or {})},
+        tls=tls,
     )
     process.setup()
     process.start()
@@ -163,10 +169,10 @@ def federation(
     hub_env: dict[str, str] | None = None,
 ) -> Iterator[World]:
     with ExitStack() as stack:
-        lv = _national(
+        lv = national(
             stack, tmp, "lv-hub", "LV", backend="sqlite", slots=slots, hold_ttl=hold_ttl, proxy=proxies
         )
-        ee = _national(
+        ee = national(
             stack, tmp, "ee-hub", "EE", backend="postgres", slots=slots, hold_ttl=hold_ttl, proxy=proxies
         )
         hub_url = stack.enter_context(fresh_database("sqlite", tmp / "eu"))
@@ -192,14 +198,14 @@ def federation(
             headers={"Content-Type": "application/yaml", "Authorization": f"Bearer {trainer}"},
         )
         assert upload.status_code == 201, upload.text
-        for national in (lv, ee):
+        for home in (lv, ee):
             hub.made(
                 "POST",
                 "/api/v1/peers",
                 json={
-                    "name": national.process.name,
-                    "base_url": national.reach,
-                    "token": national.peer_token,
+                    "name": home.process.name,
+                    "base_url": home.reach,
+                    "token": home.peer_token,
                 },
             )
         yield World(hub=hub, lv=lv, ee=ee, trainer=trainer, hub_secret=hub_secret)
