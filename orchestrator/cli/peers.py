@@ -4,6 +4,7 @@ publishing one's ranges to a peer (home side)."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import typer
 
@@ -21,15 +22,29 @@ def add(
     peer_token: str = typer.Option(
         "", "--peer-token", help="The peer token it issued to us (default: FEDERANGE_PEER_TOKEN)"
     ),
+    tls_ca: Path | None = typer.Option(
+        None, "--tls-ca", help="PEM file: the CA the peer's certificate is checked against"
+    ),
+    tls_cert: Path | None = typer.Option(
+        None, "--tls-cert", help="PEM file: our client certificate, for a peer requiring mutual TLS"
+    ),
+    tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM file: the client certificate's key"),
 ) -> None:
     """Add a peer: shake hands and import the ranges it publishes to us (admin)."""
     secret = peer_token or os.environ.get("FEDERANGE_PEER_TOKEN", "")
     if not secret:
         output.errors.print("[bold red]Invalid input[/]: give --peer-token or set FEDERANGE_PEER_TOKEN")
         raise typer.Exit(2)
-    peer = client_of(ctx).request(
-        "POST", "/api/v1/peers", json={"name": name, "base_url": peer_url, "token": secret}
-    )
+    body = {"name": name, "base_url": peer_url, "token": secret}
+    for field, path in (("tls_ca", tls_ca), ("tls_cert", tls_cert), ("tls_key", tls_key)):
+        if path is not None:
+            if not path.is_file():
+                output.errors.print(
+                    f"[bold red]Invalid input[/]: --{field.replace('_', '-')}: {path} is not a file"
+                )
+                raise typer.Exit(2)
+            body[field] = path.read_text()
+    peer = client_of(ctx).request("POST", "/api/v1/peers", json=body)
     if output.machine(peer):
         return
     ranges = ", ".join(peer["ranges"]) or "none"

@@ -118,13 +118,15 @@ class SqlFederationStore:
         row.name = peer.name
         row.base_url = peer.base_url
         row.organisation_id = peer.organisation_id
-        row.token_sealed = self.cipher.seal({"token": peer.token})
+        row.token_sealed = self.cipher.seal({"token": peer.token, **peer.tls})
         row.api_version = peer.api_version
         row.synced_at = peer.synced_at
         row.sync_error = peer.sync_error
 
     def _peer(self, row: PeerRow) -> Peer:
-        return read(Peer, row, token=str(self.cipher.open(row.token_sealed).get("token", "")))
+        sealed = self.cipher.open(row.token_sealed)
+        secrets = {k: str(sealed.get(k, "")) for k in ("token", "tls_ca", "tls_cert", "tls_key")}
+        return read(Peer, row, **secrets)
 
     def get_peer(self, ref: str) -> Peer | None:
         row = self.session.scalars(select(PeerRow).where(or_(PeerRow.id == ref, PeerRow.name == ref))).first()

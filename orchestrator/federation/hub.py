@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from connectors.base import (
+    ConfigInvalid,
     Connector,
     ConnectorError,
     ConnectorRefusal,
@@ -34,6 +35,7 @@ from connectors.base import (
     Requester,
     Resources,
 )
+from connectors.secrets import path_text
 from orchestrator.booking.selection import Selection
 from orchestrator.domain.bookings import OCCUPYING, BookingStatus
 from orchestrator.domain.catalogue import ConnectorSettings, Organisation, RangeRecord
@@ -111,23 +113,58 @@ class Hub:
         return connector
 
     # -- peers -------------------------------------------------------------------------------------
-    def _peer_connector(self, name: str, base_url: str, token: str) -> RemotePeer:
+    def _peer_connector(self, peer: Peer) -> RemotePeer:
         connector = self.load(
             "federation",
-            {"base_url": base_url, "token": token, "peer": name, "timeout_seconds": self.timeout_seconds},
+            {
+                "base_url": peer.base_url,
+                "token": peer.token,
+                "peer": peer.name,
+                "timeout_seconds": self.timeout_seconds,
+                **peer.tls,
+            },
         )
         if not isinstance(connector, RemotePeer):  # pragma: no cover - the kind is ours
             raise Conflict("the federation connector cannot reach a peer")
         return connector
 
-    def add_peer(self, actor: Principal, *, name: str, base_url: str, token: str) -> Peer:
+    def add_peer(
+        self,
+        actor: Principal,
+        *,
+        name: str,
+        base_url: str,
+        token: str,
+        tls_ca: str = "",
+        tls_cert: str = "",
+        tls_key: str = "",
+    ) -> Peer:
         """Shake hands with the peer, make its organisation here (kind federation_peer) and import the
-        ranges it publishes to us (their origin: the peer)."""
+        ranges it publishes to us (their origin: the peer). `tls_*` (PEM): the CA to check the peer's
+        certificate against, and our client certificate and key, for a peer that requires mutual TLS."""
         permissions.require(actor, Action.PEER_MANAGE)
         with self.transactions() as unit:
             if unit.federation.get_peer(name) is not None:
                 raise Conflict(f"a peer named '{name}' already exists")
-        remote = self._peer_connector(name, base_url, token)
+        given = Peer(
+            id="",
+            name=name,
+            base_url=base_url,
+            organisation_id="",
+            token=token,
+            api_version="",
+            created_at=self.clock.now(),
+            tls_ca=tls_ca,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+        )
+        try:
+            remote = self._peer_connector(given)
+        except ConfigInvalid as exc:
+            raise InvalidInput(
+                [FieldProblem(path_text(p.path) or "tls_cert", p.reason) for p in exc.problems]
+                or [FieldProblem("tls_cert", exc.reason)]
+            ) from exc
         try:
             hello = remote.handshake()
         except ConnectorRefusal as exc:
@@ -148,12 +185,10 @@ class Hub:
                 created_at=now,
             )
             unit.catalogue.add_organisation(org)  # type: ignore[attr-defined]
-            peer = Peer(
+            peer = replace(
+                given,
                 id=str(uuid.uuid4()),
-                name=name,
-                base_url=base_url,
                 organisation_id=org.id,
-                token=token,
                 api_version=str(hello.get("api", "")),
                 created_at=now,
             )
@@ -166,7 +201,12 @@ class Hub:
                 kind="peer",
                 object_id=peer.id,
                 organisation_id=org.id,
-                after={"name": name, "base_url": base_url, "api": peer.api_version},
+                after={
+                    "name": name,
+                    "base_url": base_url,
+                    "api": peer.api_version,
+                    "mutual_tls": bool(peer.tls_cert),
+                },
             )
         self.sync_peer(peer.id, actor=actor)
         return self.get_peer(actor, peer.id)
@@ -211,7 +251,7 @@ class Hub:
             peer = unit.federation.get_peer(peer_id)
         if peer is None:
             raise NotFound(f"peer '{peer_id}' does not exist")
-        remote = self._peer_connector(peer.name, peer.base_url, peer.token)
+        remote = self._peer_connector(peer)
         try:
             published = list(remote.published_ranges())
             error = ""
@@ -274,8 +314,9 @@ class Hub:
                 "range": slug,
                 "peer": peer.name,
                 "timeout_seconds": self.timeout_seconds,
+                **{k: v for k, v in peer.tls.items() if k != "tls_key"},
             },
-            secrets={("token",): peer.token},
+            secrets={("token",): peer.token, **({("tls_key",): peer.tls_key} if peer.tls_key else {})},
         )
         capacity = Resources.from_dict(item.get("capacity", {}))
         capabilities = frozenset(str(c) for c in item.get("capabilities", []))

@@ -49,6 +49,17 @@ class Peer:
     created_at: datetime
     synced_at: datetime | None = None
     sync_error: str = ""
+    #: Mutual TLS with the peer (PEM; all empty: none): the CA its certificate is checked against, and
+    #: our client certificate and key (the key secret, sealed with the token).
+    tls_ca: str = ""
+    tls_cert: str = ""
+    tls_key: str = ""
+
+    @property
+    def tls(self) -> dict[str, str]:
+        """The federation connector's TLS fields that are set."""
+        given = {"tls_ca": self.tls_ca, "tls_cert": self.tls_cert, "tls_key": self.tls_key}
+        return {k: v for k, v in given.items() if v}
 
 
 class HoldState(enum.StrEnum):

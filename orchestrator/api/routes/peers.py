@@ -22,7 +22,15 @@ ranges_router = APIRouter(prefix="/api/v1/ranges", tags=["federation"])
     summary="Add a peer: shake hands and import the ranges it publishes to us",
 )
 def add(body: PeerIn, principal: PrincipalDep, services: ServicesDep) -> PeerOut:
-    peer = services.hub.add_peer(principal, name=body.name, base_url=body.base_url, token=body.token)
+    peer = services.hub.add_peer(
+        principal,
+        name=body.name,
+        base_url=body.base_url,
+        token=body.token,
+        tls_ca=body.tls_ca,
+        tls_cert=body.tls_cert,
+        tls_key=body.tls_key,
+    )
     return PeerOut.from_domain(peer, services.hub.ranges_of(peer))
 
 

@@ -197,6 +197,20 @@ class PeerIn(Schema):
         json_schema_extra={"writeOnly": True},
         description="The peer token the peer issued to this instance (never shown again)",
     )
+    tls_ca: str = Field(
+        default="", max_length=64 * 1024, description="PEM: the CA the peer's certificate is checked against"
+    )
+    tls_cert: str = Field(
+        default="",
+        max_length=64 * 1024,
+        description="PEM: our client certificate, for a peer that requires mutual TLS (with tls_key)",
+    )
+    tls_key: str = Field(
+        default="",
+        max_length=64 * 1024,
+        json_schema_extra={"writeOnly": True},
+        description="PEM: the client certificate's private key (sealed, never shown again)",
+    )
 
 
 class PeerOut(Out):
@@ -208,10 +222,11 @@ class PeerOut(Out):
     synced_at: datetime | None
     sync_error: str
     ranges: list[str]
+    mutual_tls: bool = Field(description="Whether this instance presents a client certificate to the peer")
 
     @classmethod
     def from_domain(cls, peer: Peer, ranges: list[str]) -> PeerOut:
-        return cls.read(peer, ranges=ranges)
+        return cls.read(peer, ranges=ranges, mutual_tls=bool(peer.tls_cert))
 
 
 def status_body(status: InstanceStatus) -> dict[str, Any]:

@@ -27,7 +27,8 @@ from connectors.base import ConfigInvalid, ConnectorError
 from connectors.federation.connector import FederationConnector
 from connectors.schema import json_schema
 from tests.integration.federation.world import National, national
-from tests.support.federation import stop, wait_for
+from tests.support.databases import fresh_database
+from tests.support.federation import FederangeProcess, stop, wait_for
 from tests.support.live import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("federation")]
@@ -305,3 +306,58 @@ def _answers(url: str, tls: ssl.SSLContext | None) -> bool:
         return httpx.get(url, timeout=2, verify=tls or True).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_a_hub_adds_the_peer_with_its_client_certificate_and_not_without_one(
+    setting: Setting, tmp_path: Path
+) -> None:
+    """The user's path: `federange peers add --tls-ca --tls-cert --tls-key` on a real hub imports the
+    peer's published ranges over mutual TLS; the key is never shown again; without a client certificate
+    the hub refuses to add the peer and says why, naming the field."""
+    with ExitStack() as stack:
+        url = stack.enter_context(fresh_database("sqlite", tmp_path / "eu"))
+        hub = FederangeProcess(name="eu-hub", country="BE", database_url=url, data_dir=tmp_path / "eu")
+        hub.setup()
+        hub.start()
+        stack.callback(hub.stop)
+        peer = setting.peer
+        refused = hub.call(
+            "POST",
+            "/api/v1/peers",
+            json={
+                "name": PEER,
+                "base_url": peer.process.url,
+                "token": peer.peer_token,
+                "tls_ca": setting.ca.pem,
+            },
+        )
+        assert refused.status_code == 422, refused.text
+        (problem,) = refused.json()["errors"]
+        assert problem["field"] == "base_url" and "presented none" in problem["reason"], problem
+        files = {"ca": setting.ca.pem, "cert": setting.hub_client.cert, "key": setting.hub_client.key}
+        for name, pem in files.items():
+            (tmp_path / f"{name}.pem").write_text(pem)
+        added = subprocess.run(
+            [
+                *(sys.executable, "-m", "orchestrator.cli", "peers", "add", PEER),
+                *("--peer-url", peer.process.url, "--peer-token", peer.peer_token),
+                *("--tls-ca", str(tmp_path / "ca.pem"), "--tls-cert", str(tmp_path / "cert.pem")),
+                *("--tls-key", str(tmp_path / "key.pem"), "--url", hub.url, "--token", hub.admin),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert added.returncode == 0, added.stdout + added.stderr
+        assert f"ranges {peer.range_slug}" in added.stdout
+        listed = hub.call("GET", "/api/v1/peers")
+        assert listed.status_code == 200
+        (shown,) = listed.json()
+        assert shown["mutual_tls"] is True and not shown["sync_error"]
+        assert "PRIVATE KEY" not in listed.text and "tls_key" not in listed.text
+        ranges = hub.made("GET", "/api/v1/ranges")["items"]
+        assert peer.range_slug in [r["slug"] for r in ranges]
+        assert "PRIVATE KEY" not in hub.call("GET", f"/api/v1/ranges/{peer.range_slug}").text
+        synced = hub.call("POST", f"/api/v1/peers/{PEER}/sync")  # the stored material is used again
+        assert synced.status_code == 200 and not synced.json()["sync_error"], synced.text
