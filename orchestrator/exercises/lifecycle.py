@@ -287,11 +287,9 @@ def _settle(rt: Runtime, exercise_id: str, *, released: Instance | None = None) 
     given back if no instance on it is still up. Run after the step committed, it sees that step and
     every one committed before it, so the last step of an exercise always settles it."""
     with rt.transactions() as unit:
-        if unit.exercises.get_exercise(exercise_id, lock=True, placement=False) is None:
-            return
+        settle_exercise(unit, exercise_id, now=rt.clock.now())  # takes the lock
         if released is not None:
             release_if_unused(unit, released)
-        settle_exercise(unit, exercise_id, now=rt.clock.now())
 
 
 # -- teardown ----------------------------------------------------------------------------------------

@@ -138,7 +138,7 @@ class PageOut(Out, Generic[T]):
 def answer(out: BaseModel, *, status_code: int = 200) -> Response:
     """A route's output as its response, serialised once (by alias, as FastAPI would). Returning a
     Response spares FastAPI validating the model again, which for a sync route is one more hop through
-    the thread pool: for the busiest routes (a booking, an environment launch)."""
+    the thread pool: for the busiest routes (a booking)."""
     return Response(
         out.model_dump_json(by_alias=True), status_code=status_code, media_type="application/json"
     )

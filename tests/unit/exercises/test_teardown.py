@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from orchestrator.domain.actions import ActionStatus
 from orchestrator.domain.bookings import BookingStatus
-from orchestrator.exercises import schedule
+from orchestrator.exercises import lifecycle, schedule
 from orchestrator.exercises.model import ExerciseStatus, Stage
 from orchestrator.exercises.service import ExerciseService
+from orchestrator.exercises.stages import enter
 from tests.unit.exercises.world import PLUGINS, RETRY_AFTER, Federation, Outage
 
 
@@ -84,3 +85,26 @@ def test_cancelling_a_running_exercise_tears_it_down_now_and_ends_it_cancelled(f
     assert _status(fed, exercise.id) is ExerciseStatus.CANCELLED
     assert _booking_statuses(fed, exercise.id) == {BookingStatus.RELEASED}
     assert {i.stage for i in fed.instances(exercise.id)} == {Stage.DONE}
+
+
+def test_a_teardown_retried_after_a_crash_between_done_and_settling_still_releases_and_ends(
+    fed: Federation,
+) -> None:
+    """A team's teardown commits the instance DONE, then settles the exercise and gives the booking back
+    in a transaction of its own: a process that dies in between leaves the action to be claimed again,
+    and the retry must finish the job although the instance is already done."""
+    exercise = fed.create(fed.draft(1)).exercise
+    fed.at(exercise.deploy_at)
+    (instance,) = fed.instances(exercise.id)
+    rt = fed.runtime()
+    lifecycle.teardown_exercise(rt, exercise.id)
+    fed.connectors_built[instance.range_id].teardown(instance_id=instance.id)
+    with fed.world.transactions() as unit:  # the step's commit, and then the crash
+        found = unit.exercises.get_instance(instance.id)
+        assert found is not None
+        gone = enter(unit, found, Stage.TEARING_DOWN, now=fed.clock.now())
+        enter(unit, gone, Stage.DONE, now=fed.clock.now())
+    assert _booking_statuses(fed, exercise.id) == {BookingStatus.ACTIVE}
+    lifecycle.teardown_instance(rt, instance.id)  # the action, claimed again
+    assert _booking_statuses(fed, exercise.id) == {BookingStatus.RELEASED}
+    assert _status(fed, exercise.id) is ExerciseStatus.DONE
