@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     #: authenticate (0: every request looks its token up). A revocation reaches every process at once on
     #: PostgreSQL (LISTEN/NOTIFY); this bounds everything else (an embedded server clears its own).
     token_cache_seconds: float = Field(default=10.0, ge=0, le=3600)
+    #: Threads of an API process that run booking admissions (`api.deps.in_thread`): each holds a
+    #: database connection for its unit of work. A few per core is enough while the database answers in
+    #: well under a millisecond; more threads only contend for the interpreter (docs/benchmarks.md).
+    use_case_threads: int = Field(default=8, ge=1, le=64)
     #: Log lines: `human` (default) or `json` (one event per line with the exercise/instance/range ids).
     log_format: Literal["human", "json"] = "human"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -1,11 +1,15 @@
-"""Request dependencies: the wired services and the authenticated principal."""
+"""Request dependencies: the wired services and the authenticated principal; and the threads the hottest
+routes run their use case in (`in_thread`)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+import contextvars
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from orchestrator.domain.errors import Forbidden, Unauthenticated
@@ -14,12 +18,20 @@ from orchestrator.identity.principals import Principal, Role
 from orchestrator.wiring import Services
 
 FEDERATION_PREFIX = "/federation/v1"
+T = TypeVar("T")
 
-_bearer = HTTPBearer(
-    auto_error=False,
-    description="An API token issued by `federange admin bootstrap` or POST /api/v1/tokens, or a JWT of a "
-    "trusted OpenID Connect issuer",
-)
+
+async def in_thread(services: Services, work: Callable[[], T]) -> T:
+    """Run a route's blocking use case off the event loop, in the caller's context (log fields), in
+    `services.use_case_threads`.
+
+    What FastAPI does for a sync route, at less cost: its hop (anyio's to_thread, with a cancel scope and
+    a capacity limiter of 40 threads) and the interpreter contention of that many threads are 5-10 % of
+    a booking's server CPU at 1-16 clients (docs/benchmarks.md). For use cases that only talk to the
+    database: one waiting on a peer would hold a thread of a small pool. Like FastAPI's, the work runs
+    to its end even if the client goes away."""
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(services.use_case_threads, context.run, work)
 
 
 async def get_services(request: Request) -> Services:
@@ -31,25 +43,36 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def current_principal(
-    request: Request,
-    services: ServicesDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    if credentials is None:
-        raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
-    client = request.client.host if request.client else "unknown"
-    services.throttle.check(client)
-    verified = services.verified_tokens
-    digest = tokens.digest(credentials.credentials)
-    principal = verified.get(digest)  # on the event loop: no I/O, no thread hop
-    if principal is None:
-        principal = await run_in_threadpool(_look_up, services, client, credentials.credentials, digest)
-    if principal.role is Role.PEER and not request.url.path.startswith(FEDERATION_PREFIX):
-        raise Forbidden(
-            f"'{principal.name}' is a peer: its token reaches only the federation API ({FEDERATION_PREFIX})"
-        )
-    return principal
+class BearerPrincipal(HTTPBearer):
+    """The authenticated principal of a request, as one dependency of the request alone (FastAPI solves
+    no sub-dependencies for it: about 4 % of a booking's server CPU); being an `HTTPBearer`, it is still
+    the API's security scheme in the OpenAPI document."""
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        credentials = await super().__call__(request)
+        if credentials is None:
+            raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
+        services: Services = request.app.state.services
+        client = request.client.host if request.client else "unknown"
+        services.throttle.check(client)
+        digest = tokens.digest(credentials.credentials)
+        principal = services.verified_tokens.get(digest)  # on the event loop: no I/O, no thread hop
+        if principal is None:
+            principal = await run_in_threadpool(_look_up, services, client, credentials.credentials, digest)
+        if principal.role is Role.PEER and not request.url.path.startswith(FEDERATION_PREFIX):
+            raise Forbidden(
+                f"'{principal.name}' is a peer: its token reaches only the federation API "
+                f"({FEDERATION_PREFIX})"
+            )
+        return principal
+
+
+current_principal = BearerPrincipal(
+    scheme_name="HTTPBearer",
+    auto_error=False,
+    description="An API token issued by `federange admin bootstrap` or POST /api/v1/tokens, or a JWT of a "
+    "trusted OpenID Connect issuer",
+)
 
 
 def _look_up(services: Services, client: str, token: str, digest: str) -> Principal:

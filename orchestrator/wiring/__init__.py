@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -216,6 +217,13 @@ class Services:
             provisioner=self.provisioner,
             ready_timeout=self.settings.ready_timeout_seconds,
         )
+
+    @cached_property
+    def use_case_threads(self) -> ThreadPoolExecutor:
+        """The threads the API runs its hottest use cases in (settings.use_case_threads)."""
+        threads = ThreadPoolExecutor(self.settings.use_case_threads, thread_name_prefix="federange-use-case")
+        self._closing.append(threads.shutdown)
+        return threads
 
     def close(self) -> None:
         for close in reversed(self._closing):

@@ -128,6 +128,16 @@ class Out(BaseModel):
         )
 
 
+class EndpointOut(Out):
+    """Where a team (or a hub) reaches a deployed host (`connectors.base.Endpoint`)."""
+
+    host: str
+    port: int
+    protocol: str
+    address: str
+    url: str
+
+
 class PageOut(Out, Generic[T]):
     items: list[T]
     total: int

@@ -8,7 +8,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from orchestrator.api.schemas.common import Capability, Country, Out, Ref, Schema, UtcDateTime
+from orchestrator.api.schemas.common import (
+    Capability,
+    Country,
+    EndpointOut,
+    Out,
+    Ref,
+    Schema,
+    UtcDateTime,
+)
 from orchestrator.exercises.access import TeamAccess
 from orchestrator.exercises.model import (
     Exercise,
@@ -280,14 +288,6 @@ class PlacementPreview(PlacementOut):
 
     scenario: str
     footprint: dict[str, int] = Field(description="Per team instance")
-
-
-class EndpointOut(Out):
-    host: str
-    port: int
-    protocol: str
-    address: str
-    url: str
 
 
 class AccessOut(Out):

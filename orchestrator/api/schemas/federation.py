@@ -9,7 +9,16 @@ from pydantic import BaseModel, Field
 
 from connectors.base import InstanceStatus, Requester
 from orchestrator.api.schemas.bookings import DemandIn
-from orchestrator.api.schemas.common import MAX_TEXT, Country, Out, Ref, Schema, Slug, UtcDateTime
+from orchestrator.api.schemas.common import (
+    MAX_TEXT,
+    Country,
+    EndpointOut,
+    Out,
+    Ref,
+    Schema,
+    Slug,
+    UtcDateTime,
+)
 from orchestrator.catalogue.views import minutes
 from orchestrator.domain.bookings import Booking
 from orchestrator.federation.home import PublishedRange
@@ -135,19 +144,11 @@ class HostOut(Out):
     reason: str
 
 
-class FedEndpointOut(Out):
-    host: str
-    port: int
-    protocol: str
-    address: str
-    url: str
-
-
 class InstanceStatusOut(Out):
     instance_id: str
     phase: str
     hosts: list[HostOut]
-    endpoints: list[FedEndpointOut]
+    endpoints: list[EndpointOut]
     reason: str
 
     @classmethod
@@ -155,7 +156,7 @@ class InstanceStatusOut(Out):
         return cls.read(
             s,
             hosts=[HostOut.read(h) for h in s.hosts],
-            endpoints=[FedEndpointOut.read(e) for e in s.endpoints],
+            endpoints=[EndpointOut.read(e) for e in s.endpoints],
         )
 
 

@@ -162,6 +162,7 @@ def test_every_setting_is_configurable_or_set_by_the_chart_and_reaches_the_proce
         "log_format": "json",
         "log_level": "WARNING",
         "token_cache_seconds": 5,
+        "use_case_threads": 12,
         "session_max_age_seconds": 3600,
         "session_https_only": True,
         "console_enabled": False,

@@ -1,0 +1,74 @@
+"""`api.deps.in_thread`: a route's use case runs in the services' own threads, in the caller's context."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from contextvars import ContextVar
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
+
+from orchestrator.api.deps import in_thread
+from orchestrator.settings import Settings
+from orchestrator.wiring import Services
+
+field: ContextVar[str] = ContextVar("field", default="unset")
+
+
+def services(threads: int) -> Services:
+    """Only what `in_thread` reads of the object graph: its settings and the executor built from them."""
+    fake = SimpleNamespace(settings=Settings(use_case_threads=threads), _closing=[])
+    fake.use_case_threads = Services.use_case_threads.func(cast(Any, fake))  # the real property's body
+    return cast(Services, fake)
+
+
+def test_the_work_runs_off_the_loop_in_the_callers_context_and_returns_its_value() -> None:
+    graph = services(2)
+
+    async def route() -> tuple[str, str, int]:
+        field.set("request-7")
+        loop_thread = threading.get_ident()
+
+        def work() -> tuple[str, str, int]:
+            return field.get(), threading.current_thread().name, threading.get_ident() - loop_thread
+
+        return await in_thread(graph, work)
+
+    seen, name, offset = asyncio.run(route())
+    assert seen == "request-7"
+    assert name.startswith("federange-use-case")
+    assert offset != 0
+
+
+def test_an_error_of_the_work_reaches_the_route() -> None:
+    graph = services(1)
+
+    def work() -> None:
+        raise LookupError("no such booking")
+
+    with pytest.raises(LookupError, match="no such booking"):
+        asyncio.run(in_thread(graph, work))
+
+
+def test_at_most_the_configured_number_of_use_cases_run_at_once() -> None:
+    graph = services(3)
+    running = peak = 0
+    lock = threading.Lock()
+
+    def work() -> None:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+
+    async def burst() -> None:
+        await asyncio.gather(*(in_thread(graph, work) for _ in range(9)))
+
+    asyncio.run(burst())
+    assert peak == 3
