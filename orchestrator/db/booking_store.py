@@ -52,7 +52,6 @@ from orchestrator.db.booking_sql import (
     audit_values,
     booking_of,
     booking_values,
-    capacity_of,
     select_bookings,
     snapshot_of,
     utc,
@@ -242,8 +241,12 @@ class SqlBookingStore:
 
     # -- quotas ------------------------------------------------------------------------------------
     def get_quota(self, organisation_id: str, *, for_update: bool = False) -> Quota | None:
-        row = self._db.execute(LOCK_QUOTA if for_update else QUOTA, {"org": organisation_id}).first()
-        return None if row is None else Quota(organisation_id=row.organisation_id, limit=capacity_of(row))
+        """The owner's quota; locked, it is part of every admission of an organisation with one."""
+        found = self._calendar.rows(LOCK_QUOTA if for_update else QUOTA, {"org": organisation_id})
+        if not found:
+            return None
+        org, cpu, memory, slots, gpus = found[0]  # QUOTAS' columns, in the table's order
+        return Quota(organisation_id=org, limit=Resources(cpu, memory, slots, gpus))
 
     def put_quota(self, quota: Quota) -> None:
         values = quota.limit.as_dict()
@@ -279,6 +282,10 @@ class SqliteCalendar:
         params.update({f"after_{c}": lower for c, lower, _ in probes(start, end)})
         return occupants_of(self._db.execute(CALENDAR[by], params))
 
+    def rows(self, stmt: Select[Any], params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """A statement of the admission path's rows, as tuples."""
+        return [tuple(r) for r in self._db.execute(stmt, params)]
+
     def lock_and_read(
         self, refs: list[str], owner: str, calendar: CalendarRead | None
     ) -> tuple[Sequence[Any], Calendars]:
@@ -305,6 +312,10 @@ class PostgresCalendar:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
         self._driver = DriverCursor(connection)
+
+    def rows(self, stmt: Select[Any], params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """A statement of the admission path's rows, through the driver (no per-execution bookkeeping)."""
+        return self._driver.run(stmt, params)
 
     def occupants(self, by: str, key: str, start: datetime, end: datetime, now: datetime) -> list[Occupant]:
         params = {"key": key, "start": start, "end": end, "now": now}
