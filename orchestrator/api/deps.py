@@ -26,10 +26,11 @@ async def in_thread(services: Services, work: Callable[[], T]) -> T:
     `services.use_case_threads`.
 
     What FastAPI does for a sync route, at less cost: its hop (anyio's to_thread, with a cancel scope and
-    a capacity limiter of 40 threads) and the interpreter contention of that many threads are 5-10 % of
-    a booking's server CPU at 1-16 clients (docs/benchmarks.md). For use cases that only talk to the
-    database: one waiting on a peer would hold a thread of a small pool. Like FastAPI's, the work runs
-    to its end even if the client goes away."""
+    a capacity limiter of 40 threads) and the interpreter contention of that many threads cost a booking
+    8 % of its server CPU at 4 clients and 15 % at 16 (nothing measurable at 1; docs/benchmarks.md). For
+    use cases that only talk to the database: one waiting on a peer or an identity provider would hold a
+    thread of a small pool (so the token look-up, which may fetch an issuer's keys, keeps FastAPI's
+    pool). Like FastAPI's, the work runs to its end even if the client goes away."""
     context = contextvars.copy_context()
     return await asyncio.get_running_loop().run_in_executor(services.use_case_threads, context.run, work)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from contextvars import ContextVar
 from types import SimpleNamespace
 from typing import Any, cast
@@ -37,7 +36,10 @@ def test_the_work_runs_off_the_loop_in_the_callers_context_and_returns_its_value
 
         return await in_thread(graph, work)
 
-    seen, name, offset = asyncio.run(route())
+    try:
+        seen, name, offset = asyncio.run(route())
+    finally:
+        graph.use_case_threads.shutdown()
     assert seen == "request-7"
     assert name.startswith("federange-use-case")
     assert offset != 0
@@ -51,10 +53,12 @@ def test_an_error_of_the_work_reaches_the_route() -> None:
 
     with pytest.raises(LookupError, match="no such booking"):
         asyncio.run(in_thread(graph, work))
+    graph.use_case_threads.shutdown()
 
 
 def test_at_most_the_configured_number_of_use_cases_run_at_once() -> None:
     graph = services(3)
+    together = threading.Barrier(3, timeout=30)  # passes only when three run at once (a safety timeout)
     running = peak = 0
     lock = threading.Lock()
 
@@ -63,12 +67,15 @@ def test_at_most_the_configured_number_of_use_cases_run_at_once() -> None:
         with lock:
             running += 1
             peak = max(peak, running)
-        time.sleep(0.05)
+        together.wait()
         with lock:
             running -= 1
 
     async def burst() -> None:
         await asyncio.gather(*(in_thread(graph, work) for _ in range(9)))
 
-    asyncio.run(burst())
+    try:
+        asyncio.run(burst())
+    finally:
+        graph.use_case_threads.shutdown()
     assert peak == 3
