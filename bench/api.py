@@ -1,26 +1,32 @@
 """HTTP API benchmark on PostgreSQL: requests per second, p50/p99 latency and server CPU per request of
 `federange api` with one worker and with two, next to the booking engine measured in the same run.
 
-    .venv/bin/python bench/api.py [--seconds 4] [--workers 1,2] [--clients 1,8,32] [--booking-clients 1,4,16]
+    .venv/bin/python bench/api.py [--seconds 4] [--rounds 4] [--workers 1,2] [--clients 1,8,32]
+        [--booking-clients 1,4,16] [--ranges 8] [--organisations 8]
+        [--operations ranges,availability,bookings]
 
 Creates its own database on the server named by FEDERANGE_BENCH_POSTGRES_URL (default: the local test
-server) and drops it afterwards. The server is a real `federange api --workers N` process on 127.0.0.1;
-the load generator is one asyncio process beside it (one HTTP/1.1 keep-alive connection per client),
-so on a small machine both share the cores, as they did when the issue measured.
+server) and drops it afterwards. Over HTTP an operator registers --ranges ranges and --organisations
+schools get a trainer each (client i is school i's trainer, modulo their number) and a quota no booking
+exceeds. A real `federange api --workers N` process runs on 127.0.0.1 for each worker count, all at
+once on their own ports. The load generator is one asyncio process beside them (one HTTP/1.1
+keep-alive connection per client, requests written by hand and answers read with httptools' C parser:
+httpx's client cost 2-3 ms of CPU per request here, more than the server, and on 2 cores left a second
+worker nothing to run on); its CPU per request is printed too.
 
-1. Baseline: the booking engine alone, in this process, admits bookings for --seconds
-   (`BookingService.create_request` in a unit of work, exactly what the route calls): its rate and this
-   process's CPU per admission, one client after the other, and with as many client threads as each
-   booking client count (the server runs each request's use case in a thread of its pool, so the engine
-   runs there beside others: on 2 cores an admission costs 15-20 % more CPU at 4 and 16 concurrent
-   threads than alone, whatever the HTTP layer does).
-2. For each worker count, each operation and each client count, --seconds of load:
-   - `GET /api/v1/ranges` (a trainer's catalogue page),
-   - `GET /api/v1/ranges/{range}/availability` over a week in hourly steps,
-   - `POST /api/v1/bookings`, one range, a random window over a year, confirmed at once.
-   Printed: requests/s, p50 and p99 latency, the server's CPU (every process of the server, from
-   /proc) per request, and for bookings that CPU over the engine's CPU per admission (target <= 2):
-   over the engine alone (one client) and over the engine at the same number of concurrent clients.
+For each operation and client count:
+- `GET /api/v1/ranges` (a trainer's catalogue page) and `GET /api/v1/ranges/{range}/availability` over a
+  week in hourly steps: --seconds of load on each server in turn;
+- `POST /api/v1/bookings`, a random range and a random window over a year, confirmed at once: --rounds
+  rounds, each the booking engine alone in this process (`BookingService.create_request` in a unit of
+  work, exactly what the route calls, with as many threads as clients: the server runs each use case in
+  a thread of its pool) and then each server, for --seconds/--rounds each, so that all are measured in
+  the same seconds of a machine whose speed drifts by half within minutes. Figures are medians over the
+  rounds; "x engine" is the median of the rounds' server CPU per booking over the engine's CPU per
+  admission in the same round (target <= 2).
+Printed: requests/s, p50 and p99 latency, the server's CPU (every process of the server, from /proc)
+per request. With --ranges 1 --organisations 1 every admission queues on one range's and one quota's
+row lock, which measures the lock (bench/booking.py's "one range"), not the HTTP path.
 """
 
 from __future__ import annotations
@@ -28,8 +34,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
+import functools
+import json
 import os
 import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -40,11 +50,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import httptools
 import httpx
+import uvloop
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -126,35 +139,98 @@ def server(url: str, workers: int, port: int) -> Iterator[subprocess.Popen[bytes
 
 
 # -- the load ---------------------------------------------------------------------------------------
-Request = Callable[[httpx.AsyncClient, random.Random], Any]
+class Wire:
+    """One HTTP/1.1 keep-alive connection of the load generator: each request written as bytes, each
+    answer read by httptools' parser (status and body; the body is drained, not decoded)."""
+
+    def __init__(self, host: str, port: int, headers: dict[str, str]) -> None:
+        self._address = (host, port)
+        self._head = "".join(f"{k}: {v}\r\n" for k, v in {"Host": f"{host}:{port}", **headers}.items())
+        self._complete = False
+        self._parser = httptools.HttpResponseParser(self)
+        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    def on_message_complete(self) -> None:  # httptools' callback
+        self._complete = True
+
+    async def open(self) -> None:
+        self._streams = await asyncio.open_connection(*self._address)
+        self._streams[1].get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    async def close(self) -> None:
+        if self._streams is not None:
+            self._streams[1].close()
+            await self._streams[1].wait_closed()
+
+    async def request(self, method: str, path: str, body: Any = None) -> int:
+        """The answer's status code."""
+        assert self._streams is not None, "open() first"
+        reader, writer = self._streams
+        if body is None:
+            writer.write(f"{method} {path} HTTP/1.1\r\n{self._head}\r\n".encode())
+        else:
+            data = json.dumps(body).encode()
+            head = f"{method} {path} HTTP/1.1\r\n{self._head}Content-Type: application/json\r\n"
+            writer.write(f"{head}Content-Length: {len(data)}\r\n\r\n".encode() + data)
+        self._complete = False
+        while not self._complete:
+            chunk = await reader.read(65536)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            self._parser.feed_data(chunk)
+        status: int = self._parser.get_status_code()
+        return status
 
 
-async def _client(base: str, request: Request, seed: int, until: float, out: list[float]) -> list[int]:
+Request = Callable[[Wire, random.Random], Any]
+
+
+async def _client(
+    address: tuple[str, int],
+    headers: dict[str, str],
+    request: Request,
+    seed: int,
+    until: float,
+    out: list[float],
+) -> list[int]:
     """Load until `until`; the status codes of the answers that were not a success."""
     rnd = random.Random(seed)
     failed: list[int] = []
-    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-        await request(http, rnd)  # the connection is open before the clock starts
+    wire = Wire(*address, headers)
+    await wire.open()
+    try:
+        await request(wire, rnd)  # the connection is open and used once before the clock starts
         while time.monotonic() < until:
             began = time.perf_counter()
-            response = await request(http, rnd)
-            if response.status_code >= 300:
-                failed.append(response.status_code)
+            status = await request(wire, rnd)
+            if status >= 300:
+                failed.append(status)
             out.append(time.perf_counter() - began)
+    finally:
+        await wire.close()
     return failed
 
 
-def load(base: str, request: Request, clients: int, seconds: float, pid: int) -> dict[str, Any]:
+def load(
+    address: tuple[str, int],
+    headers: list[dict[str, str]],
+    request: Request,
+    clients: int,
+    seconds: float,
+    pid: int,
+) -> dict[str, Any]:
     latencies: list[float] = []
 
     async def run() -> list[int]:
         until = time.monotonic() + 0.3 + seconds
-        tasks = [_client(base, request, i, until, latencies) for i in range(clients)]
+        tasks = [
+            _client(address, headers[i % len(headers)], request, i, until, latencies) for i in range(clients)
+        ]
         return [code for codes in await asyncio.gather(*tasks) for code in codes]
 
-    cpu0, t0 = cpu_seconds(pid), time.monotonic()
-    failed = asyncio.run(run())
-    cpu1, t1 = cpu_seconds(pid), time.monotonic()
+    cpu0, own0, t0 = cpu_seconds(pid), time.process_time(), time.monotonic()
+    failed = uvloop.run(run())
+    cpu1, own1, t1 = cpu_seconds(pid), time.process_time(), time.monotonic()
     latencies.sort()
     n = len(latencies)
     if n == 0:  # not one request finished inside the window (an overloaded machine)
@@ -163,6 +239,7 @@ def load(base: str, request: Request, clients: int, seconds: float, pid: int) ->
             "p50": float("nan"),
             "p99": float("nan"),
             "cpu_ms": float("nan"),
+            "client_ms": float("nan"),
             "failed": failed,
         }
     return {
@@ -170,6 +247,7 @@ def load(base: str, request: Request, clients: int, seconds: float, pid: int) ->
         "p50": statistics.median(latencies) * 1000,
         "p99": latencies[min(n - 1, int(n * 0.99))] * 1000,
         "cpu_ms": (cpu1 - cpu0) / max(n, 1) * 1000,
+        "client_ms": (own1 - own0) / n * 1000,
         "failed": failed,
     }
 
@@ -192,40 +270,47 @@ def setup(url: str) -> tuple[str, str]:
 
 
 def engine_baseline(
-    url: str, range_slug: str, organisation: str, seconds: float, *, clients: int = 1
+    url: str, ranges: list[str], organisations: list[str], seconds: float, *, clients: int = 1
 ) -> dict[str, float]:
     """The engine's admissions per second and this process's CPU per admission, with `clients` threads
-    admitting at once (each its own unit of work, as the server's thread pool runs them)."""
+    admitting at once (each its own unit of work, as the server's thread pool runs them); thread i books
+    for organisation i (modulo their number), as HTTP client i does, on a random one of `ranges`."""
     from orchestrator.identity.principals import Principal, Role
 
     services = build(Settings(database_url=url, secret_key=SECRET))
-    trainer = Principal(
-        id="bench-engine",
-        name="bench",
-        organisation_id=organisation,
-        organisation_country="EE",
-        role=Role.TRAINER,
-    )
+    trainers = [
+        Principal(
+            id=f"bench-engine-{i}",
+            name="bench",
+            organisation_id=organisation,
+            organisation_country="EE",
+            role=Role.TRAINER,
+        )
+        for i, organisation in enumerate(organisations)
+    ]
     small = Resources(100, 128, 1, 0)
 
-    def admit(rnd: random.Random) -> None:
+    def admit(rnd: random.Random, trainer: Principal) -> None:
         start, end = window(rnd)
         request = BookingRequest(
-            items=[BookingItem(range_ref=range_slug, demand=small)], start=start, end=end, hold=False
+            items=[BookingItem(range_ref=rnd.choice(ranges), demand=small)],
+            start=start,
+            end=end,
+            hold=False,
         )
         with services.uow() as uow:
             services.booking(uow.bookings).create_request(trainer, request)
 
     warm = random.Random(7)
-    for _ in range(50):
-        admit(warm)
+    for i in range(50):
+        admit(warm, trainers[i % len(trainers)])
     counts: list[int] = []
     until = time.monotonic() + seconds
 
     def client(seed: int) -> None:
-        rnd, done = random.Random(seed), 0
+        rnd, done, trainer = random.Random(seed), 0, trainers[seed % len(trainers)]
         while time.monotonic() < until:
-            admit(rnd)
+            admit(rnd, trainer)
             done += 1
         counts.append(done)
 
@@ -249,6 +334,21 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--clients", default="1,8,32", help="clients for the GETs and bookings")
     parser.add_argument("--booking-clients", default="1,4,16", help="further client counts for bookings")
+    parser.add_argument(
+        "--ranges", type=int, default=8, help="ranges the bookings are spread over (1: one range's lock)"
+    )
+    parser.add_argument(
+        "--organisations",
+        type=int,
+        default=8,
+        help="schools booking, one trainer each (1: every admission queues on its quota's lock)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="engine and HTTP phases alternated per booking figure"
+    )
+    parser.add_argument(
+        "--operations", default="ranges,availability,bookings", help="which of the three to load"
+    )
     args = parser.parse_args()
     workers = [int(w) for w in args.workers.split(",")]
     clients = sorted({int(c) for c in args.clients.split(",")})
@@ -262,59 +362,73 @@ def main() -> None:
     try:
         admin, _ = setup(url)
         port = 18000 + os.getpid() % 1000
-        base = f"http://127.0.0.1:{port}"
         with server(url, 1, port):
-            trainer, school, slug = onboard(base, admin)
-        engine = {n: engine_baseline(url, slug, school, args.seconds, clients=n) for n in booking_clients}
-        baseline = engine[1] if 1 in engine else engine_baseline(url, slug, school, args.seconds)
+            trainers, schools, slugs = onboard(
+                f"http://127.0.0.1:{port}", admin, ranges=args.ranges, organisations=args.organisations
+            )
         print(f"# HTTP API on {os.cpu_count()} cores, PostgreSQL database {name}\n")
-        print("| engine, this process | clients | admissions/s | CPU ms per admission |")
-        print("| --- | ---: | ---: | ---: |")
-        for n, e in engine.items():
-            print(f"| create_request in a unit of work | {n} | {e['rate']:.0f} | {e['cpu_ms']:.2f} |")
-        print()
-        headers = {"Authorization": f"Bearer {trainer}"}
+        headers = [{"Authorization": f"Bearer {trainer}"} for trainer in trainers]
         week = {"start": T0.isoformat(), "end": (T0 + timedelta(days=7)).isoformat(), "step": "3600"}
 
-        async def ranges(http: httpx.AsyncClient, _rnd: random.Random) -> httpx.Response:
-            return await http.get("/api/v1/ranges", headers=headers)
+        async def ranges(http: Wire, _rnd: random.Random) -> int:
+            return await http.request("GET", "/api/v1/ranges")
 
-        async def availability(http: httpx.AsyncClient, _rnd: random.Random) -> httpx.Response:
-            return await http.get(f"/api/v1/ranges/{slug}/availability", params=week, headers=headers)
+        async def availability(http: Wire, _rnd: random.Random) -> int:
+            path = f"/api/v1/ranges/{slugs[0]}/availability?{urlencode(week)}"
+            return await http.request("GET", path)
 
-        async def booking(http: httpx.AsyncClient, rnd: random.Random) -> httpx.Response:
+        async def booking(http: Wire, rnd: random.Random) -> int:
             start, end = window(rnd)
             body = {
-                "range": slug,
+                "range": rnd.choice(slugs),
                 "demand": {"cpu_millicores": 100, "memory_mib": 128, "slots": 1, "gpus": 0},
                 "start": start.isoformat(),
                 "end": end.isoformat(),
                 "hold": False,
             }
-            return await http.post("/api/v1/bookings", json=body, headers=headers)
+            return await http.request("POST", "/api/v1/bookings", body)
 
+        chosen = set(args.operations.split(","))
         operations: list[tuple[str, Request, list[int]]] = [
-            ("GET /api/v1/ranges", ranges, clients),
-            ("GET availability (a week, hourly)", availability, clients),
-            ("POST /api/v1/bookings", booking, booking_clients),
+            (label, request, counts)
+            for key, label, request, counts in (
+                ("ranges", "GET /api/v1/ranges", ranges, clients),
+                ("availability", "GET availability (a week, hourly)", availability, clients),
+                ("bookings", "POST /api/v1/bookings", booking, booking_clients),
+            )
+            if key in chosen
         ]
         print(
             "| workers | operation | clients | requests/s | p50 ms | p99 ms | server CPU ms/req "
-            "| x engine alone | x engine, same clients |"
+            "| engine CPU ms/admission | x engine | load generator CPU ms/req |"
         )
-        print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for count in workers:
-            with server(url, count, port) as proc:
-                for label, request, counts in operations:
-                    for n in counts:
-                        r = load(base, request, n, args.seconds, proc.pid)
-                        alone, same = r["cpu_ms"] / baseline["cpu_ms"], r["cpu_ms"] / engine[n]["cpu_ms"]
-                        ratio = f"{alone:.2f} | {same:.2f}" if label.startswith("POST") else " | "
+        print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        with contextlib.ExitStack() as stack:
+            # every worker count's server at once, each on its own port: the phases of one figure
+            # alternate between them (and the engine), so they are measured in the same seconds
+            targets = {
+                count: Target(stack.enter_context(server(url, count, port + i)).pid, ("127.0.0.1", port + i))
+                for i, count in enumerate(workers)
+            }
+            for label, request, counts in operations:
+                for n in counts:
+                    if request is booking:
+                        engine = functools.partial(
+                            engine_baseline, url, slugs, schools, args.seconds / args.rounds, clients=n
+                        )
+                        found = alternated(args.rounds, args.seconds, n, targets, headers, booking, engine)
+                    else:
+                        found = {
+                            count: load(t.address, headers, request, n, args.seconds, t.pid)
+                            for count, t in targets.items()
+                        }
+                    for count, r in found.items():
+                        ratio = f"{r['engine_ms']:.2f} | {r['ratio']:.2f}" if "ratio" in r else " | "
                         codes = collections.Counter(r["failed"])
                         failed = "".join(f" ({k} answered {code})" for code, k in sorted(codes.items()))
                         print(
                             f"| {count} | {label} | {n} | {r['rate']:.0f}{failed} | {r['p50']:.1f} | "
-                            f"{r['p99']:.1f} | {r['cpu_ms']:.2f} | {ratio} |",
+                            f"{r['p99']:.1f} | {r['cpu_ms']:.2f} | {ratio} | {r['client_ms']:.2f} |",
                             flush=True,
                         )
     finally:
@@ -323,46 +437,94 @@ def main() -> None:
         admin_engine.dispose()
 
 
-def onboard(base: str, admin: str) -> tuple[str, str, str]:
-    """Over HTTP: an operator registers a range shared in full, a school gets a trainer token. Returns
-    (trainer token, school organisation id, range slug)."""
+class Target(NamedTuple):
+    """A running server: its process (CPU is read for it and its children) and its address."""
+
+    pid: int
+    address: tuple[str, int]
+
+
+def alternated(
+    rounds: int,
+    seconds: float,
+    clients: int,
+    targets: dict[int, Target],
+    headers: list[dict[str, str]],
+    request: Request,
+    engine: Callable[[], dict[str, float]],
+) -> dict[int, dict[str, Any]]:
+    """Bookings over HTTP on every target and the engine alone, in alternating phases of seconds/rounds
+    each, so that all are measured in the same seconds of a machine whose speed drifts (as
+    bench/booking.py does against its INSERT baseline). Per target: each figure the median over the
+    rounds, the ratio the median of the rounds' ratios of server CPU per booking over the engine's CPU per
+    admission at the same concurrency in the same round."""
+    phases: dict[int, list[tuple[dict[str, float], dict[str, Any]]]] = {count: [] for count in targets}
+    for i in range(rounds):
+        e = engine()
+        order = list(targets.items())
+        for count, t in order if i % 2 == 0 else reversed(order):  # neither target always goes first
+            phases[count].append((e, load(t.address, headers, request, clients, seconds / rounds, t.pid)))
+    found = {}
+    for count, pairs in phases.items():
+        keys = ("rate", "p50", "p99", "cpu_ms", "client_ms")
+        found[count] = {
+            **{key: statistics.median(r[key] for _, r in pairs) for key in keys},
+            "engine_ms": statistics.median(e["cpu_ms"] for e, _ in pairs),
+            "ratio": statistics.median(r["cpu_ms"] / e["cpu_ms"] for e, r in pairs),
+            "failed": [code for _, r in pairs for code in r["failed"]],
+        }
+    return found
+
+
+def onboard(
+    base: str, admin: str, *, ranges: int, organisations: int
+) -> tuple[list[str], list[str], list[str]]:
+    """Over HTTP: an operator registers `ranges` ranges shared in full; `organisations` schools get a
+    trainer token each and a quota no booking of the run exceeds (every organisation has one, 32 slots
+    by default, and every admission locks and reads it). Returns (trainer tokens, school organisation
+    ids, range slugs)."""
     with httpx.Client(base_url=base, timeout=30) as http:
 
-        def post(path: str, body: dict[str, Any], token: str) -> dict[str, Any]:
-            r = http.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
-            assert r.status_code == 201, r.text
+        def call(method: str, path: str, body: dict[str, Any], token: str) -> dict[str, Any]:
+            r = http.request(method, path, json=body, headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code in (200, 201), r.text
             out: dict[str, Any] = r.json()
             return out
 
-        operator_org = post(
-            "/api/v1/organisations", {"name": "EE operator", "country": "EE", "kind": "range_operator"}, admin
-        )["id"]
-        operator = post(
-            "/api/v1/tokens", {"name": "ops", "organisation_id": operator_org, "role": "operator"}, admin
-        )["token"]
-        school = post(
+        operator_org = call(
+            "POST",
             "/api/v1/organisations",
-            {"name": "Bench school", "country": "EE", "kind": "training_provider"},
+            {"name": "EE operator", "country": "EE", "kind": "range_operator"},
             admin,
         )["id"]
-        trainer = post(
-            "/api/v1/tokens", {"name": "trainer", "organisation_id": school, "role": "trainer"}, admin
+        operator = call(
+            "POST",
+            "/api/v1/tokens",
+            {"name": "ops", "organisation_id": operator_org, "role": "operator"},
+            admin,
         )["token"]
         big = 1_000_000
-        post(
-            "/api/v1/ranges",
-            {
-                "slug": "bench-range",
-                "name": "Bench range",
+        plenty = {"cpu_millicores": big, "memory_mib": big, "slots": big, "gpus": 0}
+        trainers, schools = [], []
+        for i in range(organisations):
+            school = {"name": f"Bench school {i}", "country": "EE", "kind": "training_provider"}
+            schools.append(call("POST", "/api/v1/organisations", school, admin)["id"])
+            grant = {"name": "trainer", "organisation_id": schools[-1], "role": "trainer"}
+            trainers.append(call("POST", "/api/v1/tokens", grant, admin)["token"])
+            call("PUT", f"/api/v1/organisations/{schools[-1]}/quota", plenty, admin)
+        slugs = [f"bench-range-{i}" for i in range(ranges)]
+        for slug in slugs:
+            shared = {
+                "slug": slug,
+                "name": f"Bench range {slug}",
                 "country": "EE",
                 "capabilities": ["containers"],
-                "capacity": {"cpu_millicores": big, "memory_mib": big, "slots": big, "gpus": 0},
+                "capacity": plenty,
                 "policy": {"max_foreign_share": 1.0, "max_booking_minutes": None},
                 "connector": {"kind": "fake", "config": {}},
-            },
-            operator,
-        )
-    return trainer, school, "bench-range"
+            }
+            call("POST", "/api/v1/ranges", shared, operator)
+    return trainers, schools, slugs
 
 
 if __name__ == "__main__":

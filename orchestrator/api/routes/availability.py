@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from orchestrator.api.deps import PrincipalDep, ServicesDep
 from orchestrator.api.schemas.bookings import AvailabilityOut, HitOut, MissOut, SearchIn, SearchOut
-from orchestrator.api.schemas.common import UtcDateTime
+from orchestrator.api.schemas.common import UtcDateTime, answer
 from orchestrator.booking.availability import MAX_SLOTS
 
 router = APIRouter(tags=["availability"])
@@ -21,6 +21,7 @@ router = APIRouter(tags=["availability"])
 @router.get(
     "/api/v1/ranges/{range_ref}/availability",
     summary="Free capacity per dimension over time (the least free in each step)",
+    response_model=AvailabilityOut,
 )
 def availability(
     range_ref: str,
@@ -34,7 +35,7 @@ def availability(
     organisation_id: Annotated[
         str | None, Query(description="Whose foreign share applies (default: yours)")
     ] = None,
-) -> AvailabilityOut:
+) -> Response:
     with services.uow() as uow:
         timeline = services.booking(uow.bookings).availability.timeline(
             principal,
@@ -44,7 +45,7 @@ def availability(
             step=timedelta(seconds=step),
             organisation_id=organisation_id,
         )
-    return AvailabilityOut.from_domain(timeline)
+    return answer(AvailabilityOut.from_domain(timeline))
 
 
 @router.post(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from orchestrator.api.deps import PrincipalDep, ServicesDep
 from orchestrator.api.routes.exercises import TeamsLimit, TeamsOffset, detail_out, state_out
+from orchestrator.api.schemas.common import answer
 from orchestrator.api.schemas.exercises import (
     AccessOut,
     EnvironmentIn,
@@ -44,17 +45,19 @@ def list_(principal: PrincipalDep, services: ServicesDep, active: bool = True) -
     return [ExerciseSummary.from_domain(e) for e in found]
 
 
-@router.get("/{environment_id}", summary="An environment with its stages and events")
+@router.get(
+    "/{environment_id}", summary="An environment with its stages and events", response_model=ExerciseOut
+)
 def get(
     environment_id: str,
     principal: PrincipalDep,
     services: ServicesDep,
     teams_offset: TeamsOffset = 0,
     teams_limit: TeamsLimit = TEAMS_PER_PAGE,
-) -> ExerciseOut:
+) -> Response:
     with services.uow() as uow:
         found = services.exercises(uow).get(principal, environment_id, offset=teams_offset, limit=teams_limit)
-        return detail_out(uow, found)
+        return answer(detail_out(uow, found))
 
 
 @router.get("/{environment_id}/access", summary="Endpoints and credentials of the environment")

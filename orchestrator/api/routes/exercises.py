@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from orchestrator.api.deps import PrincipalDep, ServicesDep
+from orchestrator.api.schemas.common import answer
 from orchestrator.api.schemas.exercises import (
     AccessOut,
     EventOut,
@@ -91,7 +92,9 @@ def list_(principal: PrincipalDep, services: ServicesDep, active: bool = False) 
 
 
 @router.get(
-    "/{exercise_id}", summary="An exercise with its plan, one page of per-team stages, and its events"
+    "/{exercise_id}",
+    summary="An exercise with its plan, one page of per-team stages, and its events",
+    response_model=ExerciseOut,
 )
 def get(
     exercise_id: str,
@@ -99,10 +102,10 @@ def get(
     services: ServicesDep,
     teams_offset: TeamsOffset = 0,
     teams_limit: TeamsLimit = TEAMS_PER_PAGE,
-) -> ExerciseOut:
+) -> Response:
     with services.uow() as uow:
         detail = services.exercises(uow).get(principal, exercise_id, offset=teams_offset, limit=teams_limit)
-        return detail_out(uow, detail)
+        return answer(detail_out(uow, detail))
 
 
 @router.get("/{exercise_id}/access", summary="Per team: entry endpoints and handed-out credentials")

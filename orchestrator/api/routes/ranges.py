@@ -15,7 +15,7 @@ from orchestrator.api.schemas.catalogue import (
     RangeOut,
     RangeUpdate,
 )
-from orchestrator.api.schemas.common import MAX_PAGE, PageOut
+from orchestrator.api.schemas.common import MAX_PAGE, PageOut, answer
 from orchestrator.catalogue.access import check_range_access
 from orchestrator.catalogue.health import probe
 from orchestrator.domain.ranges import RangeStatus
@@ -50,7 +50,11 @@ def register(
     return RangeOut.from_domain(stored, health)
 
 
-@router.get("", summary="List the ranges the caller may see (filtered by sharing policy)")
+@router.get(
+    "",
+    summary="List the ranges the caller may see (filtered by sharing policy)",
+    response_model=PageOut[RangeOut],
+)
 def list_(
     principal: PrincipalDep,
     services: ServicesDep,
@@ -59,7 +63,7 @@ def list_(
     range_status: Annotated[RangeStatus | None, Query(alias="status")] = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> PageOut[RangeOut]:
+) -> Response:
     with services.uow() as uow:
         result = services.catalogue(uow.catalogue).list_ranges(
             principal,
@@ -70,17 +74,19 @@ def list_(
             page_size=page_size,
         )
         health = uow.catalogue.health_of([r.id for r in result.items])
-    return PageOut[RangeOut].read(
-        result, items=[RangeOut.from_domain(r, health.get(r.id)) for r in result.items]
+    return answer(
+        PageOut[RangeOut].read(
+            result, items=[RangeOut.from_domain(r, health.get(r.id)) for r in result.items]
+        )
     )
 
 
-@router.get("/{range_ref}", summary="Get a range by id or slug")
-def get(range_ref: str, principal: PrincipalDep, services: ServicesDep) -> RangeOut:
+@router.get("/{range_ref}", summary="Get a range by id or slug", response_model=RangeOut)
+def get(range_ref: str, principal: PrincipalDep, services: ServicesDep) -> Response:
     with services.uow() as uow:
         record = services.catalogue(uow.catalogue).get_range(principal, range_ref)
         health = uow.catalogue.health_of([record.id]).get(record.id)
-    return RangeOut.from_domain(record, health)
+    return answer(RangeOut.from_domain(record, health))
 
 
 @router.get(
