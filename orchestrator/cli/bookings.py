@@ -266,10 +266,8 @@ def quota_show(ctx: typer.Context, organisation: str) -> None:
     """Show an organisation's quota."""
     organisation = ids.resolve(client_of(ctx), "organisation", organisation)
     q = client_of(ctx).request("GET", f"/api/v1/organisations/{organisation}/quota")
-    if output.machine(q):
-        return
     limit = "none" if q["limit"] is None else demand_text(q["limit"])
-    output.console.print(f"quota of {q['organisation_id']}: {limit}")
+    output.said(q, f"quota of {q['organisation_id']}: {limit}")
 
 
 @quota_app.command("set")

@@ -45,10 +45,8 @@ def add(
                 raise typer.Exit(2)
             body[field] = path.read_text()
     peer = client_of(ctx).request("POST", "/api/v1/peers", json=body)
-    if output.machine(peer):
-        return
     ranges = ", ".join(peer["ranges"]) or "none"
-    output.console.print(f"[green]added[/] peer {peer['name']} ({peer['api_version']}): ranges {ranges}")
+    output.said(peer, f"[green]added[/] peer {peer['name']} ({peer['api_version']}): ranges {ranges}")
 
 
 @app.command("list")

@@ -32,12 +32,6 @@ def health_text(r: dict[str, Any], *, limit: int | None = None) -> str:
     return f"FAILING: {reason}"
 
 
-def _capacity(r: dict[str, Any]) -> str:
-    c = r["capacity"]
-    text = f"{c['cpu_millicores'] / 1000:g} cpu, {c['memory_mib'] / 1024:g} GiB, {c['slots']} slots"
-    return text + (f", {c['gpus']} GPU" if c.get("gpus") else "")
-
-
 @app.command("list")
 def list_(
     ctx: typer.Context,
@@ -72,7 +66,7 @@ def list_(
                 r["status"],
                 health_text(r, limit=40),
                 ",".join(r["capabilities"]),
-                _capacity(r),
+                bookings.demand_text(r["capacity"]),
                 r["connector"]["kind"],
             ]
             for r in data["items"]
@@ -101,7 +95,7 @@ def show(
             ["health", health_text(r)],
             ["last probed", (r.get("health") or {}).get("probed_at", "")],
             ["capabilities", ", ".join(r["capabilities"])],
-            ["capacity", _capacity(r)],
+            ["capacity", bookings.demand_text(r["capacity"])],
             ["allowed countries", ", ".join(p["allowed_countries"]) or "all"],
             ["allowed organisations", ", ".join(p["allowed_organisations"]) or "all"],
             ["max foreign share", f"{p['max_foreign_share']:.0%}"],

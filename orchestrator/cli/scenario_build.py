@@ -33,7 +33,7 @@ from connectors.base import (
 )
 from orchestrator.cli import documents, output
 from orchestrator.cli.options import current
-from orchestrator.cli.scenarios import resolve
+from orchestrator.cli.scenarios import fail, resolve
 from scenarios.bundle import Bundle
 from scenarios.images import BASE_ENV, BuiltImage, base_image, built_images
 
@@ -85,11 +85,6 @@ def close(connector: object) -> None:
     closer = getattr(connector, "close", None)
     if callable(closer):
         closer()
-
-
-def fail(message: str) -> typer.Exit:
-    output.errors.print(f"[bold red]{message}[/]", markup=True, highlight=False)
-    return typer.Exit(1)
 
 
 def builder_of(engine: str) -> tuple[Connector, ImageBuilder]:

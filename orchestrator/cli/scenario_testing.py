@@ -39,13 +39,12 @@ from orchestrator.cli.scenario_build import (
     EngineOption,
     RangeDocument,
     close,
-    fail,
     local_engine,
     open_connector,
     prepare,
     read_range,
 )
-from orchestrator.cli.scenarios import resolve
+from orchestrator.cli.scenarios import fail, resolve
 from scenarios.bundle import Bundle
 from scenarios.errors import ScenarioError
 from scenarios.images import base_image, pinned

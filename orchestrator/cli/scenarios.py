@@ -31,7 +31,7 @@ import_app = typer.Typer(help="Import scenarios from other cyber ranges.", no_ar
 app.add_typer(import_app, name="import")
 
 
-def _fail(message: str) -> typer.Exit:
+def fail(message: str) -> typer.Exit:
     output.errors.print(f"[bold red]{message}[/]", markup=True, highlight=False)
     return typer.Exit(1)
 
@@ -47,7 +47,7 @@ def resolve(ref: str) -> Bundle:
         name, _, version = ref.partition("@")
         return library.bundle(name, version or None)
     except ScenarioNotFound as exc:
-        raise _fail(exc.reason) from exc
+        raise fail(exc.reason) from exc
     except ScenarioError as exc:
         _print_problems(exc.source or ref, exc.problems)
         raise typer.Exit(1) from exc
@@ -131,12 +131,12 @@ def validate(
         if path.is_dir():
             found = discover(path)
             if not found:
-                raise _fail(f"{path}: no scenario files (scenario.yaml or YAML with 'kind: Scenario')")
+                raise fail(f"{path}: no scenario files (scenario.yaml or YAML with 'kind: Scenario')")
             files += found
         elif path.is_file():
             files.append(path)
         else:
-            raise _fail(f"{path}: no such file or directory")
+            raise fail(f"{path}: no such file or directory")
     results: list[dict[str, Any]] = []
     for file in files:
         try:
@@ -165,7 +165,7 @@ def validate(
                 highlight=False,
             )
     if bad:
-        raise _fail(f"{bad} of {len(files)} scenario file(s) invalid")
+        raise fail(f"{bad} of {len(files)} scenario file(s) invalid")
 
 
 def _verdict(file: Path, bundle: Bundle | None, problems: list[Problem]) -> dict[str, Any]:
@@ -327,21 +327,21 @@ def _tables(image_map: Path | None) -> Any:
     try:
         return load_tables(image_map)
     except TablesError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
 
 
 def _run(do: Any) -> Imported:
     try:
         imported: Imported = do()
     except ImportRefused as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     return imported
 
 
 def _write(imported: Imported, out: Path | None, *, force: bool) -> None:
     directory = out or Path(imported.scenario.metadata.name)
     if (directory / "scenario.yaml").exists() and not force:
-        raise _fail(f"{directory / 'scenario.yaml'} exists; pass --force to overwrite it")
+        raise fail(f"{directory / 'scenario.yaml'} exists; pass --force to overwrite it")
     written = imported.write(directory)
     items = imported.report.items
     report = {

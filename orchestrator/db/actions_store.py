@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from orchestrator.db.tables import DueActionRow
+from orchestrator.db.tables import DueActionRow, read
 from orchestrator.domain.actions import ActionStatus, DueAction
 
 
@@ -188,17 +188,4 @@ class SqlActionStore:
 
 
 def _action(row: DueActionRow) -> DueAction:
-    return DueAction(
-        id=row.id,
-        kind=row.kind,
-        object_kind=row.object_kind,
-        object_id=row.object_id,
-        due_at=row.due_at,
-        payload=dict(row.payload),
-        status=ActionStatus(row.status),
-        attempts=row.attempts,
-        max_attempts=row.max_attempts,
-        claimed_by=row.claimed_by,
-        claimed_until=row.claimed_until,
-        last_error=row.last_error,
-    )
+    return read(DueAction, row, payload=dict(row.payload), status=ActionStatus(row.status))

@@ -23,7 +23,15 @@ from orchestrator.db.placement_codec import (
     placement_from_json,
     placement_to_json,
 )
-from orchestrator.db.tables import ExerciseEventRow, ExerciseRow, InstanceRow, StageRow, TeamLinkRow
+from orchestrator.db.tables import (
+    ExerciseEventRow,
+    ExerciseRow,
+    InstanceRow,
+    StageRow,
+    TeamLinkRow,
+    read,
+    values,
+)
 from orchestrator.exercises.model import (
     PLACEMENT_NOT_LOADED,
     Exercise,
@@ -322,15 +330,7 @@ class SqlExerciseStore:
         return None if row is None else instance_of(row)
 
     def add_event(self, event: ExerciseEvent) -> None:
-        self.session.add(
-            ExerciseEventRow(
-                id=event.id,
-                exercise_id=event.exercise_id,
-                at=event.at,
-                level=event.level,
-                message=event.message,
-            )
-        )
+        self.session.add(ExerciseEventRow(**values(event)))
         self.session.flush()
 
     def events_of(self, exercise_id: str) -> Sequence[ExerciseEvent]:
@@ -339,10 +339,7 @@ class SqlExerciseStore:
             .where(ExerciseEventRow.exercise_id == exercise_id)
             .order_by(ExerciseEventRow.at, ExerciseEventRow.id)
         )
-        return [
-            ExerciseEvent(id=r.id, exercise_id=r.exercise_id, at=r.at, level=r.level, message=r.message)
-            for r in self.session.scalars(stmt)
-        ]
+        return [read(ExerciseEvent, r) for r in self.session.scalars(stmt)]
 
 
 def _exercise_values(e: Exercise) -> dict[str, Any]:
@@ -450,14 +447,4 @@ def instance_of(row: Row[Any]) -> Instance:
 
 
 def _stage(row: Row[Any]) -> StageRecord:
-    return StageRecord(
-        id=row.id,
-        instance_id=row.instance_id,
-        stage=Stage(row.stage),
-        attempt=row.attempt,
-        outcome=StageOutcome(row.outcome),
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        error=row.error,
-        log=row.log,
-    )
+    return read(StageRecord, row, stage=Stage(row.stage), outcome=StageOutcome(row.outcome))

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from orchestrator.db.tables import OrganisationRow, ScenarioRow, ScenarioShareRow
+from orchestrator.db.tables import OrganisationRow, ScenarioRow, ScenarioShareRow, read
 from orchestrator.domain.catalogue import EVERYONE, ScenarioVersion
 
 
@@ -38,16 +38,12 @@ class SqlScenarioStore:
                 if (org, name) in keys:
                     shares.setdefault((org, name), set()).add(shared_with)
         return [
-            ScenarioVersion(
-                name=r.name,
-                version=r.version,
-                document=r.document,
-                digest=r.digest,
-                organisation_id=r.organisation_id,
+            read(
+                ScenarioVersion,
+                r,
                 owner=handle,
                 shared_with=frozenset(shares.get((r.organisation_id, r.name), ())),
-                created_at=r.created_at,
-                first_used_at=r.first_used_at,
+                base_dir=None,  # only the library's versions have their files in a directory
             )
             for r, handle in rows
         ]

@@ -318,23 +318,19 @@ class Hub:
             },
             secrets={("token",): peer.token, **({("tls_key",): peer.tls_key} if peer.tls_key else {})},
         )
-        capacity = Resources.from_dict(item.get("capacity", {}))
-        capabilities = frozenset(str(c) for c in item.get("capabilities", []))
+        published: dict[str, Any] = {
+            "name": str(item.get("name") or slug),
+            "description": str(item.get("description") or ""),
+            "country": str(item["country"]),
+            "capabilities": frozenset(str(c) for c in item.get("capabilities", [])),
+            "capacity": Resources.from_dict(item.get("capacity", {})),
+            "policy": policy,
+            "status": status,
+            "connector": connector,
+            "updated_at": now,
+        }
         if existing is not None:
-            unit.catalogue.save_range(  # type: ignore[attr-defined]
-                replace(
-                    existing,
-                    name=str(item.get("name") or slug),
-                    description=str(item.get("description") or ""),
-                    country=str(item["country"]),
-                    capabilities=capabilities,
-                    capacity=capacity,
-                    policy=policy,
-                    status=status,
-                    connector=connector,
-                    updated_at=now,
-                )
-            )
+            unit.catalogue.save_range(replace(existing, **published))  # type: ignore[attr-defined]
             return
         local = slug
         if unit.catalogue.get_range(local) is not None:
@@ -342,19 +338,11 @@ class Hub:
         record = RangeRecord(
             id=str(uuid.uuid4()),
             slug=local,
-            name=str(item.get("name") or slug),
-            description=str(item.get("description") or ""),
             operator_organisation_id=peer.organisation_id,
-            country=str(item["country"]),
-            capabilities=capabilities,
-            capacity=capacity,
-            policy=policy,
-            status=status,
             preference=50,
-            connector=connector,
             created_at=now,
-            updated_at=now,
             origin_peer_id=peer.id,
+            **published,
         )
         unit.catalogue.add_range(record)  # type: ignore[attr-defined]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from orchestrator.domain.errors import FieldProblem, InvalidInput
 from orchestrator.placement import phrases
@@ -156,18 +156,7 @@ def assemble(
 def _with_teams(outcome: RangeOutcome, teams: int, request: PlacementRequest) -> RangeOutcome:
     if teams == 0:
         return outcome
-    return RangeOutcome(
-        range_id=outcome.range_id,
-        range_slug=outcome.range_slug,
-        verdict=outcome.verdict,
-        verdicts=outcome.verdicts,
-        room=outcome.room,
-        score=outcome.score,
-        scores=outcome.scores,
-        approval_required=outcome.approval_required,
-        teams=teams,
-        demand=request.demand.scale(teams),
-    )
+    return replace(outcome, teams=teams, demand=request.demand.scale(teams))
 
 
 def place_teams(

@@ -32,11 +32,9 @@ from orchestrator.placement.snapshot import PlacementSnapshot
 @dataclass(frozen=True, kw_only=True)
 class Move:
     team: str
-    from_range_id: str
     from_range_slug: str
     to_range_id: str
     to_range_slug: str
-    affinity: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,11 +115,9 @@ def replace_teams(
     moves = tuple(
         Move(
             team=a.team,
-            from_range_id=was[a.team].range_id,
             from_range_slug=was[a.team].range_slug,
             to_range_id=a.range_id,
             to_range_slug=a.range_slug,
-            affinity=a.affinity,
         )
         for a in sorted(placed, key=lambda a: a.team)
     )

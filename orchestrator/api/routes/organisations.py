@@ -14,18 +14,18 @@ router = APIRouter(prefix="/api/v1/organisations", tags=["organisations"])
 def create(body: OrganisationIn, principal: PrincipalDep, services: ServicesDep) -> OrganisationOut:
     with services.uow() as uow:
         org = services.catalogue(uow.catalogue).create_organisation(principal, body.to_domain())
-    return OrganisationOut.from_domain(org)
+    return OrganisationOut.read(org)
 
 
 @router.get("", summary="List organisations")
 def list_(principal: PrincipalDep, services: ServicesDep) -> list[OrganisationOut]:
     with services.uow() as uow:
         orgs = services.catalogue(uow.catalogue).list_organisations(principal)
-    return [OrganisationOut.from_domain(o) for o in orgs]
+    return [OrganisationOut.read(o) for o in orgs]
 
 
 @router.get("/{organisation_id}", summary="Get an organisation")
 def get(organisation_id: str, principal: PrincipalDep, services: ServicesDep) -> OrganisationOut:
     with services.uow() as uow:
         org = services.catalogue(uow.catalogue).get_organisation(principal, organisation_id)
-    return OrganisationOut.from_domain(org)
+    return OrganisationOut.read(org)

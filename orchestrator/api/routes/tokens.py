@@ -27,7 +27,7 @@ def issue(body: TokenIn, principal: PrincipalDep, services: ServicesDep) -> Issu
 def list_(principal: PrincipalDep, services: ServicesDep) -> list[TokenOut]:
     with services.uow() as uow:
         infos = services.identity(uow.catalogue).list_tokens(principal)
-    return [TokenOut.from_domain(i) for i in infos]
+    return [TokenOut.read(i) for i in infos]
 
 
 @router.delete("/{token_id}", summary="Revoke a token (admin, or its holder)")
@@ -35,4 +35,4 @@ def revoke(token_id: str, principal: PrincipalDep, services: ServicesDep) -> Tok
     with services.uow() as uow:
         info = services.identity(uow.catalogue).revoke_token(principal, token_id)
     services.verified_tokens.clear()  # this process at once; the others through the database's notice
-    return TokenOut.from_domain(info)
+    return TokenOut.read(info)

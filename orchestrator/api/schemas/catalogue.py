@@ -14,10 +14,10 @@ from orchestrator.catalogue.access import AccessReport
 from orchestrator.catalogue.drafts import MaintenanceDraft, OrganisationDraft, RangeDraft, RangePatch
 from orchestrator.catalogue.health import RangeHealth
 from orchestrator.catalogue.views import range_view
-from orchestrator.domain.catalogue import Organisation, RangeRecord
+from orchestrator.domain.catalogue import RangeRecord
 from orchestrator.domain.ranges import OrganisationKind, RangeStatus, SharingPolicy
 from orchestrator.identity.audit import AuditEvent
-from orchestrator.identity.principals import IssuedToken, Role, TokenInfo
+from orchestrator.identity.principals import IssuedToken, Role
 
 #: The largest capacity a range may declare in each dimension (a million cores, a petabyte, a million
 #: team instances): beyond any real range, within what the database columns and the sums over a
@@ -58,10 +58,6 @@ class OrganisationOut(Out):
     kind: OrganisationKind
     created_at: datetime
 
-    @classmethod
-    def from_domain(cls, org: Organisation) -> OrganisationOut:
-        return cls.read(org)
-
 
 class TokenIn(Schema):
     name: str = Field(min_length=1, max_length=200, description="Who or what holds the token")
@@ -81,17 +77,13 @@ class TokenOut(Out):
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
 
-    @classmethod
-    def from_domain(cls, info: TokenInfo) -> TokenOut:
-        return cls.read(info)
-
 
 class IssuedTokenOut(TokenOut):
     token: str = Field(description="The token itself: shown once, store it now")
 
     @classmethod
     def from_issued(cls, issued: IssuedToken) -> IssuedTokenOut:
-        return cls(token=issued.plaintext, **TokenOut.from_domain(issued.info).model_dump())
+        return cls(token=issued.plaintext, **TokenOut.read(issued.info).model_dump())
 
 
 class CapacityIn(Schema):
@@ -284,10 +276,6 @@ class RangeHealthOut(Out):
     version: str = Field(description="what the range reports running (engine or cluster version)")
     probed_at: datetime
 
-    @classmethod
-    def from_domain(cls, health: RangeHealth) -> RangeHealthOut:
-        return cls.read(health)
-
 
 class RangeOut(BaseModel):
     id: str
@@ -318,7 +306,7 @@ class RangeOut(BaseModel):
             **view,
             created_at=record.created_at,
             updated_at=record.updated_at,
-            health=None if health is None else RangeHealthOut.from_domain(health),
+            health=None if health is None else RangeHealthOut.read(health),
         )
 
 

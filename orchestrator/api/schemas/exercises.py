@@ -21,7 +21,6 @@ from orchestrator.exercises.access import TeamAccess
 from orchestrator.exercises.model import (
     Exercise,
     ExerciseDraft,
-    ExerciseEvent,
     Instance,
     Stage,
     StageRecord,
@@ -194,10 +193,6 @@ class EventOut(Out):
     at: datetime
     level: str
     message: str
-
-    @classmethod
-    def from_domain(cls, e: ExerciseEvent) -> EventOut:
-        return cls.read(e)
 
 
 class ExerciseSummary(Out):
