@@ -19,11 +19,11 @@ For each operation and client count:
   week in hourly steps: --seconds of load on each server in turn;
 - `POST /api/v1/bookings`, a random range and a random window over a year, confirmed at once: --rounds
   rounds, each the booking engine alone in this process (`BookingService.create_request` in a unit of
-  work, exactly what the route calls, with as many threads as clients: the server runs each use case in
-  a thread of its pool) and then each server, for --seconds/--rounds each, so that all are measured in
-  the same seconds of a machine whose speed drifts by half within minutes. Figures are medians over the
-  rounds; "x engine" is the median of the rounds' server CPU per booking over the engine's CPU per
-  admission in the same round (target <= 2).
+  work, exactly what the route calls, with as many threads as clients up to the server's 8 use-case
+  threads: the server runs each use case in a thread of that pool) and then each server, for
+  --seconds/--rounds each, so that all are measured in the same seconds of a machine whose speed drifts
+  by half within minutes. Figures are medians over the rounds; "x engine" is the median of the rounds'
+  server CPU per booking over the engine's CPU per admission in the same round (target <= 2).
 Printed: requests/s, p50 and p99 latency, the server's CPU (every process of the server, from /proc)
 per request. With --ranges 1 --organisations 1 every admission queues on one range's and one quota's
 row lock, which measures the lock (bench/booking.py's "one range"), not the HTTP path.
@@ -413,8 +413,10 @@ def main() -> None:
             for label, request, counts in operations:
                 for n in counts:
                     if request is booking:
+                        # as many threads as the server runs use cases at once (more clients queue there)
+                        threads = min(n, Settings.model_fields["use_case_threads"].default)
                         engine = functools.partial(
-                            engine_baseline, url, slugs, schools, args.seconds / args.rounds, clients=n
+                            engine_baseline, url, slugs, schools, args.seconds / args.rounds, clients=threads
                         )
                         found = alternated(args.rounds, args.seconds, n, targets, headers, booking, engine)
                     else:
