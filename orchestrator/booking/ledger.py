@@ -19,7 +19,7 @@ from orchestrator.booking.occupancy import Occupancy
 from orchestrator.booking.ports import BookingStore, CalendarRead, Locked
 from orchestrator.booking.selection import Selection
 from orchestrator.booking.views import booking_view
-from orchestrator.domain.bookings import BOOKING_STATES, Booking, BookingStatus, Quota
+from orchestrator.domain.bookings import BOOKING_STATES, Booking, BookingStatus, Occupant, Quota
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import Conflict, FieldProblem, IllegalTransition, InvalidInput, NotFound
 from orchestrator.domain.ranges import RangeSnapshot
@@ -99,6 +99,8 @@ class Ledger:
         two admissions of one organisation on different ranges cannot both use the last of it."""
         if locked.owner is None or locked.quota is None:
             return None
+        if locked.quota_locked:
+            return locked.quota
         return self.store.get_quota(locked.owner.organisation_id, for_update=True)
 
     def lock(self, refs: Sequence[str]) -> list[RangeSnapshot]:
@@ -112,16 +114,23 @@ class Ledger:
         return Occupancy.of(snapshot, self.store.occupants(snapshot.id, start, end, now=now))
 
     def quota_reasons(
-        self, owner: policy.Owner, quota: Quota, claims: Sequence[Claim], *, now: datetime
+        self,
+        owner: policy.Owner,
+        quota: Quota,
+        claims: Sequence[Claim],
+        *,
+        now: datetime,
+        owned: Sequence[Occupant] | None = None,
     ) -> list[str]:
+        """`owned`: the owner's calendar already read with the locks over a window holding every claim
+        (`Locked.owned`); otherwise it is read here."""
         if not claims:
             return []
-        start = min(c.start for c in claims)
-        end = max(c.end for c in claims)
-        held = [
-            Interval(o.start, o.end, o.demand)
-            for o in self.store.occupants_owned(owner.organisation_id, start, end, now=now)
-        ]
+        if owned is None:
+            start = min(c.start for c in claims)
+            end = max(c.end for c in claims)
+            owned = self.store.occupants_owned(owner.organisation_id, start, end, now=now)
+        held = [Interval(o.start, o.end, o.demand) for o in owned if o.occupies(now)]
         return quota_problems(quota.limit, owner, held=held, claims=claims)
 
     def visible(self, actor: Principal, selection: Selection) -> list[Booking]:

@@ -90,6 +90,12 @@ class Locked:
     owner: Owner | None = None
     quota: Quota | None = None
     calendars: dict[str, list[Occupant]] = field(default_factory=dict)
+    #: Whether `quota` was read under its row lock, taken after the range locks (PostgreSQL's admission
+    #: call); otherwise the caller locks it (`get_quota(for_update=True)`).
+    quota_locked: bool = False
+    #: The owner's occupying bookings on every range over the calendar's window, read with the locks when
+    #: it has a quota (as `calendars`: expired holds up to `not_before` left out); None: not read here.
+    owned: list[Occupant] | None = None
 
 
 class BookingStore(Protocol):

@@ -132,7 +132,7 @@ class BookingService:
             add("capacity", capacity_problems(claim, Occupancy.of(snapshot, live), owner))
             claims.append(claim)
         if quota is not None:
-            add("quota", self.ledger.quota_reasons(owner, quota, claims, now=now))
+            add("quota", self.ledger.quota_reasons(owner, quota, claims, now=now, owned=locked.owned))
         if reasons:
             log.info("booking request refused for %s: %s", owner.name, "; ".join(reasons))
             self.observer.refused(seconds=time.perf_counter() - started, kinds=list(kinds))

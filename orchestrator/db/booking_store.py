@@ -128,7 +128,7 @@ class SqlBookingStore:
         already holds the database), then one calendar query per range (`orchestrator.db.calendar_sql`)."""
         if not refs:
             return Locked(ranges=[])
-        rows, calendars = self._calendar.lock_and_read(
+        rows, calendars, owned = self._calendar.lock_and_read(
             list(dict.fromkeys(refs)), owner_organisation_id or "", calendar
         )
         ranges = self._fold(rows)
@@ -140,7 +140,14 @@ class SqlBookingStore:
         if first.q_cpu_millicores is not None:
             limit = Resources(first.q_cpu_millicores, first.q_memory_mib, first.q_slots, first.q_gpus)
             quota = Quota(organisation_id=owner_org.organisation_id, limit=limit)
-        return Locked(ranges=ranges, owner=owner_org, quota=quota, calendars=calendars)
+        return Locked(
+            ranges=ranges,
+            owner=owner_org,
+            quota=quota,
+            calendars=calendars,
+            quota_locked=self._postgres,  # the admission function locks it after the ranges
+            owned=owned,
+        )
 
     def organisation(self, organisation_id: str) -> Organisation | None:
         return self._catalogue().get_organisation(organisation_id)
@@ -288,15 +295,17 @@ class SqliteCalendar:
 
     def lock_and_read(
         self, refs: list[str], owner: str, calendar: CalendarRead | None
-    ) -> tuple[Sequence[Any], Calendars]:
-        """LOCK_RANGES' rows, then (when asked) each locked range's calendar."""
+    ) -> tuple[Sequence[Any], Calendars, list[Occupant] | None]:
+        """LOCK_RANGES' rows, then (when asked) each locked range's calendar; the quota's lock and the
+        owner's calendar are left to the caller."""
         rows = self._db.execute(LOCK_RANGES, {"refs": refs, "owner": owner}).all()
         if calendar is None:
-            return rows, {}
-        return rows, {
+            return rows, {}, None
+        calendars = {
             range_id: self.occupants("range_id", range_id, calendar.start, calendar.end, calendar.not_before)
             for range_id in dict.fromkeys(r.id for r in rows)
         }
+        return rows, calendars, None
 
     def insert(self, rows: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
         """New bookings and their audit events (no data-modifying CTEs here: two statements)."""
@@ -323,7 +332,10 @@ class PostgresCalendar:
 
     def lock_and_read(
         self, refs: list[str], owner: str, calendar: CalendarRead | None
-    ) -> tuple[Sequence[Any], Calendars]:
+    ) -> tuple[Sequence[Any], Calendars, list[Occupant] | None]:
+        """One call of the admission function: the range locks, then the owner's quota lock, then the
+        rows (kind 0), the ranges' calendars (kind 1) and, when the owner has a quota, its calendar (kind
+        2, else None)."""
         params: dict[str, Any] = {"owner": owner, "start": None, "end": None, "not_before": None}
         if calendar is not None:
             params.update(start=calendar.start, end=calendar.end, not_before=calendar.not_before)
@@ -333,11 +345,13 @@ class PostgresCalendar:
             found = self._driver.run(ADMISSION_READ, {"refs": refs, **params})
         rows: list[Any] = [_ADMISSION_ROW._make(r) for r in found if r[0] == 0]
         if calendar is None:
-            return rows, {}
+            return rows, {}, None
         calendars: Calendars = {r.id: [] for r in rows}
         for occupant in occupants_of(r[_FIRST_OCCUPANT_COLUMN:] for r in found if r[0] == 1):
             calendars[occupant.range_id].append(occupant)
-        return rows, calendars
+        if not rows or rows[0].q_cpu_millicores is None:
+            return rows, calendars, None
+        return rows, calendars, occupants_of(r[_FIRST_OCCUPANT_COLUMN:] for r in found if r[0] == 2)
 
     def insert(self, rows: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
         """One booking with one event (the common case): one prepared statement through the driver;

@@ -190,10 +190,11 @@ INSERT_BOOKING_AND_AUDIT = (
     )
 )
 
-#: The function behind ADMISSION_READ, as migration 0009 installed it (0006's, and the policy's
-#: researcher_bookings): kind 0 rows are LOCK_RANGES' (the
-#: owner and its quota joined), kind 1 rows the occupants of each locked range (none when p_start is NULL;
-#: holds expired at p_not_before left out).
+#: The function behind ADMISSION_READ, as migration 0015 installed it (0009's, with the owner's quota
+#: locked and its calendar read in the same call): kind 0 rows are LOCK_RANGES' (the owner and its quota
+#: joined, the quota row locked after the range rows), kind 1 rows the occupants of each locked range, kind
+#: 2 rows the occupants of the owner's bookings on every range when it has a quota (the quota check's
+#: calendar; neither kind when p_start is NULL; holds expired at p_not_before left out).
 ADMISSION_FUNCTION = r"""
 CREATE OR REPLACE FUNCTION federange_admission_read(
     p_refs varchar[], p_owner varchar, p_start timestamptz, p_end timestamptz, p_not_before timestamptz
@@ -223,8 +224,11 @@ AS $fn$
 DECLARE
     v_range varchar;
 BEGIN
-    -- The locks, in id order (two admissions over overlapping sets of ranges queue, never deadlock).
+    -- The locks, in id order (two admissions over overlapping sets of ranges queue, never deadlock), then
+    -- the owner's quota (always after the ranges: two admissions of one organisation on different ranges
+    -- cannot both use the last of it).
     PERFORM 1 FROM ranges r WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs) ORDER BY r.id FOR UPDATE;
+    PERFORM 1 FROM organisation_quotas q WHERE q.organisation_id = p_owner FOR UPDATE;
     -- Every statement from here on reads a snapshot taken after the locks were granted.
     RETURN QUERY
         SELECT 0::smallint,
@@ -284,6 +288,40 @@ BEGIN
             WHERE b."end" > p_start AND (b.status <> 'held' OR b.hold_expires_at > p_not_before)
             ORDER BY b.start, b.id;
     END LOOP;
+    IF NOT EXISTS (SELECT 1 FROM organisation_quotas q WHERE q.organisation_id = p_owner) THEN
+        RETURN;
+    END IF;
+    -- The owner's calendar on every range, as PG_CALENDAR's owner variant reads it, over
+    -- ix_bookings_owner_calendar.
+    RETURN QUERY
+        SELECT 2::smallint,
+               NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::jsonb,
+               NULL::integer, NULL::integer, NULL::integer, NULL::integer,
+               NULL::jsonb, NULL::jsonb, NULL::double precision,
+               NULL::boolean, NULL::integer, NULL::integer,
+               NULL::boolean, NULL::boolean, NULL::integer, NULL::varchar,
+               NULL::timestamptz, NULL::timestamptz, NULL::text,
+               NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::timestamptz,
+               NULL::integer, NULL::integer, NULL::integer, NULL::integer,
+               b.id, b.range_id, b.owner_organisation_id, b.owner_country,
+               b.start, b."end", b.cpu_millicores, b.memory_mib, b.slots, b.gpus,
+               CASE WHEN b.status = 'held' THEN b.hold_expires_at END
+        FROM generate_series(0, 16) AS probe(length_class)
+        CROSS JOIN LATERAL (
+            SELECT bk.id, bk.range_id, bk.owner_organisation_id, bk.owner_country, bk.start,
+                   bk."end", bk.cpu_millicores, bk.memory_mib, bk.slots, bk.gpus, bk.status,
+                   bk.hold_expires_at
+            FROM bookings bk
+            WHERE bk.owner_organisation_id = p_owner
+              AND bk.status IN ('held', 'pending_approval', 'confirmed', 'active')
+              AND bk.length_class = probe.length_class
+              AND bk.start > p_start - interval '1 hour' * power(2, probe.length_class)
+              AND bk.start < p_end
+            ORDER BY bk.start
+            OFFSET 0
+        ) AS b
+        WHERE b."end" > p_start AND (b.status <> 'held' OR b.hold_expires_at > p_not_before)
+        ORDER BY b.start, b.id;
 END
 $fn$
 """

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
-from orchestrator.booking.ports import BookingStore
+from orchestrator.booking.ports import BookingStore, CalendarRead
 from orchestrator.db.calendar_sql import ADMISSION_COLUMNS, ADMISSION_FUNCTION, ADMISSION_READ
 from orchestrator.wiring import Services
 from tests.integration.booking.seed import seed
@@ -67,3 +69,37 @@ def test_the_database_runs_the_admission_function_of_calendar_sql(services: Serv
         live = connection.execute(definition, {"schema": "live_text"}).scalar_one()
         connection.rollback()
     assert live.replace("live_text.", "public.") == installed
+
+
+def test_on_postgresql_the_admission_call_locks_the_quota_and_reads_the_owners_calendar(
+    services: Services,
+) -> None:
+    """PostgreSQL: for an owner with a quota the admission call takes the quota's row lock (after the
+    ranges') and returns the owner's calendar, so an admission makes no more round trips for them while it
+    holds the range locks; without a quota, or without a calendar asked for, there is nothing to read."""
+    if services.engine.dialect.name != "postgresql":
+        pytest.skip("the admission function exists on PostgreSQL only")
+    start = datetime(2030, 1, 1, tzinfo=UTC)
+    window = CalendarRead(start=start, end=start + timedelta(hours=2), not_before=start)
+    with services.uow() as uow:
+        seed(uow)
+    lock_quota = text(
+        "SELECT 1 FROM organisation_quotas WHERE organisation_id = 'ee-school' FOR UPDATE NOWAIT"
+    )
+    with services.uow() as uow:
+        locked = uow.bookings.lock_ranges(["ee-range"], owner_organisation_id="ee-school", calendar=window)
+        assert locked.quota is not None and locked.quota_locked
+        assert locked.owned == []
+        with (
+            services.engine.connect() as other,
+            pytest.raises(OperationalError, match="could not obtain lock"),
+        ):
+            other.execute(lock_quota)
+    with services.engine.connect() as other:  # released with the unit of work
+        assert other.execute(lock_quota).scalar_one() == 1
+        other.rollback()
+    with services.uow() as uow:
+        assert uow.bookings.lock_ranges(["ee-range"], owner_organisation_id="ee-school").owned is None
+        uow.bookings.delete_quota("ee-school")
+        bare = uow.bookings.lock_ranges(["ee-range"], owner_organisation_id="ee-school", calendar=window)
+        assert bare.quota is None and bare.owned is None
