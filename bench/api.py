@@ -253,20 +253,19 @@ def load(
 
 
 # -- set-up and the engine baseline -----------------------------------------------------------------
-def setup(url: str) -> tuple[str, str]:
-    """A range operator's range with room for every booking, and a trainer's token; returns
-    (range slug, trainer token)."""
+def setup(url: str) -> str:
+    """The database migrated, and an admin's token (`onboard` makes the rest over HTTP)."""
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
-    services = build(Settings(database_url=url, secret_key=SECRET, default_quota_slots=0))
+    services = build(Settings(database_url=url, secret_key=SECRET))
     try:
         with services.uow() as uow:
             catalogue = services.catalogue(uow.catalogue)
             admin = catalogue.bootstrap_admin(organisation_name="Bench admin", country="BE").plaintext
     finally:
         services.close()
-    return admin, ""
+    return admin
 
 
 def engine_baseline(
@@ -360,7 +359,7 @@ def main() -> None:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     try:
-        admin, _ = setup(url)
+        admin = setup(url)
         port = 18000 + os.getpid() % 1000
         with server(url, 1, port):
             trainers, schools, slugs = onboard(

@@ -6,11 +6,12 @@ A calendar is read through a partial index the way `orchestrator.booking.lengths
 range scan per length class), spelled once per place it runs: `calendar_statement` (portable, the bounds
 computed in Python: SQLite), `pg_calendar_statement` (a LATERAL scan per class, the bounds computed in
 SQL) and `ADMISSION_FUNCTION` (PL/pgSQL: the range locks, then every read, in one round trip; each of its
-statements reads a snapshot taken after the locks were granted). Migration 0006 installed the function and
-keeps its own copy of the text, as history does; a test checks that the database runs this one. The store
-contract (tests/unit/booking/store_contract.py, over the in-memory store and SQLite and PostgreSQL) reads
-the same calendars through every variant and both forms of the function and compares each with one
-expectation. `orchestrator.db.booking_store` runs them (`SqliteCalendar`, `PostgresCalendar`).
+statements reads a snapshot taken after the locks were granted). Migrations 0006, 0009 and 0015 installed
+its versions and keep their own copies of the text, as history does; a test checks that the database
+runs this one. The store contract (tests/unit/booking/store_contract.py, over the in-memory store and
+SQLite and PostgreSQL) reads the same calendars through every variant and both forms of the function
+(the owner's calendar too) and compares each with one expectation. `orchestrator.db.booking_store` runs
+them (`SqliteCalendar`, `PostgresCalendar`).
 """
 
 from __future__ import annotations
