@@ -58,11 +58,17 @@ def test_every_operation_works_under_the_shipped_rules_and_uses_every_one_of_the
         with _connector(api, "least", shipped_rules()) as connector:
             assert connector.probe().healthy
             assert connector.check_access() == []
+            # lp-2 never turns Ready, so waiting for it watches its pods whatever the machine's speed (lp-0
+            # may already be Ready at the first read, and then nothing is watched).
+            never_ready = from_data(to_data(contract_scenario(image=IMAGE.replace(":1", ":unready"))))
             outcomes = deploy_many(
-                connector, [instance(scenario, instance_id=f"lp-{n}", team=f"t{n}") for n in range(3)]
+                connector,
+                [instance(scenario, instance_id=f"lp-{n}", team=f"t{n}") for n in range(2)]
+                + [instance(never_ready, instance_id="lp-2", team="t2")],
             )
             assert all(o.ok for o in outcomes), [o.error for o in outcomes]
             assert connector.wait_ready(instance_id="lp-0", timeout=20).phase is Phase.READY
+            assert connector.wait_ready(instance_id="lp-2", timeout=1.5).phase is not Phase.READY
             assert connector.run(instance_id="lp-0", host="target", argv=["true"], timeout=10).ok
             assert connector.provisioning_target(instance_id="lp-0").inventory
             # A redeploy without the target host, a segment and a file prunes them (list + delete).
