@@ -3,8 +3,6 @@ routes run their use case in (`in_thread`)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
@@ -23,7 +21,7 @@ T = TypeVar("T")
 
 async def in_thread(services: Services, work: Callable[[], T]) -> T:
     """Run a route's blocking use case off the event loop, in the caller's context (log fields), in
-    `services.use_case_threads`.
+    `services.use_case_threads` (orchestrator/wiring/threads.py).
 
     What FastAPI does for a sync route, at less cost: its hop (anyio's to_thread, with a cancel scope and
     a capacity limiter of 40 threads) and the interpreter contention of that many threads cost a booking
@@ -31,8 +29,7 @@ async def in_thread(services: Services, work: Callable[[], T]) -> T:
     use cases that only talk to the database: one waiting on a peer or an identity provider would hold a
     thread of a small pool (so the token look-up, which may fetch an issuer's keys, keeps FastAPI's
     pool). Like FastAPI's, the work runs to its end even if the client goes away."""
-    context = contextvars.copy_context()
-    return await asyncio.get_running_loop().run_in_executor(services.use_case_threads, context.run, work)
+    return await services.use_case_threads.run(work)
 
 
 async def get_services(request: Request) -> Services:

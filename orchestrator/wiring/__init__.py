@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -51,6 +50,7 @@ from orchestrator.wiring.connectors import ConnectorCache
 from orchestrator.wiring.metrics import AdmissionMetrics
 from orchestrator.wiring.oidc import Issuers, trust_of
 from orchestrator.wiring.scenario_facts import deployable_document, instance_values, scenario_facts
+from orchestrator.wiring.threads import UseCaseThreads
 from scenarios import library as scenario_library
 
 log = logging.getLogger(__name__)
@@ -219,9 +219,9 @@ class Services:
         )
 
     @cached_property
-    def use_case_threads(self) -> ThreadPoolExecutor:
+    def use_case_threads(self) -> UseCaseThreads:
         """The threads the API runs its hottest use cases in (settings.use_case_threads)."""
-        threads = ThreadPoolExecutor(self.settings.use_case_threads, thread_name_prefix="federange-use-case")
+        threads = UseCaseThreads(self.settings.use_case_threads)
         self._closing.append(threads.shutdown)
         return threads
 

@@ -79,3 +79,45 @@ def test_at_most_the_configured_number_of_use_cases_run_at_once() -> None:
     finally:
         graph.use_case_threads.shutdown()
     assert peak == 3
+
+
+def test_work_whose_caller_went_away_runs_to_its_end_and_the_threads_go_on() -> None:
+    graph = services(1)
+    started, finish, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def slow() -> str:
+        started.set()
+        finish.wait(30)
+        finished.set()
+        return "late"
+
+    async def cancelled_then_next() -> str:
+        caller = asyncio.ensure_future(in_thread(graph, slow))
+        await asyncio.get_running_loop().run_in_executor(None, started.wait, 30)
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        finish.set()
+        return await in_thread(graph, lambda: "next")  # the same (only) thread, once `slow` is done
+
+    try:
+        assert asyncio.run(cancelled_then_next()) == "next"
+    finally:
+        graph.use_case_threads.shutdown()
+    assert finished.is_set()
+
+
+def test_work_that_outlives_its_event_loop_leaves_the_threads_serving() -> None:
+    graph = services(1)
+    release = threading.Event()
+
+    async def leave_early() -> None:
+        asyncio.ensure_future(in_thread(graph, lambda: release.wait(30)))
+        await asyncio.sleep(0.05)  # the work is running; the loop closes under it
+
+    try:
+        asyncio.run(leave_early())
+        release.set()
+        assert asyncio.run(asyncio.wait_for(in_thread(graph, lambda: 42), timeout=10)) == 42
+    finally:
+        graph.use_case_threads.shutdown()
