@@ -59,7 +59,7 @@ def lean_handler(route: APIRoute, standard: Handler) -> Handler | None:
         or not inspect.iscoroutinefunction(endpoint)
         or inspect.signature(endpoint).return_annotation not in (Response, "Response")
         or len(dependant.body_params) != 1
-        or route._embed_body_fields
+        or getattr(route, "_embed_body_fields", True)  # (unknown to another FastAPI: its own way)
         or dependant.path_params
         or dependant.query_params
         or dependant.cookie_params

@@ -112,8 +112,9 @@ def test_work_that_outlives_its_event_loop_leaves_the_threads_serving() -> None:
     release = threading.Event()
 
     async def leave_early() -> None:
-        asyncio.ensure_future(in_thread(graph, lambda: release.wait(30)))
+        pending = asyncio.ensure_future(in_thread(graph, lambda: release.wait(30)))
         await asyncio.sleep(0.05)  # the work is running; the loop closes under it
+        assert not pending.done()
 
     try:
         asyncio.run(leave_early())
