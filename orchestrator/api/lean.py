@@ -8,7 +8,8 @@ endpoint is a coroutine answering a `Response`, in a few direct calls: the body 
 as FastAPI validates it, each header by its own field, each dependency awaited with the request. A
 route of any other shape, and every request that does not pass (a missing or other content type, a
 body or header that does not validate), goes through FastAPI's own handler, so errors, their problem
-documents and the OpenAPI document are exactly FastAPI's.
+documents and the OpenAPI document are exactly FastAPI's; so does every request while an OpenTelemetry
+SDK the operator configured records FastAPI's request data.
 """
 
 from __future__ import annotations
@@ -22,8 +23,24 @@ from fastapi import Request, Response
 from fastapi._compat import ModelField
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from fastapi.telemetry import get_telemetry_data
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+#: What neither the route nor its dependencies may declare for the direct way.
+_ELSEWHERE = (
+    "path_params",
+    "query_params",
+    "cookie_params",
+    "security_scopes_param_name",
+    "background_tasks_param_name",
+    "response_param_name",
+)
+
+
+def _declares(dependant: Dependant, names: tuple[str, ...]) -> bool:
+    return any(getattr(dependant, name) for name in names)
 
 
 def _request_only(dependant: Dependant) -> Callable[[Request], Awaitable[Any]] | None:
@@ -33,15 +50,7 @@ def _request_only(dependant: Dependant) -> Callable[[Request], Awaitable[Any]] |
     if (
         call is None
         or dependant.request_param_name is None
-        or dependant.dependencies
-        or dependant.path_params
-        or dependant.query_params
-        or dependant.header_params
-        or dependant.cookie_params
-        or dependant.body_params
-        or dependant.security_scopes_param_name
-        or dependant.background_tasks_param_name
-        or dependant.response_param_name
+        or _declares(dependant, (*_ELSEWHERE, "header_params", "body_params", "dependencies"))
     ):
         return None
     coroutine = inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(
@@ -60,13 +69,7 @@ def lean_handler(route: APIRoute, standard: Handler) -> Handler | None:
         or inspect.signature(endpoint).return_annotation not in (Response, "Response")
         or len(dependant.body_params) != 1
         or getattr(route, "_embed_body_fields", True)  # (unknown to another FastAPI: its own way)
-        or dependant.path_params
-        or dependant.query_params
-        or dependant.cookie_params
-        or dependant.request_param_name
-        or dependant.background_tasks_param_name
-        or dependant.response_param_name
-        or dependant.security_scopes_param_name
+        or _declares(dependant, (*_ELSEWHERE, "request_param_name"))
     ):
         return None
     body_field = dependant.body_params[0]
@@ -85,7 +88,8 @@ def lean_handler(route: APIRoute, standard: Handler) -> Handler | None:
 
     async def handle(request: Request) -> Response:
         media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if media_type != "application/json":
+        if media_type != "application/json" or get_telemetry_data() is not None:
+            # (an operator's OpenTelemetry records what FastAPI's handler solves: its spans stay whole)
             return await standard(request)
         raw = await request.body()  # kept on the request: the standard handler reads it again
         try:

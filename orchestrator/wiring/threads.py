@@ -63,6 +63,7 @@ class UseCaseThreads:
                 loop.call_soon_threadsafe(_settle, future, value, error)
             except RuntimeError:  # the loop closed while the work ran: nobody waits for it any more
                 log.debug("a use case finished after its event loop closed")
+            # an idle thread keeps nothing of its last job alive (the route's result, its context)
             del job, loop, future, context, work, value, error
 
     def shutdown(self, wait: bool = True) -> None:

@@ -60,7 +60,7 @@ def test_every_operation_works_under_the_shipped_rules_and_uses_every_one_of_the
             assert connector.check_access() == []
             # lp-2 never turns Ready, so waiting for it watches its pods whatever the machine's speed (lp-0
             # may already be Ready at the first read, and then nothing is watched).
-            never_ready = from_data(to_data(contract_scenario(image=IMAGE.replace(":1", ":unready"))))
+            never_ready = contract_scenario(image=IMAGE.replace(":1", ":unready"))
             outcomes = deploy_many(
                 connector,
                 [instance(scenario, instance_id=f"lp-{n}", team=f"t{n}") for n in range(2)]

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
 from fastapi.routing import APIRoute
+from opentelemetry import trace
 from pydantic import BaseModel, Field
 
 from orchestrator.api.lean import LeanRoute, lean_handler
@@ -50,7 +51,7 @@ def _post(app: FastAPI, **request_args: Any) -> httpx.Response:
     return asyncio.run(send())
 
 
-def _app(route_class: type[APIRoute]) -> FastAPI:
+def _app(route_class: type[APIRoute], *, telemetry: dict[str, Any] | None = None) -> FastAPI:
     router = APIRouter(route_class=route_class)
 
     @router.post("/items", status_code=201)
@@ -63,7 +64,7 @@ def _app(route_class: type[APIRoute]) -> FastAPI:
         seen.append({"item": item, "who": who, "host": host, "key": key})
         return Response(f"{item.name}:{item.count}:{who}:{host}:{key}", status_code=201)
 
-    app = FastAPI()
+    app = FastAPI(telemetry=telemetry)  # type: ignore[arg-type]
     app.include_router(router)
 
     @app.exception_handler(PermissionError)
@@ -155,3 +156,30 @@ def test_the_booking_creation_takes_the_lean_way() -> None:
     (create,) = [r for r in routes if "POST" in r.methods]
     assert isinstance(create, LeanRoute)
     assert lean_handler(create, create.get_route_handler()) is not None
+
+
+class _Provider(trace.TracerProvider):
+    """A tracer provider of the operator's own, as FastAPI sees an SDK's (no SDK is installed here)."""
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
+        return trace.NoOpTracer()
+
+
+def test_while_opentelemetry_records_fastapis_request_data_the_way_is_fastapis(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    solved: list[object] = []
+    solve = fastapi.routing.solve_dependencies
+
+    async def counted(**kwargs: Any) -> Any:
+        solved.append(kwargs["dependant"])
+        return await solve(**kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counted)
+    traced = {"tracer_provider": _Provider()}
+    r = _post(_app(LeanRoute, telemetry=traced), json=GOOD, headers=TOKEN)
+    assert r.status_code == 201
+    assert solved
+    solved.clear()
+    assert _post(_app(LeanRoute), json=GOOD, headers=TOKEN).status_code == 201
+    assert not solved
