@@ -29,9 +29,11 @@ class BookingRequest:
     """Capacity on one or several ranges for the same window, all or nothing.
 
     `hold=True` creates short-lived holds to confirm later (GENI-style allocate, then provision);
-    `hold=False` confirms at once. `request_id` is the client's idempotency key: a request repeated with the
-    same key returns the bookings made the first time instead of booking twice. `reference` links the
-    bookings to what they are for (an exercise or environment id).
+    `hold=False` confirms at once; `active=True` (with `hold=False`, starting now at the latest) admits
+    bookings that are ACTIVE at once, for capacity already in use (a claimed pooled instance: there is
+    no deploy to come that would activate them). `request_id` is the client's idempotency key: a request
+    repeated with the same key returns the bookings made the first time instead of booking twice.
+    `reference` links the bookings to what they are for (an exercise or environment id).
     """
 
     items: Sequence[BookingItem]
@@ -40,6 +42,7 @@ class BookingRequest:
     purpose: Purpose = Purpose.MANUAL
     reference: str | None = None
     hold: bool = True
+    active: bool = False
     request_id: str | None = None
 
     def problems(self) -> list[FieldProblem]:
@@ -51,6 +54,8 @@ class BookingRequest:
             found.append(FieldProblem("end", f"must be after start ({self.start.isoformat()})"))
         elif self.end - self.start > MAX_BOOKING_LENGTH:
             found.append(FieldProblem("end", f"a booking lasts at most {describe(MAX_BOOKING_LENGTH)}"))
+        if self.active and self.hold:
+            found.append(FieldProblem("active", "a hold is confirmed later: it cannot be active at once"))
         seen: dict[str, int] = {}
         for i, item in enumerate(self.items):
             if item.range_ref in seen:

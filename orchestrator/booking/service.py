@@ -83,7 +83,8 @@ class BookingService:
 
         Items on ranges whose policy requires approval become PENDING_APPROVAL (they hold their capacity
         while the operator decides); the others become HELD until `now + hold_ttl` (or CONFIRMED when
-        `request.hold` is False). A repeated `request_id` returns the first request's bookings.
+        `request.hold` is False, ACTIVE when `request.active`). A repeated `request_id` returns the first
+        request's bookings.
         """
         problems = request.problems()
         if problems:
@@ -109,6 +110,8 @@ class BookingService:
                 return self._replay(request, earlier, owner, by_ref)
         if request.end <= now:
             raise InvalidInput(FieldProblem("end", f"is in the past (now is {now.isoformat()})"))
+        if request.active and request.start > now:
+            raise InvalidInput(FieldProblem("start", f"an active booking starts by now ({now.isoformat()})"))
         start = max(request.start, now)
         reasons: list[str] = []
         kinds: dict[str, None] = {}
@@ -160,6 +163,8 @@ class BookingService:
             status, expires, reason = S.PENDING_APPROVAL, None, f"waits for approval by {snapshot.slug}"
         elif request.hold:
             status, expires, reason = S.HELD, now + self.hold_ttl, ""
+        elif request.active:
+            status, expires, reason = S.ACTIVE, None, ""
         else:
             status, expires, reason = S.CONFIRMED, None, ""
         return Booking(

@@ -375,6 +375,7 @@ def claim(service: ExerciseService, actor: Principal, draft: ExerciseDraft) -> D
                     purpose=Purpose.ENVIRONMENT,
                     reference=env_id,
                     hold=False,
+                    active=True,  # in use at once: the instance is deployed and ready
                     request_id=env_id,
                 ),
                 owner_organisation_id=actor.organisation_id,
@@ -382,7 +383,6 @@ def claim(service: ExerciseService, actor: Principal, draft: ExerciseDraft) -> D
         except Refused:
             return None  # an ordinary launch places it elsewhere, or says why it cannot
         (booking,) = booked.bookings
-        unit.booking.activate(SYSTEM, Selection.booking(booking.id))
         team = draft.teams[0]
         placement = Placement(
             exercise=env_id,

@@ -224,6 +224,25 @@ def test_idempotent_requests() -> None:
         w.service.create_request(TRAINER, request(("ee", Resources(2000)), request_id="no spaces"))
 
 
+def test_capacity_already_in_use_is_booked_active_from_its_admission() -> None:
+    w = World()  # now is at(-24)
+    made = w.service.create_request(
+        TRAINER, request(("ee", Resources(8000)), start=-24, end=4, hold=False, active=True)
+    )
+    assert [b.status for b in made.bookings] == [S.ACTIVE]
+    assert [e.action for e in w.store.audit] == ["booking.create"]  # no activation after it
+    with pytest.raises(Refused, match="free 8000 cpu millicores < 9000"):  # it occupies like any other
+        w.service.create_request(TRAINER, request(("ee", Resources(9000)), start=-24, end=4, hold=False))
+    assert [b.status for b in w.service.release(TRAINER, Selection.booking(made.bookings[0].id))] == [
+        S.RELEASED
+    ]
+    with pytest.raises(InvalidInput, match="active: a hold is confirmed later"):
+        w.service.create_request(TRAINER, request(("ee", Resources(1000)), hold=True, active=True))
+    with pytest.raises(InvalidInput, match="start: an active booking starts by now"):
+        w.service.create_request(TRAINER, request(("ee", Resources(1000)), start=0, hold=False, active=True))
+    assert len(w.store.bookings) == 1
+
+
 def test_quota_counts_every_range_at_once() -> None:
     w = World()
     w.store.put_quota(Quota(organisation_id="ee-school", limit=Resources(10000, 100000, 10)))
