@@ -24,9 +24,12 @@ router = APIRouter(prefix="/api/v1/environments", tags=["environments"])
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, summary="Launch an environment now (placed, booked, deployed)"
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Launch an environment now (placed, booked, deployed)",
+    response_model=ExerciseOut,
 )
-def launch(body: EnvironmentIn, principal: PrincipalDep, services: ServicesDep) -> ExerciseOut:
+def launch(body: EnvironmentIn, principal: PrincipalDep, services: ServicesDep) -> Response:
     with services.uow() as uow:
         detail = services.environments(uow).launch(
             principal,
@@ -35,7 +38,7 @@ def launch(body: EnvironmentIn, principal: PrincipalDep, services: ServicesDep) 
             name=body.name,
             constraints=body.constraints.to_domain(),
         )
-        return detail_out(uow, detail)
+        return answer(detail_out(uow, detail), status_code=status.HTTP_201_CREATED)
 
 
 @router.get("", summary="The caller's organisation's environments (admins: all)")

@@ -76,12 +76,13 @@ def plan(body: ExerciseIn, principal: PrincipalDep, services: ServicesDep) -> Pl
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Schedule an exercise: place every team, book every range (all or nothing), schedule deploys",
+    response_model=ExerciseOut,
 )
-def create(body: ExerciseIn, principal: PrincipalDep, services: ServicesDep) -> ExerciseOut:
+def create(body: ExerciseIn, principal: PrincipalDep, services: ServicesDep) -> Response:
     # Peers' ranges are booked through their home instances, all or nothing (orchestrator.federation.hub).
     detail = services.hub.create_exercise(principal, body.to_domain())
     with services.uow() as uow:
-        return detail_out(uow, detail)
+        return answer(detail_out(uow, detail), status_code=status.HTTP_201_CREATED)
 
 
 @router.get("", summary="Exercises of the caller's organisation (admins: all)")
