@@ -81,12 +81,15 @@ class Ledger:
         *,
         owner_organisation_id: str | None,
         calendar: CalendarRead | None = None,
+        optimistic: bool = False,
     ) -> tuple[policy.Owner, Quota | None, Locked]:
         """Lock the ranges (reading their calendars with the locks when asked), read the owner (the
         actor's organisation or the one named, admins only), and when it has a quota lock that too:
-        every lock is taken before the caller reads the clock."""
+        every lock is taken before the caller reads the clock (`optimistic`: see `lock_ranges`)."""
         org_id = access.owner_for(actor, owner_organisation_id)
-        locked = self.store.lock_ranges(refs, owner_organisation_id=org_id, calendar=calendar)
+        locked = self.store.lock_ranges(
+            refs, owner_organisation_id=org_id, calendar=calendar, optimistic=optimistic
+        )
         check_found(refs, locked.ranges)
         if locked.owner is None:
             raise InvalidInput(

@@ -89,6 +89,7 @@ class InMemoryBookingStore:
         *,
         owner_organisation_id: str | None = None,
         calendar: CalendarRead | None = None,
+        optimistic: bool = False,  # one process, one lock at a time: every read is a locked one here
     ) -> Locked:
         found = self._find(refs)
         self.locked.append([r.id for r in found])

@@ -90,8 +90,9 @@ class Locked:
     owner: Owner | None = None
     quota: Quota | None = None
     calendars: dict[str, list[Occupant]] = field(default_factory=dict)
-    #: Whether `quota` was read under its row lock, taken after the range locks (PostgreSQL's admission
-    #: call); otherwise the caller locks it (`get_quota(for_update=True)`).
+    #: Whether `quota` needs no lock from the caller: read under its row lock, taken after the range
+    #: locks (PostgreSQL's admission call), or read optimistically and locked by the check before the
+    #: write; otherwise the caller locks it (`get_quota(for_update=True)`).
     quota_locked: bool = False
     #: The owner's occupying bookings on every range over the calendar's window, read with the locks when
     #: it has a quota (as `calendars`: expired holds up to `not_before` left out); None: not read here.
@@ -114,12 +115,19 @@ class BookingStore(Protocol):
         *,
         owner_organisation_id: str | None = None,
         calendar: CalendarRead | None = None,
+        optimistic: bool = False,
     ) -> Locked:
         """Lock the ranges named by id or slug, in id order, until the transaction ends; return their
         snapshots read under the lock, in id order (unknown refs are left out). With an owner, also read
         that organisation and its quota (not locked) in the same round trip. With a `calendar`, also read
         each locked range's occupying bookings overlapping [calendar.start, calendar.end), leaving out
-        the holds expired at `calendar.not_before` (the contract of `occupants`, holds' expiries kept)."""
+        the holds expired at `calendar.not_before` (the contract of `occupants`, holds' expiries kept).
+
+        `optimistic` lets a store read without the locks (all of it on one snapshot) where it can check
+        before its next `add_bookings` writes, under the same locks, that what it read is still what a
+        locked read would return; when it is not, nothing is written and the unit of work raises
+        `CalendarChanged` (the caller runs the unit again without `optimistic`). A store that cannot
+        check that way locks as usual."""
         ...
 
     def organisation(self, organisation_id: str) -> Organisation | None: ...

@@ -77,7 +77,12 @@ class BookingService:
 
     # -- create ----------------------------------------------------------------------------------
     def create_request(
-        self, actor: Principal, request: BookingRequest, *, owner_organisation_id: str | None = None
+        self,
+        actor: Principal,
+        request: BookingRequest,
+        *,
+        owner_organisation_id: str | None = None,
+        optimistic: bool = False,
     ) -> RequestResult:
         """Book every item of the request for its window, or nothing (raises Refused with every reason).
 
@@ -85,6 +90,10 @@ class BookingService:
         while the operator decides); the others become HELD until `now + hold_ttl` (or CONFIRMED when
         `request.hold` is False, ACTIVE when `request.active`). A repeated `request_id` returns the first
         request's bookings.
+
+        `optimistic`: decide on a read taken without the range locks, checked under them before the
+        write (`BookingStore.lock_ranges`); only for a caller whose unit of work holds nothing else and
+        that runs it again without `optimistic` on `CalendarChanged` (`Services.create_booking_request`).
         """
         problems = request.problems()
         if problems:
@@ -99,6 +108,7 @@ class BookingService:
             [item.range_ref for item in request.items],
             owner_organisation_id=owner_organisation_id,
             calendar=CalendarRead(start=max(request.start, before), end=request.end, not_before=before),
+            optimistic=optimistic,
         )
         by_ref = {ref: s for s in locked.ranges for ref in (s.id, s.slug)}
         now = self.clock.now()

@@ -57,9 +57,11 @@ from orchestrator.db.booking_sql import (
     utc,
 )
 from orchestrator.db.calendar_sql import (
+    ADMISSION_CHECK_ONE,
     ADMISSION_COLUMNS,
     ADMISSION_READ,
     ADMISSION_READ_ONE,
+    ADMISSION_TRY_ONE,
     CALENDAR,
     INSERT_BOOKING_AND_AUDIT,
     LOCK_RANGES,
@@ -118,6 +120,7 @@ class SqlBookingStore:
         *,
         owner_organisation_id: str | None = None,
         calendar: CalendarRead | None = None,
+        optimistic: bool = False,
     ) -> Locked:
         """The range rows locked in id order (FOR UPDATE, which on PostgreSQL locks rows in the order the
         sort returns them), read with their maintenance windows and, when asked, the owner organisation
@@ -125,12 +128,30 @@ class SqlBookingStore:
 
         PostgreSQL: one statement, `federange_admission_read`, which locks and then reads with a snapshot
         taken after the locks were granted. SQLite: the locking SELECT (the transaction's BEGIN IMMEDIATE
-        already holds the database), then one calendar query per range (`orchestrator.db.calendar_sql`)."""
+        already holds the database), then one calendar query per range (`orchestrator.db.calendar_sql`).
+
+        `optimistic`, on PostgreSQL for one range with its calendar: `federange_admission_try` locks
+        and reads as above when the range's lock is free; when another transaction holds it, it reads
+        the same rows without the locks, and the next insert sends `federange_admission_check` first
+        (with the insert and the COMMIT when it is deferred), which takes the locks and raises unless
+        the rows are still the same (`CalendarChanged` from the unit of work). Elsewhere the locks are
+        taken."""
         if not refs:
             return Locked(ranges=[])
-        rows, calendars, owned = self._calendar.lock_and_read(
-            list(dict.fromkeys(refs)), owner_organisation_id or "", calendar
-        )
+        unique = list(dict.fromkeys(refs))
+        if (
+            optimistic
+            and calendar is not None
+            and len(unique) == 1
+            and isinstance(self._calendar, PostgresCalendar)
+        ):
+            rows, calendars, owned = self._calendar.try_lock_and_read(
+                unique[0], owner_organisation_id or "", calendar
+            )
+        else:
+            rows, calendars, owned = self._calendar.lock_and_read(
+                unique, owner_organisation_id or "", calendar
+            )
         ranges = self._fold(rows)
         if not rows or rows[0].owner_id is None:
             return Locked(ranges=ranges, calendars=calendars)
@@ -145,7 +166,8 @@ class SqlBookingStore:
             owner=owner_org,
             quota=quota,
             calendars=calendars,
-            quota_locked=self._postgres,  # the admission function locks it after the ranges
+            # the admission function locks it after the ranges (the check does, after a peek)
+            quota_locked=self._postgres,
             owned=owned,
         )
 
@@ -272,6 +294,7 @@ class SqlBookingStore:
 #: come in the session's time zone (`utc` where a snapshot keeps them).
 _ADMISSION_ROW = namedtuple("_ADMISSION_ROW", ADMISSION_COLUMNS)  # type: ignore[misc]
 _FIRST_OCCUPANT_COLUMN = ADMISSION_COLUMNS.index("o_id")
+_ADMISSION_WIDTH = len(ADMISSION_COLUMNS)
 
 Calendars = dict[str, list[Occupant]]
 
@@ -321,6 +344,9 @@ class PostgresCalendar:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
         self._driver = DriverCursor(connection)
+        #: The check owed by the last read made without the locks (parameters, digest): sent first by
+        #: the next insert.
+        self._check: dict[str, Any] | None = None
 
     def rows(self, stmt: Select[Any], params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """A statement of the admission path's rows, through the driver (no per-execution bookkeeping)."""
@@ -336,6 +362,7 @@ class PostgresCalendar:
         """One call of the admission function: the range locks, then the owner's quota lock, then the
         rows (kind 0), the ranges' calendars (kind 1) and, when the owner has a quota, its calendar (kind
         2, else None)."""
+        self._check = None
         params: dict[str, Any] = {"owner": owner, "start": None, "end": None, "not_before": None}
         if calendar is not None:
             params.update(start=calendar.start, end=calendar.end, not_before=calendar.not_before)
@@ -343,6 +370,28 @@ class PostgresCalendar:
             found = self._driver.run(ADMISSION_READ_ONE, {"ref": refs[0], **params})
         else:
             found = self._driver.run(ADMISSION_READ, {"refs": refs, **params})
+        return self._parsed(found, calendar)
+
+    def try_lock_and_read(
+        self, ref: str, owner: str, calendar: CalendarRead
+    ) -> tuple[Sequence[Any], Calendars, list[Occupant] | None]:
+        """What `lock_and_read` returns: read after the locks when the range's is free, else without
+        them (`federange_admission_try`), and then the next insert sends the check first."""
+        params: dict[str, Any] = {
+            "ref": ref,
+            "owner": owner,
+            "start": calendar.start,
+            "end": calendar.end,
+            "not_before": calendar.not_before,
+        }
+        found = self._driver.run(ADMISSION_TRY_ONE, params)
+        digest = found[0][-1] if found else None
+        self._check = None if digest is None else {**params, "digest": digest}
+        return self._parsed([r[:_ADMISSION_WIDTH] for r in found], calendar)
+
+    def _parsed(
+        self, found: Sequence[Sequence[Any]], calendar: CalendarRead | None
+    ) -> tuple[Sequence[Any], Calendars, list[Occupant] | None]:
         rows: list[Any] = [_ADMISSION_ROW._make(r) for r in found if r[0] == 0]
         if calendar is None:
             return rows, {}, None
@@ -355,13 +404,20 @@ class PostgresCalendar:
 
     def insert(self, rows: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
         """One booking with one event (the common case): one prepared statement through the driver;
-        several: the audit rows inserted by a data-modifying CTE around the bookings' INSERT."""
+        several: the audit rows inserted by a data-modifying CTE around the bookings' INSERT. After a
+        peek, the check goes first: deferred with a deferred insert, else sent now."""
+        check, self._check = self._check, None
         if len(rows) == len(events) == 1:
+            if check is not None:
+                self._driver.defer(ADMISSION_CHECK_ONE, check)
             params = {f"b_{k}": v for k, v in rows[0].items()}
             params.update({f"a_{k}": v for k, v in events[0].items()})
             params.update(a_before=_jsonb(params["a_before"]), a_after=_jsonb(params["a_after"]))
             self._driver.defer(INSERT_BOOKING_AND_AUDIT, params)  # sent with the next statement or COMMIT
-        elif events:
+            return
+        if check is not None:
+            self._driver.run(ADMISSION_CHECK_ONE, check, rows=False)
+        if events:
             new = insert(BOOKINGS).values(rows).cte("new_bookings")
             self._db.execute(insert(AUDIT).values(events).add_cte(new))
         else:

@@ -196,8 +196,8 @@ INSERT_BOOKING_AND_AUDIT = (
 #: joined, the quota row locked after the range rows), kind 1 rows the occupants of each locked range, kind
 #: 2 rows the occupants of the owner's bookings on every range when it has a quota (the quota check's
 #: calendar; neither kind when p_start is NULL; holds expired at p_not_before left out).
-ADMISSION_FUNCTION = r"""
-CREATE OR REPLACE FUNCTION federange_admission_read(
+_ADMISSION_TEMPLATE = r"""
+CREATE OR REPLACE FUNCTION __NAME__(
     p_refs varchar[], p_owner varchar, p_start timestamptz, p_end timestamptz, p_not_before timestamptz
 ) RETURNS TABLE (
     kind smallint,
@@ -213,7 +213,7 @@ CREATE OR REPLACE FUNCTION federange_admission_read(
     o_id varchar, o_range_id varchar, o_owner_organisation_id varchar, o_owner_country varchar,
     o_start timestamptz, o_end timestamptz, o_cpu_millicores integer, o_memory_mib integer,
     o_slots integer, o_gpus integer, o_hold_expires_at timestamptz
-) LANGUAGE plpgsql VOLATILE
+) LANGUAGE plpgsql __VOLATILITY__
 -- Every read here has an index made for it, and PL/pgSQL keeps one plan per statement for the life of
 -- the connection. Left to itself it plans the calendar query again on every call (custom plans, about
 -- four times its run time), and a plan made while a table was still small may scan it in full for as
@@ -225,13 +225,7 @@ AS $fn$
 DECLARE
     v_range varchar;
 BEGIN
-    -- The locks, in id order (two admissions over overlapping sets of ranges queue, never deadlock), then
-    -- the owner's quota (always after the ranges: two admissions of one organisation on different ranges
-    -- cannot both use the last of it).
-    PERFORM 1 FROM ranges r WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs) ORDER BY r.id FOR UPDATE;
-    PERFORM 1 FROM organisation_quotas q WHERE q.organisation_id = p_owner FOR UPDATE;
-    -- Every statement from here on reads a snapshot taken after the locks were granted.
-    RETURN QUERY
+__LOCKS__    RETURN QUERY
         SELECT 0::smallint,
                r.id, r.slug, r.operator_organisation_id, r.country, r.capabilities,
                r.cpu_millicores, r.memory_mib, r.slots, r.gpus,
@@ -326,3 +320,112 @@ BEGIN
 END
 $fn$
 """
+ADMISSION_LOCKS = """\
+    -- The locks, in id order (two admissions over overlapping sets of ranges queue, never deadlock), then
+    -- the owner's quota (always after the ranges: two admissions of one organisation on different ranges
+    -- cannot both use the last of it).
+    PERFORM 1 FROM ranges r WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs) ORDER BY r.id FOR UPDATE;
+    PERFORM 1 FROM organisation_quotas q WHERE q.organisation_id = p_owner FOR UPDATE;
+    -- Every statement from here on reads a snapshot taken after the locks were granted.
+"""
+
+
+def admission_function(name: str, *, volatility: str, locks: str) -> str:
+    """The text of an admission function: ADMISSION_FUNCTION's reads, after `locks`."""
+    return (
+        _ADMISSION_TEMPLATE.replace("__NAME__", name)
+        .replace("__VOLATILITY__", volatility)
+        .replace("__LOCKS__", locks)
+    )
+
+
+ADMISSION_FUNCTION = admission_function(
+    "federange_admission_read", volatility="VOLATILE", locks=ADMISSION_LOCKS
+)
+
+# -- the optimistic admission (one range): read without the locks, decide, then check under them ----------
+#: The admission read without the locks, every read on one snapshot (a STABLE function reads the snapshot
+#: of the statement that calls it). `federange_admission_check` calls it again once it holds the locks.
+PEEK_FUNCTION = admission_function(
+    "federange_admission_peek",
+    volatility="STABLE",
+    locks="    -- No locks here, and every read on the calling statement's snapshot (STABLE).\n",
+)
+#: What the peek read, as one text: the digest of its rows in order (`f::text` prints every column).
+_DIGEST = "md5(string_agg(f::text, ',' ORDER BY f.ordinality))"
+#: The error `federange_admission_check` raises when what the admission read has changed since.
+CALENDAR_CHANGED_SQLSTATE = "YF001"
+CHECK_FUNCTION = (
+    r"""
+CREATE OR REPLACE FUNCTION federange_admission_check(
+    p_refs varchar[], p_owner varchar, p_start timestamptz, p_end timestamptz, p_not_before timestamptz,
+    p_digest text
+) RETURNS void LANGUAGE plpgsql VOLATILE
+AS $fn$
+BEGIN
+__LOCKS__    -- The peek called here therefore reads what the locked admission read would; the decision
+    -- taken on the earlier peek stands only if that is the same, row for row.
+    IF (SELECT __DIGEST__
+        FROM federange_admission_peek(p_refs, p_owner, p_start, p_end, p_not_before) WITH ORDINALITY AS f)
+       IS DISTINCT FROM p_digest THEN
+        RAISE EXCEPTION 'the calendar changed after the admission read it'
+            USING ERRCODE = '__SQLSTATE__';
+    END IF;
+END
+$fn$
+""".replace("__LOCKS__", ADMISSION_LOCKS)
+    .replace("__DIGEST__", _DIGEST)
+    .replace("__SQLSTATE__", CALENDAR_CHANGED_SQLSTATE)
+)
+#: The admission read that does not wait for a range lock another transaction holds (one range): free,
+#: it locks as `federange_admission_read` does and reads after the locks (digest NULL); held, it reads
+#: without the locks and returns the digest of what it read, which `federange_admission_check` compares
+#: before the write. So an uncontended admission costs what it always did, and a contended one does not
+#: wait while the holder decides.
+TRY_FUNCTION = (
+    r"""
+CREATE OR REPLACE FUNCTION federange_admission_try(
+    p_refs varchar[], p_owner varchar, p_start timestamptz, p_end timestamptz, p_not_before timestamptz
+) RETURNS TABLE (
+__COLUMNS__,
+    digest text
+) LANGUAGE plpgsql VOLATILE
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
+AS $fn$
+#variable_conflict use_column
+BEGIN
+    PERFORM 1 FROM ranges r WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs) ORDER BY r.id
+        FOR UPDATE SKIP LOCKED;
+    IF FOUND THEN
+        PERFORM 1 FROM organisation_quotas q WHERE q.organisation_id = p_owner FOR UPDATE;
+        -- A snapshot taken after the locks were granted.
+        RETURN QUERY SELECT f.*, NULL::text
+            FROM federange_admission_peek(p_refs, p_owner, p_start, p_end, p_not_before) AS f;
+        RETURN;
+    END IF;
+    RETURN QUERY
+        WITH f AS MATERIALIZED (
+            SELECT * FROM federange_admission_peek(p_refs, p_owner, p_start, p_end, p_not_before)
+                WITH ORDINALITY
+        )
+        SELECT __PEEKED__, (SELECT __DIGEST__ FROM f) FROM f ORDER BY f.ordinality;
+END
+$fn$
+""".replace("__COLUMNS__", _ADMISSION_TEMPLATE.split("RETURNS TABLE (\n", 1)[1].split("\n) LANGUAGE", 1)[0])
+    .replace("__PEEKED__", ",\n               ".join(f"f.{c}" for c in ADMISSION_COLUMNS))
+    .replace("__DIGEST__", _DIGEST)
+)
+#: One range's admission read through `federange_admission_try`: ADMISSION_COLUMNS, then the digest
+#: (NULL when the locks were taken).
+ADMISSION_TRY_ONE = text(
+    "SELECT * FROM federange_admission_try(ARRAY[CAST(:ref AS VARCHAR)], CAST(:owner AS VARCHAR),"
+    " CAST(:start AS TIMESTAMPTZ), CAST(:end AS TIMESTAMPTZ), CAST(:not_before AS TIMESTAMPTZ))"
+).columns(*(column(c) for c in (*ADMISSION_COLUMNS, "digest")))
+#: The check of one range, sent with the INSERT and the COMMIT (it raises, and they do not happen, when
+#: the peek's rows changed).
+ADMISSION_CHECK_ONE = text(
+    "SELECT federange_admission_check(ARRAY[CAST(:ref AS VARCHAR)], CAST(:owner AS VARCHAR),"
+    " CAST(:start AS TIMESTAMPTZ), CAST(:end AS TIMESTAMPTZ), CAST(:not_before AS TIMESTAMPTZ),"
+    " CAST(:digest AS TEXT))"
+)

@@ -87,10 +87,22 @@ def commit_with_deferred(connection: Connection) -> bool:
         return False
     driver = connection.connection.driver_connection
     assert driver is not None
-    with driver.pipeline(), driver.cursor() as cursor:
-        for sql, params in deferred:
-            cursor.execute(sql, params)
-        driver.commit()
+    # The first error (a deferred check's refusal, say) is the one raised: caught inside the pipeline's
+    # block, so that leaving it does not log the statements it aborted as an error of their own.
+    first: Exception | None = None
+    try:
+        with driver.pipeline(), driver.cursor() as cursor:
+            try:
+                for sql, params in deferred:
+                    cursor.execute(sql, params)
+                driver.commit()
+            except Exception as error:
+                first = error
+    except Exception:
+        if first is None:
+            raise
+    if first is not None:
+        raise first
     return True
 
 

@@ -19,6 +19,7 @@ from orchestrator.booking.service import BookingService
 from orchestrator.catalogue.scenario_service import ScenarioCatalogue
 from orchestrator.db.actions_store import SqlActionStore
 from orchestrator.db.booking_store import SqlBookingStore
+from orchestrator.db.calendar_sql import CALENDAR_CHANGED_SQLSTATE
 from orchestrator.db.catalogue_store import SqlCatalogueStore
 from orchestrator.db.crypto import Cipher
 from orchestrator.db.engine import begin, commit_with_deferred, forget_deferred
@@ -27,6 +28,16 @@ from orchestrator.db.federation_store import SqlFederationStore
 from orchestrator.db.notifications import ACTIONS_CHANNEL, Wakeups, notify
 from orchestrator.db.pool_store import SqlPoolStore
 from orchestrator.db.scenario_store import SqlScenarioStore
+from orchestrator.domain.errors import CalendarChanged
+
+
+def calendar_changed(error: BaseException) -> CalendarChanged | None:
+    """The domain error for `federange_admission_check`'s refusal (raised by the driver, or wrapped by
+    SQLAlchemy when a later statement sent the deferred check), None for any other error."""
+    driver_error = getattr(error, "orig", None) or error
+    if getattr(driver_error, "sqlstate", None) != CALENDAR_CHANGED_SQLSTATE:
+        return None
+    return CalendarChanged("a range's calendar changed while the booking was being decided; try again")
 
 
 class UnitOfWork:
@@ -125,21 +136,31 @@ class UnitOfWork:
         connection, session = self.connection, self._session
         try:
             if exc_type is None:
-                if session is not None:
-                    session.flush()  # the ORM's writes (a deferred write goes out before them)
-                # a write still deferred (an admission's INSERT) is pipelined with the COMMIT; the
-                # calls below then only close the transaction's bookkeeping
-                commit_with_deferred(connection)
+                try:
+                    if session is not None:
+                        session.flush()  # the ORM's writes (a deferred write goes out before them)
+                    # a write still deferred (an admission's INSERT) is pipelined with the COMMIT; the
+                    # calls below then only close the transaction's bookkeeping
+                    commit_with_deferred(connection)
+                except Exception as error:
+                    changed = calendar_changed(error)
+                    if changed is None:
+                        raise
+                    raise changed from error  # rolled back as the connection closes
                 if session is not None:
                     session.commit()
                 else:
                     connection.commit()
                 if self._wake and self._wakeups is not None:
                     self._wakeups.ring()
-            elif session is not None:
-                session.rollback()
             else:
-                connection.rollback()
+                if session is not None:
+                    session.rollback()
+                else:
+                    connection.rollback()
+                changed = None if exc is None else calendar_changed(exc)
+                if changed is not None:
+                    raise changed from exc
         finally:
             forget_deferred(connection)
             try:

@@ -38,6 +38,11 @@ class Conflict(FederangeError):
     title = "Conflict"
 
 
+class CalendarChanged(Conflict):
+    """An optimistic admission's read is out of date: a range or its calendar changed before the check
+    under the locks; nothing was written, and the caller runs the unit of work again with the locks."""
+
+
 class IllegalTransition(Conflict):
     title = "Illegal state transition"
 

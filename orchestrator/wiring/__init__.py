@@ -19,6 +19,7 @@ from connectors.base import Connector, Resources
 from connectors.provisioning import Provisioner
 from connectors.security import check_allowance
 from orchestrator.booking.ports import BookingStore
+from orchestrator.booking.requests import BookingRequest, RequestResult
 from orchestrator.booking.service import BookingService
 from orchestrator.catalogue.ports import CatalogueStore, ScenarioStore
 from orchestrator.catalogue.scenario_facts import ScenarioHandle
@@ -31,7 +32,7 @@ from orchestrator.db.notifications import TOKENS_CHANNEL, Listener, Wakeups
 from orchestrator.db.uow import UnitOfWork
 from orchestrator.domain.catalogue import RangeRecord, ScenarioVersion
 from orchestrator.domain.clock import Clock, SystemClock
-from orchestrator.domain.errors import NotReady
+from orchestrator.domain.errors import CalendarChanged, NotReady
 from orchestrator.exercises.environments import EnvironmentLimits, EnvironmentService
 from orchestrator.exercises.lifecycle import Runtime
 from orchestrator.exercises.pools import PoolService
@@ -41,6 +42,7 @@ from orchestrator.federation.home import HomeFederation
 from orchestrator.federation.hub import Hub
 from orchestrator.federation.publications import Publications
 from orchestrator.identity.ports import IdentityStore
+from orchestrator.identity.principals import Principal
 from orchestrator.identity.service import IdentityService
 from orchestrator.identity.throttle import FailureCounter, Limit, SignInThrottle
 from orchestrator.identity.verified import VerifiedTokens
@@ -159,6 +161,24 @@ class Services:
             hold_ttl=timedelta(seconds=self.settings.hold_ttl_seconds),
             observer=_ADMISSIONS,
         )
+
+    def create_booking_request(
+        self, actor: Principal, request: BookingRequest, *, owner_organisation_id: str | None = None
+    ) -> RequestResult:
+        """A booking request in a unit of work of its own (the API's booking creation). One range:
+        decided without holding its lock, checked under it with the INSERT and the COMMIT (one round
+        trip); when the check finds the calendar changed, decided again with the locks, as always."""
+        for optimistic in (True, False):
+            try:
+                with self.uow() as uow:
+                    return self.booking(uow.bookings).create_request(
+                        actor, request, owner_organisation_id=owner_organisation_id, optimistic=optimistic
+                    )
+            except CalendarChanged:
+                if not optimistic:
+                    raise
+                log.debug("booking request: the calendar changed during an optimistic admission")
+        raise AssertionError("unreachable")
 
     # -- exercises and environments ---------------------------------------------------------------
     def exercises(self, uow: UnitOfWork) -> ExerciseService:

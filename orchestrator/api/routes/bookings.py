@@ -56,12 +56,11 @@ async def create(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=64)] = None,
 ) -> Response:
     def admit() -> RequestResult:
-        with services.uow() as uow:
-            return services.booking(uow.bookings).create_request(
-                principal,
-                body.to_domain(idempotency_key=idempotency_key),
-                owner_organisation_id=body.owner_organisation_id,
-            )
+        return services.create_booking_request(
+            principal,
+            body.to_domain(idempotency_key=idempotency_key),
+            owner_organisation_id=body.owner_organisation_id,
+        )
 
     result = await in_thread(services, admit)  # the busiest write: a cheaper hop than a sync route's
     created = status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED

@@ -11,7 +11,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from orchestrator.booking.ports import BookingStore, CalendarRead
-from orchestrator.db.calendar_sql import ADMISSION_COLUMNS, ADMISSION_FUNCTION, ADMISSION_READ
+from orchestrator.db.calendar_sql import (
+    ADMISSION_COLUMNS,
+    ADMISSION_FUNCTION,
+    ADMISSION_READ,
+    CHECK_FUNCTION,
+    PEEK_FUNCTION,
+    TRY_FUNCTION,
+)
 from orchestrator.wiring import Services
 from tests.integration.booking.seed import seed
 from tests.unit.booking.store_contract import check_contract
@@ -51,22 +58,34 @@ def test_the_admission_function_returns_the_columns_the_store_reads(services: Se
         assert [row.slug for row in found] == ["ee-range"]
 
 
-def test_the_database_runs_the_admission_function_of_calendar_sql(services: Services) -> None:
-    """PostgreSQL: the function the migrations installed is `calendar_sql.ADMISSION_FUNCTION`, exactly
-    (signature, columns, settings and body, as PostgreSQL prints them back), so the live text beside the
-    other calendar variants is the one that runs. Changing it takes a migration with the new text."""
+@pytest.mark.parametrize(
+    ("name", "function"),
+    [
+        ("federange_admission_read", ADMISSION_FUNCTION),
+        ("federange_admission_peek", PEEK_FUNCTION),
+        ("federange_admission_check", CHECK_FUNCTION),
+        ("federange_admission_try", TRY_FUNCTION),
+    ],
+)
+def test_the_database_runs_the_admission_functions_of_calendar_sql(
+    services: Services, name: str, function: str
+) -> None:
+    """PostgreSQL: each function the migrations installed is calendar_sql's text, exactly (signature,
+    columns, settings and body, as PostgreSQL prints them back), so the live text beside the other
+    calendar variants is the one that runs. Changing one takes a migration with the new text."""
     if services.engine.dialect.name != "postgresql":
-        pytest.skip("the admission function exists on PostgreSQL only")
+        pytest.skip("the admission functions exist on PostgreSQL only")
     definition = text(
         "SELECT pg_get_functiondef(p.oid) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-        " WHERE p.proname = 'federange_admission_read' AND n.nspname = :schema"
+        " WHERE p.proname = :name AND n.nspname = :schema"
     )
     with services.engine.connect() as connection:
-        installed = connection.execute(definition, {"schema": "public"}).scalar_one()
+        installed = connection.execute(definition, {"name": name, "schema": "public"}).scalar_one()
         connection.execute(text("CREATE SCHEMA live_text"))
         connection.execute(text("SET LOCAL search_path TO live_text"))
-        connection.execute(text(ADMISSION_FUNCTION))
-        live = connection.execute(definition, {"schema": "live_text"}).scalar_one()
+        connection.execute(text(PEEK_FUNCTION))  # the check calls it (resolved when it runs)
+        connection.execute(text(function))
+        live = connection.execute(definition, {"name": name, "schema": "live_text"}).scalar_one()
         connection.rollback()
     assert live.replace("live_text.", "public.") == installed
 
