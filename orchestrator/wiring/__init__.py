@@ -165,9 +165,10 @@ class Services:
     def create_booking_request(
         self, actor: Principal, request: BookingRequest, *, owner_organisation_id: str | None = None
     ) -> RequestResult:
-        """A booking request in a unit of work of its own (the API's booking creation). One range:
-        decided without holding its lock, checked under it with the INSERT and the COMMIT (one round
-        trip); when the check finds the calendar changed, decided again with the locks, as always."""
+        """A booking request in a unit of work of its own (the API's booking creation). One range whose
+        lock another admission holds: decided without waiting for it, checked under it with the INSERT
+        and the COMMIT (one round trip); when the check finds the calendar changed, decided again with
+        the locks, as every other request is (`BookingStore.lock_ranges`)."""
         for optimistic in (True, False):
             try:
                 with self.uow() as uow:

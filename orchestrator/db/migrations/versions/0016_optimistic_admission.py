@@ -7,8 +7,8 @@ Create Date: 2026-12-03 06:30:00
 `federange_admission_peek` is 0015's `federange_admission_read` without its locks, STABLE (so all its
 reads share one snapshot). `federange_admission_try` does not wait for a range lock another transaction
 holds: when the range's lock is free it locks and reads as the admission read does; when it is held it
-peeks and returns the digest of what it read. `federange_admission_check` takes the locks the read would take, in the same
-order, reads the peek again and raises SQLSTATE YF001 unless its rows are the same as the digest given:
+peeks and returns the digest of what it read. `federange_admission_check` takes the locks the read would
+take, in the same order, reads the peek again and raises SQLSTATE YF001 unless its rows are the same as the digest given:
 an admission that found the lock held reads and decides without it, then sends the check, its INSERT
 and the COMMIT in one round trip, and holds the range lock only while the server runs those three.
 """
@@ -55,19 +55,7 @@ $fn$
 TRY = r"""CREATE OR REPLACE FUNCTION federange_admission_try(
     p_refs varchar[], p_owner varchar, p_start timestamptz, p_end timestamptz, p_not_before timestamptz
 ) RETURNS TABLE (
-    kind smallint,
-    id varchar, slug varchar, operator_organisation_id varchar, country varchar, capabilities jsonb,
-    cpu_millicores integer, memory_mib integer, slots integer, gpus integer,
-    allowed_countries jsonb, allowed_organisations jsonb, max_foreign_share double precision,
-    approval_required boolean, max_booking_minutes integer, min_lead_minutes integer,
-    allow_privileged boolean, researcher_bookings boolean, preference integer, status varchar,
-    m_start timestamptz, m_end timestamptz, m_reason text,
-    owner_id varchar, owner_name varchar, owner_country varchar, owner_kind varchar,
-    owner_created_at timestamptz,
-    q_cpu_millicores integer, q_memory_mib integer, q_slots integer, q_gpus integer,
-    o_id varchar, o_range_id varchar, o_owner_organisation_id varchar, o_owner_country varchar,
-    o_start timestamptz, o_end timestamptz, o_cpu_millicores integer, o_memory_mib integer,
-    o_slots integer, o_gpus integer, o_hold_expires_at timestamptz,
+__COLUMNS__,
     digest text
 ) LANGUAGE plpgsql VOLATILE
 SET plan_cache_mode = force_generic_plan
@@ -89,63 +77,34 @@ BEGIN
             SELECT * FROM federange_admission_peek(p_refs, p_owner, p_start, p_end, p_not_before)
                 WITH ORDINALITY
         )
-        SELECT f.kind,
-               f.id,
-               f.slug,
-               f.operator_organisation_id,
-               f.country,
-               f.capabilities,
-               f.cpu_millicores,
-               f.memory_mib,
-               f.slots,
-               f.gpus,
-               f.allowed_countries,
-               f.allowed_organisations,
-               f.max_foreign_share,
-               f.approval_required,
-               f.max_booking_minutes,
-               f.min_lead_minutes,
-               f.allow_privileged,
-               f.researcher_bookings,
-               f.preference,
-               f.status,
-               f.m_start,
-               f.m_end,
-               f.m_reason,
-               f.owner_id,
-               f.owner_name,
-               f.owner_country,
-               f.owner_kind,
-               f.owner_created_at,
-               f.q_cpu_millicores,
-               f.q_memory_mib,
-               f.q_slots,
-               f.q_gpus,
-               f.o_id,
-               f.o_range_id,
-               f.o_owner_organisation_id,
-               f.o_owner_country,
-               f.o_start,
-               f.o_end,
-               f.o_cpu_millicores,
-               f.o_memory_mib,
-               f.o_slots,
-               f.o_gpus,
-               f.o_hold_expires_at, (SELECT md5(string_agg(f::text, ',' ORDER BY f.ordinality)) FROM f) FROM f ORDER BY f.ordinality;
+        SELECT __PEEKED__, (SELECT md5(string_agg(f::text, ',' ORDER BY f.ordinality)) FROM f) FROM f ORDER BY f.ordinality;
 END
 $fn$
 """
 
 
-def _peek() -> str:
-    """0015's admission read, renamed, STABLE, without its locks."""
+def _read_of_0015() -> str:
     spec = importlib.util.spec_from_file_location(
         "v0015", Path(__file__).with_name("0015_admission_quota.py")
     )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    read = str(module.FUNCTION)
+    return str(module.FUNCTION)
+
+
+def _try() -> str:
+    """TRY with 0015's columns: as the read returns them, then the digest."""
+    columns = _read_of_0015().split("RETURNS TABLE (\n", 1)[1].split("\n) LANGUAGE", 1)[0]
+    names = [part.split()[0] for part in columns.split(",")]
+    return TRY.replace("__COLUMNS__", columns).replace(
+        "__PEEKED__", ",\n               ".join(f"f.{n}" for n in names)
+    )
+
+
+def _peek() -> str:
+    """0015's admission read, renamed, STABLE, without its locks."""
+    read = _read_of_0015()
     assert LOCKS in read
     return (
         read.replace("FUNCTION federange_admission_read(", "FUNCTION federange_admission_peek(")
@@ -160,7 +119,7 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_peek())
         op.execute(CHECK)
-        op.execute(TRY)
+        op.execute(_try())
 
 
 def downgrade() -> None:
