@@ -230,17 +230,21 @@ def test_the_hub_killed_before_its_local_commit_releases_the_peer_holds_on_resta
         # ee-hub answers its hold late: the hub dies while waiting, after lv-hub's hold was taken.
         world.ee.proxy.add(Rule("POST", r"/federation/v1/holds$", action=DELAY, delay=2.0, times=1))
         thread, _ = _create_in_background(world, world.exercise_body(teams=3))
+
+        def keys(national: National) -> dict[str, str]:
+            page = national.process.made("GET", f"/api/v1/bookings?range_id={national.range_slug}")
+            return {b["request_id"]: b["status"] for b in page["items"]}
+
         wait_for(
             lambda: world.ee.proxy.count("POST", r"/federation/v1/holds$") >= 1 if world.ee.proxy else False,
             timeout=30,
             what="the hub holding at ee-hub",
         )
+        # The holds go out concurrently: on a busy machine lv-hub's may still be on its way when ee-hub's
+        # request arrives, so wait for it (ee-hub's answer is 2 s late) before the hub dies.
+        wait_for(lambda: keys(world.lv) or None, timeout=30, what="lv-hub's hold taken")
         world.hub.kill()
         thread.join(timeout=60)
-
-        def keys(national: National) -> dict[str, str]:
-            page = national.process.made("GET", f"/api/v1/bookings?range_id={national.range_slug}")
-            return {b["request_id"]: b["status"] for b in page["items"]}
 
         key = wait_for(lambda: next(iter(keys(world.ee)), None), timeout=30, what="ee-hub's hold made late")
         assert keys(world.lv) == {key: "held"}
