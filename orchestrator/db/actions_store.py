@@ -15,6 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from orchestrator.db.engine import write_later
 from orchestrator.db.tables import DueActionRow, read
 from orchestrator.domain.actions import ActionStatus, DueAction
 
@@ -51,9 +52,9 @@ class SqlActionStore:
             "last_error": "",
             "created_at": now,
         }
-        # A Core INSERT on the session's connection, not an ORM object and a flush: nothing reads the
-        # row back in this transaction through the session, and a flush costs several times the INSERT.
-        self.session.connection().execute(_INSERT, values)
+        # Not an ORM object and a flush (several times the INSERT's cost): nothing reads the row back
+        # through the session, so it goes out with the transaction's next statement or its COMMIT.
+        write_later(self.session.connection(), _INSERT, values)
         if due_at <= now and self._on_due_now is not None:
             self._on_due_now()
         return DueAction(

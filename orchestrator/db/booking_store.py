@@ -68,6 +68,7 @@ from orchestrator.db.calendar_sql import (
     PG_CALENDAR,
 )
 from orchestrator.db.catalogue_store import SqlCatalogueStore
+from orchestrator.db.engine import write_later
 from orchestrator.db.tables import (
     QuotaRow,
 )
@@ -175,9 +176,9 @@ class SqlBookingStore:
         return self._catalogue().get_organisation(organisation_id)
 
     def add_audit(self, event: AuditEvent) -> None:
-        """The catalogue's audit table, written with one Core INSERT (no ORM unit-of-work flush on the
-        admission path); the rows are the same as the catalogue store's."""
-        self._db.execute(INSERT_AUDIT, audit_values(event))
+        """The catalogue store's write (`write_later`), without the ORM session it would open on the
+        admission path."""
+        write_later(self._db, INSERT_AUDIT, audit_values(event))
 
     # -- bookings ----------------------------------------------------------------------------------
     def add_bookings(self, bookings: Sequence[Booking], *, audit: Sequence[AuditEvent] = ()) -> None:

@@ -15,8 +15,9 @@ from connectors.secrets import parse_path, path_text
 from orchestrator.catalogue.health import RangeHealth
 from orchestrator.catalogue.views import minutes
 from orchestrator.db import notifications
-from orchestrator.db.booking_sql import capacity_of, policy_of
+from orchestrator.db.booking_sql import INSERT_AUDIT, audit_values, capacity_of, policy_of
 from orchestrator.db.crypto import Cipher
+from orchestrator.db.engine import write_later
 from orchestrator.db.tables import (
     AuditRow,
     AuthFailureRow,
@@ -289,10 +290,7 @@ class SqlCatalogueStore:
 
     # audit
     def add_audit(self, event: AuditEvent) -> None:
-        before = dict(event.before) if event.before is not None else None
-        after = dict(event.after) if event.after is not None else None
-        self.session.add(AuditRow(**values(event, before=before, after=after)))
-        self.session.flush()
+        write_later(self.session.connection(), INSERT_AUDIT, audit_values(event))
 
     def list_audit(
         self,

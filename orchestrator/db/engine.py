@@ -13,11 +13,15 @@ discards it and begins again on a fresh one, once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Dialect, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.compiler import SQLCompiler
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +75,76 @@ def defer(connection: Connection, sql: str, params: dict[str, Any]) -> None:
     connection.info.setdefault(DEFERRED, []).append((sql, params))
 
 
+@cache
+def _write_statement(
+    stmt: Executable, dialect: Dialect, keys: tuple[str, ...]
+) -> tuple[str, dict[str, Any], tuple[tuple[str, Callable[[Any], Any]], ...]]:
+    """`stmt` compiled for the driver with these parameter names: its SQL, the values of its literal
+    parameters (a LIMIT, say), and the bind processors of its parameters (the column types'
+    conversions SQLAlchemy would apply: UTC timestamps, JSON)."""
+    compiled = cast(SQLCompiler, cast(ClauseElement, stmt).compile(dialect=dialect, column_keys=list(keys)))
+    processors = []
+    for name, bind in compiled.binds.items():
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors.append((name, process))
+    literals = {name: value for name, value in compiled.params.items() if name not in keys}
+    if missing := sorted(name for name, value in literals.items() if value is None):
+        # a column default SQLAlchemy would fill in at execution: the caller gives every value
+        raise ValueError(f"write_later: no value for {', '.join(missing)}")
+    return str(compiled), literals, tuple(processors)
+
+
+def write_later(connection: Connection, stmt: Executable, values: Mapping[str, Any]) -> None:
+    """A write whose outcome nobody reads in this transaction (an audit event, an exercise event, a due
+    action, a NOTIFY): on PostgreSQL it is kept and goes out in one pipeline with the other writes
+    kept, before the transaction's next statement or with its COMMIT, so it costs no round trip of its
+    own; on SQLite it is executed now. An error it raises surfaces at that next statement or COMMIT."""
+    if connection.dialect.name != "postgresql":
+        connection.execute(stmt, dict(values))
+        return
+    sql, literals, processors = _write_statement(stmt, connection.dialect, tuple(values))
+    params = {**literals, **values}
+    for name, process in processors:
+        if params.get(name) is not None:
+            params[name] = process(params[name])
+    defer(connection, sql, params)
+
+
+def _send(driver: Any, cursor: Any, deferred: list[tuple[str, Any]], *, commit: bool) -> None:
+    """Send the deferred writes (and the COMMIT) in one round trip (psycopg's pipeline mode). The first
+    error (a deferred check's refusal, say) is the one raised: caught inside the pipeline's block, so
+    that leaving it does not log the statements it aborted as an error of their own."""
+    first: Exception | None = None
+    try:
+        with driver.pipeline():
+            try:
+                for sql, params in deferred:
+                    cursor.execute(sql, params)
+                if commit:
+                    # the statement, not `driver.commit()`, which would sync once more than the
+                    # pipeline's end does (an empty round trip); the driver reads the transaction's
+                    # end off the server's answer
+                    cursor.execute("COMMIT")
+            except Exception as error:
+                first = error
+    except Exception:
+        if first is None:
+            raise
+    if first is not None:
+        raise first
+
+
 def flush_deferred(info: dict[Any, Any], cursor: Any) -> None:
-    """Send the writes deferred on this connection, before anything else is sent."""
+    """Send the writes deferred on this connection, before anything else is sent: one alone as it is,
+    several in one pipeline."""
     deferred = info.pop(DEFERRED, None)
-    if deferred:
-        for sql, params in deferred:
-            cursor.execute(sql, params)
+    if not deferred:
+        return
+    if len(deferred) == 1:
+        cursor.execute(*deferred[0])
+    else:
+        _send(cursor.connection, cursor, deferred, commit=False)
 
 
 def commit_with_deferred(connection: Connection) -> bool:
@@ -87,22 +155,8 @@ def commit_with_deferred(connection: Connection) -> bool:
         return False
     driver = connection.connection.driver_connection
     assert driver is not None
-    # The first error (a deferred check's refusal, say) is the one raised: caught inside the pipeline's
-    # block, so that leaving it does not log the statements it aborted as an error of their own.
-    first: Exception | None = None
-    try:
-        with driver.pipeline(), driver.cursor() as cursor:
-            try:
-                for sql, params in deferred:
-                    cursor.execute(sql, params)
-                driver.commit()
-            except Exception as error:
-                first = error
-    except Exception:
-        if first is None:
-            raise
-    if first is not None:
-        raise first
+    with driver.cursor() as cursor:
+        _send(driver, cursor, deferred, commit=True)
     return True
 
 

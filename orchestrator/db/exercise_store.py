@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Endpoint
 from orchestrator.catalogue.scenario_facts import ScenarioPin
+from orchestrator.db.engine import write_later
 from orchestrator.db.placement_codec import (
     constraints_from_json,
     constraints_to_json,
@@ -120,6 +121,8 @@ _START_STAGE = (
     )
     .returning(STAGES.c.attempt)
 )
+_INSERT_EXERCISE = insert(EXERCISES)
+_INSERT_EVENT = insert(cast(Table, ExerciseEventRow.__table__))
 _APPEND_STAGE_LOG = (
     update(STAGES)
     .where(
@@ -153,10 +156,10 @@ class SqlExerciseStore:
 
     # exercises
     def add_exercise(self, exercise: Exercise) -> None:
-        self._c.execute(
-            insert(EXERCISES).values(
-                id=exercise.id, created_at=exercise.created_at, **_exercise_values(exercise)
-            )
+        write_later(
+            self._c,
+            _INSERT_EXERCISE,
+            {"id": exercise.id, "created_at": exercise.created_at, **_exercise_values(exercise)},
         )
 
     def get_exercise(
@@ -272,7 +275,7 @@ class SqlExerciseStore:
     def append_stage_log(self, instance_id: str, lines: Sequence[str]) -> None:
         if not lines:
             return
-        self._c.execute(_APPEND_STAGE_LOG, {"for_instance": instance_id, "added": log_text(lines)})
+        write_later(self._c, _APPEND_STAGE_LOG, {"for_instance": instance_id, "added": log_text(lines)})
 
     def close_running_stage(
         self, instance_id: str, *, outcome: StageOutcome, at: datetime, error: str = ""
@@ -330,8 +333,7 @@ class SqlExerciseStore:
         return None if row is None else instance_of(row)
 
     def add_event(self, event: ExerciseEvent) -> None:
-        self.session.add(ExerciseEventRow(**values(event)))
-        self.session.flush()
+        write_later(self._c, _INSERT_EVENT, values(event))
 
     def events_of(self, exercise_id: str) -> Sequence[ExerciseEvent]:
         stmt = (

@@ -21,8 +21,11 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, text
 
+from orchestrator.db.engine import write_later
+
 log = logging.getLogger(__name__)
 
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 TOKENS_CHANNEL = "federange_token_revoked"
 ACTIONS_CHANNEL = "federange_due_actions"
 
@@ -30,9 +33,7 @@ ACTIONS_CHANNEL = "federange_due_actions"
 def notify(connection: Connection, channel: str, payload: str = "") -> None:
     """Send `payload` on `channel` at the commit of `connection`'s transaction (PostgreSQL only)."""
     if connection.dialect.name == "postgresql":
-        connection.execute(
-            text("SELECT pg_notify(:channel, :payload)"), {"channel": channel, "payload": payload}
-        )
+        write_later(connection, _NOTIFY, {"channel": channel, "payload": payload})
 
 
 def token_revoked(connection: Connection, token_id: str) -> None:
