@@ -172,6 +172,13 @@ def _configure_postgres(engine: Engine) -> None:
         if DEFERRED in connection.info:
             flush_deferred(connection.info, cursor)
 
+    @event.listens_for(engine, "commit")
+    def _no_kept_write_left_behind(connection: Connection) -> None:
+        # a COMMIT sent without the kept writes would lose them (the unit of work sends them with it)
+        if connection.info.get(DEFERRED):
+            forget_deferred(connection)
+            raise RuntimeError("a transaction committed with writes still kept (write_later): rolled back")
+
     @event.listens_for(engine, "checkin")
     def _on_checkin(dbapi_connection: Any, _record: Any) -> None:
         if dbapi_connection is not None and not dbapi_connection.closed and dbapi_connection.autocommit:

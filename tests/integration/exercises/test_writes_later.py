@@ -133,3 +133,13 @@ def test_a_write_without_every_value_is_refused_before_anything_is_kept(services
         with pytest.raises(ValueError, match="attempts, last_error, max_attempts"):
             write_later(uow.connection, INSERT_ACTION, {"id": "a", "kind": "k", "due_at": NOW})
         assert DEFERRED not in uow.connection.info
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_a_commit_that_would_leave_kept_writes_behind_is_refused(services: Services) -> None:
+    with services.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))  # the transaction begins
+        write_later(connection, text("SELECT pg_notify('federange_test', '')"), {})
+        with pytest.raises(RuntimeError, match="writes still kept"):
+            connection.commit()
+        assert DEFERRED not in connection.info
