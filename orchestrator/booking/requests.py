@@ -32,8 +32,10 @@ class BookingRequest:
     `hold=False` confirms at once; `active=True` (with `hold=False`, starting now at the latest) admits
     bookings that are ACTIVE at once, for capacity already in use (a claimed pooled instance: there is
     no deploy to come that would activate them). `request_id` is the client's idempotency key: a request
-    repeated with the same key returns the bookings made the first time instead of booking twice.
-    `reference` links the bookings to what they are for (an exercise or environment id).
+    repeated with the same key returns the bookings made the first time instead of booking twice;
+    `new_request` says the caller made that key just now (the id of an exercise it is creating), so no
+    earlier request can have it and the engine does not look. `reference` links the bookings to what
+    they are for (an exercise or environment id).
     """
 
     items: Sequence[BookingItem]
@@ -44,6 +46,7 @@ class BookingRequest:
     hold: bool = True
     active: bool = False
     request_id: str | None = None
+    new_request: bool = False
 
     def problems(self) -> list[FieldProblem]:
         """What is wrong with the request regardless of the calendar (the field and the reason)."""

@@ -112,7 +112,7 @@ class BookingService:
         )
         by_ref = {ref: s for s in locked.ranges for ref in (s.id, s.slug)}
         now = self.clock.now()
-        if request.request_id is not None:
+        if request.request_id is not None and not request.new_request:
             earlier = self.store.bookings_of_request(
                 request.request_id, owner_organisation_id=owner.organisation_id
             )

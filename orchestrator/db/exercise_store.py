@@ -201,9 +201,12 @@ class SqlExerciseStore:
         row = self._c.execute(_GET_INSTANCE[lock], {"instance_id": instance_id}).first()
         return None if row is None else instance_of(row)
 
-    def save_instance(self, instance: Instance) -> None:
-        done = self._c.execute(_SAVE_INSTANCE, {"instance_key": instance.id, **_instance_values(instance)})
-        if done.rowcount == 0:
+    def save_instance(self, instance: Instance, *, locked: bool = False) -> None:
+        values = {"instance_key": instance.id, **_instance_values(instance)}
+        if locked:  # the row is this transaction's (read with its lock): nothing to check, sent later
+            write_later(self._c, _SAVE_INSTANCE, values)
+            return
+        if self._c.execute(_SAVE_INSTANCE, values).rowcount == 0:
             raise LookupError(instance.id)
 
     def instances_of(self, exercise_id: str) -> Sequence[Instance]:

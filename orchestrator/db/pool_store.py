@@ -4,18 +4,52 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from orchestrator.catalogue.scenario_facts import ScenarioPin
-from orchestrator.db.exercise_store import INSTANCES, instance_of
-from orchestrator.db.tables import ExerciseRow, WarmPoolRow, read
-from orchestrator.exercises.model import ExerciseKind, ExerciseStatus, Instance, Stage, WarmPool
+from orchestrator.db.exercise_store import EXERCISES, INSTANCES, instance_of
+from orchestrator.db.tables import ExerciseRow, RangeRow, WarmPoolRow, read
+from orchestrator.exercises.model import Claimable, ExerciseKind, ExerciseStatus, Stage, WarmPool
 
 #: Pool statuses in which its ready instances may be claimed.
 _CLAIMABLE = (ExerciseStatus.DEPLOYING.value, ExerciseStatus.RUNNING.value)
 _ACTIVE = (ExerciseStatus.SCHEDULED.value, *_CLAIMABLE)
+
+_POOLS = cast(Table, WarmPoolRow.__table__)
+_RANGES = cast(Table, RangeRow.__table__)
+#: A claim's one read: the ready instances with their pool and their range's facts, built once.
+_CLAIMABLE_INSTANCES = (
+    select(
+        INSTANCES,
+        _POOLS.c.range_id.label("pool_range_id"),
+        _POOLS.c.min_ready,
+        _POOLS.c.max_ready,
+        _POOLS.c.created_at.label("pool_created_at"),
+        _POOLS.c.updated_at.label("pool_updated_at"),
+        _RANGES.c.slug.label("range_slug"),
+        _RANGES.c.operator_organisation_id,
+        _RANGES.c.approval_required,
+    )
+    .join(EXERCISES, EXERCISES.c.id == INSTANCES.c.exercise_id)
+    .join(_POOLS, _POOLS.c.exercise_id == EXERCISES.c.id)
+    .join(_RANGES, _RANGES.c.id == _POOLS.c.range_id)
+    .where(
+        EXERCISES.c.kind == ExerciseKind.POOL.value,
+        EXERCISES.c.status.in_(_CLAIMABLE),
+        EXERCISES.c.end > bindparam("now"),
+        EXERCISES.c.scenario_owner == bindparam("owner"),
+        EXERCISES.c.scenario_name == bindparam("name"),
+        EXERCISES.c.scenario_version == bindparam("version"),
+        EXERCISES.c.scenario_digest == bindparam("digest"),
+        INSTANCES.c.stage == Stage.READY.value,
+    )
+    .order_by(INSTANCES.c.ready_at, INSTANCES.c.id)
+    .limit(bindparam("limit"))
+)
+_CLAIMABLE_LOCKED = _CLAIMABLE_INSTANCES.with_for_update(of=INSTANCES, skip_locked=True)
 
 
 class SqlPoolStore:
@@ -61,30 +95,38 @@ class SqlPoolStore:
 
     def claimable(
         self, pin: ScenarioPin, *, now: datetime, limit: int = 3, lock: bool = False
-    ) -> Sequence[Instance]:
-        """Ready instances of live pools of exactly this scenario document, longest ready first; with
-        `lock`, their rows locked (FOR UPDATE SKIP LOCKED on PostgreSQL: rows other launches are
-        claiming are skipped; SQLite serialises writers anyway)."""
-        stmt = (
-            select(INSTANCES)
-            .join(ExerciseRow, ExerciseRow.id == INSTANCES.c.exercise_id)
-            .where(
-                ExerciseRow.kind == ExerciseKind.POOL.value,
-                ExerciseRow.status.in_(_CLAIMABLE),
-                ExerciseRow.end > now,
-                ExerciseRow.scenario_owner == pin.owner,
-                ExerciseRow.scenario_name == pin.name,
-                ExerciseRow.scenario_version == pin.version,
-                ExerciseRow.scenario_digest == pin.digest,
-                INSTANCES.c.stage == Stage.READY.value,
-            )
-            .order_by(INSTANCES.c.ready_at, INSTANCES.c.id)
-            .limit(limit)
-        )
-        if lock:
-            stmt = stmt.with_for_update(of=INSTANCES, skip_locked=True)
+    ) -> Sequence[Claimable]:
+        """Ready instances of live pools of exactly this scenario document, longest ready first, with
+        their pools and ranges, in one query; with `lock`, the instances' rows locked (FOR UPDATE SKIP
+        LOCKED on PostgreSQL: rows other launches are claiming are skipped; SQLite serialises writers
+        anyway)."""
+        params = {
+            "now": now,
+            "owner": pin.owner,
+            "name": pin.name,
+            "version": pin.version,
+            "digest": pin.digest,
+            "limit": limit,
+        }
         # Core rows, like every read of instances (exercise_store): no ORM instance in the session
-        return [instance_of(r) for r in self.session.connection().execute(stmt)]
+        rows = self.session.connection().execute(_CLAIMABLE_LOCKED if lock else _CLAIMABLE_INSTANCES, params)
+        return [
+            Claimable(
+                instance=instance_of(r),
+                pool=WarmPool(
+                    id=r.exercise_id,
+                    range_id=r.pool_range_id,
+                    min_ready=r.min_ready,
+                    max_ready=r.max_ready,
+                    created_at=r.pool_created_at,
+                    updated_at=r.pool_updated_at,
+                ),
+                range_slug=r.range_slug,
+                range_operator_organisation_id=r.operator_organisation_id,
+                approval_required=r.approval_required,
+            )
+            for r in rows
+        ]
 
 
 def _pool(row: WarmPoolRow) -> WarmPool:

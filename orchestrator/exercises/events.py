@@ -12,10 +12,12 @@ from orchestrator.exercises.ports import UnitOfWork
 log = logging.getLogger(__name__)
 
 
-def note(unit: UnitOfWork, clock: Clock, exercise_id: str, message: str, *, level: str = "info") -> None:
+def note(
+    unit: UnitOfWork, clock: Clock, exercise_id: str, message: str, *, level: str = "info"
+) -> ExerciseEvent:
     log.info("exercise %s: %s", exercise_id, message)
-    unit.exercises.add_event(
-        ExerciseEvent(
-            id=str(uuid.uuid4()), exercise_id=exercise_id, at=clock.now(), level=level, message=message
-        )
+    event = ExerciseEvent(
+        id=str(uuid.uuid4()), exercise_id=exercise_id, at=clock.now(), level=level, message=message
     )
+    unit.exercises.add_event(event)
+    return event

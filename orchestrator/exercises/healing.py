@@ -198,6 +198,7 @@ def _book(
             reference=exercise.id,
             hold=False,
             request_id=f"heal:{uuid.uuid4().hex}",
+            new_request=True,
         ),
         owner_organisation_id=exercise.owner_organisation_id,
     )

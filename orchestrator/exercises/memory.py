@@ -26,6 +26,7 @@ from orchestrator.domain.catalogue import Organisation, RangeRecord
 from orchestrator.domain.clock import Clock
 from orchestrator.domain.errors import NotFound
 from orchestrator.exercises.model import (
+    Claimable,
     Exercise,
     ExerciseEvent,
     ExerciseKind,
@@ -97,7 +98,7 @@ class MemoryExercises:
     def get_instance(self, instance_id: str, *, lock: bool = False) -> Instance | None:
         return self._s.instances.get(instance_id)
 
-    def save_instance(self, instance: Instance) -> None:
+    def save_instance(self, instance: Instance, *, locked: bool = False) -> None:
         self._s.instances[instance.id] = instance
 
     def lock_exercise_of(self, instance_id: str, *, shared: bool = False) -> Exercise | None:
@@ -286,14 +287,27 @@ class MemoryPools:
 
     def claimable(
         self, pin: ScenarioPin, *, now: datetime, limit: int = 3, lock: bool = False
-    ) -> Sequence[Instance]:
+    ) -> Sequence[Claimable]:
         live = {
             e.id
             for e in self._s.exercises.values()
             if e.kind is ExerciseKind.POOL and e.status in _CLAIMABLE and e.end > now and e.scenario == pin
         }
         ready = [i for i in self._s.instances.values() if i.exercise_id in live and i.stage is Stage.READY]
-        return sorted(ready, key=lambda i: (i.ready_at or now, i.id))[:limit]
+        found = []
+        for i in sorted(ready, key=lambda i: (i.ready_at or now, i.id))[:limit]:
+            pool = self._s.pools[i.exercise_id]
+            where = self._s.ranges[pool.range_id]
+            found.append(
+                Claimable(
+                    instance=i,
+                    pool=pool,
+                    range_slug=where.slug,
+                    range_operator_organisation_id=where.operator_organisation_id,
+                    approval_required=where.policy.approval_required,
+                )
+            )
+        return found
 
 
 _CLAIMABLE = frozenset({ExerciseStatus.DEPLOYING, ExerciseStatus.RUNNING})

@@ -247,6 +247,19 @@ class WarmPool:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Claimable:
+    """A ready instance of a warm pool, with what a claim decides on: its pool and the few facts of the
+    pool's range a claim needs before it books there (read with the instance in one query)."""
+
+    instance: Instance
+    pool: WarmPool
+    range_slug: str
+    range_operator_organisation_id: str
+    #: The range's policy asks its operator to approve bookings of other organisations.
+    approval_required: bool
+
+
+@dataclass(frozen=True, kw_only=True)
 class ExerciseEvent:
     """Something the trainer is told: healing results, failures, the end approaching."""
 

@@ -177,6 +177,7 @@ class PoolService:
                 reference=pool_id,
                 hold=False,
                 request_id=pool_id,
+                new_request=True,
             ),
             owner_organisation_id=owner_id,
         )
@@ -355,21 +356,17 @@ def claim(service: ExerciseService, actor: Principal, draft: ExerciseDraft) -> D
     now = clock.now()
     # The instance row alone is locked (skipping those another launch is claiming): a claim never
     # waits for the pool's own lifecycle (its refills deploying under the pool's lock).
-    for instance in unit.pools.claimable(handle.pin, now=now, lock=True):
-        pool = unit.pools.get_pool(instance.exercise_id)
-        if pool is None:
-            continue
-        record = unit.catalogue.get_range(instance.range_id)
-        if record is None:
-            continue
-        if record.policy.approval_required and record.operator_organisation_id != actor.organisation_id:
+    # The pool and its range's facts come with the instance (one query).
+    for found in unit.pools.claimable(handle.pin, now=now, lock=True):
+        instance, pool = found.instance, found.pool
+        if found.approval_required and found.range_operator_organisation_id != actor.organisation_id:
             return None  # the booking would wait for the operator: not instant; launch the ordinary way
         env_id = str(uuid.uuid4())
         try:
             booked = unit.booking.create_request(
                 actor.acting_through(env_id),
                 BookingRequest(
-                    items=[BookingItem(range_ref=record.id, demand=handle.demand)],
+                    items=[BookingItem(range_ref=pool.range_id, demand=handle.demand)],
                     start=draft.start,
                     end=draft.end,
                     purpose=Purpose.ENVIRONMENT,
@@ -377,6 +374,7 @@ def claim(service: ExerciseService, actor: Principal, draft: ExerciseDraft) -> D
                     hold=False,
                     active=True,  # in use at once: the instance is deployed and ready
                     request_id=env_id,
+                    new_request=True,
                 ),
                 owner_organisation_id=actor.organisation_id,
             )
@@ -388,11 +386,11 @@ def claim(service: ExerciseService, actor: Principal, draft: ExerciseDraft) -> D
             exercise=env_id,
             feasible=True,
             strategy=draft.strategy,
-            assignments=(Assignment(team=team.name, range_id=record.id, range_slug=record.slug),),
+            assignments=(Assignment(team=team.name, range_id=pool.range_id, range_slug=found.range_slug),),
             ranges=(
                 RangeOutcome(
-                    range_id=record.id,
-                    range_slug=record.slug,
+                    range_id=pool.range_id,
+                    range_slug=found.range_slug,
                     verdict=Verdict.yes(),
                     teams=1,
                     demand=handle.demand,
@@ -424,13 +422,13 @@ def claim(service: ExerciseService, actor: Principal, draft: ExerciseDraft) -> D
             stage_reason="claimed ready from a warm pool",
             updated_at=now,
         )
-        unit.exercises.save_instance(moved)
+        unit.exercises.save_instance(moved, locked=True)
         log_lines(unit, moved.id, [stamp(clock, f"claimed from warm pool {pool.id} by {actor.name}")])
         schedule.schedule_exercise(unit.actions, exercise, now=now)
         unit.actions.schedule(
             kind=schedule.REFILL_POOL, object_kind="exercise", object_id=pool.id, due_at=now, now=now
         )
-        note(unit, clock, env_id, f"ready at once: claimed a pooled instance on {record.slug}")
+        claimed = note(unit, clock, env_id, f"ready at once: claimed a pooled instance on {found.range_slug}")
         audit.record(
             unit.catalogue,
             clock,
@@ -439,7 +437,7 @@ def claim(service: ExerciseService, actor: Principal, draft: ExerciseDraft) -> D
             kind="environment",
             object_id=env_id,
             organisation_id=actor.organisation_id,
-            after={"scenario": handle.ref, "range": record.slug, "pool": pool.id, "instance": moved.id},
+            after={"scenario": handle.ref, "range": found.range_slug, "pool": pool.id, "instance": moved.id},
         )
         return Detail(
             exercise=exercise,
@@ -447,5 +445,6 @@ def claim(service: ExerciseService, actor: Principal, draft: ExerciseDraft) -> D
             stages={},
             team_count=1,
             team_stages={Stage.READY: 1},
+            events=(claimed,),
         )
     return None

@@ -19,6 +19,7 @@ from orchestrator.catalogue.scenario_facts import ScenarioHandle, ScenarioPin
 from orchestrator.domain.actions import DueAction
 from orchestrator.domain.catalogue import Organisation, RangeRecord
 from orchestrator.exercises.model import (
+    Claimable,
     Exercise,
     ExerciseEvent,
     ExerciseKind,
@@ -54,7 +55,12 @@ class ExerciseStore(Protocol):
         teams' steps; a change of the exercise itself waits for them)."""
         ...
 
-    def save_instance(self, instance: Instance) -> None: ...
+    def save_instance(self, instance: Instance, *, locked: bool = False) -> None:
+        """Store the instance's new state (LookupError when it does not exist). `locked`: this
+        transaction read it with its lock, so it exists; the write may go out with the next statement
+        or the COMMIT (db.engine.write_later)."""
+        ...
+
     def instances_of(self, exercise_id: str) -> Sequence[Instance]: ...
     def instance_page(self, exercise_id: str, *, offset: int, limit: int) -> Sequence[Instance]:
         """One page of an exercise's instances, ordered by team."""
@@ -124,9 +130,10 @@ class PoolStore(Protocol):
 
     def claimable(
         self, pin: ScenarioPin, *, now: datetime, limit: int = 3, lock: bool = False
-    ) -> Sequence[Instance]:
-        """Ready instances of live pools of exactly this scenario document, longest ready first; with
-        `lock`, locked for the claim, skipping rows another transaction holds."""
+    ) -> Sequence[Claimable]:
+        """Ready instances of live pools of exactly this scenario document, longest ready first, each with
+        its pool and its range's facts; with `lock`, the instances locked for the claim, skipping rows
+        another transaction holds."""
         ...
 
 

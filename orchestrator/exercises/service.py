@@ -27,6 +27,7 @@ from orchestrator.exercises.model import (
     RETRYABLE,
     Exercise,
     ExerciseDraft,
+    ExerciseEvent,
     ExerciseKind,
     ExerciseStatus,
     Instance,
@@ -79,6 +80,9 @@ class Detail:
     team_count: int = 0
     team_stages: Mapping[Stage, int] = field(default_factory=dict)
     offset: int = 0
+    #: Every event of the exercise, when the service has them all (a new exercise: those it wrote);
+    #: None: read them from the store.
+    events: tuple[ExerciseEvent, ...] | None = None
 
 
 class ExerciseService:
@@ -191,6 +195,7 @@ class ExerciseService:
                 reference=exercise.id,
                 hold=False,
                 request_id=exercise.id,
+                new_request=exercise_id is None,
             ),
             owner_organisation_id=actor.organisation_id,
         )
@@ -223,7 +228,7 @@ class ExerciseService:
             instances.append(instance)
         schedule.schedule_exercise(self.unit.actions, exercise, now=now)
         self.unit.scenarios.mark_used(handle)
-        note(self.unit, self.clock, exercise.id, f"scheduled: {placement.summary()}")
+        scheduled = note(self.unit, self.clock, exercise.id, f"scheduled: {placement.summary()}")
         self.audit(
             actor,
             f"{exercise.kind.value}.create",
@@ -238,6 +243,7 @@ class ExerciseService:
             stages={},
             team_count=len(instances),
             team_stages={Stage.BOOKED: len(instances)},
+            events=(scheduled,),
         )
 
     # -- read ------------------------------------------------------------------------------------

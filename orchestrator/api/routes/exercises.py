@@ -46,7 +46,10 @@ def detail_out(uow: UnitOfWork, detail: Detail) -> ExerciseOut:
             TeamOut.from_domain(i, range_slug=slugs[i.range_id], stages=detail.stages.get(i.id, ()))
             for i in detail.instances
         ],
-        events=[EventOut.read(e) for e in uow.exercises.events_of(detail.exercise.id)],
+        events=[
+            EventOut.read(e)
+            for e in (uow.exercises.events_of(detail.exercise.id) if detail.events is None else detail.events)
+        ],
     )
 
 

@@ -4,11 +4,16 @@ quota; the pool refills in the background; deleting the pool gives its booking b
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy import event
 
+from orchestrator.wiring import Services
 from tests.integration.catalogue.helpers import auth
 from tests.integration.exercises.helpers import Driver, Federation
 
@@ -144,3 +149,54 @@ def test_only_the_range_operators_keep_pools_and_nobody_reads_a_pooled_instance(
         f"/api/v1/pools/{made['id']}", json={"min_ready": 4}, headers=auth(fed.operators["ee-range"])
     )
     assert over.status_code == 422 and "min_ready" in over.text
+
+
+POSTGRES = [pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_a_claim_is_five_round_trips_and_answers_what_a_read_shows(
+    http: httpx.Client, fed: Federation, driver: Driver, services: Services
+) -> None:
+    """libpq's trace of every connection the request uses: a round trip ends with a Sync. After its BEGIN
+    a claim reads the scenario, the ready instance with its pool and range (one query), and the
+    admission (locks and calendar in one call); its writes go out with the COMMIT. The code before read
+    the pool, the range and its maintenance windows each on its own, looked for an earlier request under
+    the environment's new id, wrote the booking and the instance each in a round trip and read the
+    events back."""
+    made = make_pool(http, fed).json()
+    driver.run_due()
+    assert pool(http, fed, made["id"])["ready"] == 2
+    launch(http, fed.researcher)  # the token's first use (its look-up is then cached), untraced
+    driver.run_due()
+    assert pool(http, fed, made["id"])["ready"] == 2
+
+    with tempfile.TemporaryDirectory() as tmp:
+        traces: list[Path] = []
+
+        def trace(driver_connection: Any, record: Any, proxy: Any) -> None:
+            traces.append(Path(tmp) / f"trace-{len(traces)}")
+            out = traces[-1].open("w")
+            record.info["trace"] = out
+            driver_connection.pgconn.trace(out.fileno())
+
+        def untrace(driver_connection: Any, record: Any) -> None:
+            driver_connection.pgconn.untrace()
+            record.info.pop("trace").close()
+
+        event.listen(services.engine, "checkout", trace)
+        event.listen(services.engine, "checkin", untrace)
+        try:
+            launched = launch(http, fed.researcher)
+        finally:
+            event.remove(services.engine, "checkout", trace)
+            event.remove(services.engine, "checkin", untrace)
+        sent = [line.split("\t") for t in traces for line in t.read_text().splitlines()]
+    assert launched.status_code == 201, launched.text
+    env = launched.json()
+    assert [t["stage"] for t in env["teams"]] == ["ready"]  # claimed, not launched the ordinary way
+    # BEGIN, scenario, instance with pool and range, admission, writes with the COMMIT
+    assert sum(1 for fields in sent if fields[1:2] == ["F"] and "Sync" in fields) == 5
+    read = http.get(f"/api/v1/environments/{env['id']}", headers=auth(fed.researcher)).json()
+    assert env["events"] == read["events"] and len(env["events"]) == 1
+    assert env["teams"][0] == read["teams"][0] | {"stages": env["teams"][0]["stages"]}
