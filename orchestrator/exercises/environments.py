@@ -77,7 +77,12 @@ class EnvironmentService:
             strategy=strategy,
             kind=ExerciseKind.ENVIRONMENT,
         )
-        return pools.claim(self.exercises, actor, draft) or self.exercises.create(actor, draft)
+        self.exercises.require_creator(actor, draft.kind)
+        self.exercises.validate(draft)
+        handle = self.exercises.unit.scenarios.resolve(actor, draft.scenario)  # once, for either way
+        return pools.claim(self.exercises, actor, draft, handle) or self.exercises.create(
+            actor, draft, scenario=handle
+        )
 
     def _environment(self, actor: Principal, environment_id: str) -> Exercise:
         exercise = self.exercises.get(actor, environment_id).exercise

@@ -94,6 +94,7 @@ class MemoryExercises:
 
     def add_instance(self, instance: Instance) -> None:
         self._s.instances[instance.id] = instance
+        self.start_stage(instance_id=instance.id, stage=instance.stage, at=instance.created_at)
 
     def get_instance(self, instance_id: str, *, lock: bool = False) -> Instance | None:
         return self._s.instances.get(instance_id)

@@ -30,6 +30,7 @@ from datetime import timedelta
 
 from orchestrator.booking.requests import BookingItem, BookingRequest
 from orchestrator.booking.selection import Selection
+from orchestrator.catalogue.scenario_facts import ScenarioHandle
 from orchestrator.domain.bookings import BookingStatus, Purpose
 from orchestrator.domain.catalogue import RangeRecord
 from orchestrator.domain.clock import Clock
@@ -311,7 +312,6 @@ def refill(unit: UnitOfWork, clock: Clock, pool: WarmPool) -> int:
             updated_at=now,
         )
         unit.exercises.add_instance(instance)
-        unit.exercises.start_stage(instance_id=instance.id, stage=Stage.BOOKED, at=now)
         schedule.schedule_deploy(unit.actions, instance, at=now, now=now, fresh=True)
     return wanted
 
@@ -344,15 +344,17 @@ def refill_pool(rt: Runtime, pool_id: str) -> None:
             refill(unit, rt.clock, pool)
 
 
-def claim(service: ExerciseService, actor: Principal, draft: ExerciseDraft) -> Detail | None:
-    """Launch the environment `draft` on a ready pooled instance of its scenario, or None (no pool has
-    one ready, the launch has placement constraints, or the booking on the pool's range is refused)."""
+def claim(
+    service: ExerciseService, actor: Principal, draft: ExerciseDraft, handle: ScenarioHandle
+) -> Detail | None:
+    """Launch the environment `draft` on a ready pooled instance of its scenario (`handle`, resolved for
+    the actor), or None (no pool has one ready, the launch has placement constraints, or the booking on
+    the pool's range is refused)."""
     if draft.kind is not ExerciseKind.ENVIRONMENT or draft.constraints != Constraints():
         return None
     service.require_creator(actor, draft.kind)
     service.validate(draft)
     unit, clock = service.unit, service.clock
-    handle = unit.scenarios.resolve(actor, draft.scenario)
     now = clock.now()
     # The instance row alone is locked (skipping those another launch is claiming): a claim never
     # waits for the pool's own lifecycle (its refills deploying under the pool's lock).

@@ -130,14 +130,20 @@ class ExerciseService:
             raise InvalidInput(problems)
 
     def plan(
-        self, actor: Principal, draft: ExerciseDraft, *, include_peers: bool = False
+        self,
+        actor: Principal,
+        draft: ExerciseDraft,
+        *,
+        include_peers: bool = False,
+        scenario: ScenarioHandle | None = None,
     ) -> tuple[ScenarioHandle, Placement]:
         """Place the teams without booking anything (a dry run of create). Peers' ranges take part only
         when the caller books them through their home instances (`include_peers`: the federation's
-        two-phase booking, orchestrator.federation.hub)."""
+        two-phase booking, orchestrator.federation.hub). `scenario`: the draft's, already resolved for
+        the actor."""
         self.require_creator(actor, draft.kind)
         self.validate(draft)
-        handle = self.unit.scenarios.resolve(actor, draft.scenario)
+        handle = scenario or self.unit.scenarios.resolve(actor, draft.scenario)
         owner = owner_of(self.unit, actor.organisation_id)
         placement = place_draft(
             self.unit,
@@ -162,12 +168,13 @@ class ExerciseService:
         *,
         planned: tuple[ScenarioHandle, Placement] | None = None,
         exercise_id: str | None = None,
+        scenario: ScenarioHandle | None = None,
     ) -> Detail:
         """Plan (or take the plan made by the caller), book every range in one request and schedule.
         `planned` and `exercise_id` come from the federation's two-phase booking, which took the peers'
         holds for that plan and that id (the idempotency key) before this local part."""
         if planned is None:
-            handle, placement = self.plan(actor, draft)
+            handle, placement = self.plan(actor, draft, scenario=scenario)
         else:
             self.require_creator(actor, draft.kind)
             handle, placement = planned
@@ -221,7 +228,6 @@ class ExerciseService:
                 updated_at=now,
             )
             self.unit.exercises.add_instance(instance)
-            self.unit.exercises.start_stage(instance_id=instance.id, stage=Stage.BOOKED, at=now)
             schedule.schedule_deploy(
                 self.unit.actions, instance, at=max(exercise.deploy_at, now), now=now, fresh=True
             )

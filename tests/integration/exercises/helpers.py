@@ -7,12 +7,17 @@ the same flow on a real Docker engine is in tests/e2e... and tests/integration/e
 
 from __future__ import annotations
 
+import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import event
 
 from connectors import fake
 from orchestrator.domain.clock import FrozenClock
@@ -123,3 +128,32 @@ class Driver:
 
     def close(self) -> None:
         self.runner.shutdown()
+
+
+@contextmanager
+def round_trips(services: Services) -> Iterator[list[int]]:
+    """How many round trips to PostgreSQL the block makes, on every connection it checks out: libpq's
+    own trace of the protocol, where a round trip ends with the client's Sync message. The list holds
+    the count once the block is over."""
+    counted: list[int] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        traces: list[Path] = []
+
+        def trace(driver_connection: Any, record: Any, _proxy: Any) -> None:
+            traces.append(Path(tmp) / f"trace-{len(traces)}")
+            record.info["trace"] = out = traces[-1].open("w")
+            driver_connection.pgconn.trace(out.fileno())
+
+        def untrace(driver_connection: Any, record: Any) -> None:
+            driver_connection.pgconn.untrace()
+            record.info.pop("trace").close()
+
+        event.listen(services.engine, "checkout", trace)
+        event.listen(services.engine, "checkin", untrace)
+        try:
+            yield counted
+        finally:
+            event.remove(services.engine, "checkout", trace)
+            event.remove(services.engine, "checkin", untrace)
+        sent = [line.split("\t") for t in traces for line in t.read_text().splitlines()]
+        counted.append(sum(1 for fields in sent if fields[1:2] == ["F"] and "Sync" in fields))

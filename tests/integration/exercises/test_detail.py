@@ -9,16 +9,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event
 
 from orchestrator.wiring import Services
 from tests.integration.catalogue.helpers import auth
-from tests.integration.exercises.helpers import Driver, Federation, exercise_body
+from tests.integration.exercises.helpers import Driver, Federation, exercise_body, round_trips
 
 NOW = datetime(2030, 9, 1, 8, 0, tzinfo=UTC)
 START = NOW + timedelta(days=1)
 END = START + timedelta(hours=4)
 RANGES = {"ee-range": ("EE", 40), "lv-range": ("LV", 40)}
+POSTGRES = [pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @contextmanager
@@ -71,6 +73,24 @@ def test_the_document_costs_the_same_queries_for_5_and_50_teams(
         assert {t["range"] for t in doc["teams"]} == {"ee-range", "lv-range"}
         cost[len(doc["teams"])] = len(statements)
     assert set(cost) == {5, 50}
+    assert cost[5] == cost[50], cost
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_creating_an_exercise_costs_the_same_round_trips_for_5_and_50_teams(
+    http: httpx.Client, fed: Federation, services: Services
+) -> None:
+    """Each team's instance and its first stage record are kept with the exercise's other writes and go
+    out with the COMMIT (the code before sent both rows of every team in round trips of their own)."""
+    schedule(http, fed, 2)  # the trainer's token looked up and cached, the statements prepared
+    cost = {}
+    for teams in (5, 50):
+        with round_trips(services) as counted:
+            made = schedule(http, fed, teams)
+        assert len(made["teams"]) == teams and {t["stage"] for t in made["teams"]} == {"booked"}
+        cost[teams] = counted[0]
     assert cost[5] == cost[50], cost
 
 

@@ -4,18 +4,15 @@ quota; the pool refills in the background; deleting the pool gives its booking b
 
 from __future__ import annotations
 
-import tempfile
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from orchestrator.wiring import Services
 from tests.integration.catalogue.helpers import auth
-from tests.integration.exercises.helpers import Driver, Federation
+from tests.integration.exercises.helpers import Driver, Federation, round_trips
 
 NOW = datetime(2030, 8, 1, 8, 0, tzinfo=UTC)
 RANGES = {"ee-range": ("EE", 6), "lv-range": ("LV", 2)}
@@ -171,32 +168,13 @@ def test_a_claim_is_five_round_trips_and_answers_what_a_read_shows(
     driver.run_due()
     assert pool(http, fed, made["id"])["ready"] == 2
 
-    with tempfile.TemporaryDirectory() as tmp:
-        traces: list[Path] = []
-
-        def trace(driver_connection: Any, record: Any, proxy: Any) -> None:
-            traces.append(Path(tmp) / f"trace-{len(traces)}")
-            out = traces[-1].open("w")
-            record.info["trace"] = out
-            driver_connection.pgconn.trace(out.fileno())
-
-        def untrace(driver_connection: Any, record: Any) -> None:
-            driver_connection.pgconn.untrace()
-            record.info.pop("trace").close()
-
-        event.listen(services.engine, "checkout", trace)
-        event.listen(services.engine, "checkin", untrace)
-        try:
-            launched = launch(http, fed.researcher)
-        finally:
-            event.remove(services.engine, "checkout", trace)
-            event.remove(services.engine, "checkin", untrace)
-        sent = [line.split("\t") for t in traces for line in t.read_text().splitlines()]
+    with round_trips(services) as counted:
+        launched = launch(http, fed.researcher)
     assert launched.status_code == 201, launched.text
     env = launched.json()
     assert [t["stage"] for t in env["teams"]] == ["ready"]  # claimed, not launched the ordinary way
     # BEGIN, scenario, instance with pool and range, admission, writes with the COMMIT
-    assert sum(1 for fields in sent if fields[1:2] == ["F"] and "Sync" in fields) == 5
+    assert counted == [5]
     read = http.get(f"/api/v1/environments/{env['id']}", headers=auth(fed.researcher)).json()
     assert env["events"] == read["events"] and len(env["events"]) == 1
     assert env["teams"][0] == read["teams"][0] | {"stages": env["teams"][0]["stages"]}
