@@ -91,35 +91,31 @@ _STAGE_COUNTS = (
 _STAGE_COUNTS_ON_BOOKING = _STAGE_COUNTS.where(INSTANCES.c.booking_id == bindparam("booking_id"))
 _STAGE_OF = STAGES.c.instance_id == bindparam("for_instance")
 #: The next stage record: seq and attempt counted and the row written in one statement.
-_START_STAGE = (
-    insert(STAGES)
-    .from_select(
-        [
-            "id",
-            "instance_id",
-            "seq",
-            "stage",
-            "attempt",
-            "outcome",
-            "started_at",
-            "finished_at",
-            "error",
-            "log",
-        ],
-        select(
-            bindparam("record_id", type_=STAGES.c.id.type),
-            bindparam("for_instance", type_=STAGES.c.instance_id.type),
-            func.coalesce(func.max(STAGES.c.seq), 0) + 1,
-            bindparam("new_stage", type_=STAGES.c.stage.type),
-            func.count().filter(STAGES.c.stage == bindparam("new_stage")) + 1,
-            bindparam("new_outcome", type_=STAGES.c.outcome.type),
-            bindparam("at", type_=STAGES.c.started_at.type),
-            bindparam("new_finished", type_=STAGES.c.finished_at.type),
-            literal("", STAGES.c.error.type),
-            bindparam("new_log", type_=STAGES.c.log.type),
-        ).where(_STAGE_OF),
-    )
-    .returning(STAGES.c.attempt)
+_START_STAGE = insert(STAGES).from_select(
+    [
+        "id",
+        "instance_id",
+        "seq",
+        "stage",
+        "attempt",
+        "outcome",
+        "started_at",
+        "finished_at",
+        "error",
+        "log",
+    ],
+    select(
+        bindparam("record_id", type_=STAGES.c.id.type),
+        bindparam("for_instance", type_=STAGES.c.instance_id.type),
+        func.coalesce(func.max(STAGES.c.seq), 0) + 1,
+        bindparam("new_stage", type_=STAGES.c.stage.type),
+        func.count().filter(STAGES.c.stage == bindparam("new_stage")) + 1,
+        bindparam("new_outcome", type_=STAGES.c.outcome.type),
+        bindparam("at", type_=STAGES.c.started_at.type),
+        bindparam("new_finished", type_=STAGES.c.finished_at.type),
+        literal("", STAGES.c.error.type),
+        bindparam("new_log", type_=STAGES.c.log.type),
+    ).where(_STAGE_OF),
 )
 _INSERT_EXERCISE = insert(EXERCISES)
 _INSERT_INSTANCE = insert(INSTANCES)
@@ -264,31 +260,17 @@ class SqlExerciseStore:
         at: datetime,
         log: Sequence[str] = (),
         finished: StageOutcome | None = None,
-    ) -> StageRecord:
-        record_id = str(uuid.uuid4())
-        outcome = finished or StageOutcome.RUNNING
-        text = log_text(log)
+    ) -> None:
         params = {
-            "record_id": record_id,
+            "record_id": str(uuid.uuid4()),
             "for_instance": instance_id,
             "new_stage": stage.value,
-            "new_outcome": outcome.value,
+            "new_outcome": (finished or StageOutcome.RUNNING).value,
             "at": at,
             "new_finished": at if finished else None,
-            "new_log": text,
+            "new_log": log_text(log),
         }
-        attempt = self._c.execute(_START_STAGE, params).scalar_one()
-        return StageRecord(
-            id=record_id,
-            instance_id=instance_id,
-            stage=stage,
-            attempt=int(attempt),
-            outcome=outcome,
-            started_at=at,
-            finished_at=at if finished else None,
-            error="",
-            log=text,
-        )
+        write_later(self._c, _START_STAGE, params)
 
     def append_stage_log(self, instance_id: str, lines: Sequence[str]) -> None:
         if not lines:
@@ -298,10 +280,8 @@ class SqlExerciseStore:
     def close_running_stage(
         self, instance_id: str, *, outcome: StageOutcome, at: datetime, error: str = ""
     ) -> None:
-        self._c.execute(
-            _CLOSE_RUNNING_STAGE,
-            {"for_instance": instance_id, "new_outcome": outcome.value, "at": at, "new_error": error},
-        )
+        values = {"for_instance": instance_id, "new_outcome": outcome.value, "at": at, "new_error": error}
+        write_later(self._c, _CLOSE_RUNNING_STAGE, values)
 
     def stages_of(self, instance_id: str) -> Sequence[StageRecord]:
         stmt = select(STAGES).where(STAGES.c.instance_id == instance_id).order_by(STAGES.c.seq)

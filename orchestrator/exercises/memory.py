@@ -135,7 +135,7 @@ class MemoryExercises:
         at: datetime,
         log: Sequence[str] = (),
         finished: StageOutcome | None = None,
-    ) -> StageRecord:
+    ) -> None:
         history = self._s.stages.setdefault(instance_id, [])
         record = StageRecord(
             id=str(uuid.uuid4()),
@@ -149,7 +149,6 @@ class MemoryExercises:
             log=log_text(log),
         )
         history.append(record)
-        return record
 
     def _update_stage(self, record_id: str, **changes: Any) -> None:
         for history in self._s.stages.values():

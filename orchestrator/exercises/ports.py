@@ -60,8 +60,8 @@ class ExerciseStore(Protocol):
 
     def save_instance(self, instance: Instance, *, locked: bool = False) -> None:
         """Store the instance's new state (LookupError when it does not exist). `locked`: this
-        transaction read it with its lock, so it exists; the write may go out with the next statement
-        or the COMMIT (db.engine.write_later)."""
+        transaction read it under its lock or its exercise's, so it exists; the write may go out with
+        the next statement or the COMMIT (db.engine.write_later)."""
         ...
 
     def instances_of(self, exercise_id: str) -> Sequence[Instance]: ...
@@ -85,9 +85,10 @@ class ExerciseStore(Protocol):
         at: datetime,
         log: Sequence[str] = (),
         finished: StageOutcome | None = None,
-    ) -> StageRecord:
+    ) -> None:
         """Open the instance's next stage record (its log starting with `log`); with `finished`, the
-        record is closed at once with that outcome. One statement."""
+        record is closed at once with that outcome. One statement, which may go out with the next one
+        or the COMMIT (db.engine.write_later), like closing the running record."""
         ...
 
     def append_stage_log(self, instance_id: str, lines: Sequence[str]) -> None:

@@ -66,9 +66,9 @@ def enter(
     reason: str = "",
     log: Sequence[str] = (),
 ) -> Instance:
-    """Move the instance into `stage` (legal moves only), the new stage record's log starting with
-    `log`; re-entering the current stage is a no-op that keeps its running record (a retried action
-    after a crash) and appends `log` to it."""
+    """Move the instance (read with its lock: `locked`) into `stage` (legal moves only), the new stage
+    record's log starting with `log`; re-entering the current stage is a no-op that keeps its running
+    record (a retried action after a crash) and appends `log` to it."""
     if instance.stage is stage:
         log_lines(unit, instance.id, log)
         return instance
@@ -79,7 +79,7 @@ def enter(
         moved = replace(moved, ready_at=now)
     if stage is Stage.DONE:
         moved = replace(moved, torn_down_at=now)
-    unit.exercises.save_instance(moved)
+    unit.exercises.save_instance(moved, locked=True)
     unit.exercises.start_stage(
         instance_id=instance.id,
         stage=stage,
@@ -91,7 +91,8 @@ def enter(
 
 
 def fail(unit: UnitOfWork, instance: Instance, error: str, *, now: datetime) -> Instance:
-    """The current stage failed: record why; the instance waits in FAILED for a retry."""
+    """The current stage failed: record why; the instance (read with its lock) waits in FAILED for a
+    retry."""
     if instance.stage is Stage.FAILED:
         return instance
     INSTANCE_MACHINE.move(instance.stage, Stage.FAILED)
@@ -99,7 +100,7 @@ def fail(unit: UnitOfWork, instance: Instance, error: str, *, now: datetime) -> 
     failed = replace(
         instance, stage=Stage.FAILED, stage_reason=error, failed_stage=instance.stage, updated_at=now
     )
-    unit.exercises.save_instance(failed)
+    unit.exercises.save_instance(failed, locked=True)
     return failed
 
 
