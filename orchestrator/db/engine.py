@@ -81,7 +81,8 @@ def _write_statement(
 ) -> tuple[str, dict[str, Any], tuple[tuple[str, Callable[[Any], Any]], ...]]:
     """`stmt` compiled for the driver with these parameter names: its SQL, the values of its literal
     parameters (a LIMIT, say), and the bind processors of its parameters (the column types'
-    conversions SQLAlchemy would apply: UTC timestamps, JSON)."""
+    conversions SQLAlchemy would apply: UTC timestamps, JSON). Cached on the statement object, so
+    callers pass statements built once (module constants), never one built per call."""
     compiled = cast(SQLCompiler, cast(ClauseElement, stmt).compile(dialect=dialect, column_keys=list(keys)))
     processors = []
     for name, bind in compiled.binds.items():

@@ -280,13 +280,7 @@ def launch(principal: ConsolePrincipal, services: ServicesDep, form: FormDep) ->
         },
     )
     with services.uow() as uow:
-        detail = services.environments(uow).launch(
-            principal,
-            scenario=body.scenario,
-            ttl=timedelta(minutes=body.ttl_minutes),
-            name=body.name,
-            constraints=body.constraints.to_domain(),
-        )
+        detail = services.environments(uow).launch(principal, **body.launch_args())
     return see_other(f"/environments/{detail.exercise.id}")
 
 

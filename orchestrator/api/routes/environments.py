@@ -35,14 +35,7 @@ router = APIRouter(prefix="/api/v1/environments", tags=["environments"], route_c
 async def launch(body: EnvironmentIn, principal: PrincipalDep, services: ServicesDep) -> Response:
     def work() -> ExerciseOut:
         with services.uow() as uow:
-            detail = services.environments(uow).launch(
-                principal,
-                scenario=body.scenario,
-                ttl=timedelta(minutes=body.ttl_minutes),
-                name=body.name,
-                constraints=body.constraints.to_domain(),
-            )
-            return detail_out(uow, detail)
+            return detail_out(uow, services.environments(uow).launch(principal, **body.launch_args()))
 
     # a researcher's launch talks to the database alone (no peer): the use-case threads' cheaper hop
     return answer(await in_thread(services, work), status_code=status.HTTP_201_CREATED)

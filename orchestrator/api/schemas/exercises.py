@@ -134,6 +134,15 @@ class EnvironmentIn(Schema):
     name: str = Field(default="", max_length=200)
     constraints: ConstraintsIn = Field(default_factory=ConstraintsIn)
 
+    def launch_args(self) -> dict[str, Any]:
+        """`EnvironmentService.launch`'s keyword arguments."""
+        return {
+            "scenario": self.scenario,
+            "ttl": timedelta(minutes=self.ttl_minutes),
+            "name": self.name,
+            "constraints": self.constraints.to_domain(),
+        }
+
 
 class ExtendIn(Schema):
     end: UtcDateTime
