@@ -119,7 +119,6 @@ _START_STAGE = insert(STAGES).from_select(
 )
 _INSERT_EXERCISE = insert(EXERCISES)
 _INSERT_INSTANCE = insert(INSTANCES)
-_INSERT_STAGE = insert(STAGES)
 _INSERT_EVENT = insert(cast(Table, ExerciseEventRow.__table__))
 _APPEND_STAGE_LOG = (
     update(STAGES)
@@ -194,19 +193,7 @@ class SqlExerciseStore:
         write_later(
             self._c, _INSERT_INSTANCE, {"id": instance.id, "created_at": instance.created_at, **values}
         )
-        first = {
-            "id": str(uuid.uuid4()),
-            "instance_id": instance.id,
-            "seq": 1,
-            "stage": instance.stage.value,
-            "attempt": 1,
-            "outcome": StageOutcome.RUNNING.value,
-            "started_at": instance.created_at,
-            "finished_at": None,
-            "error": "",
-            "log": "",
-        }
-        write_later(self._c, _INSERT_STAGE, first)
+        self.start_stage(instance_id=instance.id, stage=instance.stage, at=instance.created_at)
 
     def get_instance(self, instance_id: str, *, lock: bool = False) -> Instance | None:
         row = self._c.execute(_GET_INSTANCE[lock], {"instance_id": instance_id}).first()

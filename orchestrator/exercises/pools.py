@@ -349,11 +349,10 @@ def claim(
 ) -> Detail | None:
     """Launch the environment `draft` on a ready pooled instance of its scenario (`handle`, resolved for
     the actor), or None (no pool has one ready, the launch has placement constraints, or the booking on
-    the pool's range is refused)."""
+    the pool's range is refused). The caller (`EnvironmentService.launch`) has checked that the actor
+    may launch and that the draft is valid."""
     if draft.kind is not ExerciseKind.ENVIRONMENT or draft.constraints != Constraints():
         return None
-    service.require_creator(actor, draft.kind)
-    service.validate(draft)
     unit, clock = service.unit, service.clock
     now = clock.now()
     # The instance row alone is locked (skipping those another launch is claiming): a claim never
