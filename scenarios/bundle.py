@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from scenarios.errors import Problem, ScenarioError
-from scenarios.loader import load_text
+from scenarios.loader import load_text, yaml_data
 from scenarios.model import Playbook, Scenario
 
 
@@ -100,7 +100,7 @@ def build_problems(scenario: Scenario, directory: Path) -> list[Problem]:
 
 def _playbook_problems(where: str, target: Path, *, allowed: set[str], step: Playbook) -> list[Problem]:
     try:
-        plays: Any = yaml.safe_load(target.read_text(encoding="utf-8"))
+        plays: Any = yaml_data(target.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         return [Problem(where, f"'{step.playbook}' is not valid YAML: {exc}")]
     if not isinstance(plays, list) or not plays:
@@ -142,7 +142,7 @@ def discover(directory: Path) -> list[Path]:
             found.append(path)
             continue
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml_data(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError):
             continue
         if isinstance(data, dict) and data.get("kind") == "Scenario":

@@ -29,6 +29,7 @@ from pydantic import Field, ValidationError
 
 from scenarios.bundle import Bundle, resolve_inside
 from scenarios.errors import Problem, ScenarioError, path_of
+from scenarios.loader import yaml_data
 from scenarios.model import Model, Name, Scenario, VariableKind, VarName
 
 SOLUTION_DIR = "solution"
@@ -85,7 +86,7 @@ def load_solution(bundle: Bundle) -> Solution | None:
     if not manifest.is_file():
         return None
     try:
-        data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+        data = yaml_data(manifest.read_text(encoding="utf-8"))
         walkthrough = Walkthrough.model_validate(data)
     except yaml.YAMLError as exc:
         raise ScenarioError([Problem("", f"not valid YAML: {exc}")], source=source) from exc

@@ -5,12 +5,46 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Row, Select, Table, bindparam, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from orchestrator.db.tables import OrganisationRow, ScenarioRow, ScenarioShareRow, read
 from orchestrator.domain.catalogue import EVERYONE, ScenarioVersion
+
+_SCENARIOS = cast(Table, ScenarioRow.__table__)
+_SHARES = cast(Table, ScenarioShareRow.__table__)
+_ORGANISATIONS = cast(Table, OrganisationRow.__table__)
+_SHARES_OF = select(_SHARES.c.organisation_id, _SHARES.c.name, _SHARES.c.shared_with).where(
+    _SHARES.c.name.in_(bindparam("names", expanding=True))
+)
+
+
+@cache
+def _versions_read(*, name: bool, owner: bool, version: bool, visible: bool) -> Select[Any]:
+    """The versions read with the filters asked for, each a parameter: built once per combination (every
+    launch resolves its scenario through one of them)."""
+    stmt = (
+        select(_SCENARIOS, _ORGANISATIONS.c.handle.label("owner"))
+        .join(_ORGANISATIONS, _ORGANISATIONS.c.id == _SCENARIOS.c.organisation_id)
+        .order_by(_ORGANISATIONS.c.handle, _SCENARIOS.c.name, _SCENARIOS.c.created_at)
+    )
+    if name:
+        stmt = stmt.where(_SCENARIOS.c.name == bindparam("name"))
+    if owner:
+        stmt = stmt.where(_SCENARIOS.c.organisation_id == bindparam("owner_id"))
+    if version:
+        stmt = stmt.where(_SCENARIOS.c.version == bindparam("version"))
+    if visible:
+        shared = exists().where(
+            _SHARES.c.organisation_id == _SCENARIOS.c.organisation_id,
+            _SHARES.c.name == _SCENARIOS.c.name,
+            _SHARES.c.shared_with.in_([bindparam("visible_to"), EVERYONE]),
+        )
+        stmt = stmt.where(or_(_SCENARIOS.c.organisation_id == bindparam("visible_to"), shared))
+    return stmt
 
 
 class SqlScenarioStore:
@@ -25,62 +59,41 @@ class SqlScenarioStore:
         )
         return self.session.scalars(stmt).first()
 
-    def _versions(self, rows: Sequence[tuple[ScenarioRow, str]]) -> list[ScenarioVersion]:
-        keys = {(r.organisation_id, r.name) for r, _ in rows}
+    def _versions(self, **params: str) -> list[ScenarioVersion]:
+        """The versions the filters in `params` select (Core rows: no ORM instance), with their shares."""
+        stmt = _versions_read(
+            name="name" in params,
+            owner="owner_id" in params,
+            version="version" in params,
+            visible="visible_to" in params,
+        )
+        rows: Sequence[Row[Any]] = self.session.connection().execute(stmt, params).all()
         shares: dict[tuple[str, str], set[str]] = {}
-        if keys:
-            found = self.session.execute(
-                select(
-                    ScenarioShareRow.organisation_id, ScenarioShareRow.name, ScenarioShareRow.shared_with
-                ).where(ScenarioShareRow.name.in_(sorted({name for _, name in keys})))
-            )
-            for org, name, shared_with in found:
+        if rows:
+            keys = {(r.organisation_id, r.name) for r in rows}
+            names = sorted({name for _, name in keys})
+            for org, name, shared_with in self.session.connection().execute(_SHARES_OF, {"names": names}):
                 if (org, name) in keys:
                     shares.setdefault((org, name), set()).add(shared_with)
         return [
             read(
                 ScenarioVersion,
                 r,
-                owner=handle,
                 shared_with=frozenset(shares.get((r.organisation_id, r.name), ())),
                 base_dir=None,  # only the library's versions have their files in a directory
             )
-            for r, handle in rows
+            for r in rows
         ]
 
     def get_scenario(self, organisation_id: str, name: str, version: str) -> ScenarioVersion | None:
-        stmt = (
-            select(ScenarioRow, OrganisationRow.handle)
-            .join(OrganisationRow, OrganisationRow.id == ScenarioRow.organisation_id)
-            .where(
-                ScenarioRow.organisation_id == organisation_id,
-                ScenarioRow.name == name,
-                ScenarioRow.version == version,
-            )
-        )
-        found = self._versions([(r, h) for r, h in self.session.execute(stmt)])
+        found = self._versions(owner_id=organisation_id, name=name, version=version)
         return found[0] if found else None
 
     def scenario_versions(
         self, *, name: str | None = None, owner_id: str | None = None, visible_to: str | None = None
     ) -> Sequence[ScenarioVersion]:
-        stmt = (
-            select(ScenarioRow, OrganisationRow.handle)
-            .join(OrganisationRow, OrganisationRow.id == ScenarioRow.organisation_id)
-            .order_by(OrganisationRow.handle, ScenarioRow.name, ScenarioRow.created_at)
-        )
-        if name is not None:
-            stmt = stmt.where(ScenarioRow.name == name)
-        if owner_id is not None:
-            stmt = stmt.where(ScenarioRow.organisation_id == owner_id)
-        if visible_to is not None:
-            shared = select(ScenarioShareRow.id).where(
-                ScenarioShareRow.organisation_id == ScenarioRow.organisation_id,
-                ScenarioShareRow.name == ScenarioRow.name,
-                ScenarioShareRow.shared_with.in_([visible_to, EVERYONE]),
-            )
-            stmt = stmt.where(or_(ScenarioRow.organisation_id == visible_to, shared.exists()))
-        return self._versions([(r, h) for r, h in self.session.execute(stmt)])
+        given = {"name": name, "owner_id": owner_id, "visible_to": visible_to}
+        return self._versions(**{key: value for key, value in given.items() if value is not None})
 
     def put_scenario(self, scenario: ScenarioVersion, *, uploaded_by: str) -> None:
         if scenario.organisation_id is None or scenario.created_at is None:

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from scenarios.importers.report import ImportRefused
+from scenarios.loader import yaml_data
 
 
 def read_document(path: Path) -> Any:
@@ -17,7 +18,7 @@ def read_document(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise ImportRefused(f"cannot read the file: {exc}", source=str(path)) from exc
     try:
-        return yaml.safe_load(text)
+        return yaml_data(text)
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
         # (PyYAML raises ValueError for impossible timestamps such as 2024-13-01)
         raise ImportRefused(f"not valid YAML or JSON: {exc}", source=str(path)) from exc

@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from scenarios.errors import path_of
+from scenarios.loader import yaml_data
 from scenarios.model import HostResources
 
 TABLES_PATH = Path(__file__).resolve().parent / "tables.yaml"
@@ -67,7 +68,7 @@ class TablesError(ValueError):
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml_data(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise TablesError(f"cannot read import tables {path}: {exc}") from exc
     if data is None:
