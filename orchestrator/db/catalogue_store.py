@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Select, case, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Select, case, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -205,10 +205,8 @@ class SqlCatalogueStore:
         row.updated_at = record.updated_at
 
     def get_range(self, ref: str) -> RangeRecord | None:
-        row = self.session.scalars(
-            select(RangeRow).where(or_(RangeRow.id == ref, RangeRow.slug == ref))
-        ).first()
-        return None if row is None else self._range(row)
+        found = self._ranges(or_(RangeRow.id == ref, RangeRow.slug == ref))
+        return found[0] if found else None
 
     def slug_taken(self, slug: str) -> bool:
         return self.session.scalar(select(func.count()).where(RangeRow.slug == slug)) != 0
@@ -216,16 +214,20 @@ class SqlCatalogueStore:
     def list_ranges(
         self, *, country: str | None, capability: str | None, status: str | None
     ) -> Sequence[RangeRecord]:
-        # the ranges with their maintenance windows in one round trip (an outer join)
+        where = [RangeRow.country == country] if country else []
+        if status:
+            where.append(RangeRow.status == status)
+        return self._ranges(*where, capability=capability)
+
+    def _ranges(self, *where: ColumnElement[bool], capability: str | None = None) -> list[RangeRecord]:
+        """The ranges `where` selects (with `capability`, if given), each with its maintenance windows:
+        one round trip (an outer join)."""
         stmt = (
             select(RangeRow, MaintenanceRow)
             .outerjoin(MaintenanceRow, MaintenanceRow.range_id == RangeRow.id)
+            .where(*where)
             .order_by(RangeRow.slug, MaintenanceRow.start)
         )
-        if country:
-            stmt = stmt.where(RangeRow.country == country)
-        if status:
-            stmt = stmt.where(RangeRow.status == status)
         rows: dict[str, RangeRow] = {}
         maintenance: dict[str, list[MaintenanceRecord]] = {}
         for row, window in self.session.execute(stmt):
@@ -235,22 +237,7 @@ class SqlCatalogueStore:
         found = [r for r in rows.values() if not capability or capability in r.capabilities]
         return [self._range(r, tuple(maintenance.get(r.id, ()))) for r in found]
 
-    def _maintenance_for(self, range_ids: list[str]) -> dict[str, tuple[MaintenanceRecord, ...]]:
-        if not range_ids:
-            return {}
-        grouped: dict[str, list[MaintenanceRecord]] = {}
-        stmt = (
-            select(MaintenanceRow)
-            .where(MaintenanceRow.range_id.in_(range_ids))
-            .order_by(MaintenanceRow.start)
-        )
-        for m in self.session.scalars(stmt):
-            grouped.setdefault(m.range_id, []).append(_maintenance(m))
-        return {k: tuple(v) for k, v in grouped.items()}
-
-    def _range(self, row: RangeRow, maintenance: tuple[MaintenanceRecord, ...] | None = None) -> RangeRecord:
-        if maintenance is None:
-            maintenance = self._maintenance_for([row.id]).get(row.id, ())
+    def _range(self, row: RangeRow, maintenance: tuple[MaintenanceRecord, ...]) -> RangeRecord:
         return read(
             RangeRecord,
             row,

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import nullcontext
+from typing import Any
+
 import httpx
 from sqlalchemy import text
 
 from orchestrator.wiring import Services
 from tests.integration.catalogue.helpers import SECRET_MARKER, auth, create_org, issue, range_body
+from tests.integration.exercises.helpers import round_trips
 
 
 def test_operator_registers_a_range_and_secrets_stay_secret(
@@ -164,3 +169,34 @@ def test_revoked_token_is_refused(http: httpx.Client, admin_token: str) -> None:
     refused = http.get("/api/v1/ranges", headers=auth(researcher))
     assert refused.status_code == 401
     assert refused.json()["detail"] == "unknown, revoked or expired token"
+
+
+def test_a_range_is_read_with_its_maintenance_windows_in_one_round_trip(
+    http: httpx.Client, admin_token: str, services: Services
+) -> None:
+    """Every team's deploy and teardown reads its range: the range and its windows come in one statement
+    (the code before sent a second one for the windows)."""
+    org = create_org(http, admin_token, "Range ops", "LV")
+    operator = issue(http, admin_token, org, "operator", "lv-ops")
+    http.post("/api/v1/ranges", json=range_body(slug="lv-range", country="LV"), headers=auth(operator))
+    for start, reason in (("2027-04-01T08:00:00Z", "second"), ("2027-03-01T08:00:00Z", "first")):
+        window = {"start": start, "end": start.replace("08:00", "12:00"), "reason": reason}
+        made = http.post("/api/v1/ranges/lv-range/maintenance", json=window, headers=auth(operator))
+        assert made.status_code == 201, made.text
+    range_id = http.get("/api/v1/ranges/lv-range", headers=auth(operator)).json()["id"]
+    postgres = services.engine.dialect.name == "postgresql"
+
+    def cost(read: Callable[[Any], object]) -> int:
+        with round_trips(services) if postgres else nullcontext([0]) as counted, services.uow() as uow:
+            read(uow)
+        return counted[0]
+
+    one_lookup = cost(lambda uow: uow.catalogue.slug_taken("lv-range"))  # one statement, as a baseline
+    for ref in ("lv-range", range_id):
+        found: list[Any] = []
+        read = cost(lambda uow, ref=ref, found=found: found.append(uow.catalogue.get_range(ref)))
+        assert read == one_lookup, ref
+        assert found[0] is not None and found[0].slug == "lv-range"
+        assert [m.window.reason for m in found[0].maintenance] == ["first", "second"]
+    with services.uow() as uow:
+        assert uow.catalogue.get_range("no-such-range") is None
