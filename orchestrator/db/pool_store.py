@@ -20,7 +20,7 @@ _ACTIVE = (ExerciseStatus.SCHEDULED.value, *_CLAIMABLE)
 
 _POOLS = cast(Table, WarmPoolRow.__table__)
 _RANGES = cast(Table, RangeRow.__table__)
-#: A claim's one read: the ready instances with their pool and their range's facts, built once.
+#: A claim's one read: the longest-ready instance with its pool and its range's facts, built once.
 _CLAIMABLE_INSTANCES = (
     select(
         INSTANCES,
@@ -47,7 +47,7 @@ _CLAIMABLE_INSTANCES = (
         INSTANCES.c.stage == Stage.READY.value,
     )
     .order_by(INSTANCES.c.ready_at, INSTANCES.c.id)
-    .limit(bindparam("limit"))
+    .limit(1)
 )
 _CLAIMABLE_LOCKED = _CLAIMABLE_INSTANCES.with_for_update(of=INSTANCES, skip_locked=True)
 
@@ -93,40 +93,36 @@ class SqlPoolStore:
         )
         return [_pool(r) for r in self.session.scalars(stmt)]
 
-    def claimable(
-        self, pin: ScenarioPin, *, now: datetime, limit: int = 3, lock: bool = False
-    ) -> Sequence[Claimable]:
-        """Ready instances of live pools of exactly this scenario document, longest ready first, with
-        their pools and ranges, in one query; with `lock`, the instances' rows locked (FOR UPDATE SKIP
-        LOCKED on PostgreSQL: rows other launches are claiming are skipped; SQLite serialises writers
-        anyway)."""
+    def next_claimable(self, pin: ScenarioPin, *, now: datetime, lock: bool = False) -> Claimable | None:
+        """The longest-ready instance of a live pool of exactly this scenario document, with its pool and
+        range, in one query; with `lock`, its row locked (FOR UPDATE SKIP LOCKED on PostgreSQL: rows other
+        launches are claiming are skipped; SQLite serialises writers anyway)."""
         params = {
             "now": now,
             "owner": pin.owner,
             "name": pin.name,
             "version": pin.version,
             "digest": pin.digest,
-            "limit": limit,
         }
         # Core rows, like every read of instances (exercise_store): no ORM instance in the session
-        rows = self.session.connection().execute(_CLAIMABLE_LOCKED if lock else _CLAIMABLE_INSTANCES, params)
-        return [
-            Claimable(
-                instance=instance_of(r),
-                pool=WarmPool(
-                    id=r.exercise_id,
-                    range_id=r.pool_range_id,
-                    min_ready=r.min_ready,
-                    max_ready=r.max_ready,
-                    created_at=r.pool_created_at,
-                    updated_at=r.pool_updated_at,
-                ),
-                range_slug=r.range_slug,
-                range_operator_organisation_id=r.operator_organisation_id,
-                approval_required=r.approval_required,
-            )
-            for r in rows
-        ]
+        stmt = _CLAIMABLE_LOCKED if lock else _CLAIMABLE_INSTANCES
+        r = self.session.connection().execute(stmt, params).first()
+        if r is None:
+            return None
+        return Claimable(
+            instance=instance_of(r),
+            pool=WarmPool(
+                id=r.exercise_id,
+                range_id=r.pool_range_id,
+                min_ready=r.min_ready,
+                max_ready=r.max_ready,
+                created_at=r.pool_created_at,
+                updated_at=r.pool_updated_at,
+            ),
+            range_slug=r.range_slug,
+            range_operator_organisation_id=r.operator_organisation_id,
+            approval_required=r.approval_required,
+        )
 
 
 def _pool(row: WarmPoolRow) -> WarmPool:

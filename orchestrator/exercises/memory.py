@@ -285,29 +285,25 @@ class MemoryPools:
         active = {ExerciseStatus.SCHEDULED, *_CLAIMABLE}
         return [p for p in self._s.pools.values() if self._s.exercises[p.id].status in active]
 
-    def claimable(
-        self, pin: ScenarioPin, *, now: datetime, limit: int = 3, lock: bool = False
-    ) -> Sequence[Claimable]:
+    def next_claimable(self, pin: ScenarioPin, *, now: datetime, lock: bool = False) -> Claimable | None:
         live = {
             e.id
             for e in self._s.exercises.values()
             if e.kind is ExerciseKind.POOL and e.status in _CLAIMABLE and e.end > now and e.scenario == pin
         }
         ready = [i for i in self._s.instances.values() if i.exercise_id in live and i.stage is Stage.READY]
-        found = []
-        for i in sorted(ready, key=lambda i: (i.ready_at or now, i.id))[:limit]:
-            pool = self._s.pools[i.exercise_id]
-            where = self._s.ranges[pool.range_id]
-            found.append(
-                Claimable(
-                    instance=i,
-                    pool=pool,
-                    range_slug=where.slug,
-                    range_operator_organisation_id=where.operator_organisation_id,
-                    approval_required=where.policy.approval_required,
-                )
-            )
-        return found
+        if not ready:
+            return None
+        first = min(ready, key=lambda i: (i.ready_at or now, i.id))
+        pool = self._s.pools[first.exercise_id]
+        where = self._s.ranges[pool.range_id]
+        return Claimable(
+            instance=first,
+            pool=pool,
+            range_slug=where.slug,
+            range_operator_organisation_id=where.operator_organisation_id,
+            approval_required=where.policy.approval_required,
+        )
 
 
 _CLAIMABLE = frozenset({ExerciseStatus.DEPLOYING, ExerciseStatus.RUNNING})

@@ -357,95 +357,97 @@ def claim(
     now = clock.now()
     # The instance row alone is locked (skipping those another launch is claiming): a claim never
     # waits for the pool's own lifecycle (its refills deploying under the pool's lock).
-    # The pool and its range's facts come with the instance (one query).
-    for found in unit.pools.claimable(handle.pin, now=now, lock=True):
-        instance, pool = found.instance, found.pool
-        if found.approval_required and found.range_operator_organisation_id != actor.organisation_id:
-            return None  # the booking would wait for the operator: not instant; launch the ordinary way
-        env_id = str(uuid.uuid4())
-        try:
-            booked = unit.booking.create_request(
-                actor.acting_through(env_id),
-                BookingRequest(
-                    items=[BookingItem(range_ref=pool.range_id, demand=handle.demand)],
-                    start=draft.start,
-                    end=draft.end,
-                    purpose=Purpose.ENVIRONMENT,
-                    reference=env_id,
-                    hold=False,
-                    active=True,  # in use at once: the instance is deployed and ready
-                    request_id=env_id,
-                    new_request=True,
-                ),
-                owner_organisation_id=actor.organisation_id,
-            )
-        except Refused:
-            return None  # an ordinary launch places it elsewhere, or says why it cannot
-        (booking,) = booked.bookings
-        team = draft.teams[0]
-        placement = Placement(
-            exercise=env_id,
-            feasible=True,
-            strategy=draft.strategy,
-            assignments=(Assignment(team=team.name, range_id=pool.range_id, range_slug=found.range_slug),),
-            ranges=(
-                RangeOutcome(
-                    range_id=pool.range_id,
-                    range_slug=found.range_slug,
-                    verdict=Verdict.yes(),
-                    teams=1,
-                    demand=handle.demand,
-                ),
+    # The pool and its range's facts come with the instance (one query); one instance is locked, so a
+    # launch at the same moment claims the next one.
+    found = unit.pools.next_claimable(handle.pin, now=now, lock=True)
+    if found is None:
+        return None
+    instance, pool = found.instance, found.pool
+    if found.approval_required and found.range_operator_organisation_id != actor.organisation_id:
+        return None  # the booking would wait for the operator: not instant; launch the ordinary way
+    env_id = str(uuid.uuid4())
+    try:
+        booked = unit.booking.create_request(
+            actor.acting_through(env_id),
+            BookingRequest(
+                items=[BookingItem(range_ref=pool.range_id, demand=handle.demand)],
+                start=draft.start,
+                end=draft.end,
+                purpose=Purpose.ENVIRONMENT,
+                reference=env_id,
+                hold=False,
+                active=True,  # in use at once: the instance is deployed and ready
+                request_id=env_id,
+                new_request=True,
             ),
+            owner_organisation_id=actor.organisation_id,
         )
-        exercise = replace(
-            Exercise.scheduled(
-                draft,
-                id=env_id,
-                kind=ExerciseKind.ENVIRONMENT,
-                owner_organisation_id=actor.organisation_id,
-                created_by=actor.id,
-                scenario=handle.pin,
-                placement=placement,
-                now=now,
+    except Refused:
+        return None  # an ordinary launch places it elsewhere, or says why it cannot
+    (booking,) = booked.bookings
+    team = draft.teams[0]
+    placement = Placement(
+        exercise=env_id,
+        feasible=True,
+        strategy=draft.strategy,
+        assignments=(Assignment(team=team.name, range_id=pool.range_id, range_slug=found.range_slug),),
+        ranges=(
+            RangeOutcome(
+                range_id=pool.range_id,
+                range_slug=found.range_slug,
+                verdict=Verdict.yes(),
+                teams=1,
+                demand=handle.demand,
             ),
-            status=ExerciseStatus.RUNNING,
-            status_reason=f"claimed a ready instance from warm pool {pool.id}",
-        )
-        unit.exercises.add_exercise(exercise)
-        moved = replace(
-            instance,
-            exercise_id=env_id,
-            team=team.name,
-            team_organisation=team.organisation,
-            team_country=team.country,
-            booking_id=booking.id,
-            stage_reason="claimed ready from a warm pool",
-            updated_at=now,
-        )
-        unit.exercises.save_instance(moved, locked=True)
-        log_lines(unit, moved.id, [stamp(clock, f"claimed from warm pool {pool.id} by {actor.name}")])
-        schedule.schedule_exercise(unit.actions, exercise, now=now)
-        unit.actions.schedule(
-            kind=schedule.REFILL_POOL, object_kind="exercise", object_id=pool.id, due_at=now, now=now
-        )
-        claimed = note(unit, clock, env_id, f"ready at once: claimed a pooled instance on {found.range_slug}")
-        audit.record(
-            unit.catalogue,
-            clock,
-            actor,
-            "environment.create",
-            kind="environment",
-            object_id=env_id,
-            organisation_id=actor.organisation_id,
-            after={"scenario": handle.ref, "range": found.range_slug, "pool": pool.id, "instance": moved.id},
-        )
-        return Detail(
-            exercise=exercise,
-            instances=(moved,),
-            stages={},
-            team_count=1,
-            team_stages={Stage.READY: 1},
-            events=(claimed,),
-        )
-    return None
+        ),
+    )
+    exercise = replace(
+        Exercise.scheduled(
+            draft,
+            id=env_id,
+            kind=ExerciseKind.ENVIRONMENT,
+            owner_organisation_id=actor.organisation_id,
+            created_by=actor.id,
+            scenario=handle.pin,
+            placement=placement,
+            now=now,
+        ),
+        status=ExerciseStatus.RUNNING,
+        status_reason=f"claimed a ready instance from warm pool {pool.id}",
+    )
+    unit.exercises.add_exercise(exercise)
+    moved = replace(
+        instance,
+        exercise_id=env_id,
+        team=team.name,
+        team_organisation=team.organisation,
+        team_country=team.country,
+        booking_id=booking.id,
+        stage_reason="claimed ready from a warm pool",
+        updated_at=now,
+    )
+    unit.exercises.save_instance(moved, locked=True)
+    log_lines(unit, moved.id, [stamp(clock, f"claimed from warm pool {pool.id} by {actor.name}")])
+    schedule.schedule_exercise(unit.actions, exercise, now=now)
+    unit.actions.schedule(
+        kind=schedule.REFILL_POOL, object_kind="exercise", object_id=pool.id, due_at=now, now=now
+    )
+    claimed = note(unit, clock, env_id, f"ready at once: claimed a pooled instance on {found.range_slug}")
+    audit.record(
+        unit.catalogue,
+        clock,
+        actor,
+        "environment.create",
+        kind="environment",
+        object_id=env_id,
+        organisation_id=actor.organisation_id,
+        after={"scenario": handle.ref, "range": found.range_slug, "pool": pool.id, "instance": moved.id},
+    )
+    return Detail(
+        exercise=exercise,
+        instances=(moved,),
+        stages={},
+        team_count=1,
+        team_stages={Stage.READY: 1},
+        events=(claimed,),
+    )

@@ -132,12 +132,10 @@ class PoolStore(Protocol):
         """Pools whose exercise is not over (scheduled, deploying or running)."""
         ...
 
-    def claimable(
-        self, pin: ScenarioPin, *, now: datetime, limit: int = 3, lock: bool = False
-    ) -> Sequence[Claimable]:
-        """Ready instances of live pools of exactly this scenario document, longest ready first, each with
-        its pool and its range's facts; with `lock`, the instances locked for the claim, skipping rows
-        another transaction holds."""
+    def next_claimable(self, pin: ScenarioPin, *, now: datetime, lock: bool = False) -> Claimable | None:
+        """The longest-ready instance of a live pool of exactly this scenario document, with its pool and
+        its range's facts (None: none ready); with `lock`, that one instance locked for the claim, skipping
+        rows another transaction holds (a second launch at the same moment gets the next one)."""
         ...
 
 

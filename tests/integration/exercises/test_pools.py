@@ -4,6 +4,7 @@ quota; the pool refills in the background; deleting the pool gives its booking b
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -178,3 +179,26 @@ def test_a_claim_is_five_round_trips_and_answers_what_a_read_shows(
     read = http.get(f"/api/v1/environments/{env['id']}", headers=auth(fed.researcher)).json()
     assert env["events"] == read["events"] and len(env["events"]) == 1
     assert env["teams"][0] == read["teams"][0] | {"stages": env["teams"][0]["stages"]}
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_two_claims_at_the_same_moment_each_lock_one_instance(
+    http: httpx.Client, fed: Federation, driver: Driver, services: Services
+) -> None:
+    """A claim locks only the instance it takes (FOR UPDATE SKIP LOCKED, one row), so a second launch in
+    the same moment takes the next ready one instead of finding them all locked and launching the slow
+    way; a third, with both held, finds none. (The code before locked up to three ready instances for
+    each claim and used the first.)"""
+    made = make_pool(http, fed).json()
+    driver.run_due()
+    assert pool(http, fed, made["id"])["ready"] == 2
+    now = datetime.now(UTC)
+    with contextlib.ExitStack() as open_units:
+        first, second, third = (open_units.enter_context(services.uow()) for _ in range(3))
+        exercise = first.exercises.get_exercise(made["id"])
+        assert exercise is not None
+        taken = [u.pools.next_claimable(exercise.scenario, now=now, lock=True) for u in (first, second)]
+        assert all(t is not None for t in taken)
+        assert len({t.instance.id for t in taken if t is not None}) == 2
+        assert third.pools.next_claimable(exercise.scenario, now=now, lock=True) is None
+        assert third.pools.next_claimable(exercise.scenario, now=now) is not None  # unlocked read sees one
