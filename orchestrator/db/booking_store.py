@@ -1,9 +1,11 @@
 """The BookingStore port on SQLAlchemy, inside the caller's unit of work (it never commits).
 
-Locking: `lock_ranges` reads the range rows `ORDER BY id FOR UPDATE` on PostgreSQL, which locks them in
-id order, so two admissions over overlapping sets of ranges queue instead of deadlocking. The default READ
-COMMITTED isolation gives every later statement of the transaction a fresh snapshot, so once the lock is
-held the calendar read includes everything the previous holder committed. SQLite has no row locks: every
+Locking: on PostgreSQL `lock_ranges` takes the locks of `federange_admission_locks`, in one order
+(`orchestrator.db.calendar_sql`): with a calendar to read, the range rows FOR SHARE and one lock per
+(range, UTC day) of the window, so admissions whose windows overlap queue and the others do not;
+without one, the range rows FOR UPDATE. The default READ COMMITTED isolation gives every later statement
+of the transaction a fresh snapshot, so once the locks are held the calendar read includes everything
+the previous holder committed. SQLite has no row locks: every
 transaction there starts with BEGIN IMMEDIATE (orchestrator.db.engine), which serialises writers.
 
 Reads use Core statements (rows, not ORM objects), so nothing stale can come from the session's identity
@@ -123,8 +125,8 @@ class SqlBookingStore:
         calendar: CalendarRead | None = None,
         optimistic: bool = False,
     ) -> Locked:
-        """The range rows locked in id order (FOR UPDATE, which on PostgreSQL locks rows in the order the
-        sort returns them), read with their maintenance windows and, when asked, the owner organisation
+        """The range rows locked in id order (with the window's day locks when a calendar is read, see
+        the module's docstring), read with their maintenance windows and, when asked, the owner organisation
         and its quota (joined, not locked), and the calendars.
 
         PostgreSQL: one statement, `federange_admission_read`, which locks and then reads with a snapshot

@@ -6,12 +6,13 @@ A calendar is read through a partial index the way `orchestrator.booking.lengths
 range scan per length class), spelled once per place it runs: `calendar_statement` (portable, the bounds
 computed in Python: SQLite), `pg_calendar_statement` (a LATERAL scan per class, the bounds computed in
 SQL) and `ADMISSION_FUNCTION` (PL/pgSQL: the range locks, then every read, in one round trip; each of its
-statements reads a snapshot taken after the locks were granted). Migrations 0006, 0009 and 0015 installed
-its versions and keep their own copies of the text, as history does; a test checks that the database
-runs this one. The store contract (tests/unit/booking/store_contract.py, over the in-memory store and
-SQLite and PostgreSQL) reads the same calendars through every variant and both forms of the function
-(the owner's calendar too) and compares each with one expectation. `orchestrator.db.booking_store` runs
-them (`SqliteCalendar`, `PostgresCalendar`).
+statements reads a snapshot taken after the locks were granted; `LOCKS_FUNCTION` takes them: the range
+rows shared and one lock per range and UTC day of the window). Migrations 0006, 0009, 0015, 0016 and
+0017 installed their versions and keep their own copies of the text, as history does; a test checks
+that the database runs these. The store contract (tests/unit/booking/store_contract.py, over the
+in-memory store and SQLite and PostgreSQL) reads the same calendars through every variant and both
+forms of the function (the owner's calendar too) and compares each with one expectation.
+`orchestrator.db.booking_store` runs them (`SqliteCalendar`, `PostgresCalendar`).
 """
 
 from __future__ import annotations
@@ -320,12 +321,75 @@ __LOCKS__    RETURN QUERY
 END
 $fn$
 """
-ADMISSION_LOCKS = """\
-    -- The locks, in id order (two admissions over overlapping sets of ranges queue, never deadlock), then
-    -- the owner's quota (always after the ranges: two admissions of one organisation on different ranges
-    -- cannot both use the last of it).
-    PERFORM 1 FROM ranges r WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs) ORDER BY r.id FOR UPDATE;
+#: The most UTC days a window may touch and still be admitted under day locks (a longer one locks its
+#: ranges exclusively, see LOCKS_FUNCTION).
+DAY_LOCKS_MAX = 31
+#: The admission's locks, in one order everywhere (so two admissions queue and never deadlock): the
+#: ranges' rows in id order, then one transaction-scoped advisory lock per (range, UTC day) the window
+#: touches, in key order, then the owner's quota row. The range rows are locked FOR SHARE: admissions
+#: of windows that touch no common day of a range run side by side, and two windows that overlap share
+#: the day of any instant they share, so those queue on its lock. Whatever changes what an admission
+#: reads of the range itself (its capacity, policy or maintenance) updates or locks its row, and waits
+#: for the admissions in flight; so does a window of no dates (a confirmation, a renewal: `p_start`
+#: NULL) or one longer than DAY_LOCKS_MAX days, which locks the range rows FOR UPDATE and so queues with
+#: every admission on them. With `p_wait` false (one range only) nothing waits: it returns false at the
+#: first lock held elsewhere (keeping those it took, a prefix of the order) and true once it holds all.
+LOCKS_FUNCTION = (
+    r"""
+CREATE OR REPLACE FUNCTION federange_admission_locks(
+    p_refs varchar[], p_owner varchar, p_start timestamptz, p_end timestamptz, p_wait boolean
+) RETURNS boolean LANGUAGE plpgsql VOLATILE
+AS $fn$
+DECLARE
+    v_first integer := floor(extract(epoch FROM p_start) / 86400);
+    v_last integer := ceil(extract(epoch FROM p_end) / 86400) - 1;
+    v_key record;
+BEGIN
+    IF p_start IS NULL OR v_last - v_first >= __MAX_DAYS__ THEN
+        IF p_wait THEN
+            PERFORM 1 FROM ranges r WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs) ORDER BY r.id
+                FOR UPDATE;
+        ELSE
+            PERFORM 1 FROM ranges r WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs) ORDER BY r.id
+                FOR UPDATE SKIP LOCKED;
+            IF NOT FOUND THEN
+                RETURN false;
+            END IF;
+        END IF;
+    ELSE
+        IF p_wait THEN
+            PERFORM 1 FROM ranges r WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs) ORDER BY r.id
+                FOR SHARE;
+        ELSE
+            PERFORM 1 FROM ranges r WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs) ORDER BY r.id
+                FOR SHARE SKIP LOCKED;
+            IF NOT FOUND THEN
+                RETURN false;
+            END IF;
+        END IF;
+        FOR v_key IN
+            SELECT DISTINCT hashtext(r.id) AS range_key, d.day
+            FROM ranges r CROSS JOIN generate_series(v_first, v_last) AS d(day)
+            WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs)
+            ORDER BY 1, 2
+        LOOP
+            IF p_wait THEN
+                PERFORM pg_advisory_xact_lock(v_key.range_key, v_key.day);
+            ELSIF NOT pg_try_advisory_xact_lock(v_key.range_key, v_key.day) THEN
+                RETURN false;
+            END IF;
+        END LOOP;
+    END IF;
+    -- The owner's quota always after the ranges: two admissions of one organisation on different
+    -- ranges cannot both use the last of it.
     PERFORM 1 FROM organisation_quotas q WHERE q.organisation_id = p_owner FOR UPDATE;
+    RETURN true;
+END
+$fn$
+"""
+).replace("__MAX_DAYS__", str(DAY_LOCKS_MAX))
+ADMISSION_LOCKS = """\
+    PERFORM federange_admission_locks(p_refs, p_owner, p_start, p_end, true);
     -- Every statement from here on reads a snapshot taken after the locks were granted.
 """
 
@@ -377,11 +441,11 @@ $fn$
     .replace("__DIGEST__", _DIGEST)
     .replace("__SQLSTATE__", CALENDAR_CHANGED_SQLSTATE)
 )
-#: The admission read that does not wait for a range lock another transaction holds (one range): free,
-#: it locks as `federange_admission_read` does and reads after the locks (digest NULL); held, it reads
-#: without the locks and returns the digest of what it read, which `federange_admission_check` compares
-#: before the write. So an uncontended admission costs what it always did, and a contended one does not
-#: wait while the holder decides.
+#: The admission read that does not wait for a lock another transaction holds (one range): when its
+#: locks are free, it takes them as `federange_admission_read` does and reads after them (digest NULL);
+#: when one is held, it reads without waiting and returns the digest of what it read, which
+#: `federange_admission_check` compares before the write. So an uncontended admission costs what it
+#: always did, and a contended one does not wait while the holder decides.
 TRY_FUNCTION = (
     r"""
 CREATE OR REPLACE FUNCTION federange_admission_try(
@@ -395,10 +459,7 @@ SET enable_seqscan = off
 AS $fn$
 #variable_conflict use_column
 BEGIN
-    PERFORM 1 FROM ranges r WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs) ORDER BY r.id
-        FOR UPDATE SKIP LOCKED;
-    IF FOUND THEN
-        PERFORM 1 FROM organisation_quotas q WHERE q.organisation_id = p_owner FOR UPDATE;
+    IF federange_admission_locks(p_refs, p_owner, p_start, p_end, false) THEN
         -- A snapshot taken after the locks were granted.
         RETURN QUERY SELECT f.*, NULL::text
             FROM federange_admission_peek(p_refs, p_owner, p_start, p_end, p_not_before) AS f;

@@ -253,7 +253,14 @@ class SqlCatalogueStore:
             maintenance=maintenance,
         )
 
+    def _lock_range(self, range_id: str) -> None:
+        """The range's row FOR UPDATE: admissions read its maintenance windows under a share lock of that
+        row (orchestrator.db.calendar_sql), so a window added or removed waits for those in flight, and
+        later ones wait for it."""
+        self.session.execute(select(RangeRow.id).where(RangeRow.id == range_id).with_for_update())
+
     def add_maintenance(self, record: MaintenanceRecord) -> None:
+        self._lock_range(record.range_id)
         self.session.add(
             MaintenanceRow(
                 id=record.id,
@@ -271,6 +278,7 @@ class SqlCatalogueStore:
         if row is None or row.range_id != range_id:
             return None
         record = _maintenance(row)
+        self._lock_range(range_id)
         self.session.delete(row)
         self.session.flush()
         return record

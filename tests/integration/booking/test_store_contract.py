@@ -16,6 +16,7 @@ from orchestrator.db.calendar_sql import (
     ADMISSION_FUNCTION,
     ADMISSION_READ,
     CHECK_FUNCTION,
+    LOCKS_FUNCTION,
     PEEK_FUNCTION,
     TRY_FUNCTION,
 )
@@ -65,6 +66,7 @@ def test_the_admission_function_returns_the_columns_the_store_reads(services: Se
         ("federange_admission_peek", PEEK_FUNCTION),
         ("federange_admission_check", CHECK_FUNCTION),
         ("federange_admission_try", TRY_FUNCTION),
+        ("federange_admission_locks", LOCKS_FUNCTION),
     ],
 )
 def test_the_database_runs_the_admission_functions_of_calendar_sql(
