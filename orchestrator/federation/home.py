@@ -468,19 +468,19 @@ class HomeFederation:
         )
         return DeployOrder(range=record, spec=spec, fresh=existing is None)
 
-    def instance(self, actor: Principal, instance_id: str) -> tuple[PeerInstance, RangeRecord] | None:
-        """The actor's instance and its range, or None (unknown, or another peer's: ABSENT to it)."""
+    def instance(
+        self, actor: Principal, instance_id: str, *, action: str
+    ) -> tuple[PeerInstance, RangeRecord] | None:
+        """The actor's instance and its range, or None (unknown, or another peer's: ABSENT to it); the
+        call (`action`: instance.read, instance.teardown) is audited either way."""
         permissions.require(actor, Action.FEDERATION_DEPLOY)
         found = self.unit.federation.get_peer_instance(instance_id)
-        if found is None or found.peer_organisation_id != actor.organisation_id:
-            return None
-        record = self.unit.catalogue.get_range(found.range_id)
-        return None if record is None else (found, record)
-
-    def audit_call(
-        self, actor: Principal, action: str, instance_id: str, range_id: str | None = None
-    ) -> None:
+        if found is not None and found.peer_organisation_id != actor.organisation_id:
+            found = None
+        record = None if found is None else self.unit.catalogue.get_range(found.range_id)
+        range_id = None if record is None else record.id
         self._audit(actor, action, kind="instance", object_id=instance_id, range_id=range_id)
+        return None if found is None or record is None else (found, record)
 
     def mark(self, instance_id: str, state: PeerInstanceState, *, reason: str = "") -> PeerInstance | None:
         found = self.unit.federation.get_peer_instance(instance_id, lock=True)

@@ -477,16 +477,8 @@ class Hub:
                     acquired.append((part, updated))
                 if reason:
                     reasons.append(reason)
-                audit.record(
-                    unit.catalogue,
-                    self.clock,
-                    SYSTEM,
-                    "federation.hold",
-                    kind="range",
-                    object_id=part.record.id,
-                    range_id=part.record.id,
-                    after={"exercise": key, "remote": remote_id, "refused": reason},
-                )
+                after = {"exercise": key, "remote": remote_id, "refused": reason}
+                self._audit_range(unit, SYSTEM, "federation.hold", part.record.id, after=after)
         return acquired, reasons
 
     def _release(self, acquired: Sequence[tuple[PeerPart, PeerHold]], exercise_id: str) -> None:
@@ -585,16 +577,8 @@ class Hub:
                         schedule.schedule_deploy(
                             unit.actions, instance, at=max(exercise.deploy_at, now), now=now
                         )
-                audit.record(
-                    unit.catalogue,
-                    self.clock,
-                    SYSTEM,
-                    "federation.confirm",
-                    kind="range",
-                    object_id=record.id,
-                    range_id=record.id,
-                    after={"exercise": hold.exercise_id, "remote": hold.remote_id},
-                )
+                after = {"exercise": hold.exercise_id, "remote": hold.remote_id}
+                self._audit_range(unit, SYSTEM, "federation.confirm", record.id, after=after)
 
     def _lost(self, hold: PeerHold, record: RangeRecord, reason: str) -> None:
         now = self.clock.now()
@@ -677,15 +661,30 @@ class Hub:
         return released
 
     def _audit_release(self, unit: HubUnit, hold: PeerHold, *, why: str) -> None:
+        after = {"exercise": hold.exercise_id, "remote": hold.remote_id, "why": why}
+        self._audit_range(unit, SYSTEM, "federation.release", hold.range_id, after=after)
+
+    def _audit_range(
+        self,
+        unit: HubUnit,
+        actor: Principal,
+        action: str,
+        range_id: str,
+        *,
+        after: dict[str, Any],
+        organisation_id: str | None = None,
+    ) -> None:
+        """The audit event of a call to a peer about one of its ranges (the hub's mirror of it)."""
         audit.record(
             unit.catalogue,
             self.clock,
-            SYSTEM,
-            "federation.release",
+            actor,
+            action,
             kind="range",
-            object_id=hold.range_id,
-            range_id=hold.range_id,
-            after={"exercise": hold.exercise_id, "remote": hold.remote_id, "why": why},
+            object_id=range_id,
+            range_id=range_id,
+            organisation_id=organisation_id,
+            after=after,
         )
 
     # -- renew-to-T --------------------------------------------------------------------------------
@@ -730,14 +729,11 @@ class Hub:
                 updated = self.exercises(unit).extend(actor, exercise_id, end=end)
                 for hold in holds:
                     unit.federation.save_hold(replace(hold, end=end, updated_at=self.clock.now()))
-                    audit.record(
-                        unit.catalogue,
-                        self.clock,
+                    self._audit_range(
+                        unit,
                         actor,
                         "federation.renew",
-                        kind="range",
-                        object_id=hold.range_id,
-                        range_id=hold.range_id,
+                        hold.range_id,
                         organisation_id=actor.organisation_id,
                         after={"exercise": exercise_id, "remote": hold.remote_id, "end": end.isoformat()},
                     )

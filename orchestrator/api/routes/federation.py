@@ -179,9 +179,7 @@ def instances(
 @router.get("/instances/{instance_id}", summary="An instance's status, with the access endpoints when ready")
 def instance_status(instance_id: str, principal: PrincipalDep, services: ServicesDep) -> InstanceStatusOut:
     with services.uow() as uow:
-        home = services.home(uow)
-        found = home.instance(principal, instance_id)
-        home.audit_call(principal, "instance.read", instance_id, found[1].id if found else None)
+        found = services.home(uow).instance(principal, instance_id, action="instance.read")
     if found is None or found[0].state is PeerInstanceState.TORN_DOWN:
         raise NotFound(f"instance '{instance_id}' is not deployed here for '{principal.name}'")
     instance, record = found
@@ -203,9 +201,7 @@ def instance_status(instance_id: str, principal: PrincipalDep, services: Service
 )
 def teardown(instance_id: str, principal: PrincipalDep, services: ServicesDep) -> Response:
     with services.uow() as uow:
-        home = services.home(uow)
-        found = home.instance(principal, instance_id)
-        home.audit_call(principal, "instance.teardown", instance_id, found[1].id if found else None)
+        found = services.home(uow).instance(principal, instance_id, action="instance.teardown")
     if found is not None and found[0].state is PeerInstanceState.RUNNING:
         record = found[1]
         try:
