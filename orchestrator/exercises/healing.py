@@ -307,9 +307,8 @@ def _shrink_old_bookings(
             if i.booking_id == booking_id and i.id not in moved and i.stage is not Stage.DONE
         ]
         if not left:
-            if (
-                booking_status(unit, booking_id) is BookingStatus.ACTIVE
-            ):  # deployed on: released, not cancelled
+            # deployed on: released, not cancelled
+            if booking_status(unit, booking_id) is BookingStatus.ACTIVE:
                 unit.booking.release(SYSTEM, Selection.booking(booking_id))
             else:
                 unit.booking.cancel(

@@ -155,17 +155,16 @@ class Exercise:
         draft: ExerciseDraft,
         *,
         id: str,
-        kind: ExerciseKind,
         owner_organisation_id: str,
         created_by: str,
         scenario: ScenarioPin,
         placement: Placement,
         now: datetime,
     ) -> Exercise:
-        """A new exercise of `draft`, placed and about to be booked."""
+        """A new exercise of `draft` (of its kind), placed and about to be booked."""
         return cls(
             id=id,
-            kind=kind,
+            kind=draft.kind,
             name=draft.name,
             owner_organisation_id=owner_organisation_id,
             created_by=created_by,

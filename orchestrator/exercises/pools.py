@@ -161,7 +161,6 @@ class PoolService:
         exercise = Exercise.scheduled(
             draft,
             id=pool_id,
-            kind=ExerciseKind.POOL,
             owner_organisation_id=owner_id,
             created_by=actor.id,
             scenario=handle.pin,
@@ -405,7 +404,6 @@ def claim(
         Exercise.scheduled(
             draft,
             id=env_id,
-            kind=ExerciseKind.ENVIRONMENT,
             owner_organisation_id=actor.organisation_id,
             created_by=actor.id,
             scenario=handle.pin,

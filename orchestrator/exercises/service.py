@@ -184,7 +184,6 @@ class ExerciseService:
         exercise = Exercise.scheduled(
             draft,
             id=exercise_id or str(uuid.uuid4()),
-            kind=draft.kind,
             owner_organisation_id=actor.organisation_id,
             created_by=actor.id,
             scenario=handle.pin,

@@ -79,6 +79,11 @@ class RangeOutcome:
     teams: int = 0
     demand: Resources = ZERO
 
+    @property
+    def refusals(self) -> list[str]:
+        """Every filter's "no" for this range, even where the combined `verdict` keeps its teams there."""
+        return [r for v in self.verdicts.values() if not v.ok for r in v.reasons]
+
 
 @dataclass(frozen=True, kw_only=True)
 class Placement:
@@ -113,7 +118,7 @@ class Placement:
             if not o.verdict.ok:
                 out.extend(o.verdict.reasons)
             else:
-                out.extend(r for v in o.verdicts.values() if not v.ok for r in v.reasons)
+                out.extend(o.refusals)
         return tuple(out)
 
     def bookings(self) -> tuple[RangeBooking, ...]:

@@ -127,7 +127,7 @@ def wizard_step(
             "slug": o.range_slug,
             "teams": o.teams,
             "ok": o.verdict.ok,
-            "reasons": [r for v in o.verdicts.values() if not v.ok for r in v.reasons]
+            "reasons": o.refusals
             or [f"eligible: score {o.score}, room for {o.room} more team(s), {o.teams} team(s) placed here"],
         }
         for o in placement.ranges

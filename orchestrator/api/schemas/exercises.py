@@ -28,7 +28,7 @@ from orchestrator.exercises.model import (
 from orchestrator.exercises.pools import PoolView
 from orchestrator.exercises.service import ON_OWN_COUNTRY
 from orchestrator.placement.request import DEFAULT_STRATEGY, Affinity, Constraints, Team
-from orchestrator.placement.result import Placement, RangeOutcome
+from orchestrator.placement.result import Placement
 
 
 class TeamIn(Schema):
@@ -230,10 +230,6 @@ class ExerciseSummary(Out):
         )
 
 
-def _rejections(outcome: RangeOutcome) -> list[str]:
-    return [r for v in outcome.verdicts.values() if not v.ok for r in v.reasons]
-
-
 class PlacementOut(BaseModel):
     feasible: bool
     assignments: list[dict[str, str]] = Field(description="team, range_id, range (slug), reason")
@@ -257,7 +253,7 @@ class PlacementOut(BaseModel):
             ],
             demand={b.range_id: b.demand.as_dict() for b in sorted(p.bookings(), key=lambda b: b.range_id)},
             reasons=[*reasons, *p.reasons],
-            rejected={o.range_slug: no for o in p.ranges if o.teams == 0 and (no := _rejections(o))},
+            rejected={o.range_slug: no for o in p.ranges if o.teams == 0 and (no := o.refusals)},
             summary=p.summary(),
         )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
@@ -228,7 +228,3 @@ class PeerOut(Out):
     @classmethod
     def from_domain(cls, peer: Peer, ranges: list[str]) -> PeerOut:
         return cls.read(peer, ranges=ranges, mutual_tls=bool(peer.tls_cert))
-
-
-def status_body(status: InstanceStatus) -> dict[str, Any]:
-    return InstanceStatusOut.from_domain(status).model_dump()
