@@ -195,11 +195,7 @@ RequestFlag = typer.Option(False, "--request", help="The argument is a request i
 
 
 @app.command("confirm")
-def confirm(
-    ctx: typer.Context,
-    booking_id: str,
-    request: bool = RequestFlag,
-) -> None:
+def confirm(ctx: typer.Context, booking_id: str, request: bool = RequestFlag) -> None:
     """Confirm a held booking (or every held booking of a request) before the hold expires."""
     _act(ctx, booking_id, "confirm", request=request)
 
@@ -236,11 +232,7 @@ def cancel(
 
 
 @app.command("release")
-def release(
-    ctx: typer.Context,
-    booking_id: str,
-    request: bool = RequestFlag,
-) -> None:
+def release(ctx: typer.Context, booking_id: str, request: bool = RequestFlag) -> None:
     """Give the capacity of a confirmed or active booking back."""
     _act(ctx, booking_id, "release", request=request)
 

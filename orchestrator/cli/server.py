@@ -149,27 +149,17 @@ def api(
     settings = Settings()
     _logging(settings)
     tls = _tls_options(settings)
+    host, port = host or settings.host, port or settings.port
     if workers > 1:
         _metrics_shared_by_workers()
-        _serve(
-            "orchestrator.api.app:make_app",
-            host=host or settings.host,
-            port=port or settings.port,
-            tls=tls,
-            workers=workers,
-        )
+        _serve("orchestrator.api.app:make_app", host=host, port=port, tls=tls, workers=workers)
         return
     from orchestrator.api.app import create_app
 
     services = _services()
     hint_bootstrap(services)
     try:
-        _serve(
-            create_app(services),
-            host=host or settings.host,
-            port=port or settings.port,
-            tls=tls,
-        )
+        _serve(create_app(services), host=host, port=port, tls=tls)
     finally:
         services.close()
 
