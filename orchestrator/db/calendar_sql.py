@@ -343,7 +343,10 @@ AS $fn$
 DECLARE
     v_first integer := floor(extract(epoch FROM p_start) / 86400);
     v_last integer := ceil(extract(epoch FROM p_end) / 86400) - 1;
-    v_key record;
+    v_ids varchar[];
+    v_keys integer[];
+    v_key integer;
+    v_day integer;
 BEGIN
     IF p_start IS NULL OR v_last - v_first >= __MAX_DAYS__ THEN
         IF p_wait THEN
@@ -358,26 +361,29 @@ BEGIN
         END IF;
     ELSE
         IF p_wait THEN
-            PERFORM 1 FROM ranges r WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs) ORDER BY r.id
-                FOR SHARE;
+            v_ids := ARRAY(SELECT r.id FROM ranges r WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs)
+                           ORDER BY r.id FOR SHARE);
         ELSE
-            PERFORM 1 FROM ranges r WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs) ORDER BY r.id
-                FOR SHARE SKIP LOCKED;
-            IF NOT FOUND THEN
+            v_ids := ARRAY(SELECT r.id FROM ranges r WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs)
+                           ORDER BY r.id FOR SHARE SKIP LOCKED);
+            IF cardinality(v_ids) = 0 THEN
                 RETURN false;
             END IF;
         END IF;
-        FOR v_key IN
-            SELECT DISTINCT hashtext(r.id) AS range_key, d.day
-            FROM ranges r CROSS JOIN generate_series(v_first, v_last) AS d(day)
-            WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs)
-            ORDER BY 1, 2
-        LOOP
-            IF p_wait THEN
-                PERFORM pg_advisory_xact_lock(v_key.range_key, v_key.day);
-            ELSIF NOT pg_try_advisory_xact_lock(v_key.range_key, v_key.day) THEN
-                RETURN false;
-            END IF;
+        -- The lock keys in order (one range, the common case, without a query).
+        IF cardinality(v_ids) = 1 THEN
+            v_keys := ARRAY[hashtext(v_ids[1])];
+        ELSE
+            v_keys := ARRAY(SELECT DISTINCT hashtext(i) FROM unnest(v_ids) AS i ORDER BY 1);
+        END IF;
+        FOREACH v_key IN ARRAY v_keys LOOP
+            FOR v_day IN v_first..v_last LOOP
+                IF p_wait THEN
+                    PERFORM pg_advisory_xact_lock(v_key, v_day);
+                ELSIF NOT pg_try_advisory_xact_lock(v_key, v_day) THEN
+                    RETURN false;
+                END IF;
+            END LOOP;
         END LOOP;
     END IF;
     -- The owner's quota always after the ranges: two admissions of one organisation on different

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.exc import OperationalError
 
 from connectors.base import Resources
@@ -32,6 +32,10 @@ DAY = timedelta(days=1)
 READ = text(
     "SELECT count(*) FROM federange_admission_read(ARRAY['ee-range'], 'ee-ops', :start, :end, :start)"
 )
+READ_BOTH = text(
+    "SELECT count(*) FROM federange_admission_read(ARRAY['fi-range', 'ee-range'], 'ee-ops', :start, :end,"
+    " :start)"
+)
 
 
 @pytest.fixture
@@ -44,11 +48,13 @@ def pg(services: Services) -> Services:
 
 
 @contextmanager
-def admitting(services: Services, start: datetime | None, end: datetime | None) -> Iterator[None]:
-    """Another transaction has read ee-range's calendar over [start, end) with the admission's locks and
-    has not committed yet (it is deciding)."""
+def admitting(
+    services: Services, start: datetime | None, end: datetime | None, *, read: TextClause = READ
+) -> Iterator[None]:
+    """Another transaction has read ee-range's calendar (or both ranges') over [start, end) with the
+    admission's locks and has not committed yet (it is deciding)."""
     with services.engine.connect() as holder:
-        holder.execute(READ, {"start": start, "end": end})
+        holder.execute(read, {"start": start, "end": end})
         yield
         holder.rollback()
 
@@ -68,9 +74,11 @@ def waits(services: Services, statement: str, params: dict[str, object]) -> bool
         return False
 
 
-def reads(services: Services, start: datetime | None, end: datetime | None) -> bool:
-    """Whether an admission read of ee-range over [start, end) gets its locks at once."""
-    return not waits(services, str(READ), {"start": start, "end": end})
+def reads(
+    services: Services, start: datetime | None, end: datetime | None, *, read: TextClause = READ
+) -> bool:
+    """Whether an admission read of ee-range (or both ranges) over [start, end) gets its locks at once."""
+    return not waits(services, str(read), {"start": start, "end": end})
 
 
 def test_admissions_whose_windows_share_no_day_do_not_wait_for_each_other(pg: Services) -> None:
@@ -79,6 +87,17 @@ def test_admissions_whose_windows_share_no_day_do_not_wait_for_each_other(pg: Se
         assert reads(pg, T0 - DAY, T0)  # the day before, ending at the holder's first midnight
         assert not reads(pg, T0 + timedelta(hours=29), T0 + timedelta(hours=31))  # overlaps on day 1
         assert not reads(pg, T0 + timedelta(hours=2), T0 + timedelta(hours=3))  # same day, no overlap
+
+
+def test_a_request_for_two_ranges_locks_the_days_of_each(pg: Services) -> None:
+    fi_only = READ.text.replace("ARRAY['ee-range']", "ARRAY['fi-range']")
+    with admitting(pg, T0 + timedelta(hours=20), T0 + timedelta(hours=30), read=READ_BOTH):
+        assert not reads(pg, T0 + timedelta(hours=25), T0 + timedelta(hours=26))  # ee-range, day 1
+        assert not reads(pg, T0, T0 + timedelta(hours=1), read=text(fi_only))  # fi-range, day 0
+        assert reads(pg, T0 + 3 * DAY, T0 + 3 * DAY + timedelta(hours=1), read=READ_BOTH)  # both, day 3
+    with admitting(pg, T0, T0 + timedelta(hours=1), read=text(fi_only)):
+        assert not reads(pg, T0, T0 + timedelta(hours=1), read=READ_BOTH)
+        assert reads(pg, T0, T0 + timedelta(hours=1))  # ee-range alone: not fi-range's lock
 
 
 def test_a_read_without_dates_or_over_a_long_window_locks_the_whole_range(pg: Services) -> None:
