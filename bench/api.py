@@ -46,7 +46,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -106,12 +106,17 @@ def cpu_seconds(root: int) -> float:
 
 
 @contextmanager
-def server(url: str, workers: int, port: int) -> Iterator[subprocess.Popen[bytes]]:
+def server(
+    url: str, workers: int, port: int, *, settings: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A `federange api --workers N` process on 127.0.0.1:port, once it answers `/ready`; `settings`:
+    more FEDERANGE_ variables for it."""
     env = {
         **os.environ,
         "FEDERANGE_DATABASE_URL": url,
         "FEDERANGE_SECRET_KEY": SECRET,
         "FEDERANGE_LOG_LEVEL": "WARNING",
+        **(settings or {}),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     cmd = [sys.executable, "-m", "orchestrator.cli", "api", "--port", str(port), "--workers", str(workers)]

@@ -14,9 +14,9 @@ researcher launches `ctf-starter`. Every timed request goes over one keep-alive 
 HTTP/1.1 client (the standard library's `http.client`); the polls go through httpx.
 
 - launch-to-ready: wall time from sending `POST /api/v1/environments` until `GET` of the environment
-  (teams_limit=0, polled every 10 ms: the poll shares the process with the server) shows its one team
-  `ready` (placement, booking, deploy action written, the scheduler woken, the deploy run, simulated
-  provisioning, settled), over --launches sequential launches;
+  (teams_limit=0, polled every 10 ms; in process the poll shares the process with the server) shows
+  its one team `ready` (placement, booking, deploy action written, the scheduler woken, the deploy run,
+  simulated provisioning, settled), over --launches sequential launches;
 - delete: the `DELETE` response time, and from its response until the environment is `tearing_down`
   or over (the teardown has started: the scheduler ran `exercise.teardown`);
 - warm-pool claim: the operator keeps a pool of `ctf-starter` on the range (min_ready = --claims);
@@ -52,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 
+from bench.api import server as api_server
 from orchestrator.db import migrate
 from orchestrator.db.engine import make_engine
 from orchestrator.scheduler.runner import SchedulerRunner
@@ -135,30 +136,28 @@ def in_process(settings: Settings) -> Iterator[tuple[str, Callable[[], None]]]:
 
 @contextmanager
 def as_processes(settings: Settings) -> Iterator[tuple[str, Callable[[], None]]]:
-    """`federange api` and `federange scheduler` processes on the same database and settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEDERANGE_")}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    env.update({f"FEDERANGE_{name.upper()}": str(getattr(settings, name)) for name in SERVER_SETTINGS})
-    env["FEDERANGE_LOG_LEVEL"] = "WARNING"
+    """A `federange api` process (bench/api.py's) and, once started, a `federange scheduler` process,
+    on the same database and settings."""
+    env = {f"FEDERANGE_{name.upper()}": str(getattr(settings, name)) for name in SERVER_SETTINGS}
     port = free_port()
-    command = [sys.executable, "-m", "orchestrator.cli"]
-    procs = [subprocess.Popen([*command, "api", "--port", str(port)], env=env)]
-    base = f"http://127.0.0.1:{port}"
+    schedulers: list[subprocess.Popen[bytes]] = []
+
+    def start_scheduler() -> None:
+        command = [sys.executable, "-m", "orchestrator.cli", "scheduler"]
+        schedulers.append(
+            subprocess.Popen(command, env={**os.environ, **env, "FEDERANGE_LOG_LEVEL": "WARNING"})
+        )
+
     try:
-        wait("the API ready", lambda: _ready(base), pause=0.2)
-        yield base, lambda: procs.append(subprocess.Popen([*command, "scheduler"], env=env))
+        with api_server(settings.database_url, 1, port, settings=env):
+            yield f"http://127.0.0.1:{port}", start_scheduler
     finally:
-        for proc in procs:
+        for proc in schedulers:
             proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=30)
-
-
-def _ready(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/ready").status_code == 200
-    except httpx.HTTPError:
-        return False
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 #: What `measure` sets, handed to the server processes by their environment variables.
