@@ -1,6 +1,7 @@
 """Booking engine benchmark on PostgreSQL: admissions per second, and admission latency as calendars grow.
 
     .venv/bin/python bench/booking.py [--rounds 5] [--phases 16] [--sizes 100,1000,10000,100000]
+        [--database-latency-ms 1]
 
 Creates its own database on the server named by FEDERANGE_BENCH_POSTGRES_URL (default: the local test
 server) and drops it afterwards. Every figure is printed next to a baseline measured in the same run:
@@ -21,16 +22,23 @@ no audit), so the ratios say what admission costs on top of writing the row it c
 2. Latency against calendar size: one range pre-filled with N bookings (N = 100 .. 100,000, spread over
    time with a constant density, a few of them weeks long), then single-client admissions of windows
    inside the filled span; median and 95th percentile, beside the baseline INSERT latency at the same N.
+   With --database-latency-ms D the series is measured again through a TCP relay on 127.0.0.1 in this
+   process that holds every chunk D/2 ms each way: a database D ms of round trip away, so the figures
+   show the round trips a transaction makes (the baseline makes three: BEGIN, INSERT, COMMIT).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing as mp
 import os
+import queue
 import random
+import socket
 import statistics
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -253,6 +261,56 @@ def throughput(
     return sum(r[0] for r in results) / seconds_each, sum(r[1] for r in results) / seconds_each
 
 
+# -- a database further away -------------------------------------------------------------------------
+class DelayingRelay:
+    """A TCP relay on 127.0.0.1 to `target` that passes every chunk on `one_way` seconds after it arrived,
+    in either direction (per direction and connection one thread reads, stamping each chunk, and one
+    writes it when due, so chunks sent together stay together): every round trip through it takes twice
+    `one_way` longer, however many messages it carries."""
+
+    def __init__(self, target: tuple[str, int], one_way: float) -> None:
+        self.target, self.one_way = target, one_way
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            for sock in (client, server):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            for source, sink in ((client, server), (server, client)):
+                due: queue.SimpleQueue[tuple[float, bytes]] = queue.SimpleQueue()
+                threading.Thread(target=self._read, args=(source, due), daemon=True).start()
+                threading.Thread(target=self._write, args=(due, sink), daemon=True).start()
+
+    def _read(self, source: socket.socket, due: queue.SimpleQueue[tuple[float, bytes]]) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := source.recv(65536):
+                due.put((time.monotonic() + self.one_way, chunk))
+        due.put((0.0, b""))
+
+    def _write(self, due: queue.SimpleQueue[tuple[float, bytes]], sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while (item := due.get())[1]:
+                at, chunk = item
+                if (wait := at - time.monotonic()) > 0:
+                    time.sleep(wait)
+                sink.sendall(chunk)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_RDWR)
+
+    def url(self, url: str) -> str:
+        return make_url(url).set(host="127.0.0.1", port=self.port).render_as_string(hide_password=False)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
 # -- latency against calendar size -------------------------------------------------------------------
 def fill(url: str, rng_id: str, count: int, *, density: timedelta) -> timedelta:
     """Add bookings so the range holds `count`, one starting every `density`; 1 in 500 lasts 2 weeks."""
@@ -329,6 +387,12 @@ def main() -> None:
         "--sizes", default="100,1000,10000,100000", help="calendar sizes for the latency series"
     )
     parser.add_argument("--samples", type=int, default=200, help="admissions per calendar size")
+    parser.add_argument(
+        "--database-latency-ms",
+        type=float,
+        default=0.0,
+        help="also measure the latency series with this round-trip time added to the database's",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -371,20 +435,32 @@ def main() -> None:
                 f"{ratio['single']:.2f}",
             ]
             print(f"| {clients} | " + " | ".join(cells) + " |", flush=True)
-        print("\n## Admission latency against calendar size (one client, ms)\n")
-        print(
-            "| bookings on the range | overlapping the window | admission median | p95 "
-            "| plain INSERT median | p95 | ratio of medians |"
-        )
-        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         target = range_id(16)
-        for size in sizes:
-            span = fill(url, target, size, density=timedelta(minutes=30))
-            a50, a95, i50, i95, k = latency(url, target, span, args.samples)
-            print(
-                f"| {size:,} | {k} | {a50:.2f} | {a95:.2f} | {i50:.2f} | {i95:.2f} | {a50 / i50:.2f} |",
-                flush=True,
+        relay = None
+        if args.database_latency_ms > 0:
+            parsed = make_url(url)
+            relay = DelayingRelay(
+                (parsed.host or "127.0.0.1", parsed.port or 5432), args.database_latency_ms / 2000
             )
+        for through in (None, relay) if relay else (None,):
+            added = f", {args.database_latency_ms:g} ms of round trip added" if through else ""
+            print(f"\n## Admission latency against calendar size (one client, ms{added})\n")
+            print(
+                "| bookings on the range | overlapping the window | admission median | p95 "
+                "| plain INSERT median | p95 | ratio of medians |"
+            )
+            print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+            for size in sizes:
+                span = fill(url, target, size, density=timedelta(minutes=30))
+                a50, a95, i50, i95, k = latency(
+                    through.url(url) if through else url, target, span, args.samples
+                )
+                print(
+                    f"| {size:,} | {k} | {a50:.2f} | {a95:.2f} | {i50:.2f} | {i95:.2f} | {a50 / i50:.2f} |",
+                    flush=True,
+                )
+        if relay:
+            relay.close()
     finally:
         with admin.connect() as c:
             c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

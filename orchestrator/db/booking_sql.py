@@ -131,8 +131,7 @@ class DriverCursor:
     def run(self, stmt: ClauseElement, params: dict[str, Any], *, rows: bool = True) -> list[tuple[Any, ...]]:
         compiled = driver_statement(stmt, self._db.dialect)
         cursor = self._driver_cursor()
-        flush_deferred(self._db.info, cursor)
-        cursor.execute(compiled.sql, compiled.params(params))
+        flush_deferred(self._db.info, cursor, then=(compiled.sql, compiled.params(params)))
         return cursor.fetchall() if rows else []
 
     def defer(self, stmt: ClauseElement, params: dict[str, Any]) -> None:

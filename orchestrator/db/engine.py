@@ -4,15 +4,19 @@ SQLite (embedded default): WAL journal, a busy timeout, foreign keys on, and eve
 with BEGIN IMMEDIATE so writers serialise on the database lock (the booking engine relies on it to
 never overbook). PostgreSQL: psycopg 3 with a pool; admission locks rows with SELECT ... FOR UPDATE.
 
-No pre-ping: a liveness query before every transaction was a round trip on every request. Instead
-`begin` sends the transaction's BEGIN at once (the round trip the driver would send before the first
-statement anyway) and, when that finds the connection dead (the server restarted, a proxy dropped it),
-discards it and begins again on a fresh one, once.
+No pre-ping: a liveness query before every transaction was a round trip on every request. A connection
+back from the pool within the last `LIVE_SECONDS` whose socket has nothing to read (a server that ends
+a session, or stops, sends its FATAL or closes the socket, which makes it readable) has its BEGIN kept
+and sent in one round trip with the transaction's first statement. Any other connection gets its BEGIN
+sent at once (the round trip the driver would send anyway) and, when that finds it dead (the server
+restarted, a proxy dropped it), is discarded and the transaction begins again on a fresh one, once.
 """
 
 from __future__ import annotations
 
 import logging
+import select
+import time
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
@@ -41,6 +45,21 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     return engine
 
 
+#: How long after its last use a pooled connection whose socket has nothing to read is taken for live.
+LIVE_SECONDS = 10.0
+LAST_USED = "federange_last_used"
+
+
+def _live(connection: Connection, driver: Any) -> bool:
+    """Used within `LIVE_SECONDS` and nothing from the server waiting on its socket (see the module's
+    docstring): a dead connection would have its FATAL, or its end, to read."""
+    last = connection.info.get(LAST_USED)
+    if last is None or time.monotonic() - last > LIVE_SECONDS:
+        return False
+    readable, _, _ = select.select([driver.pgconn.socket], [], [], 0)
+    return not readable
+
+
 def begin(engine: Engine) -> Connection:
     """A connection with its transaction begun (see the module's docstring for PostgreSQL)."""
     for attempt in (1, 2):
@@ -49,12 +68,16 @@ def begin(engine: Engine) -> Connection:
         try:
             connection.begin()
             if connection.dialect.name == "postgresql":
-                # BEGIN sent by us, now, rather than by psycopg before the first statement: the driver is
-                # in autocommit (it sends no BEGIN of its own) until the connection goes back to the pool;
-                # commit() and rollback() still end the transaction the server reports.
+                # BEGIN sent by us rather than by psycopg before the first statement: the driver is in
+                # autocommit (it sends no BEGIN of its own) until the connection goes back to the pool;
+                # commit() and rollback() still end the transaction the server reports (and do nothing
+                # when no statement, so no BEGIN, was sent).
                 driver = connection.connection.driver_connection
                 driver.autocommit = True
-                driver.execute("BEGIN")
+                if _live(connection, driver):
+                    connection.info[DEFERRED] = [BEGIN]  # sent with the first statement
+                else:
+                    driver.execute("BEGIN")
             return connection
         except Exception:
             dead = driver is not None and bool(driver.broken or driver.closed)
@@ -68,6 +91,7 @@ def begin(engine: Engine) -> Connection:
 
 
 DEFERRED = "federange_deferred_writes"
+BEGIN = ("BEGIN", None)
 
 
 def defer(connection: Connection, sql: str, params: dict[str, Any]) -> None:
@@ -112,21 +136,16 @@ def write_later(connection: Connection, stmt: Executable, values: Mapping[str, A
     defer(connection, sql, params)
 
 
-def _send(driver: Any, cursor: Any, deferred: list[tuple[str, Any]], *, commit: bool) -> None:
-    """Send the deferred writes (and the COMMIT) in one round trip (psycopg's pipeline mode). The first
-    error (a deferred check's refusal, say) is the one raised: caught inside the pipeline's block, so
-    that leaving it does not log the statements it aborted as an error of their own."""
+def _send(cursor: Any, statements: list[tuple[str, Any]]) -> None:
+    """Send `statements` in one round trip (psycopg's pipeline mode); the cursor holds the last one's
+    result. The first error (a deferred check's refusal, say) is the one raised: caught inside the
+    pipeline's block, so that leaving it does not log the statements it aborted as errors of their own."""
     first: Exception | None = None
     try:
-        with driver.pipeline():
+        with cursor.connection.pipeline():
             try:
-                for sql, params in deferred:
+                for sql, params in statements:
                     cursor.execute(sql, params)
-                if commit:
-                    # the statement, not `driver.commit()`, which would sync once more than the
-                    # pipeline's end does (an empty round trip); the driver reads the transaction's
-                    # end off the server's answer
-                    cursor.execute("COMMIT")
             except Exception as error:
                 first = error
     except Exception:
@@ -136,28 +155,31 @@ def _send(driver: Any, cursor: Any, deferred: list[tuple[str, Any]], *, commit: 
         raise first
 
 
-def flush_deferred(info: dict[Any, Any], cursor: Any) -> None:
-    """Send the writes deferred on this connection, before anything else is sent: one alone as it is,
-    several in one pipeline."""
+def flush_deferred(info: dict[Any, Any], cursor: Any, then: tuple[str, Any] | None = None) -> None:
+    """Send the statements kept on this connection (its BEGIN, writes) before anything else, and the
+    statement `then` with them, in one round trip; `then` alone when nothing is kept."""
     deferred = info.pop(DEFERRED, None)
-    if not deferred:
-        return
-    if len(deferred) == 1:
-        cursor.execute(*deferred[0])
-    else:
-        _send(cursor.connection, cursor, deferred, commit=False)
+    statements = [*(deferred or ()), *(() if then is None else (then,))]
+    if len(statements) == 1:
+        cursor.execute(*statements[0])
+    elif statements:
+        _send(cursor, statements)
 
 
 def commit_with_deferred(connection: Connection) -> bool:
     """Commit, sending the deferred writes and the COMMIT in one round trip (psycopg's pipeline mode);
     False when nothing was deferred (the caller commits as usual)."""
     deferred = connection.info.pop(DEFERRED, None)
+    if deferred == [BEGIN]:
+        return False  # nothing was sent: nothing to commit (the driver's commit sees no transaction)
     if not deferred:
         return False
     driver = connection.connection.driver_connection
     assert driver is not None
     with driver.cursor() as cursor:
-        _send(driver, cursor, deferred, commit=True)
+        # the statement, not `driver.commit()`, which would sync once more than the pipeline's end does
+        # (an empty round trip); the driver reads the transaction's end off the server's answer
+        _send(cursor, [*deferred, ("COMMIT", None)])
     return True
 
 
@@ -168,10 +190,25 @@ def forget_deferred(connection: Connection) -> None:
 def _configure_postgres(engine: Engine) -> None:
     @event.listens_for(engine, "before_cursor_execute")
     def _send_deferred_first(
-        connection: Connection, cursor: Any, _statement: str, _params: Any, _context: Any, _many: bool
+        connection: Connection, cursor: Any, _statement: str, _params: Any, _context: Any, many: bool
     ) -> None:
-        if DEFERRED in connection.info:
+        if many and DEFERRED in connection.info:  # a single statement goes with them (below)
             flush_deferred(connection.info, cursor)
+
+    @event.listens_for(engine, "do_execute")
+    def _send_with_deferred(cursor: Any, statement: str, params: Any, context: Any) -> bool:
+        try:
+            info = context.root_connection.info
+        except NotImplementedError:  # the dialect's first connection, outside the pool: nothing kept
+            return False
+        if DEFERRED not in info:
+            return False  # the dialect executes it
+        flush_deferred(info, cursor, then=(statement, params))
+        return True
+
+    @event.listens_for(engine, "do_execute_no_params")
+    def _send_alone_with_deferred(cursor: Any, statement: str, context: Any) -> bool:
+        return bool(_send_with_deferred(cursor, statement, None, context))
 
     @event.listens_for(engine, "commit")
     def _no_kept_write_left_behind(connection: Connection) -> None:
@@ -180,10 +217,16 @@ def _configure_postgres(engine: Engine) -> None:
             forget_deferred(connection)
             raise RuntimeError("a transaction committed with writes still kept (write_later): rolled back")
 
+    @event.listens_for(engine, "connect")
+    def _on_connect(_dbapi_connection: Any, record: Any) -> None:
+        record.info[LAST_USED] = time.monotonic()  # just made: live
+
     @event.listens_for(engine, "checkin")
-    def _on_checkin(dbapi_connection: Any, _record: Any) -> None:
-        if dbapi_connection is not None and not dbapi_connection.closed and dbapi_connection.autocommit:
-            dbapi_connection.autocommit = False  # as the pool and every other user expect it
+    def _on_checkin(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None and not dbapi_connection.closed:
+            record.info[LAST_USED] = time.monotonic()
+            if dbapi_connection.autocommit:
+                dbapi_connection.autocommit = False  # as the pool and every other user expect it
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -96,10 +96,11 @@ def test_a_dead_pooled_connection_is_replaced_without_failing_the_request(
     url = services.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(url, autocommit=True) as admin:
         killed = admin.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid() AND query NOT ILIKE 'LISTEN%'"
         ).fetchone()
     assert killed is not None and killed[0] >= 1
+    # used a moment ago, so only its socket (the server's FATAL to read) tells that it is dead
     with services.uow() as uow:  # the pooled connection was dead: replaced, once, and the work done
         assert uow.connection.execute(text("SELECT pg_backend_pid()")).scalar_one() != mine
     for _ in range(3):

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 
 from connectors.base import Resources
 from orchestrator.booking.requests import BookingItem, BookingRequest
-from orchestrator.db.engine import DEFERRED
+from orchestrator.db.engine import BEGIN, DEFERRED
 from orchestrator.db.tables import BookingRow
 from orchestrator.domain.clock import FrozenClock
 from orchestrator.domain.errors import Refused
@@ -85,4 +85,4 @@ def test_a_deferred_insert_is_committed_alone_and_dropped_by_a_rollback(seeded: 
         failing_after_the_admission()
     assert count(seeded) == 1
     with seeded.uow() as uow:  # the connection went back to the pool with nothing left deferred
-        assert DEFERRED not in uow.connection.info
+        assert uow.connection.info.get(DEFERRED, [BEGIN]) == [BEGIN]  # but this transaction's BEGIN

@@ -159,9 +159,11 @@ def round_trips(services: Services) -> Iterator[list[int]]:
 
 
 def _round_trips(trace: str) -> int:
-    """The Syncs the client sent in one connection's trace, except those that only prepared a statement
-    (Parse, Sync): psycopg prepares a statement on its fifth execution on a connection, once, so which
-    request pays for that depends on which pooled connection it was given."""
+    """The round trips in one connection's trace: the client's Syncs, except those that only prepared a
+    statement (Parse, Sync: psycopg prepares a statement on its fifth execution on a connection, once,
+    so which request pays for that depends on which pooled connection it was given), and its simple
+    Queries (the driver's own COMMIT). A Flush (psycopg's, after a pipeline's Sync) asks for what was
+    already sent: no round trip of its own."""
     found, batch = 0, set()
     for fields in (line.split("\t") for line in trace.splitlines()):
         if fields[1:2] != ["F"] or len(fields) < 4:
@@ -169,6 +171,8 @@ def _round_trips(trace: str) -> int:
         if fields[3] == "Sync":
             found += bool(batch - {"Parse", "Describe"})
             batch = set()
-        else:
+        elif fields[3] == "Query":
+            found += 1
+        elif fields[3] != "Flush":
             batch.add(fields[3])
     return found

@@ -153,15 +153,15 @@ POSTGRES = [pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
-def test_a_claim_is_five_round_trips_and_answers_what_a_read_shows(
+def test_a_claim_is_four_round_trips_and_answers_what_a_read_shows(
     http: httpx.Client, fed: Federation, driver: Driver, services: Services
 ) -> None:
-    """libpq's trace of every connection the request uses: a round trip ends with a Sync. After its BEGIN
-    a claim reads the scenario, the ready instance with its pool and range (one query), and the
-    admission (locks and calendar in one call); its writes go out with the COMMIT. The code before read
-    the pool, the range and its maintenance windows each on its own, looked for an earlier request under
-    the environment's new id, wrote the booking and the instance each in a round trip and read the
-    events back."""
+    """libpq's trace of every connection the request uses: a round trip ends with a Sync. A claim reads
+    the scenario (its BEGIN sent with it: the connection was just used), the ready instance with its
+    pool and range (one query), and the admission (locks and calendar in one call); its writes go out
+    with the COMMIT. The code before sent the BEGIN on its own, read the pool, the range and its
+    maintenance windows each on its own, looked for an earlier request under the environment's new id,
+    wrote the booking and the instance each in a round trip and read the events back."""
     made = make_pool(http, fed).json()
     driver.run_due()
     assert pool(http, fed, made["id"])["ready"] == 2
@@ -174,8 +174,8 @@ def test_a_claim_is_five_round_trips_and_answers_what_a_read_shows(
     assert launched.status_code == 201, launched.text
     env = launched.json()
     assert [t["stage"] for t in env["teams"]] == ["ready"]  # claimed, not launched the ordinary way
-    # BEGIN, scenario, instance with pool and range, admission, writes with the COMMIT
-    assert counted == [5]
+    # BEGIN with the scenario, instance with pool and range, admission, writes with the COMMIT
+    assert counted == [4]
     read = http.get(f"/api/v1/environments/{env['id']}", headers=auth(fed.researcher)).json()
     assert env["events"] == read["events"] and len(env["events"]) == 1
     assert env["teams"][0] == read["teams"][0] | {"stages": env["teams"][0]["stages"]}

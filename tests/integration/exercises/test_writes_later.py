@@ -1,26 +1,29 @@
 """Writes nobody reads back in their transaction (due actions, exercise and audit events, a NOTIFY) are
-kept on PostgreSQL and go out together, in one round trip, before the transaction's next statement or
+kept on PostgreSQL and go out together, in one round trip, with the transaction's next statement or
 with its COMMIT (`orchestrator.db.engine.write_later`); SQLite executes them at once. Either way what
 is stored is what SQLAlchemy's own execution would store, and what runs next in the transaction sees
-it."""
+it. A transaction's BEGIN on a connection known to be live is kept the same way."""
 
 from __future__ import annotations
 
-import tempfile
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from psycopg.errors import ForeignKeyViolation
+from psycopg.pq import TransactionStatus
 from sqlalchemy import func, select, text
 
+from orchestrator.db import engine
 from orchestrator.db.actions_store import _INSERT as INSERT_ACTION
-from orchestrator.db.engine import DEFERRED, write_later
+from orchestrator.db.engine import BEGIN, DEFERRED, write_later
 from orchestrator.db.tables import AuditRow, DueActionRow, ExerciseEventRow
+from orchestrator.db.uow import UnitOfWork
 from orchestrator.exercises.model import ExerciseEvent
 from orchestrator.identity.audit import AuditEvent
 from orchestrator.wiring import Services
+from tests.integration.exercises.helpers import round_trips
 
 BOTH = [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"]
 POSTGRES = [pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -39,6 +42,13 @@ def audit_event(**after: object) -> AuditEvent:
         object_id="t-1",
         after=dict(after),
     )
+
+
+def kept_writes(info: dict[object, object]) -> list[object]:
+    """What the connection keeps to send, but a BEGIN."""
+    kept = info.get(DEFERRED, [])
+    assert isinstance(kept, list)
+    return [statement for statement in kept if statement != BEGIN]
 
 
 def schedule(services: Services, count: int) -> None:
@@ -78,37 +88,67 @@ def test_kept_writes_go_out_before_the_next_statement_in_their_order(services: S
             )
         uow.catalogue.add_audit(audit_event())
         # three INSERTs, the NOTIFY of an action due now, the audit event: none sent yet
-        assert len(uow.connection.info[DEFERRED]) == 5
+        assert len(kept_writes(uow.connection.info)) == 5
         seen = uow.connection.execute(text("SELECT count(*) FROM due_actions")).scalar_one()
         assert seen == 3 and DEFERRED not in uow.connection.info
         assert uow.connection.execute(select(func.count()).select_from(AuditRow)).scalar_one() == 1
 
 
+def round_trips_of(services: Services, work: Callable[[UnitOfWork], object]) -> int:
+    """How many round trips a unit of work doing `work` and committing makes (its BEGIN included)."""
+    with round_trips(services) as counted, services.uow() as unit:
+        work(unit)
+    return counted[0]
+
+
+def schedule_actions(count: int) -> Callable[[UnitOfWork], object]:
+    def work(unit: UnitOfWork) -> None:
+        for i in range(count):
+            unit.actions.schedule(
+                kind="test.action", object_kind="test", object_id=f"t-{i}", due_at=NOW, now=NOW
+            )
+
+    return work
+
+
 @pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
 def test_the_kept_writes_and_the_commit_are_one_round_trip(services: Services) -> None:
-    """libpq's own trace of the protocol: a round trip ends with the client's Sync message."""
+    # the BEGIN, five actions, one NOTIFY and the COMMIT: the same single round trip as one action's
+    # transaction (the connection was just used: its BEGIN is kept too)
+    schedule(services, 0)
+    assert round_trips_of(services, schedule_actions(5)) == round_trips_of(services, schedule_actions(1)) == 1
 
-    def syncs_of_a_transaction(count: int) -> int:
-        with tempfile.TemporaryDirectory() as tmp:
-            trace = Path(tmp) / "trace"
-            uow = services.uow().__enter__()
-            driver = uow.connection.connection.driver_connection
-            assert driver is not None
-            with trace.open("w") as out:
-                driver.pgconn.trace(out.fileno())
-                try:
-                    for i in range(count):
-                        uow.actions.schedule(
-                            kind="test.action", object_kind="test", object_id=f"t-{i}", due_at=NOW, now=NOW
-                        )
-                    uow.__exit__(None, None, None)  # the COMMIT, traced
-                finally:
-                    driver.pgconn.untrace()
-            sent = [line.split("\t") for line in trace.read_text().splitlines()]
-            return sum(1 for fields in sent if fields[1:2] == ["F"] and "Sync" in fields)
 
-    # five actions, one NOTIFY and the COMMIT: the same single round trip as one action's transaction
-    assert syncs_of_a_transaction(5) == syncs_of_a_transaction(1) == 1
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_a_transaction_begins_with_its_first_statement_on_a_connection_just_used(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def read_then_write(unit: UnitOfWork) -> None:
+        before = unit.connection.execute(text("SELECT count(*) FROM due_actions")).scalar_one()
+        assert unit.connection.info.get(DEFERRED) is None  # the BEGIN went with the SELECT
+        unit.actions.schedule(kind="test.action", object_kind="test", object_id="t", due_at=NOW, now=NOW)
+        assert unit.connection.execute(text("SELECT count(*) FROM due_actions")).scalar_one() == before + 1
+
+    def status(uow: UnitOfWork) -> TransactionStatus:
+        driver = uow.connection.connection.driver_connection
+        assert driver is not None
+        return driver.info.transaction_status
+
+    schedule(services, 0)  # the pool's connection, just used
+    with services.uow() as uow:
+        assert status(uow) is TransactionStatus.IDLE  # its BEGIN is kept, not sent
+    assert round_trips_of(services, read_then_write) == 3  # BEGIN + SELECT, the write + SELECT, COMMIT
+    # a connection idle for longer than that is asked first: its BEGIN is a round trip of its own
+    monkeypatch.setattr(engine, "LIVE_SECONDS", -1.0)
+    with services.uow() as uow:
+        assert status(uow) is TransactionStatus.INTRANS and DEFERRED not in uow.connection.info
+    assert round_trips_of(services, read_then_write) == 4
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_a_transaction_that_sends_nothing_sends_no_begin(services: Services) -> None:
+    schedule(services, 0)
+    assert round_trips_of(services, lambda unit: None) == 0
 
 
 @pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
@@ -132,7 +172,7 @@ def test_a_write_without_every_value_is_refused_before_anything_is_kept(services
         # a column default SQLAlchemy fills in at execution cannot travel in a kept write
         with pytest.raises(ValueError, match="attempts, last_error, max_attempts"):
             write_later(uow.connection, INSERT_ACTION, {"id": "a", "kind": "k", "due_at": NOW})
-        assert DEFERRED not in uow.connection.info
+        assert kept_writes(uow.connection.info) == []
 
 
 @pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
