@@ -25,11 +25,18 @@ def log(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-# The shipper fills the store right after deploy: wait until the last lines of the three sources are in.
+# The shipper fills the store right after deploy, each source at its own pace: wait until the evidence
+# every question needs is in (one source's last line says nothing of the others').
+EVIDENCE = (
+    "source = 'auth' AND line LIKE '%Accepted password%'",
+    "source = 'nginx' AND line LIKE '%?c=%'",
+    "source = 'process' AND line LIKE '%curl%upload%'",
+    "source = 'auth' AND line LIKE '%useradd%'",
+)
 for _ in range(60):
     counts = lines("SELECT CONCAT(source, ' ', COUNT(*)) FROM events GROUP BY source ORDER BY source")
     log(f"evidence: {counts}")
-    if len(counts) == 3 and lines("SELECT line FROM events WHERE line LIKE '%history -c%'"):
+    if all(lines(f"SELECT line FROM events WHERE {where} LIMIT 1") for where in EVIDENCE):
         break
     time.sleep(1)
 
