@@ -3,10 +3,11 @@
 
 The statuses follow from how the API is built, so they are derived here from each operation rather than
 written by hand on every route: a route that needs a token can answer 401 (no, bad or expired token), 403
-(its role or organisation may not), 404 (what it names is not there or not visible) and 429 (too many
-failed sign-ins); one that takes input can answer 422 (invalid, naming the field); one with a body 413
-(too large); one that changes state 409 (a conflict or a refusal with every reason). Schemathesis checks
-the document against the running server in CI (tests/integration/api/test_schemathesis.py).
+(its role or organisation may not), 404 (what it names is not there or not visible), 429 (too many
+failed sign-ins) and 503 (the database does not answer); one that takes input can answer 422 (invalid,
+naming the field); one with a body 413 (too large); one that changes state 409 (a conflict or a refusal
+with every reason). Schemathesis checks the document against the running server in CI
+(tests/integration/api/test_schemathesis.py).
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ DESCRIPTIONS = {
     422: "Invalid input; `errors` names each field and why",
     429: "Too many failed sign-ins from this address; see Retry-After",
     502: "The range failed to do what was asked (its connector's reason)",
-    503: "Not ready: the database does not answer or is not migrated",
+    503: "The database does not answer or could not finish (retry after Retry-After seconds); on /ready: "
+    "not ready, the database does not answer or is not migrated",
 }
 _CHANGES = {"post", "put", "patch", "delete"}
 
@@ -67,7 +69,7 @@ def statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
         return {503}
     if path in PUBLIC:
         return set()
-    out = {401, 403, 404, 429}
+    out = {401, 403, 404, 429, 503}
     if operation.get("parameters") or "requestBody" in operation:
         out.add(422)
     if "requestBody" in operation:
@@ -84,7 +86,7 @@ def _problem_response(status: int) -> dict[str, Any]:
         "description": DESCRIPTIONS[status],
         "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
-    if status == 429:
+    if status in (429, 503):
         response["headers"] = {
             "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer", "minimum": 1}}
         }

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from orchestrator.db.engine import unavailable
 from orchestrator.domain.errors import (
     FederangeError,
     InvalidInput,
@@ -115,8 +116,14 @@ def install(app: FastAPI) -> None:
         )
 
 
+#: What a client is told to wait before retrying when the database did not answer.
+RETRY_AFTER_SECONDS = 2
+
+
 class UnexpectedErrors:
-    """An exception no handler maps is logged once, with its traceback, and answered with a 500 problem.
+    """An exception no handler maps is logged once, with its traceback, and answered with a 500 problem;
+    the database not answering (`db.engine.unavailable`) is a 503 with Retry-After and a one-line
+    warning instead (nothing of the database's address or its message reaches the client).
 
     It is caught here, inside Starlette's ServerErrorMiddleware: an `exception_handler(Exception)` would
     answer as well, but Starlette then raises the exception again for the server, which logs a second
@@ -138,14 +145,30 @@ class UnexpectedErrors:
 
         try:
             await self.app(scope, receive, sent)
-        except Exception:
-            log.exception("unhandled error on %s %s", scope.get("method", ""), scope.get("path", ""))
+        except Exception as error:
+            method, path = str(scope.get("method", "")), str(scope.get("path", ""))
+            down = unavailable(error)
+            if down:
+                first = (str(error).strip().splitlines() or [""])[0]
+                log.warning(
+                    "database unavailable on %s %s: %s: %s", method, path, type(error).__name__, first
+                )
+            else:
+                log.exception("unhandled error on %s %s", method, path)
             if started:  # part of the answer is out: the server closes the connection
                 return
-            path = str(scope.get("path", ""))
-            response = problem(
-                500, "Internal error", "an unexpected error occurred; see the server log", instance=path
-            )
+            if down:
+                response = problem(
+                    503,
+                    "Service unavailable",
+                    "the database did not answer or could not finish the request; retry shortly",
+                    instance=path,
+                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                )
+            else:
+                response = problem(
+                    500, "Internal error", "an unexpected error occurred; see the server log", instance=path
+                )
             await response(scope, receive, send)
 
 

@@ -24,10 +24,18 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Dialect, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
 log = logging.getLogger(__name__)
+
+try:  # the driver's own errors reach callers of the admission path's driver-level statements unwrapped
+    from psycopg import OperationalError as _DriverOperationalError
+
+    _DRIVER_UNAVAILABLE: tuple[type[BaseException], ...] = (_DriverOperationalError,)
+except ImportError:  # psycopg comes with the postgres extra
+    _DRIVER_UNAVAILABLE = ()
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -88,6 +96,17 @@ def begin(engine: Engine) -> Connection:
                 raise
             log.warning("a pooled database connection was dead; beginning again on a new one")
     raise AssertionError("unreachable")
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether `error` is the database not answering or not able to finish now (connection refused or
+    lost, server shutting down, too many connections, statement cancelled, deadlock, SQLite locked or
+    not migrated): worth a retry by the caller, not a bug of ours."""
+    if isinstance(error, OperationalError):
+        return True
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, _DRIVER_UNAVAILABLE)
 
 
 DEFERRED = "federange_deferred_writes"

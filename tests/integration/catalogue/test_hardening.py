@@ -5,6 +5,7 @@ is down)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -94,23 +95,53 @@ def test_tokens_expire_after_the_default_lifetime_unless_told_otherwise(
     assert chosen.json()["expires_at"][:16] == until[:16]
 
 
-def test_ready_says_only_ready_or_not_and_503_when_the_database_is_down(
-    http: httpx.Client, settings: Settings, tmp_path: Path
-) -> None:
-    ready = http.get("/ready")
-    assert ready.status_code == 200 and ready.json() == {"status": "ready"}
-    down = Settings(
+@pytest.fixture
+def down(settings: Settings, tmp_path: Path) -> Iterator[str]:
+    """A live server whose database does not answer (nothing listens on its port)."""
+    gone = Settings(
         database_url="postgresql+psycopg://federange@127.0.0.1:1/gone",
         data_dir=tmp_path,
         secret_key=settings.secret_key,
     )
-    services = build(down, require_migrated=False)
+    services = build(gone, require_migrated=False)
     try:
         with serve(services) as url:
-            response = httpx.get(f"{url}/ready", timeout=30)
+            yield url
     finally:
         services.close()
+
+
+def test_ready_says_only_ready_or_not_and_503_when_the_database_is_down(
+    http: httpx.Client, down: str
+) -> None:
+    ready = http.get("/ready")
+    assert ready.status_code == 200 and ready.json() == {"status": "ready"}
+    response = httpx.get(f"{down}/ready", timeout=30)
     assert response.status_code == 503
     body = response.json()
     assert body["detail"] == "not ready: the database does not answer or is not migrated"
     assert "127.0.0.1" not in response.text and "gone" not in response.text
+
+
+def test_a_request_the_database_cannot_answer_is_a_503_to_retry_not_an_internal_error(
+    down: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = "frt_" + "a" * 43  # well formed: its look-up is what needs the database
+    with caplog.at_level(logging.WARNING, logger="orchestrator.api.problems"):
+        read = httpx.get(f"{down}/api/v1/ranges", headers=auth(token), timeout=30)
+        made = httpx.post(
+            f"{down}/api/v1/bookings",
+            json={"items": [{"range": "ee-range", "demand": {"slots": 1}}], "start": "2030-01-01T09:00:00Z"},
+            headers=auth(token),
+            timeout=30,
+        )
+    for response in (read, made):
+        assert response.status_code == 503, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["retry-after"] == "2"
+        body = response.json()
+        assert body["title"] == "Service unavailable" and "retry" in body["detail"]
+        assert "127.0.0.1" not in response.text and "gone" not in response.text
+    said = [r for r in caplog.records if r.name == "orchestrator.api.problems"]
+    assert [r.levelname for r in said] == ["WARNING", "WARNING"]  # one line each, no traceback
+    assert all(r.exc_info is None and "database unavailable on" in r.getMessage() for r in said)
