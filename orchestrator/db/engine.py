@@ -2,7 +2,8 @@
 
 SQLite (embedded default): WAL journal, a busy timeout, foreign keys on, and every transaction opened
 with BEGIN IMMEDIATE so writers serialise on the database lock (the booking engine relies on it to
-never overbook). PostgreSQL: psycopg 3 with a pool; admission locks rows with SELECT ... FOR UPDATE.
+never overbook). PostgreSQL: psycopg 3 with a pool; admissions take row and advisory locks in one order
+(`federange_admission_locks`, docs/operations.md "SQLite and PostgreSQL").
 
 No pre-ping: a liveness query before every transaction was a round trip on every request. A connection
 back from the pool within the last `LIVE_SECONDS` whose socket has nothing to read (a server that ends
@@ -189,9 +190,7 @@ def commit_with_deferred(connection: Connection) -> bool:
     """Commit, sending the deferred writes and the COMMIT in one round trip (psycopg's pipeline mode);
     False when nothing was deferred (the caller commits as usual)."""
     deferred = connection.info.pop(DEFERRED, None)
-    if deferred == [BEGIN]:
-        return False  # nothing was sent: nothing to commit (the driver's commit sees no transaction)
-    if not deferred:
+    if not deferred or deferred == [BEGIN]:  # a BEGIN alone: nothing sent, the driver's commit does nothing
         return False
     driver = connection.connection.driver_connection
     assert driver is not None
