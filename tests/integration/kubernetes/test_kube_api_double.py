@@ -15,6 +15,7 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
+from tests.support.federation import wait_for
 from tests.support.kube_api import KubeApiServer
 
 
@@ -50,10 +51,12 @@ def namespace(core: client.CoreV1Api, name: str) -> None:
     """A new namespace, once the control plane has put its own ConfigMap there: that happens a moment
     after the create (as on a real cluster), and a list or a watch taken before would race with it."""
     core.create_namespace({"metadata": {"name": name}})
-    deadline = time.monotonic() + 5
-    while not core.list_namespaced_config_map(name, field_selector="metadata.name=kube-root-ca.crt").items:
-        assert time.monotonic() < deadline, f"no kube-root-ca.crt in {name} after 5 s"
-        time.sleep(0.01)
+    wait_for(
+        lambda: core.list_namespaced_config_map(name, field_selector="metadata.name=kube-root-ca.crt").items,
+        timeout=10,
+        pause=0.01,
+        what=f"kube-root-ca.crt in namespace {name}",
+    )
 
 
 def test_server_side_apply_creates_removes_dropped_fields_and_keeps_other_managers_fields(
