@@ -49,7 +49,10 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    engine = create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600)
+    # LIFO: the connection used last goes out first (its server process warm, its LAST_USED recent)
+    engine = create_engine(
+        parsed, pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600, pool_use_lifo=True
+    )
     _configure_postgres(engine)
     return engine
 

@@ -1,10 +1,16 @@
 """The threads the API runs its busiest use cases in, and the hop from the event loop to them.
 
-`UseCaseThreads.run` costs less than `loop.run_in_executor` on a `ThreadPoolExecutor`: one queue put
-and one `call_soon_threadsafe` back, where the executor adds a `concurrent.futures.Future` (its lock
-and condition), the chaining of that future to an asyncio one and a work item, each with its own
-callbacks. Measured on the booking route called in process: about 0.17 of the engine's own CPU per
-admission (docs/benchmarks.md).
+`UseCaseThreads.run` costs less than `loop.run_in_executor` on a `ThreadPoolExecutor`: a job handed
+to an idle thread and one `call_soon_threadsafe` back, where the executor adds a
+`concurrent.futures.Future` (its lock and condition), the chaining of that future to an asyncio one and
+a work item, each with its own callbacks. Measured on the booking route called in process: about 0.17
+of the engine's own CPU per admission (docs/benchmarks.md).
+
+The thread that went idle last takes the next job (a stack of idle threads, not one queue that every
+thread waits on, which wakes them in turn): at one request at a time the same thread serves them all,
+its interpreter state and the objects it touches still in the core's caches; a queue of them cost the
+booking route about 0.15 ms of CPU more per request. A job that finds every thread busy waits in a
+backlog, taken in order by whichever thread finishes first.
 """
 
 from __future__ import annotations
@@ -14,12 +20,15 @@ import contextvars
 import logging
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", contextvars.Context, Callable[[], Any]]
+#: What a thread is handed: a job, or None (stop).
+_Inbox = queue.SimpleQueue["_Job | None"]
 
 
 def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
@@ -33,12 +42,17 @@ def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None
 
 
 class UseCaseThreads:
-    """`count` daemon threads serving one queue of work, each run in its caller's context."""
+    """`count` daemon threads, each run of work in its caller's context, on the thread idle the shortest."""
 
     def __init__(self, count: int, *, name: str = "federange-use-case") -> None:
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        #: The idle threads' inboxes, the one that went idle last at the end.
+        self._idle: list[_Inbox] = []
+        #: Jobs (then, at shutdown, one None per busy thread) waiting for a thread to finish.
+        self._backlog: deque[_Job | None] = deque()
         self._threads = [
-            threading.Thread(target=self._serve, name=f"{name}_{i}", daemon=True) for i in range(count)
+            threading.Thread(target=self._serve, args=(_Inbox(),), name=f"{name}_{i}", daemon=True)
+            for i in range(count)
         ]
         for thread in self._threads:
             thread.start()
@@ -48,11 +62,27 @@ class UseCaseThreads:
         error. Like FastAPI's thread hop, the work runs to its end even if the caller is cancelled."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._jobs.put((loop, future, contextvars.copy_context(), work))
+        self._hand((loop, future, contextvars.copy_context(), work))
         return await future
 
-    def _serve(self) -> None:
-        while (job := self._jobs.get()) is not None:
+    def _hand(self, job: _Job | None) -> None:
+        with self._lock:
+            inbox = self._idle.pop() if self._idle else None
+            if inbox is None:
+                self._backlog.append(job)
+        if inbox is not None:
+            inbox.put(job)
+
+    def _next(self, inbox: _Inbox) -> _Job | None:
+        """The oldest job waiting, else the next one handed to this thread (idle until then)."""
+        with self._lock:
+            if self._backlog:
+                return self._backlog.popleft()
+            self._idle.append(inbox)
+        return inbox.get()
+
+    def _serve(self, inbox: _Inbox) -> None:
+        while (job := self._next(inbox)) is not None:
             loop, future, context, work = job
             value, error = None, None
             try:
@@ -67,9 +97,9 @@ class UseCaseThreads:
             del job, loop, future, context, work, value, error
 
     def shutdown(self, wait: bool = True) -> None:
-        """Stop the threads once the work queued before this call is done."""
+        """Stop the threads once the work handed to them before this call is done."""
         for _ in self._threads:
-            self._jobs.put(None)
+            self._hand(None)
         if wait:
             for thread in self._threads:
                 if thread is not threading.current_thread():

@@ -122,3 +122,36 @@ def test_work_that_outlives_its_event_loop_leaves_the_threads_serving() -> None:
         assert asyncio.run(asyncio.wait_for(in_thread(graph, lambda: 42), timeout=10)) == 42
     finally:
         graph.use_case_threads.shutdown()
+
+
+def test_one_use_case_at_a_time_runs_on_the_same_thread() -> None:
+    # the thread idle the shortest takes the next job (its caches warm); a queue every thread waits on
+    # would hand them out in turn
+    graph = services(4)
+
+    async def one_after_another() -> set[str]:
+        return {await in_thread(graph, lambda: threading.current_thread().name) for _ in range(12)}
+
+    try:
+        assert len(asyncio.run(one_after_another())) == 1
+    finally:
+        graph.use_case_threads.shutdown()
+
+
+def test_work_waiting_for_a_busy_thread_runs_in_order_and_shutdown_lets_it_finish() -> None:
+    graph = services(1)
+    release = threading.Event()
+    done: list[int] = []
+
+    async def queued() -> None:
+        first = asyncio.ensure_future(in_thread(graph, lambda: release.wait(30)))
+        await asyncio.sleep(0.05)  # the one thread is busy: the next ones wait in the backlog
+        rest = [asyncio.ensure_future(in_thread(graph, lambda i=i: done.append(i))) for i in range(5)]
+        await asyncio.sleep(0.05)
+        release.set()
+        await asyncio.gather(first, *rest)
+
+    asyncio.run(queued())
+    graph.use_case_threads.shutdown()
+    assert done == [0, 1, 2, 3, 4]
+    assert not any(t.is_alive() for t in graph.use_case_threads._threads)

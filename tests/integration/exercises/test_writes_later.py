@@ -146,6 +146,20 @@ def test_a_transaction_begins_with_its_first_statement_on_a_connection_just_used
 
 
 @pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_the_pool_hands_out_the_connection_used_last(services: Services) -> None:
+    # last in, first out: the busiest connection stays warm and recent (its BEGIN kept), the others idle
+    def driver(uow: UnitOfWork) -> object:
+        return uow.connection.connection.driver_connection
+
+    with services.uow() as first, services.uow() as second:
+        second.connection.execute(text("SELECT 1"))
+        first.connection.execute(text("SELECT 1"))
+        earlier, later = driver(second), driver(first)  # `second` goes back first, `first` after it
+    with services.uow() as uow:
+        assert driver(uow) is later and driver(uow) is not earlier
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
 def test_a_transaction_that_sends_nothing_sends_no_begin(services: Services) -> None:
     schedule(services, 0)
     assert round_trips_of(services, lambda unit: None) == 0
