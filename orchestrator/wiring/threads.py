@@ -73,28 +73,36 @@ class UseCaseThreads:
         if inbox is not None:
             inbox.put(job)
 
-    def _next(self, inbox: _Inbox) -> _Job | None:
-        """The oldest job waiting, else the next one handed to this thread (idle until then)."""
+    def _take(self, inbox: _Inbox) -> tuple[bool, _Job | None]:
+        """(True, the oldest job waiting), or (False, None) with this thread now idle: its next job
+        comes through its inbox."""
         with self._lock:
             if self._backlog:
-                return self._backlog.popleft()
+                return True, self._backlog.popleft()
             self._idle.append(inbox)
-        return inbox.get()
+            return False, None
 
     def _serve(self, inbox: _Inbox) -> None:
-        while (job := self._next(inbox)) is not None:
+        taken, job = self._take(inbox)
+        if not taken:
+            job = inbox.get()
+        while job is not None:
             loop, future, context, work = job
             value, error = None, None
             try:
                 value = context.run(work)
             except BaseException as exc:  # handed to the route, which raises it
                 error = exc
+            # idle (or holding the next job) before the route resumes: a request it makes next finds
+            # this thread, not another one, waiting
+            taken, following = self._take(inbox)
             try:
                 loop.call_soon_threadsafe(_settle, future, value, error)
             except RuntimeError:  # the loop closed while the work ran: nobody waits for it any more
                 log.debug("a use case finished after its event loop closed")
             # an idle thread keeps nothing of its last job alive (the route's result, its context)
             del job, loop, future, context, work, value, error
+            job = following if taken else inbox.get()
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop the threads once the work handed to them before this call is done."""

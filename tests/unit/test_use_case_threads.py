@@ -129,13 +129,20 @@ def test_one_use_case_at_a_time_runs_on_the_same_thread() -> None:
     # would hand them out in turn
     graph = services(4)
 
-    async def one_after_another() -> set[str]:
-        return {await in_thread(graph, lambda: threading.current_thread().name) for _ in range(12)}
+    async def one_after_another() -> tuple[set[str], set[int]]:
+        names, idle = set(), set()
+        for _ in range(200):
+            names.add(await in_thread(graph, lambda: threading.current_thread().name))
+            # the thread went idle before handing the result back, so the next request finds it waiting
+            idle.add(len(graph.use_case_threads._idle))
+        return names, idle
 
     try:
-        assert len(asyncio.run(one_after_another())) == 1
+        names, idle = asyncio.run(one_after_another())
     finally:
         graph.use_case_threads.shutdown()
+    assert len(names) == 1
+    assert idle == {4}
 
 
 def test_work_waiting_for_a_busy_thread_runs_in_order_and_shutdown_lets_it_finish() -> None:
