@@ -25,6 +25,9 @@ no audit), so the ratios say what admission costs on top of writing the row it c
    With --database-latency-ms D the series is measured again through a TCP relay on 127.0.0.1 in this
    process that holds every chunk D/2 ms each way: a database D ms of round trip away, so the figures
    show the round trips a transaction makes (the baseline makes three: BEGIN, INSERT, COMMIT).
+3. Latency against the bookings in force at once: another range holding N bookings (--overlaps) that all
+   run through the month the admissions ask for (a busy range: N live environments, say), so each
+   admission's window overlaps all N; single-client admissions, beside the baseline INSERT at the same N.
 """
 
 from __future__ import annotations
@@ -332,6 +335,21 @@ def fill(url: str, rng_id: str, count: int, *, density: timedelta) -> timedelta:
     return density * count
 
 
+def fill_busy(url: str, rng_id: str, count: int) -> timedelta:
+    """Add bookings so the range holds `count`, each from T0 for 31 days: all in force at once."""
+    engine = make_engine(url)
+    with engine.begin() as c:
+        have = c.execute(
+            text("SELECT count(*) FROM bookings WHERE range_id = :r"), {"r": rng_id}
+        ).scalar_one()
+        rows = [row(rng_id, T0, T0 + timedelta(days=31)) for _ in range(have, count)]
+        if rows:
+            c.execute(insert(BOOKINGS), rows)
+        c.execute(text("ANALYZE bookings"))
+    engine.dispose()
+    return timedelta(days=30)
+
+
 def latency(url: str, rng_id: str, span: timedelta, samples: int) -> tuple[float, float, float, float, int]:
     """(admission median, p95, insert median, p95) in ms, and the median number of overlapping bookings."""
     services = _services(url)
@@ -388,6 +406,9 @@ def main() -> None:
     )
     parser.add_argument("--samples", type=int, default=200, help="admissions per calendar size")
     parser.add_argument(
+        "--overlaps", default="0,100,1000", help="bookings in force at once for the third series"
+    )
+    parser.add_argument(
         "--database-latency-ms",
         type=float,
         default=0.0,
@@ -395,6 +416,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    overlaps = [int(s) for s in args.overlaps.split(",")] if args.overlaps else []
 
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"federange_bench_{uuid.uuid4().hex[:10]}"
@@ -402,7 +424,7 @@ def main() -> None:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     try:
-        setup_schema(url, ranges=17)
+        setup_schema(url, ranges=18)
         print(f"# Booking engine on {os.cpu_count()} cores, PostgreSQL database {name}\n")
         print("## Throughput (per second, each client its own process)\n")
         print("| clients | plain INSERT txn | admissions, spread | ratio | admissions, one range | ratio |")
@@ -461,6 +483,22 @@ def main() -> None:
                 )
         if relay:
             relay.close()
+        if overlaps:
+            print(
+                "\n## Admission latency against the bookings in force at once (one range, one client, ms)\n"
+            )
+            print(
+                "| bookings in force | overlapping the window | admission median | p95 "
+                "| plain INSERT median | p95 | ratio of medians |"
+            )
+            print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for count in overlaps:
+            span = fill_busy(url, range_id(17), count)
+            a50, a95, i50, i95, k = latency(url, range_id(17), span, args.samples)
+            print(
+                f"| {count:,} | {k} | {a50:.2f} | {a95:.2f} | {i50:.2f} | {i95:.2f} | {a50 / i50:.2f} |",
+                flush=True,
+            )
     finally:
         with admin.connect() as c:
             c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

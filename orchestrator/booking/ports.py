@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from connectors.base import Resources
 from orchestrator.booking.policy import Owner
 from orchestrator.domain.bookings import Booking, BookingStatus, Occupant, Quota
 from orchestrator.domain.catalogue import Organisation
@@ -74,11 +75,19 @@ class CalendarRead:
     (`Occupant.hold_expires_at`); the caller drops those that expired by its own later `now`
     (`Occupant.occupies`). Likewise `start` may be earlier than the window the caller decides on: the
     occupants are a superset, filtered by overlap when the calendar is swept.
+
+    `demand`, for a request of one range: a store may then answer a calendar on which that demand fits
+    even if all its occupants ran at the same instant (no maintenance in the window, no foreign share
+    limit for the owner; for the owner's calendar, within its quota) with one aggregate occupant instead:
+    over the whole window with the sum of the occupants' demand (`booking_id` and `owner_country` '', so
+    foreign too), an upper bound of the use (and the foreign use) at every instant: a demand that fits it
+    fits the occupants one by one.
     """
 
     start: datetime
     end: datetime
     not_before: datetime
+    demand: Resources | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

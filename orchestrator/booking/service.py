@@ -107,7 +107,12 @@ class BookingService:
             actor,
             [item.range_ref for item in request.items],
             owner_organisation_id=owner_organisation_id,
-            calendar=CalendarRead(start=max(request.start, before), end=request.end, not_before=before),
+            calendar=CalendarRead(
+                start=max(request.start, before),
+                end=request.end,
+                not_before=before,
+                demand=request.items[0].demand if len(request.items) == 1 else None,
+            ),
             optimistic=optimistic,
         )
         by_ref = {ref: s for s in locked.ranges for ref in (s.id, s.slug)}

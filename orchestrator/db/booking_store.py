@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Row
 
-from connectors.base import Resources
+from connectors.base import DIMENSIONS, Resources
 from orchestrator.booking.lengths import length_class, probes
 from orchestrator.booking.policy import Owner
 from orchestrator.booking.ports import BookingQuery, CalendarRead, Locked
@@ -366,9 +366,15 @@ class PostgresCalendar:
         rows (kind 0), the ranges' calendars (kind 1) and, when the owner has a quota, its calendar (kind
         2, else None)."""
         self._check = None
-        params: dict[str, Any] = {"owner": owner, "start": None, "end": None, "not_before": None}
+        params: dict[str, Any] = {
+            "owner": owner,
+            "start": None,
+            "end": None,
+            "not_before": None,
+            "demand": None,
+        }
         if calendar is not None:
-            params.update(start=calendar.start, end=calendar.end, not_before=calendar.not_before)
+            params.update(_calendar_params(calendar))
         if len(refs) == 1:
             found = self._driver.run(ADMISSION_READ_ONE, {"ref": refs[0], **params})
         else:
@@ -380,13 +386,7 @@ class PostgresCalendar:
     ) -> tuple[Sequence[Any], Calendars, list[Occupant] | None]:
         """What `lock_and_read` returns: read after the locks when the range's is free, else without
         them (`federange_admission_try`), and then the next insert sends the check first."""
-        params: dict[str, Any] = {
-            "ref": ref,
-            "owner": owner,
-            "start": calendar.start,
-            "end": calendar.end,
-            "not_before": calendar.not_before,
-        }
+        params: dict[str, Any] = {"ref": ref, "owner": owner, **_calendar_params(calendar)}
         found = self._driver.run(ADMISSION_TRY_ONE, params)
         digest = found[0][-1] if found else None
         self._check = None if digest is None else {**params, "digest": digest}
@@ -425,6 +425,17 @@ class PostgresCalendar:
             self._db.execute(insert(AUDIT).values(events).add_cte(new))
         else:
             self._db.execute(INSERT_BOOKINGS, rows)
+
+
+def _calendar_params(calendar: CalendarRead) -> dict[str, Any]:
+    """The admission functions' window and demand (`p_demand`: its amounts in DIMENSIONS' order)."""
+    demand = calendar.demand
+    return {
+        "start": calendar.start,
+        "end": calendar.end,
+        "not_before": calendar.not_before,
+        "demand": None if demand is None else [demand.get(d) for d in DIMENSIONS],
+    }
 
 
 def calendar_for(connection: Connection) -> SqliteCalendar | PostgresCalendar:

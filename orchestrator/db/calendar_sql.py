@@ -7,8 +7,8 @@ range scan per length class), spelled once per place it runs: `calendar_statemen
 computed in Python: SQLite), `pg_calendar_statement` (a LATERAL scan per class, the bounds computed in
 SQL) and `ADMISSION_FUNCTION` (PL/pgSQL: the range locks, then every read, in one round trip; each of its
 statements reads a snapshot taken after the locks were granted; `LOCKS_FUNCTION` takes them: the range
-rows shared and one lock per range and UTC day of the window). Migrations 0006, 0009, 0015, 0016 and
-0017 installed their versions and keep their own copies of the text, as history does; a test checks
+rows shared and one lock per range and UTC day of the window). Migrations 0006, 0009, 0015, 0016, 0017
+and 0018 installed their versions and keep their own copies of the text, as history does; a test checks
 that the database runs these. The store contract (tests/unit/booking/store_contract.py, over the
 in-memory store and SQLite and PostgreSQL) reads the same calendars through every variant and both
 forms of the function (the owner's calendar too) and compares each with one expectation.
@@ -174,7 +174,8 @@ ADMISSION_COLUMNS = (
 )
 _ADMISSION_CALL = (
     "SELECT * FROM federange_admission_read(CAST(:refs AS VARCHAR[]), CAST(:owner AS VARCHAR),"
-    " CAST(:start AS TIMESTAMPTZ), CAST(:end AS TIMESTAMPTZ), CAST(:not_before AS TIMESTAMPTZ))"
+    " CAST(:start AS TIMESTAMPTZ), CAST(:end AS TIMESTAMPTZ), CAST(:not_before AS TIMESTAMPTZ),"
+    " CAST(:demand AS INTEGER[]))"
 )
 ADMISSION_READ = text(_ADMISSION_CALL).columns(*(column(c) for c in ADMISSION_COLUMNS))
 #: The same for one range (most requests): a text parameter costs the client less to send than an array.
@@ -192,14 +193,17 @@ INSERT_BOOKING_AND_AUDIT = (
     )
 )
 
-#: The function behind ADMISSION_READ, as migration 0015 installed it (0009's, with the owner's quota
-#: locked and its calendar read in the same call): kind 0 rows are LOCK_RANGES' (the owner and its quota
-#: joined, the quota row locked after the range rows), kind 1 rows the occupants of each locked range, kind
-#: 2 rows the occupants of the owner's bookings on every range when it has a quota (the quota check's
-#: calendar; neither kind when p_start is NULL; holds expired at p_not_before left out).
+#: The function behind ADMISSION_READ, as migration 0018 installed it (0015's, the owner's quota locked
+#: and its calendar read in the same call, with 0017's locks and 0018's summed calendars): kind 0 rows
+#: are LOCK_RANGES' (the owner and its quota joined, the quota row locked after the range rows), kind 1
+#: rows the occupants of each locked range, kind 2 rows the occupants of the owner's bookings on every
+#: range when it has a quota (the quota check's calendar; neither kind when p_start is NULL; holds
+#: expired at p_not_before left out). Given the request's demand (`p_demand`, one range), a calendar the
+#: demand fits whole comes as one aggregate occupant (`CalendarRead.demand`).
 _ADMISSION_TEMPLATE = r"""
 CREATE OR REPLACE FUNCTION __NAME__(
-    p_refs varchar[], p_owner varchar, p_start timestamptz, p_end timestamptz, p_not_before timestamptz
+    p_refs varchar[], p_owner varchar, p_start timestamptz, p_end timestamptz, p_not_before timestamptz,
+    p_demand integer[]
 ) RETURNS TABLE (
     kind smallint,
     id varchar, slug varchar, operator_organisation_id varchar, country varchar, capabilities jsonb,
@@ -225,6 +229,8 @@ AS $fn$
 #variable_conflict use_column
 DECLARE
     v_range varchar;
+    v_sums bigint[];
+    v_fits boolean;
 BEGIN
 __LOCKS__    RETURN QUERY
         SELECT 0::smallint,
@@ -253,6 +259,59 @@ __LOCKS__    RETURN QUERY
     -- can only use that index's three columns.
     FOR v_range IN SELECT r.id FROM ranges r WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs) ORDER BY r.id
     LOOP
+        -- Given `p_demand` (a request of one range): when that demand fits even if every booking
+        -- overlapping the window ran at the same instant (with no maintenance in the window and no
+        -- foreign share limit for the owner), the calendar comes as one aggregate occupant over the whole
+        -- window (booking id '', owner country '', so foreign too): an upper bound of the range's use, and
+        -- of its foreign use, at every instant, which is all the admission needs. Otherwise (nothing
+        -- overlaps, or it does not fit so) booking by booking, as without `p_demand`.
+        IF p_demand IS NOT NULL THEN
+            SELECT ARRAY[sum(b.cpu_millicores), sum(b.memory_mib), sum(b.slots), sum(b.gpus)],
+                   sum(b.cpu_millicores) + p_demand[1] <= r.cpu_millicores
+                   AND sum(b.memory_mib) + p_demand[2] <= r.memory_mib
+                   AND sum(b.slots) + p_demand[3] <= r.slots AND sum(b.gpus) + p_demand[4] <= r.gpus
+                   AND (r.max_foreign_share >= 1
+                        OR r.country = (SELECT ow.country FROM organisations ow WHERE ow.id = p_owner))
+                   AND NOT EXISTS (SELECT 1 FROM maintenance_windows m
+                                   WHERE m.range_id = r.id AND m.start < p_end AND p_start < m."end")
+            INTO v_sums, v_fits
+            FROM ranges r
+            CROSS JOIN generate_series(0, 16) AS probe(length_class)
+            CROSS JOIN LATERAL (
+                SELECT bk."end", bk.cpu_millicores, bk.memory_mib, bk.slots, bk.gpus, bk.status,
+                       bk.hold_expires_at
+                FROM bookings bk
+                WHERE bk.range_id = v_range
+                  AND bk.status IN ('held', 'pending_approval', 'confirmed', 'active')
+                  AND bk.length_class = probe.length_class
+                  AND bk.start > p_start - interval '1 hour' * power(2, probe.length_class)
+                  AND bk.start < p_end
+                ORDER BY bk.start
+                OFFSET 0
+            ) AS b
+            WHERE r.id = v_range
+              AND b."end" > p_start AND (b.status <> 'held' OR b.hold_expires_at > p_not_before)
+            GROUP BY r.id;
+            IF NOT FOUND THEN
+                CONTINUE;  -- no booking overlaps the window
+            END IF;
+            IF v_fits THEN
+                RETURN QUERY
+                    SELECT 1::smallint,
+                           NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::jsonb,
+                           NULL::integer, NULL::integer, NULL::integer, NULL::integer,
+                           NULL::jsonb, NULL::jsonb, NULL::double precision,
+                           NULL::boolean, NULL::integer, NULL::integer,
+                           NULL::boolean, NULL::boolean, NULL::integer, NULL::varchar,
+                           NULL::timestamptz, NULL::timestamptz, NULL::text,
+                           NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::timestamptz,
+                           NULL::integer, NULL::integer, NULL::integer, NULL::integer,
+                           ''::varchar, v_range, ''::varchar, ''::varchar, p_start, p_end,
+                           v_sums[1]::integer, v_sums[2]::integer, v_sums[3]::integer, v_sums[4]::integer,
+                           NULL::timestamptz;
+                CONTINUE;
+            END IF;
+        END IF;
         RETURN QUERY
             SELECT 1::smallint,
                    NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::jsonb,
@@ -286,6 +345,51 @@ __LOCKS__    RETURN QUERY
     END LOOP;
     IF NOT EXISTS (SELECT 1 FROM organisation_quotas q WHERE q.organisation_id = p_owner) THEN
         RETURN;
+    END IF;
+    -- Given `p_demand`, when the owner's bookings and the demand fit its quota even all at once, one
+    -- aggregate occupant over the window (booking and range id ''), as for the ranges above.
+    IF p_demand IS NOT NULL THEN
+        SELECT ARRAY[sum(b.cpu_millicores), sum(b.memory_mib), sum(b.slots), sum(b.gpus)],
+               sum(b.cpu_millicores) + p_demand[1] <= q.cpu_millicores
+               AND sum(b.memory_mib) + p_demand[2] <= q.memory_mib
+               AND sum(b.slots) + p_demand[3] <= q.slots AND sum(b.gpus) + p_demand[4] <= q.gpus
+        INTO v_sums, v_fits
+        FROM organisation_quotas q
+        CROSS JOIN generate_series(0, 16) AS probe(length_class)
+        CROSS JOIN LATERAL (
+            SELECT bk."end", bk.cpu_millicores, bk.memory_mib, bk.slots, bk.gpus, bk.status,
+                   bk.hold_expires_at
+            FROM bookings bk
+            WHERE bk.owner_organisation_id = p_owner
+              AND bk.status IN ('held', 'pending_approval', 'confirmed', 'active')
+              AND bk.length_class = probe.length_class
+              AND bk.start > p_start - interval '1 hour' * power(2, probe.length_class)
+              AND bk.start < p_end
+            ORDER BY bk.start
+            OFFSET 0
+        ) AS b
+        WHERE q.organisation_id = p_owner
+          AND b."end" > p_start AND (b.status <> 'held' OR b.hold_expires_at > p_not_before)
+        GROUP BY q.organisation_id;
+        IF NOT FOUND THEN
+            RETURN;  -- none of the owner's bookings overlaps the window
+        END IF;
+        IF v_fits THEN
+            RETURN QUERY
+                SELECT 2::smallint,
+                       NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::jsonb,
+                       NULL::integer, NULL::integer, NULL::integer, NULL::integer,
+                       NULL::jsonb, NULL::jsonb, NULL::double precision,
+                       NULL::boolean, NULL::integer, NULL::integer,
+                       NULL::boolean, NULL::boolean, NULL::integer, NULL::varchar,
+                       NULL::timestamptz, NULL::timestamptz, NULL::text,
+                       NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::timestamptz,
+                       NULL::integer, NULL::integer, NULL::integer, NULL::integer,
+                       ''::varchar, ''::varchar, p_owner, ''::varchar, p_start, p_end,
+                       v_sums[1]::integer, v_sums[2]::integer, v_sums[3]::integer, v_sums[4]::integer,
+                       NULL::timestamptz;
+            RETURN;
+        END IF;
     END IF;
     -- The owner's calendar on every range, as PG_CALENDAR's owner variant reads it, over
     -- ix_bookings_owner_calendar.
@@ -429,14 +533,15 @@ CHECK_FUNCTION = (
     r"""
 CREATE OR REPLACE FUNCTION federange_admission_check(
     p_refs varchar[], p_owner varchar, p_start timestamptz, p_end timestamptz, p_not_before timestamptz,
-    p_digest text
+    p_demand integer[], p_digest text
 ) RETURNS void LANGUAGE plpgsql VOLATILE
 AS $fn$
 BEGIN
 __LOCKS__    -- The peek called here therefore reads what the locked admission read would; the decision
     -- taken on the earlier peek stands only if that is the same, row for row.
     IF (SELECT __DIGEST__
-        FROM federange_admission_peek(p_refs, p_owner, p_start, p_end, p_not_before) WITH ORDINALITY AS f)
+        FROM federange_admission_peek(p_refs, p_owner, p_start, p_end, p_not_before, p_demand)
+             WITH ORDINALITY AS f)
        IS DISTINCT FROM p_digest THEN
         RAISE EXCEPTION 'the calendar changed after the admission read it'
             USING ERRCODE = '__SQLSTATE__';
@@ -455,7 +560,8 @@ $fn$
 TRY_FUNCTION = (
     r"""
 CREATE OR REPLACE FUNCTION federange_admission_try(
-    p_refs varchar[], p_owner varchar, p_start timestamptz, p_end timestamptz, p_not_before timestamptz
+    p_refs varchar[], p_owner varchar, p_start timestamptz, p_end timestamptz, p_not_before timestamptz,
+    p_demand integer[]
 ) RETURNS TABLE (
 __COLUMNS__,
     digest text
@@ -468,12 +574,12 @@ BEGIN
     IF federange_admission_locks(p_refs, p_owner, p_start, p_end, false) THEN
         -- A snapshot taken after the locks were granted.
         RETURN QUERY SELECT f.*, NULL::text
-            FROM federange_admission_peek(p_refs, p_owner, p_start, p_end, p_not_before) AS f;
+            FROM federange_admission_peek(p_refs, p_owner, p_start, p_end, p_not_before, p_demand) AS f;
         RETURN;
     END IF;
     RETURN QUERY
         WITH f AS MATERIALIZED (
-            SELECT * FROM federange_admission_peek(p_refs, p_owner, p_start, p_end, p_not_before)
+            SELECT * FROM federange_admission_peek(p_refs, p_owner, p_start, p_end, p_not_before, p_demand)
                 WITH ORDINALITY
         )
         SELECT __PEEKED__, (SELECT __DIGEST__ FROM f) FROM f ORDER BY f.ordinality;
@@ -487,12 +593,13 @@ $fn$
 #: (NULL when the locks were taken).
 ADMISSION_TRY_ONE = text(
     "SELECT * FROM federange_admission_try(ARRAY[CAST(:ref AS VARCHAR)], CAST(:owner AS VARCHAR),"
-    " CAST(:start AS TIMESTAMPTZ), CAST(:end AS TIMESTAMPTZ), CAST(:not_before AS TIMESTAMPTZ))"
+    " CAST(:start AS TIMESTAMPTZ), CAST(:end AS TIMESTAMPTZ), CAST(:not_before AS TIMESTAMPTZ),"
+    " CAST(:demand AS INTEGER[]))"
 ).columns(*(column(c) for c in (*ADMISSION_COLUMNS, "digest")))
 #: The check of one range, sent with the INSERT and the COMMIT (it raises, and they do not happen, when
 #: the peek's rows changed).
 ADMISSION_CHECK_ONE = text(
     "SELECT federange_admission_check(ARRAY[CAST(:ref AS VARCHAR)], CAST(:owner AS VARCHAR),"
     " CAST(:start AS TIMESTAMPTZ), CAST(:end AS TIMESTAMPTZ), CAST(:not_before AS TIMESTAMPTZ),"
-    " CAST(:digest AS TEXT))"
+    " CAST(:demand AS INTEGER[]), CAST(:digest AS TEXT))"
 )

@@ -30,11 +30,11 @@ from tests.unit.booking.scenario import T0, principal
 TRAINER = principal("ee-ops")  # no quota: nothing but the range's locks orders its admissions
 DAY = timedelta(days=1)
 READ = text(
-    "SELECT count(*) FROM federange_admission_read(ARRAY['ee-range'], 'ee-ops', :start, :end, :start)"
+    "SELECT count(*) FROM federange_admission_read(ARRAY['ee-range'], 'ee-ops', :start, :end, :start, NULL)"
 )
 READ_BOTH = text(
     "SELECT count(*) FROM federange_admission_read(ARRAY['fi-range', 'ee-range'], 'ee-ops', :start, :end,"
-    " :start)"
+    " :start, NULL)"
 )
 
 

@@ -53,7 +53,7 @@ def test_the_admission_function_returns_the_columns_the_store_reads(services: Se
     with services.uow() as uow:
         seed(uow)
     with services.engine.connect() as connection:
-        no_calendar = {"start": None, "end": None, "not_before": None}
+        no_calendar = {"start": None, "end": None, "not_before": None, "demand": None}
         found = connection.execute(ADMISSION_READ, {"refs": ["ee-range"], "owner": "", **no_calendar})
         assert tuple(found.keys()) == ADMISSION_COLUMNS
         assert [row.slug for row in found] == ["ee-range"]
