@@ -17,6 +17,7 @@ forms of the function (the owner's calendar too) and compares each with one expe
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from sqlalchemy import (
@@ -200,7 +201,48 @@ INSERT_BOOKING_AND_AUDIT = (
 #: range when it has a quota (the quota check's calendar; neither kind when p_start is NULL; holds
 #: expired at p_not_before left out). Given the request's demand (`p_demand`, one range), a calendar the
 #: demand fits whole comes as one aggregate occupant (`CalendarRead.demand`).
-_ADMISSION_TEMPLATE = r"""
+_NO_RANGE = """\
+NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::jsonb,
+NULL::integer, NULL::integer, NULL::integer, NULL::integer,
+NULL::jsonb, NULL::jsonb, NULL::double precision,
+NULL::boolean, NULL::integer, NULL::integer,
+NULL::boolean, NULL::boolean, NULL::integer, NULL::varchar,
+NULL::timestamptz, NULL::timestamptz, NULL::text,
+NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::timestamptz,
+NULL::integer, NULL::integer, NULL::integer, NULL::integer,"""
+
+
+def _no_range(indent: int) -> str:
+    """The admission function's columns before an occupant's, all NULL (kind 1 and 2 rows), indented."""
+    return textwrap.indent(_NO_RANGE, " " * indent)
+
+
+def _scan(key: str, indent: int, *, rows: bool, note: bool = False) -> str:
+    """The calendar's LATERAL index range scan of one length class (`probe.length_class`) of the
+    bookings `key` selects (one range's, or the owner's), indented; `rows` reads what an occupant row
+    needs, otherwise only what the sums need; `note` says why the scan is ordered."""
+    columns = (
+        "bk.id, bk.range_id, bk.owner_organisation_id, bk.owner_country, bk.start,\n           "
+        if rows
+        else ""
+    )
+    order = "-- The index's own order: keeps the planner on it even while the table is near empty.\n    "
+    scan = f"""CROSS JOIN LATERAL (
+    SELECT {columns}bk."end", bk.cpu_millicores, bk.memory_mib, bk.slots, bk.gpus, bk.status,
+           bk.hold_expires_at
+    FROM bookings bk
+    WHERE {key}
+      AND bk.status IN ('held', 'pending_approval', 'confirmed', 'active')
+      AND bk.length_class = probe.length_class
+      AND bk.start > p_start - interval '1 hour' * power(2, probe.length_class)
+      AND bk.start < p_end
+    {order if note else ""}ORDER BY bk.start
+    OFFSET 0
+) AS b"""  # noqa: S608 (constant text, no input)
+    return textwrap.indent(scan, " " * indent)
+
+
+_ADMISSION_TEMPLATE = rf"""
 CREATE OR REPLACE FUNCTION __NAME__(
     p_refs varchar[], p_owner varchar, p_start timestamptz, p_end timestamptz, p_not_before timestamptz,
     p_demand integer[]
@@ -277,18 +319,7 @@ __LOCKS__    RETURN QUERY
             INTO v_sums, v_fits
             FROM ranges r
             CROSS JOIN generate_series(0, 16) AS probe(length_class)
-            CROSS JOIN LATERAL (
-                SELECT bk."end", bk.cpu_millicores, bk.memory_mib, bk.slots, bk.gpus, bk.status,
-                       bk.hold_expires_at
-                FROM bookings bk
-                WHERE bk.range_id = v_range
-                  AND bk.status IN ('held', 'pending_approval', 'confirmed', 'active')
-                  AND bk.length_class = probe.length_class
-                  AND bk.start > p_start - interval '1 hour' * power(2, probe.length_class)
-                  AND bk.start < p_end
-                ORDER BY bk.start
-                OFFSET 0
-            ) AS b
+{_scan("bk.range_id = v_range", 12, rows=False)}
             WHERE r.id = v_range
               AND b."end" > p_start AND (b.status <> 'held' OR b.hold_expires_at > p_not_before)
             GROUP BY r.id;
@@ -298,14 +329,7 @@ __LOCKS__    RETURN QUERY
             IF v_fits THEN
                 RETURN QUERY
                     SELECT 1::smallint,
-                           NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::jsonb,
-                           NULL::integer, NULL::integer, NULL::integer, NULL::integer,
-                           NULL::jsonb, NULL::jsonb, NULL::double precision,
-                           NULL::boolean, NULL::integer, NULL::integer,
-                           NULL::boolean, NULL::boolean, NULL::integer, NULL::varchar,
-                           NULL::timestamptz, NULL::timestamptz, NULL::text,
-                           NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::timestamptz,
-                           NULL::integer, NULL::integer, NULL::integer, NULL::integer,
+{_no_range(27)}
                            ''::varchar, v_range, ''::varchar, ''::varchar, p_start, p_end,
                            v_sums[1]::integer, v_sums[2]::integer, v_sums[3]::integer, v_sums[4]::integer,
                            NULL::timestamptz;
@@ -314,32 +338,12 @@ __LOCKS__    RETURN QUERY
         END IF;
         RETURN QUERY
             SELECT 1::smallint,
-                   NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::jsonb,
-                   NULL::integer, NULL::integer, NULL::integer, NULL::integer,
-                   NULL::jsonb, NULL::jsonb, NULL::double precision,
-                   NULL::boolean, NULL::integer, NULL::integer,
-                   NULL::boolean, NULL::boolean, NULL::integer, NULL::varchar,
-                   NULL::timestamptz, NULL::timestamptz, NULL::text,
-                   NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::timestamptz,
-                   NULL::integer, NULL::integer, NULL::integer, NULL::integer,
+{_no_range(19)}
                    b.id, b.range_id, b.owner_organisation_id, b.owner_country,
                    b.start, b."end", b.cpu_millicores, b.memory_mib, b.slots, b.gpus,
                    CASE WHEN b.status = 'held' THEN b.hold_expires_at END
             FROM generate_series(0, 16) AS probe(length_class)
-            CROSS JOIN LATERAL (
-                SELECT bk.id, bk.range_id, bk.owner_organisation_id, bk.owner_country, bk.start,
-                       bk."end", bk.cpu_millicores, bk.memory_mib, bk.slots, bk.gpus, bk.status,
-                       bk.hold_expires_at
-                FROM bookings bk
-                WHERE bk.range_id = v_range
-                  AND bk.status IN ('held', 'pending_approval', 'confirmed', 'active')
-                  AND bk.length_class = probe.length_class
-                  AND bk.start > p_start - interval '1 hour' * power(2, probe.length_class)
-                  AND bk.start < p_end
-                -- The index's own order: keeps the planner on it even while the table is near empty.
-                ORDER BY bk.start
-                OFFSET 0
-            ) AS b
+{_scan("bk.range_id = v_range", 12, rows=True, note=True)}
             WHERE b."end" > p_start AND (b.status <> 'held' OR b.hold_expires_at > p_not_before)
             ORDER BY b.start, b.id;
     END LOOP;
@@ -356,18 +360,7 @@ __LOCKS__    RETURN QUERY
         INTO v_sums, v_fits
         FROM organisation_quotas q
         CROSS JOIN generate_series(0, 16) AS probe(length_class)
-        CROSS JOIN LATERAL (
-            SELECT bk."end", bk.cpu_millicores, bk.memory_mib, bk.slots, bk.gpus, bk.status,
-                   bk.hold_expires_at
-            FROM bookings bk
-            WHERE bk.owner_organisation_id = p_owner
-              AND bk.status IN ('held', 'pending_approval', 'confirmed', 'active')
-              AND bk.length_class = probe.length_class
-              AND bk.start > p_start - interval '1 hour' * power(2, probe.length_class)
-              AND bk.start < p_end
-            ORDER BY bk.start
-            OFFSET 0
-        ) AS b
+{_scan("bk.owner_organisation_id = p_owner", 8, rows=False)}
         WHERE q.organisation_id = p_owner
           AND b."end" > p_start AND (b.status <> 'held' OR b.hold_expires_at > p_not_before)
         GROUP BY q.organisation_id;
@@ -377,14 +370,7 @@ __LOCKS__    RETURN QUERY
         IF v_fits THEN
             RETURN QUERY
                 SELECT 2::smallint,
-                       NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::jsonb,
-                       NULL::integer, NULL::integer, NULL::integer, NULL::integer,
-                       NULL::jsonb, NULL::jsonb, NULL::double precision,
-                       NULL::boolean, NULL::integer, NULL::integer,
-                       NULL::boolean, NULL::boolean, NULL::integer, NULL::varchar,
-                       NULL::timestamptz, NULL::timestamptz, NULL::text,
-                       NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::timestamptz,
-                       NULL::integer, NULL::integer, NULL::integer, NULL::integer,
+{_no_range(23)}
                        ''::varchar, ''::varchar, p_owner, ''::varchar, p_start, p_end,
                        v_sums[1]::integer, v_sums[2]::integer, v_sums[3]::integer, v_sums[4]::integer,
                        NULL::timestamptz;
@@ -395,36 +381,17 @@ __LOCKS__    RETURN QUERY
     -- ix_bookings_owner_calendar.
     RETURN QUERY
         SELECT 2::smallint,
-               NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::jsonb,
-               NULL::integer, NULL::integer, NULL::integer, NULL::integer,
-               NULL::jsonb, NULL::jsonb, NULL::double precision,
-               NULL::boolean, NULL::integer, NULL::integer,
-               NULL::boolean, NULL::boolean, NULL::integer, NULL::varchar,
-               NULL::timestamptz, NULL::timestamptz, NULL::text,
-               NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::timestamptz,
-               NULL::integer, NULL::integer, NULL::integer, NULL::integer,
+{_no_range(15)}
                b.id, b.range_id, b.owner_organisation_id, b.owner_country,
                b.start, b."end", b.cpu_millicores, b.memory_mib, b.slots, b.gpus,
                CASE WHEN b.status = 'held' THEN b.hold_expires_at END
         FROM generate_series(0, 16) AS probe(length_class)
-        CROSS JOIN LATERAL (
-            SELECT bk.id, bk.range_id, bk.owner_organisation_id, bk.owner_country, bk.start,
-                   bk."end", bk.cpu_millicores, bk.memory_mib, bk.slots, bk.gpus, bk.status,
-                   bk.hold_expires_at
-            FROM bookings bk
-            WHERE bk.owner_organisation_id = p_owner
-              AND bk.status IN ('held', 'pending_approval', 'confirmed', 'active')
-              AND bk.length_class = probe.length_class
-              AND bk.start > p_start - interval '1 hour' * power(2, probe.length_class)
-              AND bk.start < p_end
-            ORDER BY bk.start
-            OFFSET 0
-        ) AS b
+{_scan("bk.owner_organisation_id = p_owner", 8, rows=True)}
         WHERE b."end" > p_start AND (b.status <> 'held' OR b.hold_expires_at > p_not_before)
         ORDER BY b.start, b.id;
 END
 $fn$
-"""
+"""  # noqa: S608 (constant text, no input)
 #: The most UTC days a window may touch and still be admitted under day locks (a longer one locks its
 #: ranges exclusively, see LOCKS_FUNCTION).
 DAY_LOCKS_MAX = 31
