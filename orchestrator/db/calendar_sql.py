@@ -7,11 +7,11 @@ range scan per length class), spelled once per place it runs: `calendar_statemen
 computed in Python: SQLite), `pg_calendar_statement` (a LATERAL scan per class, the bounds computed in
 SQL) and `ADMISSION_FUNCTION` (PL/pgSQL: the range locks, then every read, in one round trip; each of its
 statements reads a snapshot taken after the locks were granted; `LOCKS_FUNCTION` takes them: the range
-rows shared and one lock per range and UTC day of the window). Migrations 0006, 0009, 0015, 0016, 0017
-and 0018 installed their versions and keep their own copies of the text, as history does; a test checks
-that the database runs these. The store contract (tests/unit/booking/store_contract.py, over the
-in-memory store and SQLite and PostgreSQL) reads the same calendars through every variant and both
-forms of the function (the owner's calendar too) and compares each with one expectation.
+rows shared and one lock per range and UTC day of the window). Migrations 0006, 0009 and 0015 to 0019
+installed their versions and keep their own copies of the text, as history does; a test checks that the
+database runs these. The store contract (tests/unit/booking/store_contract.py, over the in-memory store
+and SQLite and PostgreSQL) reads the same calendars through every variant and both forms of the function
+(the owner's calendar too) and compares each with one expectation.
 `orchestrator.db.booking_store` runs them (`SqliteCalendar`, `PostgresCalendar`).
 """
 
@@ -194,13 +194,14 @@ INSERT_BOOKING_AND_AUDIT = (
     )
 )
 
-#: The function behind ADMISSION_READ, as migration 0018 installed it (0015's, the owner's quota locked
-#: and its calendar read in the same call, with 0017's locks and 0018's summed calendars): kind 0 rows
-#: are LOCK_RANGES' (the owner and its quota joined, the quota row locked after the range rows), kind 1
-#: rows the occupants of each locked range, kind 2 rows the occupants of the owner's bookings on every
-#: range when it has a quota (the quota check's calendar; neither kind when p_start is NULL; holds
-#: expired at p_not_before left out). Given the request's demand (`p_demand`, one range), a calendar the
-#: demand fits whole comes as one aggregate occupant (`CalendarRead.demand`).
+#: The function behind ADMISSION_READ, as migration 0019 installed it (0015's, the owner's quota locked
+#: and its calendar read in the same call, with 0017's locks, 0018's summed calendars and 0019's leaner
+#: statements for them): kind 0 rows are LOCK_RANGES' (the owner and its quota joined, the quota row
+#: locked after the range rows), kind 1 rows the occupants of each locked range, kind 2 rows the
+#: occupants of the owner's bookings on every range when it has a quota (the quota check's calendar;
+#: neither kind when p_start is NULL; holds expired at p_not_before left out). Given the request's demand
+#: (`p_demand`, one range), a calendar the demand fits whole comes as one aggregate occupant
+#: (`CalendarRead.demand`).
 _NO_RANGE = """\
 NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::jsonb,
 NULL::integer, NULL::integer, NULL::integer, NULL::integer,
@@ -210,6 +211,11 @@ NULL::boolean, NULL::boolean, NULL::integer, NULL::varchar,
 NULL::timestamptz, NULL::timestamptz, NULL::text,
 NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::timestamptz,
 NULL::integer, NULL::integer, NULL::integer, NULL::integer,"""
+
+
+#: The demand fits beside the sums of what overlaps it, in every dimension, within the range's capacity
+#: or the owner's quota (`v_limits`).
+_FITS = " AND ".join(f"v_sums[{n}] + p_demand[{n}] <= v_limits[{n}]" for n in range(1, len(DIMENSIONS) + 1))
 
 
 def _no_range(indent: int) -> str:
@@ -271,8 +277,9 @@ AS $fn$
 #variable_conflict use_column
 DECLARE
     v_range varchar;
+    v_limits integer[];
+    v_summable boolean;
     v_sums bigint[];
-    v_fits boolean;
 BEGIN
 __LOCKS__    RETURN QUERY
         SELECT 0::smallint,
@@ -299,34 +306,30 @@ __LOCKS__    RETURN QUERY
     -- Each range's calendar: one index range scan per length class over ix_bookings_range_calendar
     -- (orchestrator.booking.lengths), as PG_CALENDAR does, the range id a parameter so that the plan
     -- can only use that index's three columns.
-    FOR v_range IN SELECT r.id FROM ranges r WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs) ORDER BY r.id
+    -- Given `p_demand` (a request of one range): when that demand fits even if every booking
+    -- overlapping the window ran at the same instant (with no maintenance in the window and no foreign
+    -- share limit for the owner: `v_summable`), the calendar comes as one aggregate occupant over the
+    -- whole window (booking id '', owner country '', so foreign too): an upper bound of the range's use,
+    -- and of its foreign use, at every instant, which is all the admission needs. Otherwise (nothing
+    -- overlaps, or it does not fit so) booking by booking, as without `p_demand`.
+    FOR v_range, v_limits, v_summable IN
+        SELECT r.id, ARRAY[r.cpu_millicores, r.memory_mib, r.slots, r.gpus],
+               p_demand IS NOT NULL
+               AND (r.max_foreign_share >= 1
+                    OR r.country = (SELECT ow.country FROM organisations ow WHERE ow.id = p_owner))
+               AND NOT EXISTS (SELECT 1 FROM maintenance_windows m
+                               WHERE m.range_id = r.id AND m.start < p_end AND p_start < m."end")
+        FROM ranges r WHERE r.id = ANY(p_refs) OR r.slug = ANY(p_refs) ORDER BY r.id
     LOOP
-        -- Given `p_demand` (a request of one range): when that demand fits even if every booking
-        -- overlapping the window ran at the same instant (with no maintenance in the window and no
-        -- foreign share limit for the owner), the calendar comes as one aggregate occupant over the whole
-        -- window (booking id '', owner country '', so foreign too): an upper bound of the range's use, and
-        -- of its foreign use, at every instant, which is all the admission needs. Otherwise (nothing
-        -- overlaps, or it does not fit so) booking by booking, as without `p_demand`.
-        IF p_demand IS NOT NULL THEN
-            SELECT ARRAY[sum(b.cpu_millicores), sum(b.memory_mib), sum(b.slots), sum(b.gpus)],
-                   sum(b.cpu_millicores) + p_demand[1] <= r.cpu_millicores
-                   AND sum(b.memory_mib) + p_demand[2] <= r.memory_mib
-                   AND sum(b.slots) + p_demand[3] <= r.slots AND sum(b.gpus) + p_demand[4] <= r.gpus
-                   AND (r.max_foreign_share >= 1
-                        OR r.country = (SELECT ow.country FROM organisations ow WHERE ow.id = p_owner))
-                   AND NOT EXISTS (SELECT 1 FROM maintenance_windows m
-                                   WHERE m.range_id = r.id AND m.start < p_end AND p_start < m."end")
-            INTO v_sums, v_fits
-            FROM ranges r
-            CROSS JOIN generate_series(0, 16) AS probe(length_class)
+        IF v_summable THEN
+            SELECT ARRAY[sum(b.cpu_millicores), sum(b.memory_mib), sum(b.slots), sum(b.gpus)] INTO v_sums
+            FROM generate_series(0, 16) AS probe(length_class)
 {_scan("bk.range_id = v_range", 12, rows=False)}
-            WHERE r.id = v_range
-              AND b."end" > p_start AND (b.status <> 'held' OR b.hold_expires_at > p_not_before)
-            GROUP BY r.id;
-            IF NOT FOUND THEN
+            WHERE b."end" > p_start AND (b.status <> 'held' OR b.hold_expires_at > p_not_before);
+            IF v_sums[1] IS NULL THEN
                 CONTINUE;  -- no booking overlaps the window
             END IF;
-            IF v_fits THEN
+            IF {_FITS} THEN
                 RETURN QUERY
                     SELECT 1::smallint,
 {_no_range(27)}
@@ -347,27 +350,22 @@ __LOCKS__    RETURN QUERY
             WHERE b."end" > p_start AND (b.status <> 'held' OR b.hold_expires_at > p_not_before)
             ORDER BY b.start, b.id;
     END LOOP;
-    IF NOT EXISTS (SELECT 1 FROM organisation_quotas q WHERE q.organisation_id = p_owner) THEN
-        RETURN;
+    SELECT ARRAY[q.cpu_millicores, q.memory_mib, q.slots, q.gpus] INTO v_limits
+    FROM organisation_quotas q WHERE q.organisation_id = p_owner;
+    IF NOT FOUND THEN
+        RETURN;  -- no quota: no owner's calendar to check
     END IF;
     -- Given `p_demand`, when the owner's bookings and the demand fit its quota even all at once, one
     -- aggregate occupant over the window (booking and range id ''), as for the ranges above.
     IF p_demand IS NOT NULL THEN
-        SELECT ARRAY[sum(b.cpu_millicores), sum(b.memory_mib), sum(b.slots), sum(b.gpus)],
-               sum(b.cpu_millicores) + p_demand[1] <= q.cpu_millicores
-               AND sum(b.memory_mib) + p_demand[2] <= q.memory_mib
-               AND sum(b.slots) + p_demand[3] <= q.slots AND sum(b.gpus) + p_demand[4] <= q.gpus
-        INTO v_sums, v_fits
-        FROM organisation_quotas q
-        CROSS JOIN generate_series(0, 16) AS probe(length_class)
+        SELECT ARRAY[sum(b.cpu_millicores), sum(b.memory_mib), sum(b.slots), sum(b.gpus)] INTO v_sums
+        FROM generate_series(0, 16) AS probe(length_class)
 {_scan("bk.owner_organisation_id = p_owner", 8, rows=False)}
-        WHERE q.organisation_id = p_owner
-          AND b."end" > p_start AND (b.status <> 'held' OR b.hold_expires_at > p_not_before)
-        GROUP BY q.organisation_id;
-        IF NOT FOUND THEN
+        WHERE b."end" > p_start AND (b.status <> 'held' OR b.hold_expires_at > p_not_before);
+        IF v_sums[1] IS NULL THEN
             RETURN;  -- none of the owner's bookings overlaps the window
         END IF;
-        IF v_fits THEN
+        IF {_FITS} THEN
             RETURN QUERY
                 SELECT 2::smallint,
 {_no_range(23)}

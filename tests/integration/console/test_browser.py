@@ -82,6 +82,7 @@ def server(settings: Settings) -> Iterator[tuple[Services, str]]:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
+    _requirements()  # before the launch: a test that takes no `server` skips (or fails in CI) the same way
     with playwright_api.sync_playwright() as p:
         launched = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
         yield launched
@@ -356,7 +357,6 @@ def test_operator_trainer_team_and_stranger(server: tuple[Services, str], browse
 def test_sign_in_with_the_organisations_identity_provider(settings: Settings, browser: Any) -> None:
     """A person signs in through the provider's own page (a real OpenID Connect provider process):
     code + PKCE, then the console knows them by the provider's claims."""
-    _requirements()
     with oidc.provider() as issuer:
         trusting = settings.model_copy(
             update={
