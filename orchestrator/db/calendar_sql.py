@@ -223,6 +223,16 @@ def _no_range(indent: int) -> str:
     return textwrap.indent(_NO_RANGE, " " * indent)
 
 
+def _aggregate(kind: int, range_id: str, owner: str, indent: int) -> str:
+    """The summed calendar's one row (`v_sums` over the whole window), returned from the function's own
+    columns (RETURN NEXT: no statement to start), indented; the columns it does not set stay NULL."""
+    row = f"""kind := {kind}; o_id := ''; o_range_id := {range_id}; o_owner_organisation_id := {owner};
+o_owner_country := ''; o_start := p_start; o_end := p_end;
+o_cpu_millicores := v_sums[1]; o_memory_mib := v_sums[2]; o_slots := v_sums[3]; o_gpus := v_sums[4];
+RETURN NEXT;"""
+    return textwrap.indent(row, " " * indent)
+
+
 def _scan(key: str, indent: int, *, rows: bool, note: bool = False) -> str:
     """The calendar's LATERAL index range scan of one length class (`probe.length_class`) of the
     bookings `key` selects (one range's, or the owner's), indented; `rows` reads what an occupant row
@@ -330,12 +340,7 @@ __LOCKS__    RETURN QUERY
                 CONTINUE;  -- no booking overlaps the window
             END IF;
             IF {_FITS} THEN
-                RETURN QUERY
-                    SELECT 1::smallint,
-{_no_range(27)}
-                           ''::varchar, v_range, ''::varchar, ''::varchar, p_start, p_end,
-                           v_sums[1]::integer, v_sums[2]::integer, v_sums[3]::integer, v_sums[4]::integer,
-                           NULL::timestamptz;
+{_aggregate(1, "v_range", "''", 16)}
                 CONTINUE;
             END IF;
         END IF;
@@ -366,12 +371,7 @@ __LOCKS__    RETURN QUERY
             RETURN;  -- none of the owner's bookings overlaps the window
         END IF;
         IF {_FITS} THEN
-            RETURN QUERY
-                SELECT 2::smallint,
-{_no_range(23)}
-                       ''::varchar, ''::varchar, p_owner, ''::varchar, p_start, p_end,
-                       v_sums[1]::integer, v_sums[2]::integer, v_sums[3]::integer, v_sums[4]::integer,
-                       NULL::timestamptz;
+{_aggregate(2, "''", "p_owner", 12)}
             RETURN;
         END IF;
     END IF;

@@ -10,7 +10,8 @@ case) that cost the server more than reading the few rows one by one had. Now th
 request's ranges reads each range's capacity and whether its calendar may be summed at all (a demand
 given, no foreign share limit for the owner, no maintenance in the window) with the range's id, the
 quota is read into a variable where its existence was checked, the summing statement reads the
-bookings alone, and the fit is decided in PL/pgSQL. What the functions return is unchanged; only the
+bookings alone, the fit is decided in PL/pgSQL, and the summed row is returned from the function's own
+columns (RETURN NEXT) rather than by a statement. What the functions return is unchanged; only the
 read and the peek change (their arguments too stay as they were).
 """
 
@@ -27,7 +28,8 @@ down_revision = "0018"
 branch_labels = None
 depends_on = None
 
-#: What changes in 0018's read and peek, in order: each piece of text once in each, replaced.
+#: What changes in 0018's read and peek, in order: each piece of text once in each, replaced. The last
+#: two return the summed rows from the function's own columns (RETURN NEXT) instead of a statement.
 _FITS = (
     "v_sums[1] + p_demand[1] <= v_limits[1] AND v_sums[2] + p_demand[2] <= v_limits[2]"
     " AND v_sums[3] + p_demand[3] <= v_limits[3] AND v_sums[4] + p_demand[4] <= v_limits[4]"
@@ -141,12 +143,55 @@ CHANGES = (
         IF {_FITS} THEN
 """,
     ),
+    (
+        """                RETURN QUERY
+                    SELECT 1::smallint,
+                           NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::jsonb,
+                           NULL::integer, NULL::integer, NULL::integer, NULL::integer,
+                           NULL::jsonb, NULL::jsonb, NULL::double precision,
+                           NULL::boolean, NULL::integer, NULL::integer,
+                           NULL::boolean, NULL::boolean, NULL::integer, NULL::varchar,
+                           NULL::timestamptz, NULL::timestamptz, NULL::text,
+                           NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::timestamptz,
+                           NULL::integer, NULL::integer, NULL::integer, NULL::integer,
+                           ''::varchar, v_range, ''::varchar, ''::varchar, p_start, p_end,
+                           v_sums[1]::integer, v_sums[2]::integer, v_sums[3]::integer, v_sums[4]::integer,
+                           NULL::timestamptz;
+""",
+        """                kind := 1; o_id := ''; o_range_id := v_range; o_owner_organisation_id := '';
+                o_owner_country := ''; o_start := p_start; o_end := p_end;
+                o_cpu_millicores := v_sums[1]; o_memory_mib := v_sums[2]; o_slots := v_sums[3]; o_gpus := v_sums[4];
+                RETURN NEXT;
+""",
+    ),
+    (
+        """            RETURN QUERY
+                SELECT 2::smallint,
+                       NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::jsonb,
+                       NULL::integer, NULL::integer, NULL::integer, NULL::integer,
+                       NULL::jsonb, NULL::jsonb, NULL::double precision,
+                       NULL::boolean, NULL::integer, NULL::integer,
+                       NULL::boolean, NULL::boolean, NULL::integer, NULL::varchar,
+                       NULL::timestamptz, NULL::timestamptz, NULL::text,
+                       NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::timestamptz,
+                       NULL::integer, NULL::integer, NULL::integer, NULL::integer,
+                       ''::varchar, ''::varchar, p_owner, ''::varchar, p_start, p_end,
+                       v_sums[1]::integer, v_sums[2]::integer, v_sums[3]::integer, v_sums[4]::integer,
+                       NULL::timestamptz;
+""",
+        """            kind := 2; o_id := ''; o_range_id := ''; o_owner_organisation_id := p_owner;
+            o_owner_country := ''; o_start := p_start; o_end := p_end;
+            o_cpu_millicores := v_sums[1]; o_memory_mib := v_sums[2]; o_slots := v_sums[3]; o_gpus := v_sums[4];
+            RETURN NEXT;
+""",
+    ),
 )
 
 
 def _version(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -161,10 +206,11 @@ def _old() -> dict[str, str]:
 def _new() -> dict[str, str]:
     new = {}
     for name, function in _old().items():
+        text = function
         for old, changed in CHANGES:
-            assert function.count(old) == 1, (name, old[:60])
-            function = function.replace(old, changed)
-        new[name] = function
+            assert text.count(old) == 1, (name, old[:60])
+            text = text.replace(old, changed)
+        new[name] = text
     return new
 
 
