@@ -213,14 +213,17 @@ NULL::varchar, NULL::varchar, NULL::varchar, NULL::varchar, NULL::timestamptz,
 NULL::integer, NULL::integer, NULL::integer, NULL::integer,"""
 
 
-#: The demand fits beside the sums of what overlaps it, in every dimension, within the range's capacity
-#: or the owner's quota (`v_limits`).
-_FITS = " AND ".join(f"v_sums[{n}] + p_demand[{n}] <= v_limits[{n}]" for n in range(1, len(DIMENSIONS) + 1))
-
-
 def _no_range(indent: int) -> str:
     """The admission function's columns before an occupant's, all NULL (kind 1 and 2 rows), indented."""
     return textwrap.indent(_NO_RANGE, " " * indent)
+
+
+#: The demand fits beside the sums of what overlaps it in each of the four dimensions (cpu, memory, slots,
+#: gpus, as every statement here spells them), within the range's capacity or the owner's quota.
+_FITS = (
+    "v_sums[1] + p_demand[1] <= v_limits[1] AND v_sums[2] + p_demand[2] <= v_limits[2]"
+    " AND v_sums[3] + p_demand[3] <= v_limits[3] AND v_sums[4] + p_demand[4] <= v_limits[4]"
+)
 
 
 def _aggregate(kind: int, range_id: str, owner: str, indent: int) -> str:
